@@ -1,0 +1,195 @@
+//! Reading credential files: the GitHub App key and Temporal TLS material.
+//!
+//! Files are read on demand rather than in `load`, so `gdt config check` can
+//! show a configuration whose key file is missing and say exactly that. Key
+//! material goes straight into `secrecy` types and never into an error.
+
+use std::fs;
+use std::path::Path;
+
+use secrecy::{SecretSlice, SecretString};
+
+use crate::error::ConfigError;
+use crate::model::{GitHubConfig, TemporalConfig};
+
+/// Which GitHub credentials are configured.
+#[derive(Debug, Clone)]
+pub enum GitHubCredentials {
+    /// A GitHub App installation (preferred: higher rate limits, scoped,
+    /// short-lived tokens).
+    App {
+        /// The App id.
+        app_id: u64,
+        /// The installation id.
+        installation_id: u64,
+        /// The App private key, PEM text.
+        private_key_pem: SecretString,
+    },
+    /// A plain token (personal access token or `GITHUB_TOKEN`).
+    Token(SecretString),
+    /// Nothing configured; commands that only talk to Temporal still work.
+    None,
+}
+
+/// TLS material for the Temporal connection, read from the configured files.
+#[derive(Debug, Clone, Default)]
+pub struct TlsMaterial {
+    /// SNI / verified host name override.
+    pub server_name: Option<String>,
+    /// PEM CA bundle replacing the system roots.
+    pub server_ca_cert: Option<Vec<u8>>,
+    /// Client certificate and key for mTLS.
+    pub client_identity: Option<ClientIdentity>,
+}
+
+/// A client certificate with its private key (mTLS).
+#[derive(Debug, Clone)]
+pub struct ClientIdentity {
+    /// PEM certificate chain.
+    pub cert: Vec<u8>,
+    /// PEM private key.
+    pub key: SecretSlice<u8>,
+}
+
+impl GitHubConfig {
+    /// What credentials are configured: an App (app id + installation id +
+    /// key file, which is read and checked here), else a token, else none.
+    /// An App wins over a token because it is what production uses; the
+    /// token is a local-development convenience.
+    pub fn credentials(&self) -> Result<GitHubCredentials, ConfigError> {
+        match (self.app_id, self.installation_id) {
+            (0, 0) => Ok(self
+                .token
+                .clone()
+                .map_or(GitHubCredentials::None, GitHubCredentials::Token)),
+            (app_id, 0) => Err(ConfigError::InstallationIdMissing { app_id }),
+            (0, installation_id) => Err(ConfigError::AppIdMissing { installation_id }),
+            (app_id, installation_id) => Ok(GitHubCredentials::App {
+                app_id,
+                installation_id,
+                private_key_pem: read_private_key(&self.private_key_path)?,
+            }),
+        }
+    }
+}
+
+fn read_private_key(path: &Path) -> Result<SecretString, ConfigError> {
+    let bytes = fs::read(path).map_err(|source| ConfigError::PrivateKeyUnreadable {
+        path: path.to_owned(),
+        source,
+    })?;
+    // Move the bytes into a secret before inspecting them, so they are
+    // zeroised on every path out of this function.
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => SecretString::from(text),
+        Err(e) => {
+            drop(SecretSlice::from(e.into_bytes()));
+            return Err(ConfigError::PrivateKeyNotPem {
+                path: path.to_owned(),
+            });
+        }
+    };
+    if looks_like_pem(secrecy::ExposeSecret::expose_secret(&text), "PRIVATE KEY") {
+        Ok(text)
+    } else {
+        Err(ConfigError::PrivateKeyNotPem {
+            path: path.to_owned(),
+        })
+    }
+}
+
+/// A `-----BEGIN … {label}-----` line followed by a matching `-----END` line.
+fn looks_like_pem(text: &str, label: &str) -> bool {
+    let mut lines = text.lines().map(str::trim);
+    let begin = lines.find(|l| l.starts_with("-----BEGIN ") && l.ends_with("-----"));
+    let Some(begin) = begin else {
+        return false;
+    };
+    let kind = &begin["-----BEGIN ".len()..begin.len() - "-----".len()];
+    if !kind.ends_with(label) {
+        return false;
+    }
+    let end = format!("-----END {kind}-----");
+    lines.any(|l| l == end)
+}
+
+impl TemporalConfig {
+    /// Reads the TLS files, or returns `None` when TLS is off (see
+    /// [`TemporalConfig::tls_enabled`]). `load` calls this once to validate,
+    /// so after a successful `load` it fails only if the files changed.
+    pub fn tls_material(&self) -> Result<Option<TlsMaterial>, ConfigError> {
+        if !self.tls_enabled() {
+            return Ok(None);
+        }
+        let tls = &self.tls;
+        let server_ca_cert = tls
+            .server_ca_cert_path
+            .as_deref()
+            .map(|p| read_pem("temporal.tls.server_ca_cert_path", p))
+            .transpose()?;
+        let client_identity = match (&tls.client_cert_path, &tls.client_key_path) {
+            (None, None) => None,
+            (Some(_), None) => return Err(ConfigError::TlsClientKeyMissing),
+            (None, Some(_)) => return Err(ConfigError::TlsClientCertMissing),
+            (Some(cert), Some(key)) => Some(ClientIdentity {
+                cert: read_pem("temporal.tls.client_cert_path", cert)?,
+                key: SecretSlice::from(read_pem("temporal.tls.client_key_path", key)?),
+            }),
+        };
+        Ok(Some(TlsMaterial {
+            server_name: tls.server_name.clone(),
+            server_ca_cert,
+            client_identity,
+        }))
+    }
+}
+
+fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {
+    let bytes = fs::read(path).map_err(|source| ConfigError::TlsFileUnreadable {
+        key,
+        path: path.to_owned(),
+        source,
+    })?;
+    if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        Ok(bytes)
+    } else {
+        drop(SecretSlice::from(bytes));
+        Err(ConfigError::TlsFileNotPem {
+            key,
+            path: path.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_detection() {
+        let cases = [
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMII...\n-----END RSA PRIVATE KEY-----\n",
+                true,
+            ),
+            (
+                "\n-----BEGIN PRIVATE KEY-----\r\nMII\r\n-----END PRIVATE KEY-----",
+                true,
+            ),
+            (
+                "-----BEGIN PUBLIC KEY-----\nMII\n-----END PUBLIC KEY-----\n",
+                false,
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n",
+                false,
+            ),
+            ("-----BEGIN RSA PRIVATE KEY-----\nMII truncated", false),
+            ("ghp_not_a_key", false),
+            ("", false),
+        ];
+        for (text, want) in cases {
+            assert_eq!(looks_like_pem(text, "PRIVATE KEY"), want, "{text:?}");
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Putting the layers together, and the checks that need all of them.
+
+use std::path::{Path, PathBuf};
+
+use crate::env::{self, EnvSource};
+use crate::error::ConfigError;
+use crate::file;
+use crate::model::{enterprise_url, Config, ConfigSource};
+
+/// The system-wide configuration file, last in the search order.
+pub const SYSTEM_CONFIG_PATH: &str = "/etc/github-deployment-tracker/config.yaml";
+
+/// What [`load`] reads.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// `--config PATH`: read exactly this file, which must exist.
+    pub explicit_path: Option<PathBuf>,
+    /// Directory searched for `config.yaml`, `config/config.yaml` and `.env`
+    /// (the working directory, `.`, by default).
+    pub search_dir: PathBuf,
+    /// Where environment variables come from.
+    pub env: EnvSource,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            explicit_path: None,
+            search_dir: PathBuf::from("."),
+            env: EnvSource::Process,
+        }
+    }
+}
+
+/// The files looked for when no `--config` is given, first match wins (the
+/// design's viper search path: `.`, `./config`, `/etc/github-deployment-tracker`).
+pub fn search_paths(search_dir: &Path) -> Vec<PathBuf> {
+    vec![
+        search_dir.join("config.yaml"),
+        search_dir.join("config").join("config.yaml"),
+        PathBuf::from(SYSTEM_CONFIG_PATH),
+    ]
+}
+
+/// Loads and validates the configuration: defaults, then the YAML file, then
+/// `.env` (never overriding the real environment), then Temporal's variables,
+/// then ours (see [`crate::ENV_BINDINGS`]).
+///
+/// Everything is validated here except the GitHub App key file, which
+/// [`crate::GitHubConfig::credentials`] reads, so a missing key can be
+/// reported by `gdt config check` next to the rest of the configuration.
+pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
+    let mut config = Config::default();
+    let mut source = ConfigSource::default();
+
+    if let Some(path) = locate_file(opts)? {
+        let parsed = file::read(&path)?;
+        file::apply(&mut config, parsed, &path)?;
+        source.file = Some(path);
+    }
+
+    let (vars, dotenv_file) = opts.env.resolve(&opts.search_dir)?;
+    source.dotenv_file = dotenv_file;
+    source.env_vars = env::apply(&mut config, &vars)?;
+
+    validate(&config)?;
+    config.source = source;
+    Ok(config)
+}
+
+fn locate_file(opts: &LoadOptions) -> Result<Option<PathBuf>, ConfigError> {
+    if let Some(path) = &opts.explicit_path {
+        // `try_exists` errors (e.g. permissions) fall through to the read,
+        // whose error says more.
+        if matches!(path.try_exists(), Ok(false)) {
+            return Err(ConfigError::ConfigFileNotFound { path: path.clone() });
+        }
+        return Ok(Some(path.clone()));
+    }
+    Ok(search_paths(&opts.search_dir)
+        .into_iter()
+        .find(|p| p.is_file()))
+}
+
+fn invalid(key: &'static str, problem: String) -> ConfigError {
+    ConfigError::Invalid { key, problem }
+}
+
+fn not_empty(key: &'static str, value: &str, var: &str) -> Result<(), ConfigError> {
+    if value.trim().is_empty() {
+        return Err(invalid(key, format!("is empty: set {var} or {key}")));
+    }
+    Ok(())
+}
+
+fn at_least_one(key: &'static str, value: usize) -> Result<(), ConfigError> {
+    if value == 0 {
+        return Err(invalid(key, "must be at least 1 (it is 0)".to_owned()));
+    }
+    Ok(())
+}
+
+/// Cross-field and range checks, run once all layers are merged so the
+/// outcome does not depend on which layer set what.
+fn validate(c: &Config) -> Result<(), ConfigError> {
+    let t = &c.temporal;
+    not_empty("temporal.host_port", &t.host_port, "GDT_TEMPORAL_HOST_PORT")?;
+    not_empty("temporal.namespace", &t.namespace, "GDT_TEMPORAL_NAMESPACE")?;
+    not_empty(
+        "temporal.task_queue",
+        &t.task_queue,
+        "GDT_TEMPORAL_TASK_QUEUE",
+    )?;
+    at_least_one("temporal.max_concurrent", t.max_concurrent)?;
+    at_least_one(
+        "temporal.worker_options.max_concurrent_activity",
+        t.worker_options.max_concurrent_activity,
+    )?;
+    at_least_one(
+        "temporal.worker_options.max_concurrent_workflow",
+        t.worker_options.max_concurrent_workflow,
+    )?;
+    // Reads the TLS files once: an unreadable certificate should stop the
+    // process at start-up, not at the first reconnect.
+    t.tls_material()?;
+
+    let g = &c.github;
+    match (g.app_id, g.installation_id) {
+        (app_id, 0) if app_id != 0 => return Err(ConfigError::InstallationIdMissing { app_id }),
+        (0, installation_id) if installation_id != 0 => {
+            return Err(ConfigError::AppIdMissing { installation_id })
+        }
+        _ => {}
+    }
+    if g.enterprise {
+        if g.enterprise_host.trim().is_empty() {
+            return Err(ConfigError::EnterpriseHostMissing);
+        }
+        if enterprise_url(&g.enterprise_host, "/api/v3").is_none() {
+            return Err(invalid(
+                "github.enterprise_host",
+                format!(
+                    "{:?} is not a host name: use e.g. github.company.com \
+                     (no scheme or path; /api/v3 is added)",
+                    g.enterprise_host
+                ),
+            ));
+        }
+    }
+    let r = &g.rate_limit;
+    if r.initial_backoff.is_zero() {
+        return Err(invalid(
+            "github.rate_limit.initial_backoff",
+            "must be greater than zero, e.g. \"1s\"".to_owned(),
+        ));
+    }
+    if r.max_backoff < r.initial_backoff {
+        return Err(invalid(
+            "github.rate_limit.max_backoff",
+            format!(
+                "({}) is shorter than github.rate_limit.initial_backoff ({}): raise it",
+                humantime::format_duration(r.max_backoff),
+                humantime::format_duration(r.initial_backoff)
+            ),
+        ));
+    }
+    if !(r.backoff_multiplier.is_finite() && r.backoff_multiplier >= 1.0) {
+        return Err(invalid(
+            "github.rate_limit.backoff_multiplier",
+            format!(
+                "must be at least 1.0 (it is {}), e.g. 2.0",
+                r.backoff_multiplier
+            ),
+        ));
+    }
+
+    for (key, port) in [
+        ("app.metrics_port", c.app.metrics_port),
+        ("app.health_port", c.app.health_port),
+    ] {
+        if port == 0 {
+            return Err(invalid(
+                key,
+                "must be a port between 1 and 65535".to_owned(),
+            ));
+        }
+    }
+    not_empty("app.environment", &c.app.environment, "GDT_APP_ENVIRONMENT")?;
+
+    for (key, value) in [
+        (
+            "deployment.inactivity_timeout",
+            c.deployment.inactivity_timeout,
+        ),
+        (
+            "deployment.execution_timeout",
+            c.deployment.execution_timeout,
+        ),
+    ] {
+        if value.is_zero() {
+            return Err(invalid(
+                key,
+                "must be greater than zero, e.g. \"30m\"".to_owned(),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,737 @@
+//! End-to-end tests of `gdt_config::load` on temporary directories, with the
+//! environment injected as a map (the process environment is never touched).
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gdt_config::{
+    load, overlay_dotenv, search_paths, Config, ConfigError, EnvSource, GitHubCredentials,
+    LoadOptions, LogFormat, LogLevel, ENV_BINDINGS, SYSTEM_CONFIG_PATH,
+};
+use secrecy::ExposeSecret;
+use tempfile::TempDir;
+
+const FAKE_PEM: &str =
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAfakefakefake\n-----END RSA PRIVATE KEY-----\n";
+
+/// The production ConfigMap of the design document (section 6.2), verbatim.
+const DESIGN_CONFIGMAP: &str = "\
+temporal:
+  host_port: temporal-frontend.temporal:7233
+  namespace: production
+  task_queue: github-deployment-tracker
+  worker_options:
+    max_concurrent_activity: 50
+    max_concurrent_workflow: 20
+
+github:
+  app_id: 234567
+  installation_id: 890123
+  enterprise: true
+  enterprise_host: github.company.com
+  rate_limit:
+    max_retries: 10
+    initial_backoff: 2s
+    max_backoff: 120s
+
+app:
+  environment: production
+  log_level: info
+  log_format: json
+  metrics_enabled: true
+";
+
+fn env(pairs: &[(&str, &str)]) -> EnvSource {
+    EnvSource::Map(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    )
+}
+
+fn opts(dir: &Path, pairs: &[(&str, &str)]) -> LoadOptions {
+    LoadOptions {
+        explicit_path: None,
+        search_dir: dir.to_owned(),
+        env: env(pairs),
+    }
+}
+
+fn write(dir: &Path, rel: &str, content: &str) -> PathBuf {
+    let path = dir.join(rel);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).expect("mkdir");
+    }
+    fs::write(&path, content).expect("write");
+    path
+}
+
+fn load_err(o: &LoadOptions) -> String {
+    match load(o) {
+        Ok(c) => panic!("expected an error, got {}", c.redacted_yaml()),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn system_file_present() -> bool {
+    Path::new(SYSTEM_CONFIG_PATH).exists()
+}
+
+#[test]
+fn no_file_and_no_environment_gives_the_defaults() {
+    if system_file_present() {
+        eprintln!("skipped: {SYSTEM_CONFIG_PATH} exists on this machine");
+        return;
+    }
+    let dir = TempDir::new().expect("tempdir");
+    let c = load(&opts(dir.path(), &[])).expect("loads");
+    assert_eq!(c.temporal.host_port, "localhost:7233");
+    assert_eq!(c.temporal.namespace, "default");
+    assert_eq!(c.temporal.task_queue, "github-deployment-tracker");
+    assert_eq!(
+        c.github.effective_base_url().as_str(),
+        "https://api.github.com/"
+    );
+    assert_eq!(c.app.log_level, LogLevel::Info);
+    assert_eq!(c.deployment.execution_timeout, Duration::from_secs(7200));
+    assert_eq!(c.source.file, None);
+    assert_eq!(c.source.dotenv_file, None);
+    assert!(c.source.env_vars.is_empty());
+    assert!(matches!(
+        c.github.credentials(),
+        Ok(GitHubCredentials::None)
+    ));
+}
+
+#[test]
+fn the_design_documents_production_configmap_parses() {
+    let dir = TempDir::new().expect("tempdir");
+    let path = write(dir.path(), "config.yaml", DESIGN_CONFIGMAP);
+    let c = load(&opts(dir.path(), &[])).expect("loads");
+    assert_eq!(c.source.file.as_deref(), Some(path.as_path()));
+    assert_eq!(c.temporal.host_port, "temporal-frontend.temporal:7233");
+    assert_eq!(c.temporal.namespace, "production");
+    assert_eq!(c.temporal.worker_options.max_concurrent_activity, 50);
+    assert_eq!(c.temporal.worker_options.max_concurrent_workflow, 20);
+    assert_eq!(c.temporal.max_concurrent, 10, "unset keys keep defaults");
+    assert_eq!(
+        (c.github.app_id, c.github.installation_id),
+        (234567, 890123)
+    );
+    assert_eq!(c.github.rate_limit.max_retries, 10);
+    assert_eq!(c.github.rate_limit.initial_backoff, Duration::from_secs(2));
+    assert_eq!(c.github.rate_limit.max_backoff, Duration::from_secs(120));
+    assert_eq!(
+        c.github.effective_base_url().as_str(),
+        "https://github.company.com/api/v3"
+    );
+    assert_eq!(
+        c.github.effective_upload_url().as_str(),
+        "https://github.company.com/api/uploads"
+    );
+    assert_eq!(c.app.environment, "production");
+    assert_eq!(c.app.log_format, LogFormat::Json);
+    assert!(c.app.metrics_enabled);
+}
+
+#[test]
+fn the_example_file_in_the_repository_loads() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/config.example.yaml");
+    let dir = TempDir::new().expect("tempdir");
+    let o = LoadOptions {
+        explicit_path: Some(example),
+        ..opts(dir.path(), &[])
+    };
+    let c = load(&o).expect("the example configuration is valid");
+    let d = Config::default();
+    assert_eq!(c.temporal.host_port, d.temporal.host_port);
+    assert_eq!(c.github.private_key_path, d.github.private_key_path);
+    assert_eq!(
+        c.github.rate_limit.max_inline_wait,
+        d.github.rate_limit.max_inline_wait
+    );
+    assert_eq!(
+        c.deployment.inactivity_timeout,
+        d.deployment.inactivity_timeout
+    );
+    assert!(!c.temporal.tls_enabled());
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let dir = TempDir::new().expect("tempdir");
+    write(dir.path(), "config.yaml", DESIGN_CONFIGMAP);
+    let c = load(&opts(
+        dir.path(),
+        &[
+            ("GDT_TEMPORAL_NAMESPACE", "staging"),
+            ("GDT_GITHUB_RATE_LIMIT_MAX_RETRIES", "3"),
+            ("GDT_GITHUB_ENTERPRISE", "false"),
+            ("GDT_APP_LOG_FORMAT", "console"),
+            ("GDT_DEPLOYMENT_INACTIVITY_TIMEOUT", "1h 30m"),
+        ],
+    ))
+    .expect("loads");
+    assert_eq!(c.temporal.namespace, "staging");
+    assert_eq!(c.temporal.host_port, "temporal-frontend.temporal:7233");
+    assert_eq!(c.github.rate_limit.max_retries, 3);
+    assert_eq!(
+        c.github.effective_base_url().as_str(),
+        "https://api.github.com/"
+    );
+    assert_eq!(c.app.log_format, LogFormat::Console);
+    assert_eq!(c.deployment.inactivity_timeout, Duration::from_secs(5400));
+    assert_eq!(c.source.env_vars.len(), 5);
+}
+
+#[test]
+fn gdt_variables_win_over_temporal_and_legacy_ones() {
+    let dir = TempDir::new().expect("tempdir");
+    let both = load(&opts(
+        dir.path(),
+        &[
+            ("TEMPORAL_ADDRESS", "temporal.cloud:7233"),
+            ("GDT_TEMPORAL_HOST_PORT", "ours:7233"),
+            ("TEMPORAL_NAMESPACE", "theirs"),
+            ("GITHUB_APP_PRIVATE_KEY_PATH", "/legacy.pem"),
+            ("GDT_GITHUB_PRIVATE_KEY_PATH", "/ours.pem"),
+            ("GITHUB_APP_ID", "1"),
+            ("GITHUB_APP_INSTALLATION_ID", "2"),
+            ("GDT_GITHUB_APP_ID", "11"),
+            ("GDT_GITHUB_INSTALLATION_ID", "22"),
+        ],
+    ))
+    .expect("loads");
+    assert_eq!(both.temporal.host_port, "ours:7233");
+    assert_eq!(
+        both.temporal.namespace, "theirs",
+        "TEMPORAL_ alone still applies"
+    );
+    assert_eq!(both.github.private_key_path, PathBuf::from("/ours.pem"));
+    assert_eq!((both.github.app_id, both.github.installation_id), (11, 22));
+
+    let legacy = load(&opts(
+        dir.path(),
+        &[
+            ("GITHUB_APP_PRIVATE_KEY_PATH", "/legacy.pem"),
+            ("GITHUB_APP_ID", "1"),
+            ("GITHUB_APP_INSTALLATION_ID", "2"),
+        ],
+    ))
+    .expect("loads");
+    assert_eq!(legacy.github.private_key_path, PathBuf::from("/legacy.pem"));
+    assert_eq!(
+        (legacy.github.app_id, legacy.github.installation_id),
+        (1, 2)
+    );
+}
+
+#[test]
+fn temporal_cloud_variables_imply_tls() {
+    let dir = TempDir::new().expect("tempdir");
+    let c = load(&opts(
+        dir.path(),
+        &[
+            ("TEMPORAL_ADDRESS", "ns.acct.tmprl.cloud:7233"),
+            ("TEMPORAL_API_KEY", "tmprl_key"),
+            ("TEMPORAL_TLS_SERVER_NAME", "ns.acct.tmprl.cloud"),
+        ],
+    ))
+    .expect("loads");
+    assert!(c.temporal.tls_enabled());
+    let tls = c.temporal.tls_material().expect("no files").expect("on");
+    assert_eq!(tls.server_name.as_deref(), Some("ns.acct.tmprl.cloud"));
+    assert!(tls.server_ca_cert.is_none() && tls.client_identity.is_none());
+}
+
+#[test]
+fn mtls_files_are_read() {
+    let dir = TempDir::new().expect("tempdir");
+    let cert = write(
+        dir.path(),
+        "client.pem",
+        "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
+    );
+    let key = write(dir.path(), "client.key", FAKE_PEM);
+    let ca = write(
+        dir.path(),
+        "ca.pem",
+        "-----BEGIN CERTIFICATE-----\ny\n-----END CERTIFICATE-----\n",
+    );
+    let c = load(&opts(
+        dir.path(),
+        &[
+            (
+                "GDT_TEMPORAL_TLS_CLIENT_CERT_PATH",
+                cert.to_str().expect("utf8"),
+            ),
+            ("TEMPORAL_TLS_CLIENT_KEY_PATH", key.to_str().expect("utf8")),
+            (
+                "GDT_TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+                ca.to_str().expect("utf8"),
+            ),
+        ],
+    ))
+    .expect("loads");
+    let tls = c.temporal.tls_material().expect("readable").expect("on");
+    let identity = tls.client_identity.expect("mTLS");
+    assert!(identity.cert.starts_with(b"-----BEGIN CERTIFICATE-----"));
+    assert_eq!(identity.key.expose_secret(), FAKE_PEM.as_bytes());
+    assert!(tls.server_ca_cert.is_some());
+}
+
+#[test]
+fn search_order() {
+    let dir = TempDir::new().expect("tempdir");
+    let paths = search_paths(dir.path());
+    assert_eq!(paths[0], dir.path().join("config.yaml"));
+    assert_eq!(paths[1], dir.path().join("config/config.yaml"));
+    assert_eq!(
+        paths[2],
+        PathBuf::from("/etc/github-deployment-tracker/config.yaml")
+    );
+
+    let nested = write(
+        dir.path(),
+        "config/config.yaml",
+        "app:\n  environment: nested\n",
+    );
+    let c = load(&opts(dir.path(), &[])).expect("loads");
+    assert_eq!(c.app.environment, "nested");
+    assert_eq!(c.source.file.as_deref(), Some(nested.as_path()));
+
+    write(dir.path(), "config.yaml", "app:\n  environment: top\n");
+    let c = load(&opts(dir.path(), &[])).expect("loads");
+    assert_eq!(c.app.environment, "top", "./config.yaml comes first");
+
+    let explicit = write(
+        dir.path(),
+        "elsewhere.yaml",
+        "app:\n  environment: explicit\n",
+    );
+    let o = LoadOptions {
+        explicit_path: Some(explicit),
+        ..opts(dir.path(), &[])
+    };
+    assert_eq!(load(&o).expect("loads").app.environment, "explicit");
+
+    let o = LoadOptions {
+        explicit_path: Some(dir.path().join("missing.yaml")),
+        ..opts(dir.path(), &[])
+    };
+    assert!(matches!(
+        load(&o),
+        Err(ConfigError::ConfigFileNotFound { .. })
+    ));
+    assert!(load_err(&o).contains("missing.yaml does not exist (given with --config)"));
+}
+
+#[test]
+fn dotenv_fills_in_but_never_overrides_the_environment() {
+    let dir = TempDir::new().expect("tempdir");
+    let dotenv = write(
+        dir.path(),
+        ".env",
+        "# local development\nGDT_APP_LOG_LEVEL=debug\nGDT_APP_ENVIRONMENT=from-dotenv\nexport GITHUB_TOKEN=\"ghp_from_dotenv\"\n",
+    );
+    let mut vars: HashMap<String, String> =
+        HashMap::from([("GDT_APP_LOG_LEVEL".to_owned(), "warn".to_owned())]);
+    assert!(overlay_dotenv(&mut vars, &dotenv).expect("parses"));
+    assert_eq!(
+        vars["GDT_APP_LOG_LEVEL"], "warn",
+        "the real environment wins"
+    );
+    assert_eq!(vars["GDT_APP_ENVIRONMENT"], "from-dotenv");
+    assert_eq!(vars["GITHUB_TOKEN"], "ghp_from_dotenv");
+
+    let c = load(&LoadOptions {
+        env: EnvSource::Map(vars),
+        ..opts(dir.path(), &[])
+    })
+    .expect("loads");
+    assert_eq!(c.app.log_level, LogLevel::Warn);
+    assert_eq!(c.app.environment, "from-dotenv");
+
+    let mut untouched = HashMap::new();
+    assert!(!overlay_dotenv(&mut untouched, &dir.path().join("absent.env")).expect("fine"));
+    assert!(untouched.is_empty());
+}
+
+#[test]
+fn a_map_source_ignores_dotenv() {
+    let dir = TempDir::new().expect("tempdir");
+    write(dir.path(), ".env", "GDT_APP_ENVIRONMENT=from-dotenv\n");
+    let c = load(&opts(dir.path(), &[])).expect("loads");
+    assert_eq!(c.app.environment, "development");
+    assert_eq!(c.source.dotenv_file, None);
+}
+
+/// Reads the real process environment (without changing it); skipped when
+/// the variable used happens to be set by whoever runs the tests.
+#[test]
+fn the_process_source_reads_dotenv_from_the_search_dir() {
+    const VAR: &str = "GDT_DEPLOYMENT_EXECUTION_TIMEOUT";
+    if std::env::var_os(VAR).is_some() {
+        eprintln!("skipped: {VAR} is set in this environment");
+        return;
+    }
+    let dir = TempDir::new().expect("tempdir");
+    let dotenv = write(dir.path(), ".env", &format!("{VAR}=3h\n"));
+    let o = LoadOptions {
+        explicit_path: None,
+        search_dir: dir.path().to_owned(),
+        env: EnvSource::Process,
+    };
+    match load(&o) {
+        Ok(c) => {
+            assert_eq!(
+                c.deployment.execution_timeout,
+                Duration::from_secs(3 * 3600)
+            );
+            assert_eq!(c.source.dotenv_file, Some(dotenv));
+            assert!(c.source.env_vars.iter().any(|v| v == VAR));
+        }
+        // Someone's shell may hold other GDT_ variables that fail validation;
+        // that is not what this test is about.
+        Err(e) => eprintln!("skipped: the process environment does not load: {e}"),
+    }
+}
+
+#[test]
+fn dotenv_syntax_errors_do_not_show_the_line() {
+    let dir = TempDir::new().expect("tempdir");
+    let dotenv = write(
+        dir.path(),
+        ".env",
+        "GDT_APP_ENVIRONMENT=ok\nGITHUB_TOKEN ghp_supersecret\n",
+    );
+    let err = overlay_dotenv(&mut HashMap::new(), &dotenv)
+        .expect_err("invalid")
+        .to_string();
+    assert!(err.contains("line 2"), "{err}");
+    assert!(!err.contains("ghp_supersecret"), "{err}");
+}
+
+#[test]
+fn error_messages_name_the_key_and_the_fix() {
+    let dir = TempDir::new().expect("tempdir");
+    let missing_key = dir.path().join("x.pem");
+    // (config.yaml content, environment, expected part of the message)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case<'_>] = &[
+        (
+            "",
+            &[("GDT_GITHUB_APP_ID", "abc")],
+            "invalid value \"abc\" for GDT_GITHUB_APP_ID (github.app_id): expected a positive integer",
+        ),
+        (
+            "github:\n  rate_limit:\n    initial_backoff: 5 parsecs\n",
+            &[],
+            "invalid duration \"5 parsecs\" for github.rate_limit.initial_backoff in ",
+        ),
+        (
+            "temporal:\n  hostport: localhost:7233\n",
+            &[],
+            "config.yaml: unknown key `temporal.hostport` at line 2 column 3",
+        ),
+        (
+            "temporal:\n  host_port: [\n",
+            &[],
+            "config.yaml: ",
+        ),
+        (
+            "github:\n  app_id: 123\n",
+            &[],
+            "github.app_id is set (123) but github.installation_id is not: \
+             set GDT_GITHUB_INSTALLATION_ID or github.installation_id",
+        ),
+        (
+            "",
+            &[("GITHUB_APP_INSTALLATION_ID", "9")],
+            "github.installation_id is set (9) but github.app_id is not",
+        ),
+        (
+            "github:\n  enterprise: true\n",
+            &[],
+            "github.enterprise is true but github.enterprise_host is empty: \
+             set GDT_GITHUB_ENTERPRISE_HOST",
+        ),
+        (
+            "github:\n  enterprise: true\n  enterprise_host: https://github.company.com\n",
+            &[],
+            "github.enterprise_host \"https://github.company.com\" is not a host name",
+        ),
+        (
+            "",
+            &[("GDT_TEMPORAL_TLS_CLIENT_CERT_PATH", "/c.pem")],
+            "temporal.tls.client_cert_path is set but temporal.tls.client_key_path is not",
+        ),
+        (
+            "temporal:\n  tls:\n    client_key_path: /k.pem\n",
+            &[],
+            "temporal.tls.client_key_path is set but temporal.tls.client_cert_path is not",
+        ),
+        (
+            "",
+            &[("TEMPORAL_TLS_SERVER_CA_CERT_PATH", "/nonexistent/ca.pem")],
+            "cannot read temporal.tls.server_ca_cert_path at /nonexistent/ca.pem: ",
+        ),
+        (
+            "app:\n  log_format: text\n",
+            &[],
+            "invalid value \"text\" for app.log_format in ",
+        ),
+        (
+            "",
+            &[("GDT_APP_LOG_LEVEL", "verbose")],
+            "invalid value \"verbose\" for GDT_APP_LOG_LEVEL (app.log_level): \
+             expected one of trace, debug, info, warn, error",
+        ),
+        (
+            "github:\n  base_url: not a url\n",
+            &[],
+            "invalid value \"not a url\" for github.base_url in ",
+        ),
+        (
+            "",
+            &[("GDT_GITHUB_BASE_URL", "api.github.com")],
+            "GDT_GITHUB_BASE_URL (github.base_url): expected an absolute http(s) URL",
+        ),
+        (
+            "github:\n  rate_limit:\n    initial_backoff: 10s\n    max_backoff: 5s\n",
+            &[],
+            "github.rate_limit.max_backoff (5s) is shorter than github.rate_limit.initial_backoff (10s)",
+        ),
+        (
+            "github:\n  rate_limit:\n    backoff_multiplier: 0.5\n",
+            &[],
+            "github.rate_limit.backoff_multiplier must be at least 1.0",
+        ),
+        (
+            "temporal:\n  worker_options:\n    max_concurrent_activity: 0\n",
+            &[],
+            "temporal.worker_options.max_concurrent_activity must be at least 1",
+        ),
+    ];
+    for (yaml, vars, want) in cases {
+        fs::write(dir.path().join("config.yaml"), yaml).expect("write");
+        let err = load_err(&opts(dir.path(), vars));
+        assert!(
+            err.contains(want),
+            "yaml {yaml:?} env {vars:?}\n got: {err}\nwant: {want}"
+        );
+    }
+
+    // The PEM file is only read by credentials(), so load succeeds.
+    fs::write(dir.path().join("config.yaml"), "").expect("write");
+    let c = load(&opts(
+        dir.path(),
+        &[
+            ("GDT_GITHUB_APP_ID", "1"),
+            ("GDT_GITHUB_INSTALLATION_ID", "2"),
+            (
+                "GITHUB_APP_PRIVATE_KEY_PATH",
+                missing_key.to_str().expect("utf8"),
+            ),
+        ],
+    ))
+    .expect("a missing key file does not stop load");
+    let err = c.github.credentials().expect_err("no key").to_string();
+    let want = format!(
+        "cannot read the GitHub App private key at {} \
+         (github.private_key_path / GITHUB_APP_PRIVATE_KEY_PATH): No such file or directory",
+        missing_key.display()
+    );
+    assert!(err.starts_with(&want), "\n got: {err}\nwant: {want}");
+}
+
+#[test]
+fn a_key_file_that_is_not_a_pem_private_key_is_rejected_without_echoing_it() {
+    let dir = TempDir::new().expect("tempdir");
+    let key = write(dir.path(), "key.pem", "ghp_this_is_a_token_not_a_key\n");
+    let c = load(&opts(
+        dir.path(),
+        &[
+            ("GDT_GITHUB_APP_ID", "1"),
+            ("GDT_GITHUB_INSTALLATION_ID", "2"),
+            ("GDT_GITHUB_PRIVATE_KEY_PATH", key.to_str().expect("utf8")),
+        ],
+    ))
+    .expect("loads");
+    let err = c.github.credentials().expect_err("not PEM").to_string();
+    assert!(err.contains("does not contain a PEM private key"), "{err}");
+    assert!(!err.contains("ghp_this_is_a_token"), "{err}");
+
+    fs::write(
+        &key,
+        "-----BEGIN PUBLIC KEY-----\nMII\n-----END PUBLIC KEY-----\n",
+    )
+    .expect("write");
+    assert!(matches!(
+        c.github.credentials(),
+        Err(ConfigError::PrivateKeyNotPem { .. })
+    ));
+}
+
+#[test]
+fn credentials_from_an_app_key_file_or_a_token() {
+    let dir = TempDir::new().expect("tempdir");
+    let key = write(dir.path(), "private-key.pem", FAKE_PEM);
+    let yaml = format!(
+        "github:\n  app_id: 234567\n  installation_id: 890123\n  private_key_path: {}\n",
+        key.display()
+    );
+    write(dir.path(), "config.yaml", &yaml);
+    // A token as well: the App still wins.
+    let c = load(&opts(dir.path(), &[("GITHUB_TOKEN", "ghp_ignored")])).expect("loads");
+    match c.github.credentials().expect("readable") {
+        GitHubCredentials::App {
+            app_id,
+            installation_id,
+            private_key_pem,
+        } => {
+            assert_eq!((app_id, installation_id), (234567, 890123));
+            assert_eq!(private_key_pem.expose_secret(), FAKE_PEM);
+        }
+        other => panic!("expected an App, got {other:?}"),
+    }
+
+    fs::write(dir.path().join("config.yaml"), "").expect("write");
+    let c = load(&opts(dir.path(), &[("GITHUB_TOKEN", "ghp_token")])).expect("loads");
+    match c.github.credentials().expect("no file needed") {
+        GitHubCredentials::Token(t) => assert_eq!(t.expose_secret(), "ghp_token"),
+        other => panic!("expected a token, got {other:?}"),
+    }
+}
+
+#[test]
+fn redacted_output_never_contains_secrets() {
+    let dir = TempDir::new().expect("tempdir");
+    let key = write(dir.path(), "private-key.pem", FAKE_PEM);
+    write(
+        dir.path(),
+        "config.yaml",
+        "temporal:\n  api_key: tmprl_apikey_secret\ngithub:\n  token: ghp_supersecret\n",
+    );
+    let c = load(&opts(
+        dir.path(),
+        &[
+            ("GDT_GITHUB_APP_ID", "1"),
+            ("GDT_GITHUB_INSTALLATION_ID", "2"),
+            ("GDT_GITHUB_PRIVATE_KEY_PATH", key.to_str().expect("utf8")),
+            ("GDT_GITHUB_ENTERPRISE", "true"),
+            ("GDT_GITHUB_ENTERPRISE_HOST", "github.company.com"),
+        ],
+    ))
+    .expect("loads");
+    let yaml = c.redacted_yaml();
+    for secret in [
+        "ghp_supersecret",
+        "tmprl_apikey_secret",
+        "MIIEow",
+        "BEGIN RSA",
+    ] {
+        assert!(!yaml.contains(secret), "{secret} leaked:\n{yaml}");
+    }
+    assert!(yaml.contains("api_key: <redacted>"), "{yaml}");
+    assert!(yaml.contains("token: <redacted>"), "{yaml}");
+    assert!(
+        yaml.contains(&format!("private_key_path: {}", key.display())),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("base_url: https://github.company.com/api/v3"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("enabled: true"),
+        "api key implies TLS:\n{yaml}"
+    );
+    assert!(yaml.contains("initial_backoff: 1s"), "{yaml}");
+    assert!(
+        yaml.contains("# environment variables applied: GDT_GITHUB_ENTERPRISE, "),
+        "{yaml}"
+    );
+
+    // Debug output is just as safe.
+    let debug = format!("{c:?}");
+    assert!(!debug.contains("ghp_supersecret") && !debug.contains("tmprl_apikey_secret"));
+
+    // Unset secrets say so.
+    let bare = Config::default().redacted_yaml();
+    assert!(
+        bare.contains("token: <unset>") && bare.contains("api_key: <unset>"),
+        "{bare}"
+    );
+}
+
+#[test]
+fn the_variable_table_lists_every_documented_name() {
+    let documented = [
+        "TEMPORAL_ADDRESS",
+        "TEMPORAL_NAMESPACE",
+        "TEMPORAL_API_KEY",
+        "TEMPORAL_TLS",
+        "TEMPORAL_TLS_SERVER_NAME",
+        "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+        "TEMPORAL_TLS_CLIENT_CERT_PATH",
+        "TEMPORAL_TLS_CLIENT_KEY_PATH",
+        "GITHUB_APP_PRIVATE_KEY_PATH",
+        "GITHUB_TOKEN",
+        "GITHUB_APP_ID",
+        "GITHUB_APP_INSTALLATION_ID",
+        "GDT_TEMPORAL_HOST_PORT",
+        "GDT_TEMPORAL_NAMESPACE",
+        "GDT_TEMPORAL_TASK_QUEUE",
+        "GDT_TEMPORAL_MAX_CONCURRENT",
+        "GDT_TEMPORAL_WORKER_OPTIONS_MAX_CONCURRENT_ACTIVITY",
+        "GDT_TEMPORAL_WORKER_OPTIONS_MAX_CONCURRENT_WORKFLOW",
+        "GDT_TEMPORAL_WORKER_OPTIONS_ENABLE_LOGGING_REPLAY",
+        "GDT_TEMPORAL_API_KEY",
+        "GDT_TEMPORAL_TLS_ENABLED",
+        "GDT_TEMPORAL_TLS_SERVER_NAME",
+        "GDT_TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+        "GDT_TEMPORAL_TLS_CLIENT_CERT_PATH",
+        "GDT_TEMPORAL_TLS_CLIENT_KEY_PATH",
+        "GDT_GITHUB_BASE_URL",
+        "GDT_GITHUB_UPLOAD_URL",
+        "GDT_GITHUB_ENTERPRISE",
+        "GDT_GITHUB_ENTERPRISE_HOST",
+        "GDT_GITHUB_APP_ID",
+        "GDT_GITHUB_INSTALLATION_ID",
+        "GDT_GITHUB_PRIVATE_KEY_PATH",
+        "GDT_GITHUB_RATE_LIMIT_MAX_RETRIES",
+        "GDT_GITHUB_RATE_LIMIT_INITIAL_BACKOFF",
+        "GDT_GITHUB_RATE_LIMIT_MAX_BACKOFF",
+        "GDT_GITHUB_RATE_LIMIT_BACKOFF_MULTIPLIER",
+        "GDT_GITHUB_RATE_LIMIT_MAX_INLINE_WAIT",
+        "GDT_APP_ENVIRONMENT",
+        "GDT_APP_LOG_LEVEL",
+        "GDT_APP_LOG_FORMAT",
+        "GDT_APP_METRICS_ENABLED",
+        "GDT_APP_METRICS_PORT",
+        "GDT_APP_HEALTH_PORT",
+        "GDT_DEPLOYMENT_INACTIVITY_TIMEOUT",
+        "GDT_DEPLOYMENT_EXECUTION_TIMEOUT",
+    ];
+    for name in documented {
+        assert!(ENV_BINDINGS.iter().any(|b| b.var == name), "{name} missing");
+    }
+    let secrets: Vec<&str> = ENV_BINDINGS
+        .iter()
+        .filter(|b| b.secret)
+        .map(|b| b.var)
+        .collect();
+    assert_eq!(
+        secrets,
+        [
+            "TEMPORAL_API_KEY",
+            "GITHUB_TOKEN",
+            "GDT_TEMPORAL_API_KEY",
+            "GDT_GITHUB_TOKEN"
+        ]
+    );
+}

