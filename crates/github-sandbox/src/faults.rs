@@ -46,6 +46,9 @@ pub(crate) enum FaultKind {
     SecondaryRateLimit { retry_after: Duration },
     /// Waits, then lets the request through.
     Latency { delay: Duration },
+    /// Lets the request through (GitHub acts on it), then answers 502 anyway: the gateway
+    /// timed out after the write. The case that makes retried creates dangerous.
+    BadGatewayAfterApply,
     /// 503 for every matching request until `until`; not consumed by count.
     Down { until: Instant },
 }
@@ -59,6 +62,7 @@ impl FaultKind {
             Self::PrimaryRateLimit { .. } => "primary_rate_limit",
             Self::SecondaryRateLimit { .. } => "secondary_rate_limit",
             Self::Latency { .. } => "latency",
+            Self::BadGatewayAfterApply => "502_after_apply",
             Self::Down { .. } => "down",
         }
     }
@@ -104,7 +108,9 @@ impl Fault {
                 "seconds",
                 until.saturating_duration_since(now).as_secs_f64().ceil() as u64,
             )),
-            FaultKind::ServerError | FaultKind::BadGateway => None,
+            FaultKind::ServerError | FaultKind::BadGateway | FaultKind::BadGatewayAfterApply => {
+                None
+            }
         };
         if let (Some((key, v)), Some(obj)) = (extra, value.as_object_mut()) {
             obj.insert(key.to_owned(), json!(v));
@@ -152,6 +158,7 @@ impl Faults {
             "latency" => FaultKind::Latency {
                 delay: Duration::from_millis(spec.latency_ms.unwrap_or(100)),
             },
+            "502_after_apply" => FaultKind::BadGatewayAfterApply,
             "down" => FaultKind::Down {
                 until: now + Duration::from_secs(spec.seconds.unwrap_or(30)),
             },

@@ -168,7 +168,18 @@ async fn github_layer(State(shared): State<Arc<Shared>>, request: Request, next:
                 // No lock is held here, so a slow request delays only itself.
                 tokio::time::sleep(*delay).await;
             }
-            authenticated(&shared, request, next).await
+            let applied = authenticated(&shared, request, next).await;
+            if matches!(fault, Some(FaultKind::BadGatewayAfterApply)) {
+                fault_response(
+                    &shared,
+                    &FaultKind::BadGateway,
+                    &HeaderMap::new(),
+                    &request_id,
+                )
+                .unwrap_or(applied)
+            } else {
+                applied
+            }
         }
     };
 
@@ -304,7 +315,7 @@ fn fault_response(
             );
             response
         }
-        FaultKind::Latency { .. } => return None,
+        FaultKind::Latency { .. } | FaultKind::BadGatewayAfterApply => return None,
     };
     Some(response)
 }

@@ -417,6 +417,15 @@ impl Client {
             if !err.is_retryable() || retries >= self.retry.max_retries {
                 return Err(err);
             }
+            // A 5xx or a broken connection leaves it unknown whether GitHub acted on the
+            // request. Repeating a create here could make a second deployment or status, so
+            // only requests that are safe to repeat are retried in-process; the caller (a
+            // Temporal activity) retries creates after checking what already exists.
+            // Rate limits are different: GitHub refused the request, so repeating is safe.
+            let ambiguous = matches!(err, Error::Server { .. } | Error::Transport(_));
+            if ambiguous && !req.safe_to_repeat() {
+                return Err(err);
+            }
             let wait = err
                 .retry_after()
                 .unwrap_or_else(|| self.retry.backoff(retries, &mut rand::rng()));
@@ -553,6 +562,12 @@ impl Client {
 }
 
 impl Request {
+    /// Whether sending this request twice does no harm: reads, and minting an installation
+    /// token (a second token is merely unused).
+    fn safe_to_repeat(&self) -> bool {
+        self.method == Method::GET || self.bearer == Bearer::AppJwt
+    }
+
     fn new(method: Method, url: Url, bearer: Bearer) -> Self {
         Self {
             method,

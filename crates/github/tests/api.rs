@@ -33,11 +33,13 @@ fn counter() -> Arc<AtomicUsize> {
 }
 
 #[tokio::test]
-async fn create_deployment_retries_5xx_then_succeeds() {
+async fn create_deployment_is_not_repeated_after_a_5xx() {
+    // GitHub may have created the deployment before answering 502: repeating the POST could
+    // create a second one, so the client hands the (retryable) error back after one request.
     let calls = counter();
     let c = Arc::clone(&calls);
     let server = Server::start(move |_req, base| {
-        if c.fetch_add(1, Ordering::SeqCst) < 2 {
+        if c.fetch_add(1, Ordering::SeqCst) < 1 {
             Reply::message(502, "Server Error")
         } else {
             Reply::json(201, &deployment_json(7, base))
@@ -48,16 +50,24 @@ async fn create_deployment_retries_5xx_then_succeeds() {
 
     let mut new = NewDeployment::new("main", "production");
     new.description = Some("Deploy main".into());
+    let err = client
+        .create_deployment("acme", "web", &new)
+        .await
+        .expect_err("the 502 comes back");
+    assert!(matches!(err, Error::Server { status: 502, .. }), "{err:?}");
+    assert!(err.is_retryable());
+    assert_eq!(server.requests().len(), 1);
+
+    // The caller's own retry then succeeds.
     let d = client
         .create_deployment("acme", "web", &new)
         .await
-        .expect("created after retries");
-
+        .expect("created on the second call");
     assert_eq!(d.id, 7);
     assert_eq!(d.ref_, "main");
     assert_eq!(d.creator.map(|c| c.login).as_deref(), Some("gdt[bot]"));
     let requests = server.requests();
-    assert_eq!(requests.len(), 3);
+    assert_eq!(requests.len(), 2);
     for r in &requests {
         assert_eq!(r.method, "POST");
         assert_eq!(r.path, DEPLOYMENTS);
@@ -73,6 +83,28 @@ async fn create_deployment_retries_5xx_then_succeeds() {
         assert_eq!(body["required_contexts"], serde_json::json!([]));
         assert_eq!(body["description"], "Deploy main");
     }
+    server.assert_github_headers();
+}
+
+#[tokio::test]
+async fn reads_retry_5xx_then_succeed() {
+    let calls = counter();
+    let c = Arc::clone(&calls);
+    let server = Server::start(move |_req, _base| {
+        if c.fetch_add(1, Ordering::SeqCst) < 2 {
+            Reply::message(502, "Server Error")
+        } else {
+            Reply::json(200, &serde_json::json!([]))
+        }
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+    let statuses = client
+        .list_deployment_statuses("acme", "web", 1)
+        .await
+        .expect("listed after retries");
+    assert!(statuses.is_empty());
+    assert_eq!(server.requests().len(), 3);
     server.assert_github_headers();
 }
 

@@ -167,3 +167,28 @@ async fn invalid_fault_specs_are_400() {
         json!([])
     );
 }
+
+#[tokio::test]
+async fn bad_gateway_after_apply_creates_and_still_answers_502() {
+    let app = spawn_app().await;
+    app.add_fault(
+        json!({"method": "POST", "path": "/repos/*/*/deployments", "kind": "502_after_apply"}),
+    )
+    .await;
+    let answer = app
+        .post("/repos/o/r/deployments", &json!({"ref": "main"}))
+        .await;
+    assert_eq!(answer.status, 502);
+    let listed = app.get("/repos/o/r/deployments").await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(
+        listed.body.as_array().map(Vec::len),
+        Some(1),
+        "the deployment was created despite the 502"
+    );
+    let journal = app
+        .send(app.client.get(app.url("/_sandbox/requests")))
+        .await;
+    assert_eq!(journal.body[0]["fault"], "502_after_apply");
+    assert_eq!(journal.body[0]["status"], 502);
+}
