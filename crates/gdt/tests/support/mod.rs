@@ -58,9 +58,11 @@ pub fn temporal_address() -> &'static str {
             .spawn()
             .expect("cannot start the Temporal dev server watchdog");
         let address = format!("127.0.0.1:{port}");
-        wait_until(Duration::from_secs(60), "the Temporal dev server to listen", || {
-            std::net::TcpStream::connect(&address).is_ok()
-        });
+        wait_until(
+            Duration::from_secs(60),
+            "the Temporal dev server to listen",
+            || std::net::TcpStream::connect(&address).is_ok(),
+        );
         address
     })
 }
@@ -127,7 +129,9 @@ impl GitHub {
             .filter(|e| {
                 e["method"] == method
                     && e["path"].as_str().is_some_and(|p| p.ends_with(suffix))
-                    && e["status"].as_u64().is_some_and(|s| (200..300).contains(&s))
+                    && e["status"]
+                        .as_u64()
+                        .is_some_and(|s| (200..300).contains(&s))
             })
             .count()
     }
@@ -169,7 +173,10 @@ impl GitHub {
                 "GITHUB_APP_PRIVATE_KEY_PATH".into(),
                 self.key_path.display().to_string(),
             ),
-            ("GDT_GITHUB_RATE_LIMIT_INITIAL_BACKOFF".into(), "100ms".into()),
+            (
+                "GDT_GITHUB_RATE_LIMIT_INITIAL_BACKOFF".into(),
+                "100ms".into(),
+            ),
             ("GDT_APP_LOG_FORMAT".into(), "json".into()),
             ("GDT_APP_LOG_LEVEL".into(), "info".into()),
         ]
@@ -232,10 +239,7 @@ impl Drop for WorkerProcess {
 
 /// Runs a `gdt` CLI command.
 pub fn gdt(env: &[(String, String)], dir: &Path, args: &[&str]) -> Output {
-    gdt_command(env, dir)
-        .args(args)
-        .output()
-        .expect("run gdt")
+    gdt_command(env, dir).args(args).output().expect("run gdt")
 }
 
 /// Runs a `gdt` CLI command with `--output json`, asserts success and parses stdout.
@@ -250,7 +254,10 @@ pub fn gdt_json(env: &[(String, String)], dir: &Path, args: &[&str]) -> serde_js
         String::from_utf8_lossy(&out.stdout)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("gdt {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "gdt {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 

@@ -90,8 +90,11 @@ impl DeploymentActivities {
         heartbeat(&ctx, "creating deployment").await;
         let github = self.github.with_max_inline_wait(inline_wait_budget(&ctx));
         if attempt > 1 {
+            // Filter by `ref` as it was sent, not `sha`: GitHub stores the full SHA, so an
+            // abbreviated one would never match the `sha` filter and the retry would create
+            // a second deployment.
             let filter = DeploymentFilter {
-                sha: Some(input.commit_sha.clone()),
+                ref_: Some(input.commit_sha.clone()),
                 environment: Some(input.environment.clone()),
                 task: Some(input.task.clone()),
                 ..DeploymentFilter::default()

@@ -96,10 +96,11 @@ impl GitHubDeploymentWorkflow {
             .await
             .map_err(|e| {
                 ApplicationFailure::non_retryable(format!(
-                    "could not create the GitHub deployment of {}@{} to {}: {e}",
+                    "could not create the GitHub deployment of {}@{} to {}: {}",
                     input.repository(),
                     input.commit_sha,
-                    input.environment
+                    input.environment,
+                    activity_failure_message(&e)
                 ))
             })?;
         ctx.state_mut(|s| s.view.deployment_id = Some(deployment_id));
@@ -344,7 +345,7 @@ async fn post(
                     Some(pending.state),
                     pending.received_at.clone(),
                     "failed",
-                    Some(e.to_string()),
+                    Some(activity_failure_message(&e)),
                 );
             });
         }
@@ -395,6 +396,18 @@ fn activity_options() -> ActivityOptions {
                 .build(),
         )
         .build()
+}
+
+/// The innermost message of an activity failure: the activity's own error (GitHub's
+/// message), not the SDK's "Activity task failed" wrappers around it.
+fn activity_failure_message(err: &temporalio_sdk::ActivityExecutionError) -> String {
+    let Some(mut failure) = err.failure() else {
+        return err.to_string();
+    };
+    while let Some(cause) = failure.cause.as_deref() {
+        failure = cause;
+    }
+    failure.message.clone()
 }
 
 fn invalid_input(message: String) -> ApplicationFailure {
