@@ -241,13 +241,13 @@ pub(crate) struct DeploymentStatusArgs {
     pub(crate) environment_url: String,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Copy, Subcommand)]
 pub(crate) enum AuthCommand {
     /// Mint an installation token (GitHub App) and print it with its expiry.
     Token,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Copy, Subcommand)]
 pub(crate) enum ConfigCommand {
     /// Load the configuration, check it, and print it with secrets redacted.
     Check,

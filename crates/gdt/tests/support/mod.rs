@@ -51,6 +51,9 @@ pub fn temporal_address() -> &'static str {
             sa = sa.join(" "),
             parent = std::process::id(),
         );
+        // The watchdog outlives every test on purpose and ends with the test process, so it
+        // is never waited for.
+        #[allow(clippy::zombie_processes)]
         Command::new("bash")
             .arg("-c")
             .arg(script)

@@ -102,7 +102,7 @@ impl DeploymentActivities {
             let existing = github
                 .list_deployments(&input.repo_owner, &input.repo_name, &filter)
                 .await
-                .map_err(to_activity_error)?;
+                .map_err(|e| to_activity_error(&e))?;
             if let Some(found) = existing.iter().find(|d| {
                 d.payload.get("workflow_id").and_then(|v| v.as_str())
                     == Some(input.workflow_id.as_str())
@@ -130,7 +130,7 @@ impl DeploymentActivities {
         let deployment = github
             .create_deployment(&input.repo_owner, &input.repo_name, &request)
             .await
-            .map_err(to_activity_error)?;
+            .map_err(|e| to_activity_error(&e))?;
         tracing::info!(
             workflow_id = %input.workflow_id,
             deployment_id = deployment.id,
@@ -168,7 +168,7 @@ impl DeploymentActivities {
             let statuses = github
                 .list_deployment_statuses(&input.repo_owner, &input.repo_name, input.deployment_id)
                 .await
-                .map_err(to_activity_error)?;
+                .map_err(|e| to_activity_error(&e))?;
             // GitHub lists statuses newest first.
             if let Some(latest) = statuses.first() {
                 let same = latest.state == request.state
@@ -195,7 +195,7 @@ impl DeploymentActivities {
                 &request,
             )
             .await
-            .map_err(to_activity_error)?;
+            .map_err(|e| to_activity_error(&e))?;
         tracing::info!(
             deployment_id = input.deployment_id,
             state = input.state.as_str(),
@@ -233,13 +233,13 @@ fn inline_wait_budget(ctx: &ActivityContext) -> std::time::Duration {
 /// Turns a classified GitHub error into a Temporal failure: permanent errors are
 /// non-retryable with the type the retry policy names, and rate limits carry the delay
 /// GitHub asked for as the next retry's delay.
-fn to_activity_error(err: gdt_github::Error) -> ActivityError {
+fn to_activity_error(err: &gdt_github::Error) -> ActivityError {
     use gdt_github::Error as E;
     let message = err.to_string();
-    let failure = match &err {
+    let failure = match *err {
         E::RateLimited { wait, .. } => ApplicationFailure::builder(message)
             .type_name("RateLimited".to_owned())
-            .next_retry_delay(*wait)
+            .next_retry_delay(wait)
             .build(),
         E::Server { .. } => ApplicationFailure::builder(message)
             .type_name("GitHubServerError".to_owned())
