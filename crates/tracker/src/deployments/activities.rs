@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use temporalio_sdk::ApplicationFailure;
+use tracing::Instrument as _;
 
 /// Failure type names the workflow's retry policy treats as permanent (seed 000).
 pub const NON_RETRYABLE_ERROR_TYPES: [&str; 2] = ["ValidationError", "AuthenticationError"];
@@ -86,9 +87,35 @@ impl DeploymentActivities {
         ctx: ActivityContext,
         input: CreateDeploymentInput,
     ) -> Result<u64, ActivityError> {
+        let span = activity_span(&ctx);
+        self.create(&ctx, input).instrument(span).await
+    }
+
+    /// Posts one deployment status.
+    ///
+    /// A retried attempt first reads the deployment's latest status: when it is already the
+    /// one this attempt would post, an earlier attempt landed and posting again would
+    /// duplicate it. The first attempt posts directly.
+    #[activity(name = "UpdateGitHubDeploymentStatus")]
+    pub async fn update_status(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: UpdateDeploymentStatusInput,
+    ) -> Result<u64, ActivityError> {
+        let span = activity_span(&ctx);
+        self.post_status(&ctx, input).instrument(span).await
+    }
+}
+
+impl DeploymentActivities {
+    async fn create(
+        &self,
+        ctx: &ActivityContext,
+        input: CreateDeploymentInput,
+    ) -> Result<u64, ActivityError> {
         let attempt = ctx.info().attempt;
-        heartbeat(&ctx, "creating deployment").await;
-        let github = self.github.with_max_inline_wait(inline_wait_budget(&ctx));
+        heartbeat(ctx, "creating deployment").await;
+        let github = self.github.with_max_inline_wait(inline_wait_budget(ctx));
         if attempt > 1 {
             // Filter by `ref` as it was sent, not `sha`: GitHub stores the full SHA, so an
             // abbreviated one would never match the `sha` filter and the retry would create
@@ -141,20 +168,14 @@ impl DeploymentActivities {
         Ok(deployment.id)
     }
 
-    /// Posts one deployment status.
-    ///
-    /// A retried attempt first reads the deployment's latest status: when it is already the
-    /// one this attempt would post, an earlier attempt landed and posting again would
-    /// duplicate it. The first attempt posts directly.
-    #[activity(name = "UpdateGitHubDeploymentStatus")]
-    pub async fn update_status(
-        self: Arc<Self>,
-        ctx: ActivityContext,
+    async fn post_status(
+        &self,
+        ctx: &ActivityContext,
         input: UpdateDeploymentStatusInput,
     ) -> Result<u64, ActivityError> {
         let attempt = ctx.info().attempt;
-        heartbeat(&ctx, "posting deployment status").await;
-        let github = self.github.with_max_inline_wait(inline_wait_budget(&ctx));
+        heartbeat(ctx, "posting deployment status").await;
+        let github = self.github.with_max_inline_wait(inline_wait_budget(ctx));
         let request = NewDeploymentStatus {
             state: input.state,
             description: non_empty(&input.description)
@@ -203,6 +224,19 @@ impl DeploymentActivities {
         );
         Ok(status.id)
     }
+}
+
+/// A span that puts the workflow id, run id, activity and attempt on every log line of
+/// one activity execution.
+fn activity_span(ctx: &ActivityContext) -> tracing::Span {
+    let info = ctx.info();
+    tracing::info_span!(
+        "activity",
+        activity = %info.activity_type,
+        workflow_id = info.workflow_id.as_deref().unwrap_or(""),
+        run_id = info.workflow_run_id.as_deref().unwrap_or(""),
+        attempt = info.attempt,
+    )
 }
 
 fn non_empty(s: &str) -> Option<String> {
