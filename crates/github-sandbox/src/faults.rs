@@ -122,7 +122,7 @@ impl Fault {
 /// Why a [`FaultSpec`] was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum FaultSpecError {
-    #[error("unknown fault kind {0:?}; expected 500, 502, primary_rate_limit, secondary_rate_limit, latency or down")]
+    #[error("unknown fault kind {0:?}; expected 500, 502, 502_after_apply, primary_rate_limit, secondary_rate_limit, latency or down")]
     UnknownKind(String),
     #[error("count must be at least 1")]
     ZeroCount,

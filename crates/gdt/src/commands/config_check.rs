@@ -29,6 +29,10 @@ pub(crate) fn run(config: &Config, cmd: ConfigCommand, out: OutputFormat) -> any
                 OutputFormat::Text => {
                     println!("{yaml}");
                     println!("# GitHub credentials: {credentials}");
+                    println!("#\n# Environment variables (later ones win over earlier ones):");
+                    for binding in gdt_config::ENV_BINDINGS {
+                        println!("#   {:<52} {}", binding.var, binding.key);
+                    }
                 }
                 OutputFormat::Json => {
                     let value: serde_json::Value = serde_yaml_to_json(&yaml)?;
