@@ -6,7 +6,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{gdt, gdt_json, queue, temporal, wait_until, GitHub, WorkerProcess};
+use support::{gdt, gdt_json, queue, replay, temporal, wait_until, GitHub, WorkerProcess};
 
 const SHA: &str = "4f9a1c2e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39";
 
@@ -359,6 +359,8 @@ async fn a_worker_killed_mid_deployment_loses_nothing_and_duplicates_nothing() {
     )
     .await;
     assert_eq!(states(&posted), ["queued", "in_progress", "success"]);
+    // The history written across the crash replays cleanly against the workflow code.
+    replay(&id).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

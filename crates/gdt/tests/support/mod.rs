@@ -272,3 +272,31 @@ pub fn temporal(args: &[&str]) -> Output {
         .output()
         .expect("run temporal")
 }
+
+/// Replays a finished workflow's recorded history against today's workflow code: fails
+/// when the code would no longer make the same decisions (a determinism break).
+pub async fn replay(workflow_id: &str) {
+    use gdt_tracker::deployments::GitHubDeploymentWorkflow;
+    use temporalio_client::{
+        Client, ClientOptions, Connection, ConnectionOptions, WorkflowFetchHistoryOptions,
+    };
+    use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
+
+    let target = url::Url::parse(&format!("http://{}", temporal_address())).expect("url");
+    let connection = Connection::connect(ConnectionOptions::new(target).build())
+        .await
+        .expect("connect to Temporal");
+    let client = Client::new(connection, ClientOptions::new("default").build()).expect("client");
+    let history = client
+        .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned())
+        .fetch_history(WorkflowFetchHistoryOptions::default());
+    let options = WorkflowReplayerOptions::new()
+        .register_workflow::<GitHubDeploymentWorkflow>()
+        .expect("register")
+        .build();
+    let replayer = WorkflowReplayer::new(options).expect("replayer");
+    replayer
+        .replay_workflow(history)
+        .await
+        .unwrap_or_else(|e| panic!("replay of {workflow_id} failed: {e}"));
+}
