@@ -184,7 +184,7 @@ pub(crate) fn app_claims(iss: &Value) -> Value {
 // ---- Schemas ----------------------------------------------------------------
 
 fn schema_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/github-schemas")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/github-schemas")
 }
 
 fn load(name: &str) -> Value {
