@@ -3,6 +3,7 @@
 
 use gdt_config::Config;
 use gdt_github::{NewDeployment, NewDeploymentStatus};
+use gdt_tracker::deployments::model::is_production_environment;
 use secrecy::ExposeSecret as _;
 use serde::Serialize;
 
@@ -159,7 +160,7 @@ fn new_deployment(args: &DeploymentCreateArgs) -> NewDeployment {
         transient_environment: args.transient,
         production_environment: args
             .production
-            .unwrap_or_else(|| args.environment.eq_ignore_ascii_case("production")),
+            .unwrap_or_else(|| is_production_environment(&args.environment)),
     }
 }
 

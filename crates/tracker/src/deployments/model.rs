@@ -48,6 +48,12 @@ pub struct DeploymentWorkflowInput {
     pub inactivity_timeout_seconds: Option<u64>,
 }
 
+/// GitHub's `production_environment` default as this tracker applies it: the environment is
+/// named `production` (any case).
+pub fn is_production_environment(environment: &str) -> bool {
+    environment.eq_ignore_ascii_case("production")
+}
+
 /// Why a workflow input cannot start a deployment.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidInput {
@@ -110,7 +116,7 @@ impl DeploymentWorkflowInput {
     /// GitHub's `production_environment` for this deployment.
     pub fn is_production(&self) -> bool {
         self.production_environment
-            .unwrap_or_else(|| self.environment.eq_ignore_ascii_case("production"))
+            .unwrap_or_else(|| is_production_environment(&self.environment))
     }
 
     /// GitHub's deployment `task`.
