@@ -1,16 +1,18 @@
-//! Reading credential files: the GitHub App key and Temporal TLS material.
+//! Reading credential files: the GitHub App key, Temporal TLS material and
+//! the API tokens of the server.
 //!
 //! Files are read on demand rather than in `load`, so `gdt config check` can
 //! show a configuration whose key file is missing and say exactly that. Key
 //! material goes straight into `secrecy` types and never into an error.
 
 use std::fs;
+use std::io;
 use std::path::Path;
 
-use secrecy::{SecretSlice, SecretString};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 use crate::error::ConfigError;
-use crate::model::{GitHubConfig, TemporalConfig};
+use crate::model::{GitHubConfig, ServerConfig, TemporalConfig};
 
 /// Which GitHub credentials are configured.
 #[derive(Debug, Clone)]
@@ -161,9 +163,163 @@ fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {
     }
 }
 
+impl ServerConfig {
+    /// The API bearer tokens to accept: those of `api_tokens` (split on commas
+    /// and whitespace), then those of `api_tokens_file` (one per line, blank
+    /// lines and `#` comments ignored), without duplicates, in that order.
+    ///
+    /// Accepting several tokens lets one be rotated without downtime: add the
+    /// new one, move the clients over, remove the old one. The file is read on
+    /// every call, so a caller may call this again to pick up a rotated file.
+    /// No token at all is not an error here; the server decides what that means.
+    pub fn api_tokens(&self) -> Result<Vec<SecretString>, ConfigError> {
+        let mut tokens = Vec::new();
+        if let Some(list) = &self.api_tokens {
+            let split = list
+                .expose_secret()
+                .split(|c: char| c == ',' || c.is_whitespace());
+            add_tokens(&mut tokens, split);
+        }
+        if let Some(path) = &self.api_tokens_file {
+            let text = read_tokens_file(path)?;
+            let lines = text
+                .expose_secret()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.starts_with('#'));
+            add_tokens(&mut tokens, lines);
+        }
+        Ok(tokens)
+    }
+}
+
+fn add_tokens<'a>(tokens: &mut Vec<SecretString>, candidates: impl Iterator<Item = &'a str>) {
+    for candidate in candidates.map(str::trim).filter(|t| !t.is_empty()) {
+        if !tokens.iter().any(|t| t.expose_secret() == candidate) {
+            tokens.push(SecretString::from(candidate.to_owned()));
+        }
+    }
+}
+
+fn read_tokens_file(path: &Path) -> Result<SecretString, ConfigError> {
+    let unreadable = |source| ConfigError::ApiTokensFileUnreadable {
+        path: path.to_owned(),
+        source,
+    };
+    let bytes = fs::read(path).map_err(unreadable)?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SecretString::from(text)),
+        Err(e) => {
+            drop(SecretSlice::from(e.into_bytes()));
+            Err(unreadable(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the file is not UTF-8 text",
+            )))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
+
+    fn exposed(tokens: &[SecretString]) -> Vec<&str> {
+        tokens.iter().map(ExposeSecret::expose_secret).collect()
+    }
+
+    fn server(env_tokens: Option<&str>, file: Option<PathBuf>) -> ServerConfig {
+        ServerConfig {
+            api_tokens: env_tokens.map(|t| SecretString::from(t.to_owned())),
+            api_tokens_file: file,
+            ..ServerConfig::default()
+        }
+    }
+
+    #[test]
+    fn no_tokens_is_not_an_error() {
+        let tokens = server(None, None).api_tokens().expect("nothing to read");
+        assert!(tokens.is_empty());
+    }
+
+    #[test]
+    fn tokens_from_the_environment_split_on_commas_and_whitespace() {
+        let s = server(Some(" tok_a,tok_b , tok_c\ttok_d\n tok_e,,tok_a "), None);
+        let tokens = s.api_tokens().expect("no file");
+        assert_eq!(
+            exposed(&tokens),
+            ["tok_a", "tok_b", "tok_c", "tok_d", "tok_e"]
+        );
+    }
+
+    #[test]
+    fn tokens_from_a_file_skip_comments_and_blank_lines() {
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let path = dir.path().join("tokens");
+        fs::write(
+            &path,
+            "# rotated 2024-05-01\n\ntok_new\n   \n  tok_old  \r\n  # tok_commented\ntok_new\n",
+        )
+        .expect("write");
+        let tokens = server(None, Some(path)).api_tokens().expect("readable");
+        assert_eq!(exposed(&tokens), ["tok_new", "tok_old"]);
+    }
+
+    #[test]
+    fn environment_and_file_tokens_are_merged_without_duplicates() {
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let path = dir.path().join("tokens");
+        fs::write(&path, "tok_file\ntok_both\n").expect("write");
+        let s = server(Some("tok_env, tok_both"), Some(path));
+        let tokens = s.api_tokens().expect("readable");
+        assert_eq!(exposed(&tokens), ["tok_env", "tok_both", "tok_file"]);
+    }
+
+    #[test]
+    fn an_unreadable_file_names_key_and_path_but_not_the_content() {
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let missing = dir.path().join("absent");
+        let err = server(Some("tok_env"), Some(missing.clone()))
+            .api_tokens()
+            .expect_err("missing");
+        assert!(matches!(err, ConfigError::ApiTokensFileUnreadable { .. }));
+        let shown = err.to_string();
+        let want = format!(
+            "cannot read the API tokens file at {} (server.api_tokens_file / \
+             GDT_SERVER_API_TOKENS_FILE / INTERNAL_API_SHARED_SECRET_FILE): ",
+            missing.display()
+        );
+        assert!(shown.starts_with(&want), "\n got: {shown}\nwant: {want}");
+        assert!(
+            shown.ends_with("; mount the file (one token per line) or unset the setting"),
+            "{shown}"
+        );
+        assert!(!shown.contains("tok_env"), "{shown}");
+
+        let binary = dir.path().join("binary");
+        fs::write(&binary, b"tok_secret_prefix\xff\xfe\n").expect("write");
+        let err = server(None, Some(binary))
+            .api_tokens()
+            .expect_err("not text");
+        let shown = format!("{err} {err:?}");
+        assert!(shown.contains("not UTF-8 text"), "{shown}");
+        assert!(!shown.contains("tok_secret_prefix"), "{shown}");
+
+        // A directory where the file should be.
+        let err = server(None, Some(dir.path().to_owned()))
+            .api_tokens()
+            .expect_err("a directory");
+        assert!(err.to_string().contains("server.api_tokens_file"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_hides_the_tokens() {
+        let s = server(Some("tok_secret_one,tok_secret_two"), None);
+        let tokens = s.api_tokens().expect("no file");
+        let shown = format!("{s:?} {tokens:?}");
+        assert!(!shown.contains("tok_secret"), "{shown}");
+    }
 
     #[test]
     fn pem_detection() {

@@ -106,6 +106,10 @@ pub const ENV_BINDINGS: &[EnvBinding] = &[
     bind!("GITHUB_APP_ID" => "github.app_id", id, |c| c.github.app_id),
     bind!("GITHUB_APP_INSTALLATION_ID" => "github.installation_id", id,
         |c| c.github.installation_id),
+    bind!("INTERNAL_API_SHARED_SECRET_FILE" => "server.api_tokens_file", opt_path,
+        |c| c.server.api_tokens_file),
+    bind!(secret "INTERNAL_API_SHARED_SECRET" => "server.api_tokens", secret,
+        |c| c.server.api_tokens),
     // Ours: GDT_ + the key with dots as underscores.
     bind!("GDT_TEMPORAL_HOST_PORT" => "temporal.host_port", text, |c| c.temporal.host_port),
     bind!("GDT_TEMPORAL_NAMESPACE" => "temporal.namespace", text, |c| c.temporal.namespace),
@@ -162,6 +166,19 @@ pub const ENV_BINDINGS: &[EnvBinding] = &[
         |c| c.deployment.inactivity_timeout),
     bind!("GDT_DEPLOYMENT_EXECUTION_TIMEOUT" => "deployment.execution_timeout", duration,
         |c| c.deployment.execution_timeout),
+    bind!("GDT_SERVER_LISTEN" => "server.listen", text, |c| c.server.listen),
+    bind!("GDT_SERVER_MAX_BODY_BYTES" => "server.max_body_bytes", count,
+        |c| c.server.max_body_bytes),
+    bind!("GDT_SERVER_REQUEST_TIMEOUT" => "server.request_timeout", duration,
+        |c| c.server.request_timeout),
+    bind!("GDT_SERVER_TEMPORAL_TIMEOUT" => "server.temporal_timeout", duration,
+        |c| c.server.temporal_timeout),
+    bind!("GDT_SERVER_DEPLOYMENT_ID_WAIT" => "server.deployment_id_wait", duration,
+        |c| c.server.deployment_id_wait),
+    bind!("GDT_SERVER_READY_CACHE" => "server.ready_cache", duration, |c| c.server.ready_cache),
+    bind!("GDT_SERVER_API_TOKENS_FILE" => "server.api_tokens_file", opt_path,
+        |c| c.server.api_tokens_file),
+    bind!(secret "GDT_SERVER_API_TOKENS" => "server.api_tokens", secret, |c| c.server.api_tokens),
 ];
 
 /// Where environment variables come from.
@@ -289,6 +306,7 @@ pub(crate) fn apply(
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
+    use std::time::Duration;
 
     use secrecy::ExposeSecret;
 
@@ -331,7 +349,12 @@ mod tests {
         let sample = |b: &EnvBinding| match b.key {
             k if k.ends_with("_url") => "https://example.test/api",
             k if k.contains("backoff_multiplier") => "3",
-            k if k.contains("backoff") || k.contains("timeout") || k.contains("wait") => "7s",
+            k if ["backoff", "timeout", "wait", "cache"]
+                .iter()
+                .any(|part| k.contains(part)) =>
+            {
+                "7s"
+            }
             "app.metrics_enabled" => "false",
             k if k.contains("enable") || k == "github.enterprise" => "true",
             "app.log_level" => "debug",
@@ -379,6 +402,33 @@ mod tests {
             ("TEMPORAL_TLS", "sure", "TEMPORAL_TLS (temporal.tls.enabled): expected true or false"),
             ("GDT_APP_METRICS_PORT", "0", "expected a port number between 1 and 65535"),
             ("GDT_TEMPORAL_MAX_CONCURRENT", "0", "expected a positive integer"),
+            (
+                "GDT_SERVER_MAX_BODY_BYTES",
+                "0",
+                "invalid value \"0\" for GDT_SERVER_MAX_BODY_BYTES (server.max_body_bytes): \
+                 expected a positive integer",
+            ),
+            (
+                "GDT_SERVER_MAX_BODY_BYTES",
+                "1MiB",
+                "GDT_SERVER_MAX_BODY_BYTES (server.max_body_bytes): expected a positive integer",
+            ),
+            (
+                "GDT_SERVER_REQUEST_TIMEOUT",
+                "30",
+                "invalid duration \"30\" for GDT_SERVER_REQUEST_TIMEOUT (server.request_timeout)",
+            ),
+            (
+                "GDT_SERVER_TEMPORAL_TIMEOUT",
+                "soon",
+                "GDT_SERVER_TEMPORAL_TIMEOUT (server.temporal_timeout): use e.g.",
+            ),
+            (
+                "GDT_SERVER_DEPLOYMENT_ID_WAIT",
+                "x",
+                "GDT_SERVER_DEPLOYMENT_ID_WAIT (server.deployment_id_wait)",
+            ),
+            ("GDT_SERVER_READY_CACHE", "5", "GDT_SERVER_READY_CACHE (server.ready_cache)"),
         ];
         for (var, value, want) in cases {
             let err = apply(&mut Config::default(), &env(&[(var, value)]))
@@ -420,6 +470,45 @@ mod tests {
                 "GDT_TEMPORAL_HOST_PORT",
                 "GDT_GITHUB_APP_ID"
             ]
+        );
+    }
+
+    #[test]
+    fn server_variables() {
+        let mut config = Config::default();
+        let applied = apply(
+            &mut config,
+            &env(&[
+                ("GDT_SERVER_LISTEN", " 127.0.0.1:8000 "),
+                ("GDT_SERVER_MAX_BODY_BYTES", "65536"),
+                ("GDT_SERVER_REQUEST_TIMEOUT", "1m"),
+                ("GDT_SERVER_TEMPORAL_TIMEOUT", "3s"),
+                ("GDT_SERVER_DEPLOYMENT_ID_WAIT", "0s"),
+                ("GDT_SERVER_READY_CACHE", "2s"),
+                ("INTERNAL_API_SHARED_SECRET_FILE", "/legacy/tokens"),
+                ("GDT_SERVER_API_TOKENS_FILE", "/ours/tokens"),
+                ("INTERNAL_API_SHARED_SECRET", "tok_legacy"),
+            ]),
+        )
+        .expect("applies");
+        let s = &config.server;
+        assert_eq!(s.listen, "127.0.0.1:8000");
+        assert_eq!(s.max_body_bytes, 65536);
+        assert_eq!(s.request_timeout, Duration::from_secs(60));
+        assert_eq!(s.temporal_timeout, Duration::from_secs(3));
+        assert_eq!(s.deployment_id_wait, Duration::ZERO);
+        assert_eq!(s.ready_cache, Duration::from_secs(2));
+        assert_eq!(s.api_tokens_file, Some(PathBuf::from("/ours/tokens")));
+        assert_eq!(
+            s.api_tokens.as_ref().map(|t| t.expose_secret()),
+            Some("tok_legacy")
+        );
+        assert_eq!(applied.len(), 9);
+
+        apply(&mut config, &env(&[("GDT_SERVER_API_TOKENS", "tok_ours")])).expect("applies");
+        assert_eq!(
+            config.server.api_tokens.as_ref().map(|t| t.expose_secret()),
+            Some("tok_ours")
         );
     }
 

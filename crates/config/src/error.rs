@@ -192,6 +192,21 @@ pub enum ConfigError {
         source: io::Error,
     },
 
+    /// The API tokens file cannot be read (missing, unreadable, or not UTF-8
+    /// text). Its content is never quoted.
+    #[error(
+        "cannot read the API tokens file at {} \
+         (server.api_tokens_file / GDT_SERVER_API_TOKENS_FILE / INTERNAL_API_SHARED_SECRET_FILE): \
+         {source}; mount the file (one token per line) or unset the setting",
+        path.display()
+    )]
+    ApiTokensFileUnreadable {
+        /// The tokens file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+
     /// A TLS file that is not PEM.
     #[error("{key} at {} does not contain PEM data (-----BEGIN ...-----)", path.display())]
     TlsFileNotPem {

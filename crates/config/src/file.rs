@@ -24,6 +24,7 @@ pub(crate) struct FileConfig {
     github: Option<FileGitHub>,
     app: Option<FileApp>,
     deployment: Option<FileDeployment>,
+    server: Option<FileServer>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +99,20 @@ struct FileApp {
 struct FileDeployment {
     inactivity_timeout: Option<DurationText>,
     execution_timeout: Option<DurationText>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileServer {
+    listen: Option<String>,
+    max_body_bytes: Option<usize>,
+    request_timeout: Option<DurationText>,
+    temporal_timeout: Option<DurationText>,
+    deployment_id_wait: Option<DurationText>,
+    ready_cache: Option<DurationText>,
+    api_tokens_file: Option<String>,
+    #[serde(default, deserialize_with = "secret")]
+    api_tokens: Option<SecretString>,
 }
 
 /// A duration as written; converted after parsing so the error can name the
@@ -416,11 +431,41 @@ pub(crate) fn apply(config: &mut Config, file: FileConfig, path: &Path) -> Resul
             values::duration,
         )?;
     }
+
+    if let Some(s) = file.server {
+        let c = &mut config.server;
+        set(&mut c.listen, s.listen.map(|l| l.trim().to_owned()));
+        set(&mut c.max_body_bytes, s.max_body_bytes);
+        for (slot, value, key) in [
+            (
+                &mut c.request_timeout,
+                s.request_timeout,
+                "server.request_timeout",
+            ),
+            (
+                &mut c.temporal_timeout,
+                s.temporal_timeout,
+                "server.temporal_timeout",
+            ),
+            (
+                &mut c.deployment_id_wait,
+                s.deployment_id_wait,
+                "server.deployment_id_wait",
+            ),
+            (&mut c.ready_cache, s.ready_cache, "server.ready_cache"),
+        ] {
+            convert(slot, value.map(|d| d.0), key, path, values::duration)?;
+        }
+        set_path(&mut c.api_tokens_file, s.api_tokens_file);
+        set_some(&mut c.api_tokens, s.api_tokens);
+    }
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn parse(yaml: &str) -> Result<Config, ConfigError> {
@@ -519,5 +564,76 @@ mod tests {
         assert!(c.temporal.api_key.is_none());
         assert!(c.temporal.tls.server_name.is_none());
         assert!(c.temporal.tls.client_cert_path.is_none());
+        let c = parse("server:\n  api_tokens_file: \"\"\n  api_tokens: \"\"\n").expect("parses");
+        assert!(c.server.api_tokens_file.is_none() && c.server.api_tokens.is_none());
+    }
+
+    #[test]
+    fn the_server_section() {
+        let c = parse(
+            "server:\n  listen: \" 127.0.0.1:8000 \"\n  max_body_bytes: 4096\n  \
+             request_timeout: 1m\n  temporal_timeout: 2s\n  deployment_id_wait: 0s\n  \
+             ready_cache: 500ms\n  api_tokens_file: /var/secrets/api/tokens\n  \
+             api_tokens: tok_a\n",
+        )
+        .expect("parses");
+        let s = &c.server;
+        assert_eq!(s.listen, "127.0.0.1:8000");
+        assert_eq!(s.max_body_bytes, 4096);
+        assert_eq!(s.request_timeout, Duration::from_secs(60));
+        assert_eq!(s.temporal_timeout, Duration::from_secs(2));
+        assert_eq!(s.deployment_id_wait, Duration::ZERO);
+        assert_eq!(s.ready_cache, Duration::from_millis(500));
+        assert_eq!(
+            s.api_tokens_file.as_deref(),
+            Some(Path::new("/var/secrets/api/tokens"))
+        );
+        assert!(s.api_tokens.is_some());
+
+        let untouched = parse("server:\n  listen: \"[::]:3000\"\n").expect("parses");
+        assert_eq!(untouched.server.listen, "[::]:3000");
+        assert_eq!(untouched.server.request_timeout, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn server_errors_name_the_key() {
+        let cases = [
+            (
+                "server:\n  request_timeout: soon\n",
+                "invalid duration \"soon\" for server.request_timeout in config.yaml: \
+                 use e.g. \"2s\", \"30m\"",
+            ),
+            (
+                "server:\n  temporal_timeout: 5\n",
+                "invalid duration \"5\" for server.temporal_timeout in config.yaml",
+            ),
+            (
+                "server:\n  deployment_id_wait: -1s\n",
+                "for server.deployment_id_wait in config.yaml",
+            ),
+            (
+                "server:\n  ready_cache: [5s]\n",
+                "server.ready_cache: invalid type: sequence",
+            ),
+            (
+                "server:\n  max_body_bytes: 1MiB\n",
+                "config file config.yaml: server.max_body_bytes: invalid type: string \"1MiB\"",
+            ),
+            (
+                "server:\n  max_body_bytes: -1\n",
+                "server.max_body_bytes: invalid type: integer `-1`, expected usize",
+            ),
+            (
+                "server:\n  port: 3000\n",
+                "unknown key `server.port` at line 2 column 3 (valid keys here: one of `listen`,",
+            ),
+        ];
+        for (yaml, want) in cases {
+            let got = error(yaml);
+            assert!(got.contains(want), "{yaml:?}\n got: {got}\nwant: {want}");
+        }
+        let got = error("server:\n  api_tokens: [tok_in_a_list]\n");
+        assert!(!got.contains("tok_in_a_list"), "{got}");
+        assert!(got.contains("server.api_tokens"), "{got}");
     }
 }

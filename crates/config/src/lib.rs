@@ -12,7 +12,7 @@
 //! 3. `.env` in the search directory, which never overrides a variable that is
 //!    already set;
 //! 4. Temporal's variables (`TEMPORAL_ADDRESS`, …) and the design documents'
-//!    older names (`GITHUB_APP_ID`, `GITHUB_TOKEN`, …);
+//!    older names (`GITHUB_APP_ID`, `GITHUB_TOKEN`, `INTERNAL_API_SHARED_SECRET`, …);
 //! 5. our `GDT_*` variables.
 //!
 //! Variables are listed in [`ENV_BINDINGS`] (data, not name mangling) so the
@@ -23,7 +23,8 @@
 //! - `file`: the YAML layer (strict, every field optional);
 //! - `env`: the variable table, [`EnvSource`] and `.env` handling;
 //! - `load`: [`load`], the search order and cross-field validation;
-//! - `credentials`: reading the GitHub App key and Temporal TLS files;
+//! - `credentials`: reading the GitHub App key, the Temporal TLS files and the
+//!   server's API tokens ([`ServerConfig::api_tokens`]);
 //! - `error`: [`ConfigError`], whose messages name the key and the fix.
 //!
 //! Secrets are [`secrecy::SecretString`]s: they are never printed, never
@@ -43,6 +44,6 @@ pub use error::{ConfigError, Setting};
 pub use load::{load, search_paths, LoadOptions, SYSTEM_CONFIG_PATH};
 pub use model::{
     AppConfig, Config, ConfigSource, DeploymentConfig, GitHubConfig, InvalidChoice, LogFormat,
-    LogLevel, RateLimitConfig, TemporalConfig, TlsConfig, WorkerOptions, DEFAULT_GITHUB_BASE_URL,
-    DEFAULT_GITHUB_UPLOAD_URL, DEFAULT_PRIVATE_KEY_PATH,
+    LogLevel, RateLimitConfig, ServerConfig, TemporalConfig, TlsConfig, WorkerOptions,
+    DEFAULT_GITHUB_BASE_URL, DEFAULT_GITHUB_UPLOAD_URL, DEFAULT_PRIVATE_KEY_PATH,
 };

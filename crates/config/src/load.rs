@@ -204,5 +204,106 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
             ));
         }
     }
+
+    validate_server(c)
+}
+
+fn validate_server(c: &Config) -> Result<(), ConfigError> {
+    let s = &c.server;
+    if !is_listen_address(&s.listen) {
+        return Err(invalid(
+            "server.listen",
+            format!(
+                "{:?} is not an address to listen on: use host:port, e.g. 0.0.0.0:3000 \
+                 or [::]:3000 (GDT_SERVER_LISTEN)",
+                s.listen
+            ),
+        ));
+    }
+    at_least_one("server.max_body_bytes", s.max_body_bytes)?;
+    if s.request_timeout.is_zero() {
+        return Err(invalid(
+            "server.request_timeout",
+            "must be greater than zero, e.g. \"30s\"".to_owned(),
+        ));
+    }
+    if s.temporal_timeout.is_zero() {
+        return Err(invalid(
+            "server.temporal_timeout",
+            "must be greater than zero, e.g. \"5s\"".to_owned(),
+        ));
+    }
+    // Either wait running as long as the whole request would only ever end
+    // in the request timeout instead of the answer meant for that case.
+    for (key, value) in [
+        ("server.temporal_timeout", s.temporal_timeout),
+        ("server.deployment_id_wait", s.deployment_id_wait),
+    ] {
+        if value >= s.request_timeout {
+            return Err(invalid(
+                key,
+                format!(
+                    "({}) must be shorter than server.request_timeout ({}): lower it or raise \
+                     server.request_timeout",
+                    humantime::format_duration(value),
+                    humantime::format_duration(s.request_timeout)
+                ),
+            ));
+        }
+    }
     Ok(())
+}
+
+/// `host:port` with a numeric port and a host that is a name, an IPv4
+/// address or a bracketed IPv6 address; names are resolved when binding.
+fn is_listen_address(value: &str) -> bool {
+    let Some((host, port)) = value.rsplit_once(':') else {
+        return false;
+    };
+    let bracketed = host.len() > 2 && host.starts_with('[') && host.ends_with(']');
+    !host.is_empty()
+        && !host.contains(char::is_whitespace)
+        && (bracketed || !host.contains([':', '[', ']']))
+        && port.parse::<u16>().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses() {
+        let cases = [
+            ("0.0.0.0:3000", true),
+            ("127.0.0.1:0", true),
+            ("localhost:8000", true),
+            ("[::]:3000", true),
+            ("[::1]:3000", true),
+            ("3000", false),
+            (":3000", false),
+            ("::1:3000", false),
+            ("[]:3000", false),
+            ("0.0.0.0:http", false),
+            ("0.0.0.0:70000", false),
+            ("0.0.0.0:", false),
+            ("my host:3000", false),
+            ("", false),
+        ];
+        for (value, want) in cases {
+            assert_eq!(is_listen_address(value), want, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn server_rules() {
+        let ok = Config::default();
+        assert!(validate(&ok).is_ok());
+
+        let mut zero_wait = Config::default();
+        zero_wait.server.deployment_id_wait = std::time::Duration::ZERO;
+        assert!(validate(&zero_wait).is_ok(), "deployment_id_wait may be 0");
+        let mut zero_cache = Config::default();
+        zero_cache.server.ready_cache = std::time::Duration::ZERO;
+        assert!(validate(&zero_cache).is_ok(), "ready_cache may be 0");
+    }
 }

@@ -34,6 +34,8 @@ pub struct Config {
     pub app: AppConfig,
     /// Limits of the deployment-tracking workflow.
     pub deployment: DeploymentConfig,
+    /// The HTTP API server (`gdt server`).
+    pub server: ServerConfig,
     /// Where the values came from, for `gdt config check` and start-up logs.
     #[serde(skip)]
     pub source: ConfigSource,
@@ -169,6 +171,39 @@ pub struct DeploymentConfig {
     /// Hard cap on the lifetime of one tracking workflow.
     #[serde(serialize_with = "human_duration")]
     pub execution_timeout: Duration,
+}
+
+/// The HTTP API server: where it listens, its limits and who may call it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerConfig {
+    /// `host:port` of the JSON API (and later the GitHub webhooks). Health and
+    /// readiness stay on [`AppConfig::health_port`].
+    pub listen: String,
+    /// Largest request body accepted, in bytes (at least 1).
+    pub max_body_bytes: usize,
+    /// Longest time one request may take, end to end.
+    #[serde(serialize_with = "human_duration")]
+    pub request_timeout: Duration,
+    /// Longest time one Temporal call from the server may take before the
+    /// API answers 503 (shorter than `request_timeout`).
+    #[serde(serialize_with = "human_duration")]
+    pub temporal_timeout: Duration,
+    /// How long `POST /api/v1/deployments` waits for the GitHub deployment id
+    /// before answering without it; zero means not at all (shorter than
+    /// `request_timeout`).
+    #[serde(serialize_with = "human_duration")]
+    pub deployment_id_wait: Duration,
+    /// How long a `/ready` answer is reused; zero means every probe asks again.
+    #[serde(serialize_with = "human_duration")]
+    pub ready_cache: Duration,
+    /// File of API bearer tokens, one per line (blank lines and `#` comments
+    /// ignored). Only the path lives here; [`ServerConfig::api_tokens`] reads it.
+    pub api_tokens_file: Option<PathBuf>,
+    /// API bearer tokens separated by commas and/or whitespace, so that a new
+    /// one can be added before the old one is removed. Use
+    /// [`ServerConfig::api_tokens`] to get them split and merged with the file's.
+    #[serde(serialize_with = "redact")]
+    pub api_tokens: Option<SecretString>,
 }
 
 /// Log verbosity, in the names tracing and zerolog share.
@@ -354,6 +389,21 @@ impl Default for DeploymentConfig {
     }
 }
 
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:3000".to_owned(),
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            temporal_timeout: Duration::from_secs(5),
+            deployment_id_wait: Duration::from_secs(5),
+            ready_cache: Duration::from_secs(5),
+            api_tokens_file: None,
+            api_tokens: None,
+        }
+    }
+}
+
 impl TemporalConfig {
     /// Whether to dial Temporal over TLS: when asked for, and also whenever an
     /// API key or any certificate is configured, because Temporal Cloud and
@@ -496,6 +546,49 @@ mod tests {
         assert_eq!((c.app.metrics_port, c.app.health_port), (9090, 8080));
         assert_eq!(c.deployment.inactivity_timeout, Duration::from_secs(1800));
         assert_eq!(c.deployment.execution_timeout, Duration::from_secs(7200));
+    }
+
+    #[test]
+    fn server_defaults() {
+        let s = Config::default().server;
+        assert_eq!(s.listen, "0.0.0.0:3000");
+        assert_eq!(s.max_body_bytes, 1_048_576);
+        assert_eq!(s.request_timeout, Duration::from_secs(30));
+        assert_eq!(s.temporal_timeout, Duration::from_secs(5));
+        assert_eq!(s.deployment_id_wait, Duration::from_secs(5));
+        assert_eq!(s.ready_cache, Duration::from_secs(5));
+        assert!(s.api_tokens_file.is_none() && s.api_tokens.is_none());
+    }
+
+    #[test]
+    fn the_server_section_is_rendered_with_tokens_redacted() {
+        let mut c = Config::default();
+        let yaml = c.redacted_yaml();
+        for line in [
+            "server:\n",
+            "  listen: 0.0.0.0:3000\n",
+            "  max_body_bytes: 1048576\n",
+            "  request_timeout: 30s\n",
+            "  temporal_timeout: 5s\n",
+            "  deployment_id_wait: 5s\n",
+            "  ready_cache: 5s\n",
+            "  api_tokens_file: null\n",
+            "  api_tokens: <unset>\n",
+        ] {
+            assert!(yaml.contains(line), "{line:?} missing:\n{yaml}");
+        }
+        c.server.api_tokens = Some(SecretString::from("tok_one, tok_two".to_owned()));
+        c.server.deployment_id_wait = Duration::ZERO;
+        let yaml = c.redacted_yaml();
+        assert!(yaml.contains("  api_tokens: <redacted>\n"), "{yaml}");
+        assert!(yaml.contains("  deployment_id_wait: 0s\n"), "{yaml}");
+        let debug = format!("{c:?}");
+        for shown in [&yaml, &debug] {
+            assert!(
+                !shown.contains("tok_one") && !shown.contains("tok_two"),
+                "{shown}"
+            );
+        }
     }
 
     #[test]

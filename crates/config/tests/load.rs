@@ -158,6 +158,14 @@ fn the_example_file_in_the_repository_loads() {
         d.deployment.inactivity_timeout
     );
     assert!(!c.temporal.tls_enabled());
+    assert_eq!(c.server.listen, d.server.listen);
+    assert_eq!(c.server.max_body_bytes, d.server.max_body_bytes);
+    assert_eq!(c.server.request_timeout, d.server.request_timeout);
+    assert_eq!(c.server.temporal_timeout, d.server.temporal_timeout);
+    assert_eq!(c.server.deployment_id_wait, d.server.deployment_id_wait);
+    assert_eq!(c.server.ready_cache, d.server.ready_cache);
+    assert_eq!(c.server.api_tokens_file, None);
+    assert!(c.server.api_tokens.is_none());
 }
 
 #[test]
@@ -515,6 +523,59 @@ fn error_messages_name_the_key_and_the_fix() {
             &[],
             "temporal.worker_options.max_concurrent_activity must be at least 1",
         ),
+        (
+            "server:\n  max_body_bytes: 0\n",
+            &[],
+            "server.max_body_bytes must be at least 1 (it is 0)",
+        ),
+        (
+            "",
+            &[("GDT_SERVER_MAX_BODY_BYTES", "0")],
+            "invalid value \"0\" for GDT_SERVER_MAX_BODY_BYTES (server.max_body_bytes): \
+             expected a positive integer",
+        ),
+        (
+            "server:\n  listen: \"3000\"\n",
+            &[],
+            "server.listen \"3000\" is not an address to listen on: use host:port, \
+             e.g. 0.0.0.0:3000 or [::]:3000 (GDT_SERVER_LISTEN)",
+        ),
+        (
+            "",
+            &[("GDT_SERVER_LISTEN", "http://0.0.0.0:3000")],
+            "server.listen \"http://0.0.0.0:3000\" is not an address",
+        ),
+        (
+            "server:\n  request_timeout: 0s\n",
+            &[],
+            "server.request_timeout must be greater than zero",
+        ),
+        (
+            "",
+            &[("GDT_SERVER_TEMPORAL_TIMEOUT", "0s")],
+            "server.temporal_timeout must be greater than zero",
+        ),
+        (
+            "server:\n  request_timeout: 10s\n  deployment_id_wait: 10s\n",
+            &[],
+            "server.deployment_id_wait (10s) must be shorter than server.request_timeout (10s): \
+             lower it or raise server.request_timeout",
+        ),
+        (
+            "",
+            &[("GDT_SERVER_REQUEST_TIMEOUT", "2s")],
+            "server.temporal_timeout (5s) must be shorter than server.request_timeout (2s)",
+        ),
+        (
+            "server:\n  ready_cache: 5 parsecs\n",
+            &[],
+            "invalid duration \"5 parsecs\" for server.ready_cache in ",
+        ),
+        (
+            "",
+            &[("GDT_SERVER_DEPLOYMENT_ID_WAIT", "5")],
+            "invalid duration \"5\" for GDT_SERVER_DEPLOYMENT_ID_WAIT (server.deployment_id_wait)",
+        ),
     ];
     for (yaml, vars, want) in cases {
         fs::write(dir.path().join("config.yaml"), yaml).expect("write");
@@ -624,6 +685,7 @@ fn redacted_output_never_contains_secrets() {
             ("GDT_GITHUB_PRIVATE_KEY_PATH", key.to_str().expect("utf8")),
             ("GDT_GITHUB_ENTERPRISE", "true"),
             ("GDT_GITHUB_ENTERPRISE_HOST", "github.company.com"),
+            ("INTERNAL_API_SHARED_SECRET", "api_tok_one, api_tok_two"),
         ],
     ))
     .expect("loads");
@@ -631,6 +693,8 @@ fn redacted_output_never_contains_secrets() {
     for secret in [
         "ghp_supersecret",
         "tmprl_apikey_secret",
+        "api_tok_one",
+        "api_tok_two",
         "MIIEow",
         "BEGIN RSA",
     ] {
@@ -638,6 +702,7 @@ fn redacted_output_never_contains_secrets() {
     }
     assert!(yaml.contains("api_key: <redacted>"), "{yaml}");
     assert!(yaml.contains("token: <redacted>"), "{yaml}");
+    assert!(yaml.contains("api_tokens: <redacted>"), "{yaml}");
     assert!(
         yaml.contains(&format!("private_key_path: {}", key.display())),
         "{yaml}"
@@ -652,19 +717,82 @@ fn redacted_output_never_contains_secrets() {
     );
     assert!(yaml.contains("initial_backoff: 1s"), "{yaml}");
     assert!(
-        yaml.contains("# environment variables applied: GDT_GITHUB_ENTERPRISE, "),
+        yaml.contains(
+            "# environment variables applied: INTERNAL_API_SHARED_SECRET, GDT_GITHUB_ENTERPRISE, "
+        ),
         "{yaml}"
     );
 
     // Debug output is just as safe.
     let debug = format!("{c:?}");
     assert!(!debug.contains("ghp_supersecret") && !debug.contains("tmprl_apikey_secret"));
+    assert!(!debug.contains("api_tok_one") && !debug.contains("api_tok_two"));
 
     // Unset secrets say so.
     let bare = Config::default().redacted_yaml();
     assert!(
-        bare.contains("token: <unset>") && bare.contains("api_key: <unset>"),
+        bare.contains("token: <unset>")
+            && bare.contains("api_key: <unset>")
+            && bare.contains("api_tokens: <unset>"),
         "{bare}"
+    );
+}
+
+#[test]
+fn the_server_section_from_file_and_environment() {
+    let dir = TempDir::new().expect("tempdir");
+    let tokens = write(
+        dir.path(),
+        "secrets/api-tokens",
+        "# one token per line\napi_tok_new\n\napi_tok_old\n",
+    );
+    write(
+        dir.path(),
+        "config.yaml",
+        "server:\n  listen: 127.0.0.1:8000\n  max_body_bytes: 2048\n  request_timeout: 20s\n  \
+         deployment_id_wait: 0s\n",
+    );
+    let c = load(&opts(
+        dir.path(),
+        &[
+            ("GDT_SERVER_LISTEN", "0.0.0.0:9000"),
+            ("GDT_SERVER_READY_CACHE", "1s"),
+            ("GDT_SERVER_TEMPORAL_TIMEOUT", "3s"),
+            (
+                "INTERNAL_API_SHARED_SECRET_FILE",
+                tokens.to_str().expect("utf8"),
+            ),
+            ("INTERNAL_API_SHARED_SECRET", "api_tok_env,api_tok_old"),
+        ],
+    ))
+    .expect("loads");
+    let s = &c.server;
+    assert_eq!(s.listen, "0.0.0.0:9000", "the environment wins");
+    assert_eq!(s.max_body_bytes, 2048);
+    assert_eq!(s.request_timeout, Duration::from_secs(20));
+    assert_eq!(s.temporal_timeout, Duration::from_secs(3));
+    assert_eq!(s.deployment_id_wait, Duration::ZERO);
+    assert_eq!(s.ready_cache, Duration::from_secs(1));
+    assert_eq!(s.api_tokens_file.as_deref(), Some(tokens.as_path()));
+    let accepted = s.api_tokens().expect("readable");
+    let accepted: Vec<&str> = accepted.iter().map(|t| t.expose_secret()).collect();
+    assert_eq!(accepted, ["api_tok_env", "api_tok_old", "api_tok_new"]);
+
+    // The file is read on demand, so a missing one does not stop load (the
+    // worker does not need it) but is reported by api_tokens().
+    fs::remove_file(&tokens).expect("remove");
+    let c = load(&opts(
+        dir.path(),
+        &[("GDT_SERVER_API_TOKENS_FILE", tokens.to_str().expect("utf8"))],
+    ))
+    .expect("loads");
+    let err = c.server.api_tokens().expect_err("missing").to_string();
+    assert!(
+        err.starts_with(&format!(
+            "cannot read the API tokens file at {} (server.api_tokens_file",
+            tokens.display()
+        )),
+        "{err}"
     );
 }
 
@@ -716,6 +844,16 @@ fn the_variable_table_lists_every_documented_name() {
         "GDT_APP_HEALTH_PORT",
         "GDT_DEPLOYMENT_INACTIVITY_TIMEOUT",
         "GDT_DEPLOYMENT_EXECUTION_TIMEOUT",
+        "INTERNAL_API_SHARED_SECRET",
+        "INTERNAL_API_SHARED_SECRET_FILE",
+        "GDT_SERVER_LISTEN",
+        "GDT_SERVER_MAX_BODY_BYTES",
+        "GDT_SERVER_REQUEST_TIMEOUT",
+        "GDT_SERVER_TEMPORAL_TIMEOUT",
+        "GDT_SERVER_DEPLOYMENT_ID_WAIT",
+        "GDT_SERVER_READY_CACHE",
+        "GDT_SERVER_API_TOKENS_FILE",
+        "GDT_SERVER_API_TOKENS",
     ];
     for name in documented {
         assert!(ENV_BINDINGS.iter().any(|b| b.var == name), "{name} missing");
@@ -730,8 +868,10 @@ fn the_variable_table_lists_every_documented_name() {
         [
             "TEMPORAL_API_KEY",
             "GITHUB_TOKEN",
+            "INTERNAL_API_SHARED_SECRET",
             "GDT_TEMPORAL_API_KEY",
-            "GDT_GITHUB_TOKEN"
+            "GDT_GITHUB_TOKEN",
+            "GDT_SERVER_API_TOKENS"
         ]
     );
 }

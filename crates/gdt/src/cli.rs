@@ -35,6 +35,10 @@ pub(crate) enum Command {
     Dev(DevArgs),
     /// Run the worker: polls the task queue and runs deployment workflows and activities.
     Worker,
+    /// Run the HTTP API pipelines call to report deployments (port 3000), with /health and
+    /// /ready on the health port (8080). Needs INTERNAL_API_SHARED_SECRET or
+    /// server.api_tokens_file.
+    Serve,
     /// Run the local GitHub API sandbox.
     Sandbox(SandboxArgs),
     /// Track deployments through Temporal (start, update, show, list).

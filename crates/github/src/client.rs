@@ -235,6 +235,21 @@ impl Client {
         decode(&resp.body, "GitHub App")
     }
 
+    /// Checks that the credentials work, for readiness probes: an App mints (or reuses its
+    /// cached) installation token; a plain token reads `GET /rate_limit`, which GitHub does
+    /// not count against the quota.
+    pub async fn check_credentials(&self) -> Result<(), Error> {
+        match &self.shared.credentials {
+            Credentials::App(app) => self.cached_installation_token(app).await.map(|_| ()),
+            Credentials::Token(_) => {
+                let url = self.endpoint(&["rate_limit"])?;
+                self.execute(&Request::new(Method::GET, url, Bearer::Installation))
+                    .await
+                    .map(|_| ())
+            }
+        }
+    }
+
     /// Creates a deployment (`POST /repos/{owner}/{repo}/deployments`).
     pub async fn create_deployment(
         &self,

@@ -4,6 +4,7 @@ mod config_check;
 mod dev;
 mod direct;
 mod sandbox;
+mod serve;
 mod track;
 mod worker;
 
@@ -26,6 +27,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Dev(args) => dev::run(config, args).await,
         Command::Worker => worker::run(config).await,
+        Command::Serve => serve::run(config).await,
         Command::Sandbox(args) => sandbox::run(args).await,
         Command::Track(cmd) => track::run(&config, cmd, out).await,
         Command::Deployment(cmd) => direct::deployment(&config, cmd, out).await,

@@ -2,11 +2,17 @@
 
 pub mod activities;
 pub mod model;
+pub mod service;
 pub mod status;
 pub mod workflow;
 
 pub use activities::DeploymentActivities;
 pub use model::{
     DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput, DeploymentWorkflowResult,
+    StatusUpdateAck, UpdateRejection,
 };
-pub use workflow::{GitHubDeploymentWorkflow, STATE_QUERY, STATUS_UPDATE_SIGNAL, WORKFLOW_TYPE};
+pub use service::{DeploymentService, ListFilter, ListedDeployment, ServiceError, Started};
+pub use workflow::{
+    GitHubDeploymentWorkflow, DEPLOYMENT_CREATED_UPDATE, STATE_QUERY, STATUS_UPDATE_SIGNAL,
+    STATUS_UPDATE_UPDATE, WORKFLOW_TYPE,
+};

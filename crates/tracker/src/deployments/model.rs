@@ -12,6 +12,7 @@ pub const DEFAULT_INACTIVITY_TIMEOUT_SECS: u64 = 30 * 60;
 /// its default; [`DeploymentWorkflowInput::validate`] says what is missing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentWorkflowInput {
     /// Repository owner (user or organisation).
     pub repo_owner: String,
@@ -42,6 +43,7 @@ pub struct DeploymentWorkflowInput {
     /// GitHub's deployment `task`; default `deploy`.
     pub task: Option<String>,
     /// Extra payload fields stored with the GitHub deployment (a JSON object).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub payload: Option<serde_json::Value>,
     /// Seconds without an update after which the deployment is marked `inactive`;
     /// default 30 minutes.
@@ -153,6 +155,7 @@ impl DeploymentWorkflowInput {
 /// The `deployment-status-update` signal (seed 000's `DeploymentStatusUpdate`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentStatusUpdate {
     /// The status word (`running`, `success`, …).
     pub status: String,
@@ -185,6 +188,7 @@ pub struct DeploymentWorkflowResult {
 
 /// One status the workflow posted, or decided not to post.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppliedUpdate {
     /// The word the pipeline sent (or `inactive` for the inactivity timeout).
     pub status: String,
@@ -209,6 +213,7 @@ pub struct AppliedUpdate {
 
 /// The answer of the `deployment-state` query.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentStateView {
     /// `owner/name`.
     pub repository: String,
@@ -224,4 +229,73 @@ pub struct DeploymentStateView {
     pub terminal: bool,
     /// Every update received, in arrival order, with what became of it.
     pub updates: Vec<AppliedUpdate>,
+}
+
+/// The answer of the `submit-status-update` update: what the workflow did with the update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StatusUpdateAck {
+    /// `queued` (it will be posted to GitHub in arrival order), `duplicate_event` (an
+    /// update with this `event_id` was already received; nothing new is posted) or
+    /// `queued_for_worker` (no worker was running: the update is stored and applied when
+    /// one runs, unless the deployment is terminal by then).
+    pub outcome: String,
+    /// The GitHub state the status word maps to, when it was queued.
+    pub state: Option<String>,
+}
+
+impl StatusUpdateAck {
+    pub(crate) fn new(outcome: &str, state: Option<gdt_github::DeploymentState>) -> Self {
+        Self {
+            outcome: outcome.to_owned(),
+            state: state.map(|s| s.as_str().to_owned()),
+        }
+    }
+}
+
+/// Why the workflow refused a `submit-status-update` (its validator's decision).
+///
+/// Temporal carries a validator's refusal as a failure message only, so the kind travels as
+/// the message's first word: [`UpdateRejection::parse`] reads back what `Display` wrote.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpdateRejection {
+    /// The status word maps to no GitHub state.
+    #[error("unknown_status: {0}")]
+    UnknownStatus(String),
+    /// The deployment is terminal, or a terminal update is already queued.
+    #[error("terminal: {0}")]
+    Terminal(String),
+}
+
+impl UpdateRejection {
+    /// Recovers a rejection from a failure message written by [`UpdateRejection`]'s
+    /// `Display`; `None` for any other message.
+    pub fn parse(message: &str) -> Option<Self> {
+        let (kind, detail) = message.split_once(": ")?;
+        match kind {
+            "unknown_status" => Some(Self::UnknownStatus(detail.to_owned())),
+            "terminal" => Some(Self::Terminal(detail.to_owned())),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_rejections_survive_the_trip_through_a_failure_message() {
+        for rejection in [
+            UpdateRejection::UnknownStatus("unknown status word \"sucess\": use …".to_owned()),
+            UpdateRejection::Terminal("already success: start a new deployment".to_owned()),
+        ] {
+            assert_eq!(
+                UpdateRejection::parse(&rejection.to_string()),
+                Some(rejection)
+            );
+        }
+        assert_eq!(UpdateRejection::parse("Workflow not found"), None);
+        assert_eq!(UpdateRejection::parse("terminal"), None);
+    }
 }

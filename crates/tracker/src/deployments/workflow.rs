@@ -24,7 +24,7 @@ use super::activities::{
 };
 use super::model::{
     AppliedUpdate, DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput,
-    DeploymentWorkflowResult,
+    DeploymentWorkflowResult, StatusUpdateAck, UpdateRejection,
 };
 use super::status::{go_duration_string, map_status};
 use crate::search_attributes as sa;
@@ -35,6 +35,10 @@ pub const WORKFLOW_TYPE: &str = "GitHubDeploymentWorkflow";
 pub const STATUS_UPDATE_SIGNAL: &str = "deployment-status-update";
 /// The state query name.
 pub const STATE_QUERY: &str = "deployment-state";
+/// The status-update update name (the signal, with an answer).
+pub const STATUS_UPDATE_UPDATE: &str = "submit-status-update";
+/// The update that answers with the GitHub deployment id once it exists.
+pub const DEPLOYMENT_CREATED_UPDATE: &str = "deployment-created";
 
 /// A received update waiting to be posted.
 #[derive(Debug, Clone)]
@@ -52,6 +56,8 @@ pub struct GitHubDeploymentWorkflow {
     current: Option<DeploymentState>,
     inbox: VecDeque<Pending>,
     seen_event_ids: HashSet<String>,
+    /// A terminal update is waiting in the inbox: the update validator refuses more.
+    terminal_queued: bool,
     posted: u32,
 }
 
@@ -202,59 +208,69 @@ impl GitHubDeploymentWorkflow {
         update: serde_json::Value,
     ) {
         let received_at = timestamp(ctx.workflow_time());
-        let update: DeploymentStatusUpdate = match serde_json::from_value(update) {
-            Ok(update) => update,
-            Err(e) => {
-                self.record(
-                    &DeploymentStatusUpdate::default(),
-                    None,
-                    received_at,
-                    "rejected_invalid",
-                    Some(format!("invalid status update: {e}")),
-                );
-                return;
+        match serde_json::from_value(update) {
+            Ok(update) => {
+                self.receive(update, received_at);
             }
-        };
-        if let Some(event_id) = update.event_id.as_ref().filter(|id| !id.is_empty()) {
-            if !self.seen_event_ids.insert(event_id.clone()) {
-                self.record(
-                    &update,
-                    None,
-                    received_at,
-                    "duplicate_event",
-                    Some(format!("event_id {event_id} was already received")),
-                );
-                return;
-            }
-        }
-        let state = match map_status(&update.status) {
-            Ok(state) => state,
-            Err(e) => {
-                self.record(
-                    &update,
-                    None,
-                    received_at,
-                    "rejected_unknown_status",
-                    Some(e.to_string()),
-                );
-                return;
-            }
-        };
-        if self.is_terminal() {
-            self.record(
-                &update,
-                Some(state),
+            Err(e) => self.record(
+                &DeploymentStatusUpdate::default(),
+                None,
                 received_at,
-                "ignored_after_terminal",
-                Some("the deployment had already reached a terminal state".to_owned()),
-            );
-            return;
+                "rejected_invalid",
+                Some(format!("invalid status update: {e}")),
+            ),
         }
-        self.inbox.push_back(Pending {
-            update,
-            state,
-            received_at,
-        });
+    }
+
+    /// Refuses, before anything is written to history, an update nobody can apply: an
+    /// unknown status word, or any update once the deployment is terminal (or a terminal
+    /// update is already queued). A repeated `event_id` passes: the handler answers that it
+    /// was already received, so a pipeline retrying its call gets the same answer.
+    #[update_validator(submit_status_update)]
+    fn validate_submit_status_update(
+        &self,
+        _ctx: &WorkflowContextView,
+        update: &DeploymentStatusUpdate,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        if self.is_duplicate(update) {
+            return Ok(());
+        }
+        map_status(&update.status).map_err(|e| UpdateRejection::UnknownStatus(e.to_string()))?;
+        if self.is_terminal() || self.terminal_queued {
+            return Err(UpdateRejection::Terminal(format!(
+                "the deployment has already reached a terminal state ({}); start a new \
+                 deployment to report another run",
+                self.final_word()
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The same status update as the signal, as a workflow update: the caller learns whether
+    /// the workflow took it (the validator's decision) instead of firing and forgetting.
+    /// Answers once the update is queued; posting it to GitHub follows in arrival order.
+    #[update(name = "submit-status-update")]
+    pub fn submit_status_update(
+        &mut self,
+        ctx: &mut SyncWorkflowContext<Self>,
+        update: DeploymentStatusUpdate,
+    ) -> StatusUpdateAck {
+        let received_at = timestamp(ctx.workflow_time());
+        self.receive(update, received_at)
+    }
+
+    /// Answers with the GitHub deployment id once the workflow has created the deployment.
+    /// The API calls it right after starting a workflow, so a pipeline gets the id in the
+    /// start response without polling.
+    #[update(name = "deployment-created")]
+    pub async fn deployment_created(
+        ctx: &mut WorkflowContext<Self>,
+        _input: (),
+    ) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+        ctx.wait_condition(|s: &Self| s.view.deployment_id.is_some())
+            .await?;
+        Ok(ctx.state(|s| s.view.deployment_id).unwrap_or_default())
     }
 
     /// The deployment id, the current state and every update with what became of it.
@@ -267,6 +283,68 @@ impl GitHubDeploymentWorkflow {
 impl GitHubDeploymentWorkflow {
     fn is_terminal(&self) -> bool {
         self.current.is_some_and(|s| s.is_terminal())
+    }
+
+    fn is_duplicate(&self, update: &DeploymentStatusUpdate) -> bool {
+        update
+            .event_id
+            .as_ref()
+            .is_some_and(|id| !id.is_empty() && self.seen_event_ids.contains(id))
+    }
+
+    /// The terminal state reached or queued, for messages.
+    fn final_word(&self) -> &'static str {
+        self.current
+            .filter(|s| s.is_terminal())
+            .or_else(|| self.inbox.iter().map(|p| p.state).find(|s| s.is_terminal()))
+            .map_or("unknown", DeploymentState::as_str)
+    }
+
+    /// Takes one update from the signal or the update handler: queues it for posting, or
+    /// records why it will not be posted.
+    fn receive(&mut self, update: DeploymentStatusUpdate, received_at: String) -> StatusUpdateAck {
+        if let Some(event_id) = update.event_id.as_ref().filter(|id| !id.is_empty()) {
+            if !self.seen_event_ids.insert(event_id.clone()) {
+                self.record(
+                    &update,
+                    None,
+                    received_at,
+                    "duplicate_event",
+                    Some(format!("event_id {event_id} was already received")),
+                );
+                return StatusUpdateAck::new("duplicate_event", None);
+            }
+        }
+        let state = match map_status(&update.status) {
+            Ok(state) => state,
+            Err(e) => {
+                self.record(
+                    &update,
+                    None,
+                    received_at,
+                    "rejected_unknown_status",
+                    Some(e.to_string()),
+                );
+                return StatusUpdateAck::new("rejected_unknown_status", None);
+            }
+        };
+        if self.is_terminal() {
+            self.record(
+                &update,
+                Some(state),
+                received_at,
+                "ignored_after_terminal",
+                Some("the deployment had already reached a terminal state".to_owned()),
+            );
+            return StatusUpdateAck::new("ignored_after_terminal", Some(state));
+        }
+        self.terminal_queued |= state.is_terminal();
+        self.inbox.push_back(Pending {
+            update,
+            state,
+            received_at,
+        });
+        StatusUpdateAck::new("queued", Some(state))
     }
 
     fn record(

@@ -1,0 +1,134 @@
+//! `gdt serve`: the HTTP API (deployments) and the health listener, from the same
+//! configuration as the worker.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use gdt_config::{Config, GitHubCredentials};
+use gdt_server::{ApiTokens, AppState, Settings, TemporalGate};
+use gdt_tracker::deployments::DeploymentService;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+
+/// `gdt serve`.
+pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
+    let tokens = config.server.api_tokens()?;
+    if tokens.is_empty() {
+        anyhow::bail!(
+            "no API token configured, so every request would be refused: set \
+             INTERNAL_API_SHARED_SECRET (one or more tokens separated by commas) or \
+             server.api_tokens_file (one token per line)"
+        );
+    }
+    let listeners = Listeners::bind(&config).await?;
+    serve(&config, listeners, &tokens, super::shutdown_signal()).await
+}
+
+/// The API and health listeners.
+pub(crate) struct Listeners {
+    pub(crate) api: TcpListener,
+    pub(crate) health: TcpListener,
+}
+
+impl Listeners {
+    /// Binds `server.listen` and the health port on the same host.
+    pub(crate) async fn bind(config: &Config) -> anyhow::Result<Self> {
+        let api_address = config.server.listen.clone();
+        let host = api_address
+            .rsplit_once(':')
+            .map_or("0.0.0.0", |(host, _)| host);
+        let health_address = format!("{host}:{}", config.app.health_port);
+        let api = TcpListener::bind(&api_address).await.with_context(|| {
+            format!(
+                "cannot listen on {api_address} (server.listen / GDT_SERVER_LISTEN): is another \
+                 process using the port?"
+            )
+        })?;
+        let health = TcpListener::bind(&health_address).await.with_context(|| {
+            format!(
+                "cannot listen on {health_address} (app.health_port / GDT_APP_HEALTH_PORT): is \
+                 another process using the port?"
+            )
+        })?;
+        Ok(Self { api, health })
+    }
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub(crate) async fn serve(
+    config: &Config,
+    listeners: Listeners,
+    tokens: &[SecretString],
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let settings = Settings {
+        max_body_bytes: config.server.max_body_bytes,
+        request_timeout: config.server.request_timeout,
+        deployment_id_wait: config.server.deployment_id_wait,
+        ready_cache: config.server.ready_cache,
+        connect_timeout: config.server.temporal_timeout,
+        default_inactivity_timeout: config.deployment.inactivity_timeout,
+    };
+    let temporal = TemporalGate::new(connector(config), config.server.temporal_timeout);
+    let state = AppState::new(
+        temporal,
+        ApiTokens::new(tokens),
+        settings,
+        github_check(config)?,
+    );
+    let api_address = listeners.api.local_addr()?;
+    let health_address = listeners.health.local_addr()?;
+    tracing::info!(
+        api = %api_address,
+        health = %health_address,
+        tokens = tokens.len(),
+        "API server started"
+    );
+    gdt_server::serve(listeners.api, listeners.health, state, shutdown)
+        .await
+        .context("the API server stopped with an error")?;
+    tracing::info!("API server stopped");
+    Ok(())
+}
+
+/// Connects to Temporal on first use (and again after a failure), so the server starts,
+/// and answers 503, while Temporal is still down.
+fn connector(config: &Config) -> gdt_server::Connect {
+    let temporal = config.temporal.clone();
+    let task_queue = config.temporal.task_queue.clone();
+    let execution_timeout = config.deployment.execution_timeout;
+    let call_timeout = config.server.temporal_timeout;
+    Arc::new(move || {
+        let temporal = temporal.clone();
+        let task_queue = task_queue.clone();
+        Box::pin(async move {
+            let client = crate::temporal::connect(&temporal)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            Ok(DeploymentService::new(
+                client,
+                task_queue,
+                execution_timeout,
+                call_timeout,
+            ))
+        })
+    })
+}
+
+/// `/ready` checks the GitHub credentials when some are configured.
+fn github_check(config: &Config) -> anyhow::Result<Option<gdt_server::GitHubCheck>> {
+    if matches!(config.github.credentials()?, GitHubCredentials::None) {
+        return Ok(None);
+    }
+    let github = crate::github::client(config)?;
+    Ok(Some(Arc::new(move || {
+        let github = github.clone();
+        Box::pin(async move {
+            github
+                .check_credentials()
+                .await
+                .map_err(|e| format!("GitHub credentials do not work: {e}"))
+        })
+    })))
+}

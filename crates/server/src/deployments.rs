@@ -1,0 +1,339 @@
+//! `/api/v1/deployments`: start a deployment, report its status, read it, list them.
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use gdt_github::DeploymentState;
+use gdt_tracker::deployments::{
+    DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput, ListFilter,
+    ListedDeployment, StatusUpdateAck,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::problem::ApiError;
+use crate::AppState;
+
+/// Largest `limit` of a list.
+pub const MAX_LIST_LIMIT: u32 = 100;
+/// `limit` of a list when none is given.
+pub const DEFAULT_LIST_LIMIT: u32 = 20;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/deployments",
+            post(start_deployment).get(list_deployments),
+        )
+        .route("/api/v1/deployments/{workflow_id}", get(get_deployment))
+        .route(
+            "/api/v1/deployments/{workflow_id}/status",
+            post(report_status),
+        )
+}
+
+/// The body of `POST /api/v1/deployments`: seed 000's `DeploymentWorkflowInput` and an
+/// optional workflow id.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct StartDeployment {
+    /// The workflow id (default `deployment-{owner}-{repo}-{environment}-{execution id or
+    /// SHA}`). The same id again reaches the same workflow: nothing new is started.
+    #[serde(default)]
+    pub workflow_id: Option<String>,
+    /// The deployment.
+    #[serde(flatten)]
+    pub input: DeploymentWorkflowInput,
+}
+
+/// The answer to `POST /api/v1/deployments`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeploymentStarted {
+    /// The workflow tracking the deployment.
+    pub workflow_id: String,
+    /// Its run id.
+    pub run_id: String,
+    /// `true` when this request started it (`201`), `false` when it already existed (`200`).
+    pub created: bool,
+    /// The GitHub deployment id, when the workflow created it within the wait
+    /// (`server.deployment_id_wait`); read it later with `GET /api/v1/deployments/{id}`.
+    pub deployment_id: Option<u64>,
+    /// Where to send status updates.
+    pub status_url: String,
+}
+
+/// The answer to `POST /api/v1/deployments/{workflow_id}/status`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StatusAccepted {
+    /// The workflow.
+    pub workflow_id: String,
+    /// What the workflow did with the update.
+    #[serde(flatten)]
+    pub ack: StatusUpdateAck,
+}
+
+/// The answer to `GET /api/v1/deployments`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeploymentList {
+    /// Newest first.
+    pub deployments: Vec<ListedDeployment>,
+}
+
+/// Filters of `GET /api/v1/deployments`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only this repository, `owner/name`.
+    pub repository: Option<String>,
+    /// Only this environment.
+    pub environment: Option<String>,
+    /// Only deployments whose last GitHub state is this (`pending`, `queued`,
+    /// `in_progress`, `success`, `failure`, `error`, `inactive`).
+    pub state: Option<String>,
+    /// At most this many (1–100, default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+}
+
+/// JSON in, with every rejection (bad JSON, wrong types, wrong content type, too large)
+/// answered as a problem.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+/// Start tracking a deployment.
+///
+/// Starts `GitHubDeploymentWorkflow`, which creates the GitHub deployment and posts the
+/// initial status. The same request again (same workflow id) starts nothing and answers
+/// `200` with the same workflow, so a pipeline may retry this call safely.
+#[utoipa::path(
+    post,
+    path = "/api/v1/deployments",
+    tag = "deployments",
+    request_body = StartDeployment,
+    responses(
+        (status = 201, description = "Started", body = DeploymentStarted,
+            headers(("Location" = String, description = "The deployment's URL"))),
+        (status = 200, description = "Already started by an earlier request", body = DeploymentStarted,
+            headers(("Location" = String, description = "The deployment's URL"))),
+        (status = 409, description = "The workflow id tracks another deployment", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn start_deployment(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<StartDeployment>,
+) -> Result<Response, ApiError> {
+    let mut input = body.input;
+    if input.inactivity_timeout_seconds.is_none() {
+        input.inactivity_timeout_seconds =
+            Some(state.settings.default_inactivity_timeout.as_secs().max(1));
+    }
+    // Say what is wrong before reaching for Temporal.
+    input
+        .validate()
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    let workflow_id = body
+        .workflow_id
+        .unwrap_or_else(|| input.default_workflow_id());
+    let service = state.temporal.service().await?;
+    let started = service.start(&input, &workflow_id).await?;
+    let deployment_id = service
+        .deployment_id(&workflow_id, state.settings.deployment_id_wait)
+        .await;
+    let location = deployment_path(&workflow_id);
+    let status = if started.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let body = DeploymentStarted {
+        status_url: format!("{location}/status"),
+        workflow_id: started.workflow_id,
+        run_id: started.run_id,
+        created: started.created,
+        deployment_id,
+    };
+    Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
+}
+
+/// Report a deployment's status.
+///
+/// Hands seed 000's `DeploymentStatusUpdate` to the workflow as a Temporal update; the
+/// workflow validates it first, so the answer is the workflow's own decision. Accepted
+/// updates are posted to GitHub in arrival order. Updates with the same `event_id` are one
+/// update.
+#[utoipa::path(
+    post,
+    path = "/api/v1/deployments/{workflow_id}/status",
+    tag = "deployments",
+    params(("workflow_id" = String, Path, description = "The deployment's workflow id")),
+    request_body = DeploymentStatusUpdate,
+    responses(
+        (status = 202, description = "Accepted: queued for GitHub, or a repeated event_id", body = StatusAccepted),
+        (status = 404, description = "No such deployment", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The deployment is terminal or finished", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn report_status(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    ApiJson(update): ApiJson<DeploymentStatusUpdate>,
+) -> Result<Response, ApiError> {
+    let Path(workflow_id) = path?;
+    let service = state.temporal.service().await?;
+    let ack = service.submit_status(&workflow_id, update).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(StatusAccepted { workflow_id, ack }),
+    )
+        .into_response())
+}
+
+/// A deployment's state: the `deployment-state` query's answer.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deployments/{workflow_id}",
+    tag = "deployments",
+    params(("workflow_id" = String, Path, description = "The deployment's workflow id")),
+    responses(
+        (status = 200, description = "The deployment", body = DeploymentStateView),
+        (status = 404, description = "No such deployment", body = crate::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_deployment(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<ApiJson<DeploymentStateView>, ApiError> {
+    let Path(workflow_id) = path?;
+    let service = state.temporal.service().await?;
+    Ok(ApiJson(service.state(&workflow_id).await?))
+}
+
+/// List deployments, newest first, from Temporal visibility.
+#[utoipa::path(
+    get,
+    path = "/api/v1/deployments",
+    tag = "deployments",
+    params(ListParams),
+    responses(
+        (status = 200, description = "Deployments, newest first", body = DeploymentList),
+    )
+)]
+pub async fn list_deployments(
+    State(state): State<AppState>,
+    query: Result<Query<ListParams>, QueryRejection>,
+) -> Result<ApiJson<DeploymentList>, ApiError> {
+    let Query(params) = query?;
+    let filter = list_filter(params)?;
+    let service = state.temporal.service().await?;
+    Ok(ApiJson(DeploymentList {
+        deployments: service.list(&filter).await?,
+    }))
+}
+
+fn list_filter(params: ListParams) -> Result<ListFilter, ApiError> {
+    let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+    let repository = given(params.repository);
+    if let Some(repo) = &repository {
+        let valid = repo
+            .split_once('/')
+            .is_some_and(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'));
+        if !valid {
+            return Err(ApiError::invalid(format!(
+                "repository {repo:?}: use owner/name, e.g. acme/api"
+            )));
+        }
+    }
+    let state = given(params.state);
+    if let Some(word) = &state {
+        if word.parse::<DeploymentState>().is_err() {
+            return Err(ApiError::invalid(format!(
+                "state {word:?} is not a GitHub deployment state: use pending, queued, \
+                 in_progress, success, failure, error or inactive"
+            )));
+        }
+    }
+    let limit = params.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid(format!(
+            "limit {limit}: use 1 to {MAX_LIST_LIMIT}"
+        )));
+    }
+    Ok(ListFilter {
+        repository,
+        environment: given(params.environment),
+        state,
+        limit: limit as usize,
+    })
+}
+
+/// The API path of a deployment; the id is percent-encoded as a path segment.
+fn deployment_path(workflow_id: &str) -> String {
+    let mut encoded = String::with_capacity(workflow_id.len());
+    for byte in workflow_id.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("/api/v1/deployments/{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_filters_are_checked() {
+        let ok = list_filter(ListParams {
+            repository: Some("acme/api".to_owned()),
+            state: Some("success".to_owned()),
+            environment: Some(String::new()),
+            limit: None,
+        })
+        .unwrap();
+        assert_eq!(ok.limit, 20);
+        assert_eq!(ok.environment, None);
+        for bad in [
+            ListParams {
+                repository: Some("acme".to_owned()),
+                ..ListParams::default()
+            },
+            ListParams {
+                state: Some("done".to_owned()),
+                ..ListParams::default()
+            },
+            ListParams {
+                limit: Some(0),
+                ..ListParams::default()
+            },
+            ListParams {
+                limit: Some(101),
+                ..ListParams::default()
+            },
+        ] {
+            assert_eq!(
+                list_filter(bad).unwrap_err().status(),
+                StatusCode::UNPROCESSABLE_ENTITY
+            );
+        }
+    }
+
+    #[test]
+    fn locations_encode_the_workflow_id() {
+        assert_eq!(
+            deployment_path("deployment-acme-api-prod-1"),
+            "/api/v1/deployments/deployment-acme-api-prod-1"
+        );
+        assert_eq!(deployment_path("a/b c"), "/api/v1/deployments/a%2Fb%20c");
+    }
+}

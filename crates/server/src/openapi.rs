@@ -1,0 +1,131 @@
+//! The OpenAPI 3.1 document, generated from the handlers and the contract types, served at
+//! `/api/v1/openapi.json`.
+//!
+//! Errors every operation can answer (401, 400, 503, and for bodies 413, 415, 422) are added
+//! here once rather than repeated on each handler.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::deployments;
+use crate::problem::{Problem, PROBLEM_JSON};
+use crate::AppState;
+
+/// The API's document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "gdt — GitHub deployment tracker API",
+        description = "Report CI/CD deployments as GitHub Deployments, tracked durably on \
+                       Temporal. Every route but this document needs `Authorization: Bearer \
+                       <token>`. Errors are RFC 9457 problem details. Health (`/health`, \
+                       `/ready`) is served on the health port (8080 by default)."
+    ),
+    paths(
+        deployments::start_deployment,
+        deployments::report_status,
+        deployments::get_deployment,
+        deployments::list_deployments,
+        openapi_json,
+    ),
+    components(schemas(Problem)),
+    modifiers(&Security, &CommonErrors),
+    security(("bearer" = [])),
+    tags((name = "deployments", description = "Deployments reported by pipelines"))
+)]
+pub struct ApiDoc;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/openapi.json", get(openapi_json))
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "meta",
+    security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object))
+)]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                (&mut item.get, false),
+                (&mut item.post, true),
+                (&mut item.put, true),
+                (&mut item.patch, true),
+                (&mut item.delete, false),
+            ];
+            for (operation, has_body) in operations {
+                if let Some(operation) = operation.as_mut() {
+                    add_errors(operation, has_body);
+                }
+            }
+        }
+    }
+}
+
+fn add_errors(operation: &mut Operation, has_body: bool) {
+    let public = operation
+        .security
+        .as_ref()
+        .is_some_and(|s| s.iter().all(|r| r == &Default::default()));
+    let mut errors = vec![
+        ("400", "Malformed request (path or query)"),
+        (
+            "503",
+            "Temporal or the worker is unavailable, or the request timed out; retry later",
+        ),
+    ];
+    if !public {
+        errors.push(("401", "Missing or invalid bearer token"));
+    }
+    if has_body {
+        errors.extend([
+            ("413", "Body larger than server.max_body_bytes"),
+            ("415", "Body is not application/json"),
+            ("422", "Body is not valid for this operation"),
+        ]);
+    }
+    for (code, description) in errors {
+        if operation.responses.responses.contains_key(code) {
+            continue;
+        }
+        let response = ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        operation
+            .responses
+            .responses
+            .insert(code.to_owned(), response.into());
+    }
+}

@@ -1,0 +1,628 @@
+//! Deployments as a client of Temporal sees them: start one, report a status, read its
+//! state, list them. The HTTP API and `gdt track` both go through here, so they make the same
+//! calls and give the same answers.
+//!
+//! Every call is bounded by [`DeploymentService::call_timeout`]: when Temporal (or a worker,
+//! for queries and updates) does not answer in time the caller gets
+//! [`ServiceError::Unavailable`], never a hang.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime};
+
+use futures::StreamExt as _;
+use serde::{Deserialize, Serialize};
+use temporalio_client::errors::{
+    ClientError, WorkflowInteractionError, WorkflowQueryError, WorkflowStartError,
+    WorkflowUpdateError,
+};
+use temporalio_client::{
+    Client, RetryOptions, RpcOptions, WorkflowDescribeOptions, WorkflowExecuteUpdateOptions,
+    WorkflowExecutionStatus, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowListOptions,
+    WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
+};
+use temporalio_common::search_attributes::SearchAttributes;
+use tonic::Code;
+
+use super::model::{
+    DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput, StatusUpdateAck,
+    UpdateRejection,
+};
+use super::workflow::{GitHubDeploymentWorkflow, WORKFLOW_TYPE};
+use crate::search_attributes as sa;
+
+/// Starts, updates, reads and lists deployment workflows.
+#[derive(Clone)]
+pub struct DeploymentService {
+    client: Client,
+    task_queue: String,
+    execution_timeout: Duration,
+    call_timeout: Duration,
+}
+
+/// What [`DeploymentService::start`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    /// The workflow id.
+    pub workflow_id: String,
+    /// The run id of the workflow tracking the deployment.
+    pub run_id: String,
+    /// `true` when this call started the workflow, `false` when it already existed.
+    pub created: bool,
+}
+
+/// Filters of [`DeploymentService::list`]; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// `owner/name`.
+    pub repository: Option<String>,
+    /// The environment.
+    pub environment: Option<String>,
+    /// The GitHub state (`pending`, `in_progress`, `success`, …).
+    pub state: Option<String>,
+    /// At most this many, newest first.
+    pub limit: usize,
+}
+
+/// One deployment workflow as visibility lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ListedDeployment {
+    /// The workflow id.
+    pub workflow_id: String,
+    /// The run id.
+    pub run_id: String,
+    /// Temporal's status of the workflow: `running`, `completed`, `failed`, `timed_out`, …
+    pub workflow_status: String,
+    /// When the workflow started (RFC 3339).
+    pub started_at: Option<String>,
+    /// When the workflow closed (RFC 3339), if it did.
+    pub closed_at: Option<String>,
+    /// `owner/name`.
+    pub repository: Option<String>,
+    /// The environment.
+    pub environment: Option<String>,
+    /// The commit SHA.
+    pub commit_sha: Option<String>,
+    /// The GitHub state last posted.
+    pub state: Option<String>,
+}
+
+/// Why a call did not do what was asked. Messages say what was wrong and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    /// The input cannot start a deployment.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// The workflow id is already used by a different deployment.
+    #[error("{0}")]
+    Conflict(String),
+    /// No deployment workflow has this id.
+    #[error("no deployment workflow with id {0:?}")]
+    NotFound(String),
+    /// The deployment workflow has finished; it takes no more updates.
+    #[error("deployment workflow {workflow_id:?} has finished ({status}); start a new deployment to report another run")]
+    Finished {
+        /// The workflow id.
+        workflow_id: String,
+        /// Temporal's status of the closed workflow.
+        status: String,
+    },
+    /// The workflow refused the update (its validator's decision).
+    #[error("{0}")]
+    Rejected(UpdateRejection),
+    /// Temporal, or a worker, did not answer in time or could not be reached.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Temporal answered with an error this service does not expect.
+    #[error("Temporal refused the call: {0}")]
+    Temporal(String),
+}
+
+impl DeploymentService {
+    /// A service starting workflows on `task_queue` with `execution_timeout`, giving each
+    /// Temporal call at most `call_timeout`.
+    pub fn new(
+        client: Client,
+        task_queue: impl Into<String>,
+        execution_timeout: Duration,
+        call_timeout: Duration,
+    ) -> Self {
+        Self {
+            client,
+            task_queue: task_queue.into(),
+            execution_timeout,
+            call_timeout,
+        }
+    }
+
+    /// The Temporal client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// How long one call may take.
+    pub fn call_timeout(&self) -> Duration {
+        self.call_timeout
+    }
+
+    /// Starts tracking a deployment, or finds the workflow already tracking it.
+    ///
+    /// A workflow id is never reused, not even after the workflow closed: a pipeline retrying
+    /// its start call reaches the same workflow and no second GitHub deployment is created.
+    /// An existing workflow with this id that tracks another repository, commit or
+    /// environment is a [`ServiceError::Conflict`].
+    pub async fn start(
+        &self,
+        input: &DeploymentWorkflowInput,
+        workflow_id: &str,
+    ) -> Result<Started, ServiceError> {
+        input
+            .validate()
+            .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
+        validate_workflow_id(workflow_id)?;
+        let attributes = SearchAttributes::new([
+            sa::REPOSITORY.value_set(input.repository()),
+            sa::ENVIRONMENT.value_set(input.environment.clone()),
+            sa::COMMIT_SHA.value_set(input.commit_sha.clone()),
+            sa::STATE.value_set("pending".to_owned()),
+        ]);
+        let options = WorkflowStartOptions::new(self.task_queue.clone(), workflow_id.to_owned())
+            .execution_timeout(self.execution_timeout)
+            .id_conflict_policy(WorkflowIdConflictPolicy::Fail)
+            .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+            .search_attributes(attributes)
+            .rpc_options(self.rpc_options())
+            .build();
+        let payload = serde_json::to_value(input)
+            .map_err(|e| ServiceError::InvalidInput(format!("invalid deployment input: {e}")))?;
+        let started = self
+            .bounded("start the deployment workflow", async {
+                self.client
+                    .start_workflow(GitHubDeploymentWorkflow::run, payload, options)
+                    .await
+            })
+            .await?;
+        match started {
+            Ok(handle) => Ok(Started {
+                workflow_id: workflow_id.to_owned(),
+                run_id: handle.run_id().unwrap_or_default().to_owned(),
+                created: true,
+            }),
+            Err(WorkflowStartError::AlreadyStarted { .. }) => {
+                self.existing(input, workflow_id).await
+            }
+            Err(WorkflowStartError::Rpc(status)) => Err(from_status(&status)),
+            Err(e) => Err(ServiceError::InvalidInput(e.to_string())),
+        }
+    }
+
+    /// The workflow already using `workflow_id`, when it tracks the same deployment.
+    async fn existing(
+        &self,
+        input: &DeploymentWorkflowInput,
+        workflow_id: &str,
+    ) -> Result<Started, ServiceError> {
+        let description = self.describe(workflow_id).await?;
+        let info = description
+            .raw_description
+            .workflow_execution_info
+            .unwrap_or_default();
+        let attrs = info
+            .search_attributes
+            .as_ref()
+            .map(SearchAttributes::from_proto)
+            .unwrap_or_default();
+        let same = attrs.get(&sa::REPOSITORY).as_deref() == Some(input.repository().as_str())
+            && attrs.get(&sa::ENVIRONMENT).as_deref() == Some(input.environment.as_str())
+            && attrs.get(&sa::COMMIT_SHA).as_deref() == Some(input.commit_sha.as_str());
+        if !same {
+            return Err(ServiceError::Conflict(format!(
+                "workflow id {workflow_id:?} already tracks {}@{} to {}; choose another \
+                 workflow_id (or leave it out) for {}@{} to {}",
+                attrs.get(&sa::REPOSITORY).unwrap_or_default(),
+                attrs.get(&sa::COMMIT_SHA).unwrap_or_default(),
+                attrs.get(&sa::ENVIRONMENT).unwrap_or_default(),
+                input.repository(),
+                input.commit_sha,
+                input.environment,
+            )));
+        }
+        Ok(Started {
+            workflow_id: workflow_id.to_owned(),
+            run_id: info.execution.map(|e| e.run_id).unwrap_or_default(),
+            created: false,
+        })
+    }
+
+    /// Waits at most `wait` for the workflow to have created the GitHub deployment and
+    /// returns its id; `None` when it has not within `wait` or the workflow ended without one.
+    pub async fn deployment_id(&self, workflow_id: &str, wait: Duration) -> Option<u64> {
+        if wait.is_zero() {
+            return None;
+        }
+        let handle = self
+            .client
+            .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned());
+        let options = WorkflowExecuteUpdateOptions::builder()
+            .rpc_options(
+                RpcOptions::builder()
+                    .timeout(wait)
+                    .retry_options(no_retries_after(wait))
+                    .build(),
+            )
+            .build();
+        let id = tokio::time::timeout(
+            wait,
+            handle.execute_update(GitHubDeploymentWorkflow::deployment_created, (), options),
+        )
+        .await;
+        match id {
+            Ok(Ok(id)) if id > 0 => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Hands a status update to the workflow and returns what it did with it. The workflow's
+    /// validator decides: an unknown word or a terminal deployment is
+    /// [`ServiceError::Rejected`]. Updates with the same `event_id` are one update.
+    ///
+    /// A Temporal update needs a running worker to be accepted. When none takes it within
+    /// the call timeout (the worker is restarting, say), the update is sent as the
+    /// `deployment-status-update` signal instead, which Temporal stores durably until a
+    /// worker runs: the pipeline's report is never lost to a worker restart. The update
+    /// always carries an `event_id` (one is made up when the caller gives none), so if the
+    /// first attempt is applied after all, the workflow applies the pair once.
+    pub async fn submit_status(
+        &self,
+        workflow_id: &str,
+        mut update: DeploymentStatusUpdate,
+    ) -> Result<StatusUpdateAck, ServiceError> {
+        super::status::map_status(&update.status)
+            .map_err(|e| ServiceError::Rejected(UpdateRejection::UnknownStatus(e.to_string())))?;
+        let event_id = match update.event_id.as_ref().filter(|id| !id.is_empty()) {
+            Some(id) => id.clone(),
+            None => {
+                let id = format!("api-{:032x}", rand::random::<u128>());
+                update.event_id = Some(id.clone());
+                id
+            }
+        };
+        let handle = self
+            .client
+            .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned());
+        let options = WorkflowExecuteUpdateOptions::builder()
+            .update_id(format!("status-{event_id}"))
+            .rpc_options(self.rpc_options())
+            .build();
+        let result = tokio::time::timeout(
+            self.call_timeout,
+            handle.execute_update(
+                GitHubDeploymentWorkflow::submit_status_update,
+                update.clone(),
+                options,
+            ),
+        )
+        .await;
+        match result {
+            Ok(Ok(ack)) => Ok(ack),
+            Ok(Err(WorkflowUpdateError::Failed(failure))) => {
+                Err(match UpdateRejection::parse(&failure.message) {
+                    Some(rejection) => ServiceError::Rejected(rejection),
+                    None => ServiceError::InvalidInput(format!(
+                        "the deployment workflow refused the update: {}",
+                        failure.message
+                    )),
+                })
+            }
+            Ok(Err(WorkflowUpdateError::NotFound(_))) => {
+                Err(self.closed_or_missing(workflow_id).await)
+            }
+            Ok(Err(WorkflowUpdateError::Rpc(status)))
+                if status.code() != Code::DeadlineExceeded =>
+            {
+                Err(from_status(&status))
+            }
+            Ok(Err(WorkflowUpdateError::Rpc(_))) | Err(_) => {
+                self.signal_instead(workflow_id, update).await
+            }
+            Ok(Err(e)) => Err(ServiceError::Temporal(e.to_string())),
+        }
+    }
+
+    /// No worker took the update in time: store it durably as the signal.
+    async fn signal_instead(
+        &self,
+        workflow_id: &str,
+        update: DeploymentStatusUpdate,
+    ) -> Result<StatusUpdateAck, ServiceError> {
+        let handle = self
+            .client
+            .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned());
+        let payload = serde_json::to_value(&update)
+            .map_err(|e| ServiceError::InvalidInput(format!("invalid status update: {e}")))?;
+        let options = WorkflowSignalOptions::builder()
+            .rpc_options(self.rpc_options())
+            .build();
+        let sent = self
+            .bounded("send the status update to the deployment workflow", async {
+                handle
+                    .signal(GitHubDeploymentWorkflow::status_update, payload, options)
+                    .await
+            })
+            .await?;
+        match sent {
+            Ok(()) => {
+                tracing::warn!(
+                    workflow_id,
+                    "no worker took the status update in time; sent it as a signal instead"
+                );
+                Ok(StatusUpdateAck {
+                    outcome: "queued_for_worker".to_owned(),
+                    state: None,
+                })
+            }
+            Err(WorkflowInteractionError::NotFound(_)) => {
+                Err(self.closed_or_missing(workflow_id).await)
+            }
+            Err(WorkflowInteractionError::Rpc(status)) => Err(from_status(&status)),
+            Err(e) => Err(ServiceError::Temporal(e.to_string())),
+        }
+    }
+
+    /// The `deployment-state` query's answer.
+    pub async fn state(&self, workflow_id: &str) -> Result<DeploymentStateView, ServiceError> {
+        let handle = self
+            .client
+            .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned());
+        let options = WorkflowQueryOptions::builder()
+            .rpc_options(self.rpc_options())
+            .build();
+        let result = self
+            .bounded("query the deployment workflow", async {
+                handle
+                    .query(GitHubDeploymentWorkflow::deployment_state, (), options)
+                    .await
+            })
+            .await?;
+        match result {
+            Ok(view) => Ok(view),
+            Err(WorkflowQueryError::NotFound(_)) => {
+                Err(ServiceError::NotFound(workflow_id.to_owned()))
+            }
+            Err(WorkflowQueryError::Rpc(status)) => Err(from_status(&status)),
+            Err(e) => Err(ServiceError::Temporal(e.to_string())),
+        }
+    }
+
+    /// Deployment workflows matching `filter`, newest first.
+    pub async fn list(&self, filter: &ListFilter) -> Result<Vec<ListedDeployment>, ServiceError> {
+        let query = list_query(
+            filter.repository.as_deref(),
+            filter.environment.as_deref(),
+            filter.state.as_deref(),
+        );
+        let options = WorkflowListOptions::builder()
+            .limit(filter.limit)
+            .rpc_options(self.rpc_options())
+            .build();
+        let rows = self
+            .bounded("list deployment workflows", async {
+                let mut stream = self.client.list_workflows(query, options);
+                let mut rows = Vec::new();
+                while let Some(item) = stream.next().await {
+                    let execution = item.map_err(|e| from_client_error(&e))?;
+                    let attrs = execution.search_attributes();
+                    rows.push(ListedDeployment {
+                        workflow_id: execution.id().to_owned(),
+                        run_id: execution.run_id().to_owned(),
+                        workflow_status: status_word(execution.status()),
+                        started_at: execution.start_time().map(rfc3339),
+                        closed_at: execution.close_time().map(rfc3339),
+                        repository: attrs.get(&sa::REPOSITORY),
+                        environment: attrs.get(&sa::ENVIRONMENT),
+                        commit_sha: attrs.get(&sa::COMMIT_SHA),
+                        state: attrs.get(&sa::STATE),
+                    });
+                    if rows.len() >= filter.limit {
+                        break;
+                    }
+                }
+                Ok::<_, ServiceError>(rows)
+            })
+            .await??;
+        let mut rows = rows;
+        rows.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        Ok(rows)
+    }
+
+    /// Whether Temporal answers (the namespace's system info), for readiness checks.
+    pub async fn ping(&self) -> Result<(), ServiceError> {
+        let query = format!("WorkflowType = '{WORKFLOW_TYPE}'");
+        let options = temporalio_client::WorkflowCountOptions::builder()
+            .rpc_options(self.rpc_options())
+            .build();
+        self.bounded("reach Temporal", async {
+            self.client.count_workflows(query, options).await
+        })
+        .await?
+        .map(|_| ())
+        .map_err(|e| from_client_error(&e))
+    }
+
+    async fn describe(
+        &self,
+        workflow_id: &str,
+    ) -> Result<temporalio_client::WorkflowExecutionDescription, ServiceError> {
+        let handle = self
+            .client
+            .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned());
+        let options = WorkflowDescribeOptions::builder()
+            .rpc_options(self.rpc_options())
+            .build();
+        self.bounded("describe the deployment workflow", async {
+            handle.describe(options).await
+        })
+        .await?
+        .map_err(|e| match e {
+            WorkflowInteractionError::NotFound(_) => ServiceError::NotFound(workflow_id.to_owned()),
+            WorkflowInteractionError::Rpc(status) => from_status(&status),
+            other => ServiceError::Temporal(other.to_string()),
+        })
+    }
+
+    /// Temporal answers "not found" to an update of a closed workflow too; tell them apart.
+    async fn closed_or_missing(&self, workflow_id: &str) -> ServiceError {
+        match self.describe(workflow_id).await {
+            Ok(description) if description.status() != WorkflowExecutionStatus::Running => {
+                ServiceError::Finished {
+                    workflow_id: workflow_id.to_owned(),
+                    status: status_word(description.status()),
+                }
+            }
+            Ok(_) => ServiceError::Unavailable(format!(
+                "deployment workflow {workflow_id:?} is running but did not take the update; retry"
+            )),
+            Err(e) => e,
+        }
+    }
+
+    fn rpc_options(&self) -> RpcOptions {
+        RpcOptions::builder()
+            .timeout(self.call_timeout)
+            .retry_options(no_retries_after(self.call_timeout))
+            .build()
+    }
+
+    /// Runs one call with the service's deadline.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = T>,
+    ) -> Result<T, ServiceError> {
+        tokio::time::timeout(self.call_timeout, call)
+            .await
+            .map_err(|_| {
+                ServiceError::Unavailable(format!(
+                    "could not {what} within {:?}: Temporal or the worker did not answer. \
+                     Check that Temporal is reachable and `gdt worker` is running",
+                    self.call_timeout
+                ))
+            })
+    }
+}
+
+/// The client's retries for one call, stopped before the call's deadline.
+fn no_retries_after(deadline: Duration) -> RetryOptions {
+    RetryOptions::builder()
+        .max_elapsed_time(Some(deadline))
+        .max_interval(Duration::from_millis(500))
+        .build()
+}
+
+/// A visibility query for deployments matching the filters. Values are quoted for the
+/// query language so a filter cannot change the query's meaning.
+pub fn list_query(repo: Option<&str>, environment: Option<&str>, state: Option<&str>) -> String {
+    let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+    let mut query = format!("WorkflowType = {}", quote(WORKFLOW_TYPE));
+    for (name, value) in [
+        ("GdtRepository", repo),
+        ("GdtEnvironment", environment),
+        ("GdtState", state),
+    ] {
+        if let Some(value) = value {
+            query.push_str(&format!(" AND {name} = {}", quote(value)));
+        }
+    }
+    query
+}
+
+/// Temporal's limit on workflow id length.
+const MAX_WORKFLOW_ID_LEN: usize = 1000;
+
+fn validate_workflow_id(id: &str) -> Result<(), ServiceError> {
+    if id.trim().is_empty() {
+        return Err(ServiceError::InvalidInput(
+            "invalid deployment input: workflow_id: must not be empty (leave it out for the default)"
+                .to_owned(),
+        ));
+    }
+    if id.len() > MAX_WORKFLOW_ID_LEN || id.chars().any(char::is_control) {
+        return Err(ServiceError::InvalidInput(format!(
+            "invalid deployment input: workflow_id: at most {MAX_WORKFLOW_ID_LEN} bytes of \
+             printable characters"
+        )));
+    }
+    Ok(())
+}
+
+fn from_status(status: &tonic::Status) -> ServiceError {
+    match status.code() {
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::ResourceExhausted => {
+            ServiceError::Unavailable(format!(
+                "Temporal is unavailable ({}); retry later",
+                status.message()
+            ))
+        }
+        Code::InvalidArgument => ServiceError::InvalidInput(status.message().to_owned()),
+        _ => ServiceError::Temporal(status.message().to_owned()),
+    }
+}
+
+fn from_client_error(e: &ClientError) -> ServiceError {
+    match e {
+        ClientError::Rpc(status) => from_status(status),
+        other => ServiceError::Temporal(other.to_string()),
+    }
+}
+
+fn status_word(status: WorkflowExecutionStatus) -> String {
+    match status {
+        WorkflowExecutionStatus::Running => "running",
+        WorkflowExecutionStatus::Completed => "completed",
+        WorkflowExecutionStatus::Failed => "failed",
+        WorkflowExecutionStatus::Canceled => "canceled",
+        WorkflowExecutionStatus::Terminated => "terminated",
+        WorkflowExecutionStatus::ContinuedAsNew => "continued_as_new",
+        WorkflowExecutionStatus::TimedOut => "timed_out",
+        WorkflowExecutionStatus::Paused => "paused",
+        _ => "unknown",
+    }
+    .to_owned()
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_queries_quote_values() {
+        assert_eq!(
+            list_query(None, None, None),
+            "WorkflowType = 'GitHubDeploymentWorkflow'"
+        );
+        assert_eq!(
+            list_query(Some("acme/api"), Some("prod' OR 1=1"), Some("success")),
+            "WorkflowType = 'GitHubDeploymentWorkflow' AND GdtRepository = 'acme/api' \
+             AND GdtEnvironment = 'prod\\' OR 1=1' AND GdtState = 'success'"
+        );
+    }
+
+    #[test]
+    fn workflow_ids_are_checked() {
+        assert!(validate_workflow_id("deployment-acme-api-prod-1").is_ok());
+        assert!(validate_workflow_id(" ").is_err());
+        assert!(validate_workflow_id("a\nb").is_err());
+        assert!(validate_workflow_id(&"x".repeat(1001)).is_err());
+    }
+
+    #[test]
+    fn unreachable_temporal_is_unavailable_not_an_internal_error() {
+        let err = from_status(&tonic::Status::unavailable("connection refused"));
+        assert!(matches!(err, ServiceError::Unavailable(_)), "{err:?}");
+        assert!(err.to_string().contains("retry later"));
+    }
+}
