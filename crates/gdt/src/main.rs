@@ -5,8 +5,10 @@
 //! - `commands/`: one module per command group.
 //! - `temporal`: connecting to Temporal from configuration (TLS, mTLS, API keys).
 //! - `github`: building the GitHub client from configuration.
+//! - `api_client`: calling a `gdt serve` API (`gdt track --api`).
 //! - `telemetry`: structured logs.
 
+mod api_client;
 mod cli;
 mod commands;
 mod github;

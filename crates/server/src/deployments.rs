@@ -225,6 +225,7 @@ pub async fn get_deployment(
     params(ListParams),
     responses(
         (status = 200, description = "Deployments, newest first", body = DeploymentList),
+        (status = 422, description = "A filter is not valid", body = crate::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list_deployments(

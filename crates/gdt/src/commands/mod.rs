@@ -29,7 +29,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worker => worker::run(config).await,
         Command::Serve => serve::run(config).await,
         Command::Sandbox(args) => sandbox::run(args).await,
-        Command::Track(cmd) => track::run(&config, cmd, out).await,
+        Command::Track(args) => track::run(&config, *args, out).await,
         Command::Deployment(cmd) => direct::deployment(&config, cmd, out).await,
         Command::Auth(cmd) => direct::auth(&config, cmd, out).await,
         Command::Config(cmd) => config_check::run(&config, cmd, out),

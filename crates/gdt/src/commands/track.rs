@@ -1,51 +1,147 @@
-//! `gdt track …`: deployments through Temporal (start, update, show, wait, list).
+//! `gdt track …`: deployments through Temporal (start, update, show, wait, list), or with
+//! `--api URL` through a `gdt serve` API, with the same answers either way.
+
+use std::time::Duration;
 
 use anyhow::Context as _;
-use futures::StreamExt as _;
 use gdt_config::Config;
+use gdt_server::deployments::{DeploymentList, DeploymentStarted, StartDeployment, StatusAccepted};
 use gdt_tracker::deployments::{
-    DeploymentStatusUpdate, DeploymentWorkflowInput, GitHubDeploymentWorkflow, WORKFLOW_TYPE,
+    DeploymentService, DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput,
+    GitHubDeploymentWorkflow, ListFilter, ListedDeployment,
 };
-use gdt_tracker::search_attributes as sa;
-use serde::Serialize;
-use temporalio_client::{
-    WorkflowGetResultOptions, WorkflowIdConflictPolicy, WorkflowListOptions, WorkflowQueryOptions,
-    WorkflowSignalOptions, WorkflowStartOptions,
-};
-use temporalio_common::search_attributes::SearchAttributes;
+use secrecy::ExposeSecret as _;
+use temporalio_client::{WorkflowGetResultOptions, WorkflowSignalOptions};
 
+use crate::api_client::ApiClient;
 use crate::cli::{
-    split_repo, OutputFormat, TrackCommand, TrackListArgs, TrackStartArgs, TrackUpdateArgs,
+    split_repo, OutputFormat, TrackArgs, TrackCommand, TrackListArgs, TrackStartArgs,
+    TrackUpdateArgs,
 };
 use crate::output::print;
 
-pub(crate) async fn run(
-    config: &Config,
-    cmd: TrackCommand,
-    out: OutputFormat,
-) -> anyhow::Result<()> {
-    let client = crate::temporal::connect(&config.temporal).await?;
-    match cmd {
-        TrackCommand::Start(args) => start(config, &client, args, out).await,
-        TrackCommand::Update(args) => update(&client, args, out).await,
-        TrackCommand::Show(r) => show(&client, &r.workflow_id, out).await,
-        TrackCommand::Wait(r) => wait(&client, &r.workflow_id, out).await,
-        TrackCommand::List(args) => list(&client, args, out).await,
+pub(crate) async fn run(config: &Config, args: TrackArgs, out: OutputFormat) -> anyhow::Result<()> {
+    if let Some(url) = args.api {
+        let token = match args.api_token {
+            Some(token) => token,
+            None => config
+                .server
+                .api_tokens()?
+                .first()
+                .map(|t| t.expose_secret().to_owned())
+                .context(
+                    "--api needs a token: set GDT_API_TOKEN (or INTERNAL_API_SHARED_SECRET)",
+                )?,
+        };
+        let api = ApiClient::new(url, &token)?;
+        return through_api(config, &api, args.command, out).await;
     }
+    let client = crate::temporal::connect(&config.temporal).await?;
+    let service = DeploymentService::new(
+        client,
+        config.temporal.task_queue.clone(),
+        config.deployment.execution_timeout,
+        Duration::from_secs(30),
+    );
+    match args.command {
+        TrackCommand::Start(args) => {
+            let (input, workflow_id) = start_input(config, args)?;
+            let started = service.start(&input, &workflow_id).await?;
+            let deployment_id = service
+                .deployment_id(&workflow_id, config.server.deployment_id_wait)
+                .await;
+            print_started(
+                out,
+                &DeploymentStarted {
+                    status_url: String::new(),
+                    workflow_id: started.workflow_id,
+                    run_id: started.run_id,
+                    created: started.created,
+                    deployment_id,
+                },
+            );
+        }
+        TrackCommand::Update(args) => update(&service, args, out).await?,
+        TrackCommand::Show(r) => print_view(out, &service.state(&r.workflow_id).await?),
+        TrackCommand::Wait(r) => wait(&service, &r.workflow_id, out).await?,
+        TrackCommand::List(args) => {
+            let rows = service.list(&list_filter(&args)).await?;
+            print_list(out, &rows);
+        }
+    }
+    Ok(())
 }
 
-#[derive(Serialize)]
-struct Started {
-    workflow_id: String,
-    run_id: Option<String>,
-}
-
-async fn start(
+async fn through_api(
     config: &Config,
-    client: &temporalio_client::Client,
-    args: TrackStartArgs,
+    api: &ApiClient,
+    command: TrackCommand,
     out: OutputFormat,
 ) -> anyhow::Result<()> {
+    match command {
+        TrackCommand::Start(args) => {
+            let (input, workflow_id) = start_input(config, args)?;
+            let body = StartDeployment {
+                workflow_id: Some(workflow_id),
+                input,
+            };
+            let started: DeploymentStarted = api.post("/api/v1/deployments", &body).await?;
+            print_started(out, &started);
+        }
+        TrackCommand::Update(args) => {
+            let path = format!(
+                "/api/v1/deployments/{}/status",
+                api.segment(&args.workflow_id)
+            );
+            let update = status_update(args);
+            let accepted: StatusAccepted = api.post(&path, &update).await?;
+            print(out, &accepted, || {
+                format!(
+                    "{} {}: {}",
+                    accepted.workflow_id, update.status, accepted.ack.outcome
+                )
+            });
+        }
+        TrackCommand::Show(r) => {
+            let path = format!("/api/v1/deployments/{}", api.segment(&r.workflow_id));
+            print_view(out, &api.get(&path).await?);
+        }
+        TrackCommand::Wait(r) => {
+            // The API has no "wait": poll the state until the deployment is terminal.
+            let path = format!("/api/v1/deployments/{}", api.segment(&r.workflow_id));
+            loop {
+                let view: DeploymentStateView = api.get(&path).await?;
+                if view.terminal {
+                    print_view(out, &view);
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        TrackCommand::List(args) => {
+            let filter = list_filter(&args);
+            let mut query = vec![("limit", filter.limit.to_string())];
+            for (key, value) in [
+                ("repository", filter.repository),
+                ("environment", filter.environment),
+                ("state", filter.state),
+            ] {
+                if let Some(value) = value {
+                    query.push((key, value));
+                }
+            }
+            let list: DeploymentList = api.get_with_query("/api/v1/deployments", &query).await?;
+            print_list(out, &list.deployments);
+        }
+    }
+    Ok(())
+}
+
+/// The workflow input and id for `gdt track start`, checked before anything is sent.
+fn start_input(
+    config: &Config,
+    args: TrackStartArgs,
+) -> anyhow::Result<(DeploymentWorkflowInput, String)> {
     let (repo_owner, repo_name) = split_repo(&args.repo)?;
     let input = DeploymentWorkflowInput {
         repo_owner,
@@ -70,61 +166,38 @@ async fn start(
                 .max(1),
         ),
     };
-    // Fail here, with the same message the workflow would give, rather than start a
-    // workflow that can only fail.
     input.validate()?;
     let workflow_id = args
         .workflow_id
         .unwrap_or_else(|| input.default_workflow_id());
-    let attributes = SearchAttributes::new([
-        sa::REPOSITORY.value_set(input.repository()),
-        sa::ENVIRONMENT.value_set(input.environment.clone()),
-        sa::COMMIT_SHA.value_set(input.commit_sha.clone()),
-        sa::STATE.value_set("pending".to_owned()),
-    ]);
-    let options =
-        WorkflowStartOptions::new(config.temporal.task_queue.clone(), workflow_id.clone())
-            .execution_timeout(config.deployment.execution_timeout)
-            // A pipeline that retries its start reaches the running workflow instead of failing.
-            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-            .search_attributes(attributes)
-            .build();
-    let handle = client
-        .start_workflow(
-            GitHubDeploymentWorkflow::run,
-            serde_json::to_value(&input)?,
-            options,
-        )
-        .await
-        .with_context(|| format!("cannot start the deployment workflow {workflow_id}"))?;
-    let started = Started {
-        workflow_id: workflow_id.clone(),
-        run_id: handle.run_id().map(str::to_owned),
-    };
-    print(out, &started, || {
-        format!(
-            "started {workflow_id}\nsend updates with: gdt track update {workflow_id} --status success"
-        )
-    });
-    Ok(())
+    Ok((input, workflow_id))
 }
 
-async fn update(
-    client: &temporalio_client::Client,
-    args: TrackUpdateArgs,
-    out: OutputFormat,
-) -> anyhow::Result<()> {
-    // Reject a word nobody maps before it reaches the workflow.
-    gdt_tracker::deployments::status::map_status(&args.status)?;
-    let update = DeploymentStatusUpdate {
+fn status_update(args: TrackUpdateArgs) -> DeploymentStatusUpdate {
+    DeploymentStatusUpdate {
         status: args.status,
         log_url: args.log_url,
         environment_url: args.environment_url,
         description: args.description,
         updated_at: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
         event_id: args.event_id,
-    };
-    let handle = client.get_workflow_handle::<GitHubDeploymentWorkflow>(args.workflow_id.clone());
+    }
+}
+
+/// Direct to Temporal, the update is the `deployment-status-update` signal: Temporal stores
+/// it even while no worker runs.
+async fn update(
+    service: &DeploymentService,
+    args: TrackUpdateArgs,
+    out: OutputFormat,
+) -> anyhow::Result<()> {
+    // Reject a word nobody maps before it reaches the workflow.
+    gdt_tracker::deployments::status::map_status(&args.status)?;
+    let workflow_id = args.workflow_id.clone();
+    let update = status_update(args);
+    let handle = service
+        .client()
+        .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.clone());
     handle
         .signal(
             GitHubDeploymentWorkflow::status_update,
@@ -134,32 +207,65 @@ async fn update(
         .await
         .with_context(|| {
             format!(
-                "cannot send the update to deployment workflow {}: is it running? \
-                 (`gdt track show {}`)",
-                args.workflow_id, args.workflow_id
+                "cannot send the update to deployment workflow {workflow_id}: is it running? \
+                 (`gdt track show {workflow_id}`)"
             )
         })?;
     print(out, &update, || {
-        format!("sent {} to {}", update.status, args.workflow_id)
+        format!("sent {} to {workflow_id}", update.status)
     });
     Ok(())
 }
 
-async fn show(
-    client: &temporalio_client::Client,
+async fn wait(
+    service: &DeploymentService,
     workflow_id: &str,
     out: OutputFormat,
 ) -> anyhow::Result<()> {
-    let handle = client.get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned());
-    let view = handle
-        .query(
-            GitHubDeploymentWorkflow::deployment_state,
-            (),
-            WorkflowQueryOptions::default(),
-        )
+    let handle = service
+        .client()
+        .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned());
+    let result = handle
+        .get_result(WorkflowGetResultOptions::default())
         .await
-        .with_context(|| format!("cannot query deployment workflow {workflow_id}"))?;
-    print(out, &view, || {
+        .with_context(|| format!("deployment workflow {workflow_id} did not complete"))?;
+    print(out, &result, || {
+        format!(
+            "deployment {} finished {} after {} ({} statuses posted)",
+            result.deployment_id, result.final_status, result.total_duration, result.status_updates
+        )
+    });
+    Ok(())
+}
+
+fn list_filter(args: &TrackListArgs) -> ListFilter {
+    ListFilter {
+        repository: args.repo.clone(),
+        environment: args.environment.clone(),
+        state: args.state.clone(),
+        limit: args.limit,
+    }
+}
+
+fn print_started(out: OutputFormat, started: &DeploymentStarted) {
+    print(out, started, || {
+        let id = &started.workflow_id;
+        let verb = if started.created {
+            "started"
+        } else {
+            "already tracking"
+        };
+        let deployment = started
+            .deployment_id
+            .map_or(String::new(), |d| format!(" (GitHub deployment {d})"));
+        format!(
+            "{verb} {id}{deployment}\nsend updates with: gdt track update {id} --status success"
+        )
+    });
+}
+
+fn print_view(out: OutputFormat, view: &DeploymentStateView) {
+    print(out, view, || {
         let mut text = format!(
             "{} {} @ {}\n  deployment id: {}\n  state: {}{}\n  updates:",
             view.repository,
@@ -181,97 +287,9 @@ async fn show(
         }
         text
     });
-    Ok(())
 }
 
-async fn wait(
-    client: &temporalio_client::Client,
-    workflow_id: &str,
-    out: OutputFormat,
-) -> anyhow::Result<()> {
-    let handle = client.get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned());
-    let result = handle
-        .get_result(WorkflowGetResultOptions::default())
-        .await
-        .with_context(|| format!("deployment workflow {workflow_id} did not complete"))?;
-    print(out, &result, || {
-        format!(
-            "deployment {} finished {} after {} ({} statuses posted)",
-            result.deployment_id, result.final_status, result.total_duration, result.status_updates
-        )
-    });
-    Ok(())
-}
-
-#[derive(Serialize)]
-struct Listed {
-    workflow_id: String,
-    run_id: String,
-    status: String,
-    started_at: Option<String>,
-    repository: Option<String>,
-    environment: Option<String>,
-    commit_sha: Option<String>,
-    state: Option<String>,
-}
-
-/// A visibility query for deployments matching the filters. Values are quoted for the
-/// query language so a filter cannot change the query's meaning.
-pub(crate) fn list_query(
-    repo: Option<&str>,
-    environment: Option<&str>,
-    state: Option<&str>,
-) -> String {
-    let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
-    let mut query = format!("WorkflowType = {}", quote(WORKFLOW_TYPE));
-    for (name, value) in [
-        ("GdtRepository", repo),
-        ("GdtEnvironment", environment),
-        ("GdtState", state),
-    ] {
-        if let Some(value) = value {
-            query.push_str(&format!(" AND {name} = {}", quote(value)));
-        }
-    }
-    query
-}
-
-async fn list(
-    client: &temporalio_client::Client,
-    args: TrackListArgs,
-    out: OutputFormat,
-) -> anyhow::Result<()> {
-    let query = list_query(
-        args.repo.as_deref(),
-        args.environment.as_deref(),
-        args.state.as_deref(),
-    );
-    let mut stream = client.list_workflows(
-        query.clone(),
-        WorkflowListOptions::builder().limit(args.limit).build(),
-    );
-    let mut rows = Vec::new();
-    while let Some(item) = stream.next().await {
-        let execution = item.with_context(|| format!("cannot list deployments ({query})"))?;
-        let attrs = execution.search_attributes();
-        rows.push(Listed {
-            workflow_id: execution.id().to_owned(),
-            run_id: execution.run_id().to_owned(),
-            status: format!("{:?}", execution.status()),
-            started_at: execution.start_time().map(|t| {
-                chrono::DateTime::<chrono::Utc>::from(t)
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            }),
-            repository: attrs.get(&sa::REPOSITORY),
-            environment: attrs.get(&sa::ENVIRONMENT),
-            commit_sha: attrs.get(&sa::COMMIT_SHA),
-            state: attrs.get(&sa::STATE),
-        });
-        if rows.len() >= args.limit {
-            break;
-        }
-    }
-    rows.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+fn print_list(out: OutputFormat, rows: &[ListedDeployment]) {
     print(out, &rows, || {
         if rows.is_empty() {
             return "no deployments found".to_owned();
@@ -281,7 +299,7 @@ async fn list(
                 format!(
                     "{:<60} {:<10} {:<12} {}",
                     r.workflow_id,
-                    r.status,
+                    r.workflow_status,
                     r.state.as_deref().unwrap_or("-"),
                     r.started_at.as_deref().unwrap_or("-")
                 )
@@ -289,23 +307,4 @@ async fn list(
             .collect::<Vec<_>>()
             .join("\n")
     });
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::list_query;
-
-    #[test]
-    fn list_queries_quote_values() {
-        assert_eq!(
-            list_query(None, None, None),
-            "WorkflowType = 'GitHubDeploymentWorkflow'"
-        );
-        assert_eq!(
-            list_query(Some("acme/api"), Some("prod' OR 1=1"), Some("success")),
-            "WorkflowType = 'GitHubDeploymentWorkflow' AND GdtRepository = 'acme/api' \
-             AND GdtEnvironment = 'prod\\' OR 1=1' AND GdtState = 'success'"
-        );
-    }
 }

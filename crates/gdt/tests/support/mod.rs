@@ -300,3 +300,172 @@ pub async fn replay(workflow_id: &str) {
         .await
         .unwrap_or_else(|e| panic!("replay of {workflow_id} failed: {e}"));
 }
+
+/// The API token the test servers accept (the second one is "the token being rotated in").
+pub const API_TOKEN: &str = "test-api-token-0123456789abcdef";
+pub const API_TOKEN_NEXT: &str = "test-api-token-next-fedcba9876543210";
+
+/// `gdt serve` as its own process on free ports; killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    pub api: String,
+    pub health: String,
+    pub log: PathBuf,
+}
+
+impl ServerProcess {
+    /// Starts `gdt serve` with `env` (plus listen addresses and tokens) and waits until it
+    /// says where it listens. The API binds port 0, so its address comes from the server
+    /// itself and two tests can never end up talking to one server.
+    pub fn start(env: &[(String, String)], dir: &Path) -> ServerProcess {
+        let health_port = free_port();
+        let log = dir.join(format!("server-{health_port}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let mut child = gdt_command(env, dir)
+            .arg("serve")
+            .env("GDT_SERVER_LISTEN", "127.0.0.1:0")
+            .env("GDT_APP_HEALTH_PORT", health_port.to_string())
+            .env(
+                "INTERNAL_API_SHARED_SECRET",
+                format!("{API_TOKEN}, {API_TOKEN_NEXT}"),
+            )
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("start gdt serve");
+        let mut started = serde_json::Value::Null;
+        wait_until(Duration::from_secs(30), "gdt serve to start", || {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!(
+                    "gdt serve exited ({status}): {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            started = std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find(|l| l["message"] == "API server started")
+                .unwrap_or_default();
+            !started.is_null()
+        });
+        ServerProcess {
+            child,
+            api: format!("http://{}", started["api"].as_str().expect("api address")),
+            health: format!(
+                "http://{}",
+                started["health"].as_str().expect("health address")
+            ),
+            log,
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then waits for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().expect("wait for gdt serve")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A private Temporal dev server this test may stop; stopped when dropped.
+pub struct PrivateTemporal {
+    child: Child,
+    pub address: String,
+}
+
+impl PrivateTemporal {
+    pub fn start() -> PrivateTemporal {
+        let port = free_port();
+        let mut args: Vec<String> = vec![
+            "server".into(),
+            "start-dev".into(),
+            "--ip".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            port.to_string(),
+            "--ui-port".into(),
+            free_port().to_string(),
+            "--headless".into(),
+            "--log-level".into(),
+            "error".into(),
+        ];
+        for name in gdt_tracker::search_attributes::ALL {
+            args.push("--search-attribute".into());
+            args.push(format!("{name}=Keyword"));
+        }
+        let child = Command::new(temporal_cli())
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start a private Temporal dev server");
+        let address = format!("127.0.0.1:{port}");
+        wait_until(
+            Duration::from_secs(60),
+            "the private Temporal dev server to listen",
+            || std::net::TcpStream::connect(&address).is_ok(),
+        );
+        PrivateTemporal { child, address }
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for PrivateTemporal {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Everything one end-to-end test needs: the sandbox, a task queue of its own, a worker and
+/// (when asked) the API server, all in a scratch directory.
+pub struct Harness {
+    pub github: GitHub,
+    pub env: Vec<(String, String)>,
+    pub dir: tempfile::TempDir,
+    pub worker: WorkerProcess,
+}
+
+impl Harness {
+    pub async fn start(test: &str) -> Harness {
+        Harness::start_on(test, temporal_address()).await
+    }
+
+    /// A harness on another Temporal server (e.g. a [`PrivateTemporal`]).
+    pub async fn start_on(test: &str, temporal: &str) -> Harness {
+        let github = GitHub::start().await;
+        let mut env = github.env(&queue(test));
+        env.retain(|(k, _)| k != "GDT_TEMPORAL_HOST_PORT");
+        env.push(("GDT_TEMPORAL_HOST_PORT".into(), temporal.to_owned()));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let worker = WorkerProcess::start(&env, dir.path());
+        Harness {
+            github,
+            env,
+            dir,
+            worker,
+        }
+    }
+
+    /// `gdt serve` with this harness's configuration.
+    pub fn serve(&self) -> ServerProcess {
+        ServerProcess::start(&self.env, self.dir.path())
+    }
+}

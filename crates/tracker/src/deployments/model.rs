@@ -15,14 +15,18 @@ pub const DEFAULT_INACTIVITY_TIMEOUT_SECS: u64 = 30 * 60;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentWorkflowInput {
     /// Repository owner (user or organisation).
+    #[cfg_attr(feature = "openapi", schema(required = true, min_length = 1))]
     pub repo_owner: String,
     /// Repository name.
+    #[cfg_attr(feature = "openapi", schema(required = true, min_length = 1))]
     pub repo_name: String,
     /// The commit being deployed; GitHub's deployment `ref`.
+    #[cfg_attr(feature = "openapi", schema(required = true, min_length = 1))]
     pub commit_sha: String,
     /// The branch the commit came from (informational; carried in the payload).
     pub branch_name: String,
     /// The target environment (`production`, `staging`, …).
+    #[cfg_attr(feature = "openapi", schema(required = true, min_length = 1))]
     pub environment: String,
     /// A short-lived environment (a review app): GitHub's `transient_environment`.
     pub is_transient: bool,
