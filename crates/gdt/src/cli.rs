@@ -31,7 +31,8 @@ pub(crate) enum OutputFormat {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run everything on this machine: a Temporal dev server (Web UI included), the GitHub
-    /// sandbox when no GitHub credentials are configured, and the worker. Ctrl-C stops it all.
+    /// sandbox when no GitHub credentials are configured, the worker and the API server.
+    /// Ctrl-C stops it all.
     Dev(DevArgs),
     /// Run the worker: polls the task queue and runs deployment workflows and activities.
     Worker,
@@ -69,6 +70,12 @@ pub(crate) struct DevArgs {
     /// GitHub sandbox port (used when no GitHub credentials are configured).
     #[arg(long, default_value_t = 8090)]
     pub(crate) sandbox_port: u16,
+    /// API port (on 127.0.0.1).
+    #[arg(long, default_value_t = 3000)]
+    pub(crate) api_port: u16,
+    /// Health port (/health, /ready; on 127.0.0.1).
+    #[arg(long, default_value_t = 8080)]
+    pub(crate) health_port: u16,
     /// The `temporal` CLI to run (default: .venv/bin/temporal, else `temporal` on PATH).
     #[arg(long, env = "GDT_TEMPORAL_CLI")]
     pub(crate) temporal_cli: Option<PathBuf>,

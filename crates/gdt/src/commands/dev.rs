@@ -1,6 +1,6 @@
 //! `gdt dev` (what `make run` runs): a Temporal dev server from the `temporal` CLI, the
-//! GitHub sandbox when no GitHub credentials are configured, and the worker, in one command.
-//! Ctrl-C stops everything it started.
+//! GitHub sandbox when no GitHub credentials are configured, the worker and the API server,
+//! in one command. Ctrl-C stops everything it started.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use gdt_config::{Config, GitHubCredentials};
 use gdt_github::Auth;
 use gdt_github_sandbox::{Sandbox, SandboxApp, SandboxConfig};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::cli::DevArgs;
 
@@ -40,9 +40,36 @@ pub(crate) async fn run(mut config: Config, args: DevArgs) -> anyhow::Result<()>
         _ => (crate::github::client(&config)?, None),
     };
 
-    print_banner(&config, &args, sandbox_url.as_deref());
+    // The API: on loopback, with INTERNAL_API_SHARED_SECRET's tokens or a fresh one.
+    config.server.listen = format!("127.0.0.1:{}", args.api_port);
+    config.app.health_port = args.health_port;
+    let mut tokens = config.server.api_tokens()?;
+    let generated = tokens.is_empty();
+    if generated {
+        tokens.push(SecretString::from(format!(
+            "gdt-dev-{:032x}",
+            rand::random::<u128>()
+        )));
+    }
+    let listeners = super::serve::Listeners::bind(&config).await?;
 
+    print_banner(
+        &config,
+        &args,
+        sandbox_url.as_deref(),
+        &tokens[0],
+        generated,
+    );
+
+    let api = super::serve::serve(
+        &config,
+        listeners,
+        &tokens,
+        Some(github.clone()),
+        super::shutdown_signal(),
+    );
     let worker = super::worker::serve(&config, temporal, github, super::shutdown_signal());
+    let worker = async { tokio::try_join!(worker, api).map(|_| ()) };
     let result = match server.as_mut() {
         Some(child) => {
             tokio::select! {
@@ -169,7 +196,13 @@ async fn start_sandbox(port: u16) -> anyhow::Result<(String, Auth)> {
     Ok((url, auth))
 }
 
-fn print_banner(config: &Config, args: &DevArgs, sandbox_url: Option<&str>) {
+fn print_banner(
+    config: &Config,
+    args: &DevArgs,
+    sandbox_url: Option<&str>,
+    token: &SecretString,
+    generated: bool,
+) {
     let gdt = std::env::current_exe()
         .ok()
         .and_then(|p| p.canonicalize().ok())
@@ -181,11 +214,32 @@ fn print_banner(config: &Config, args: &DevArgs, sandbox_url: Option<&str>) {
             config.github.effective_base_url()
         ),
     };
+    // The developer needs the token to call the API; it is printed only when made up here.
+    let token_line = if generated {
+        format!(
+            "{}  (generated; set INTERNAL_API_SHARED_SECRET to choose one)",
+            token.expose_secret()
+        )
+    } else {
+        "from INTERNAL_API_SHARED_SECRET / server.api_tokens_file".to_owned()
+    };
+    let shown_token = if generated {
+        token.expose_secret().to_owned()
+    } else {
+        "$INTERNAL_API_SHARED_SECRET".to_owned()
+    };
     println!(
         "\n gdt dev is running. Ctrl-C stops everything.\n\n  \
          Temporal      {host} (namespace {ns}, task queue {tq})\n  \
          Temporal UI   http://127.0.0.1:{ui}\n  \
-         GitHub        {github}\n\n \
+         GitHub        {github}\n  \
+         API           http://127.0.0.1:{api}/api/v1  (OpenAPI: /api/v1/openapi.json; health: http://127.0.0.1:{health}/ready)\n  \
+         API token     {token_line}\n\n \
+         A deployment reported with curl:\n\n  \
+         curl -s -X POST http://127.0.0.1:{api}/api/v1/deployments -H 'Authorization: Bearer {shown_token}' \\\n      \
+         -H 'Content-Type: application/json' -d '{{\"repo_owner\":\"acme\",\"repo_name\":\"api\",\"commit_sha\":\"4f9a1c2\",\"environment\":\"staging\",\"workflow_id\":\"demo-api-1\"}}'\n  \
+         curl -s -X POST http://127.0.0.1:{api}/api/v1/deployments/demo-api-1/status -H 'Authorization: Bearer {shown_token}' \\\n      \
+         -H 'Content-Type: application/json' -d '{{\"status\":\"success\"}}'\n\n \
          A first deployment, from another terminal:\n\n  \
          {gdt} track start --repo acme/api --sha 4f9a1c2 --environment staging --status running --workflow-id demo-1\n  \
          {gdt} track update demo-1 --status success --description 'Rolled out'\n  \
@@ -195,6 +249,8 @@ fn print_banner(config: &Config, args: &DevArgs, sandbox_url: Option<&str>) {
         ns = config.temporal.namespace,
         tq = config.temporal.task_queue,
         ui = args.ui_port,
+        api = args.api_port,
+        health = args.health_port,
     );
     if let Some(url) = sandbox_url {
         println!(

@@ -22,7 +22,18 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let listeners = Listeners::bind(&config).await?;
-    serve(&config, listeners, &tokens, super::shutdown_signal()).await
+    let github = match config.github.credentials()? {
+        GitHubCredentials::None => None,
+        _ => Some(crate::github::client(&config)?),
+    };
+    serve(
+        &config,
+        listeners,
+        &tokens,
+        github,
+        super::shutdown_signal(),
+    )
+    .await
 }
 
 /// The API and health listeners.
@@ -60,6 +71,7 @@ pub(crate) async fn serve(
     config: &Config,
     listeners: Listeners,
     tokens: &[SecretString],
+    github: Option<gdt_github::Client>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let settings = Settings {
@@ -75,7 +87,7 @@ pub(crate) async fn serve(
         temporal,
         ApiTokens::new(tokens),
         settings,
-        github_check(config)?,
+        github.map(github_check),
     );
     let api_address = listeners.api.local_addr()?;
     let health_address = listeners.health.local_addr()?;
@@ -117,12 +129,8 @@ fn connector(config: &Config) -> gdt_server::Connect {
 }
 
 /// `/ready` checks the GitHub credentials when some are configured.
-fn github_check(config: &Config) -> anyhow::Result<Option<gdt_server::GitHubCheck>> {
-    if matches!(config.github.credentials()?, GitHubCredentials::None) {
-        return Ok(None);
-    }
-    let github = crate::github::client(config)?;
-    Ok(Some(Arc::new(move || {
+fn github_check(github: gdt_github::Client) -> gdt_server::GitHubCheck {
+    Arc::new(move || {
         let github = github.clone();
         Box::pin(async move {
             github
@@ -130,5 +138,5 @@ fn github_check(config: &Config) -> anyhow::Result<Option<gdt_server::GitHubChec
                 .await
                 .map_err(|e| format!("GitHub credentials do not work: {e}"))
         })
-    })))
+    })
 }
