@@ -385,6 +385,18 @@ async fn temporal_down_is_a_503_not_a_hang() {
         .await
         .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
+
+    // A server started while Temporal is down starts anyway, answers 503, and says why.
+    let mut env = h.env.clone();
+    env.push(("GDT_TEMPORAL_HOST_PORT".into(), "127.0.0.1:1".into()));
+    env.push(("GDT_SERVER_TEMPORAL_TIMEOUT".into(), "2s".into()));
+    let early = ServerProcess::start(&env, h.dir.path());
+    let (status, problem) = Api::new(&early).get("/api/v1/deployments").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("127.0.0.1:1"),
+        "{problem}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
