@@ -1,5 +1,5 @@
-//! Reading credential files: the GitHub App key, Temporal TLS material and
-//! the API tokens of the server.
+//! Reading credential files: the GitHub App key, Temporal TLS material, the
+//! API tokens of the server and the GitHub webhook secrets.
 //!
 //! Files are read on demand rather than in `load`, so `gdt config check` can
 //! show a configuration whose key file is missing and say exactly that. Key
@@ -7,12 +7,12 @@
 
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 use crate::error::ConfigError;
-use crate::model::{GitHubConfig, ServerConfig, TemporalConfig};
+use crate::model::{GitHubConfig, ServerConfig, TemporalConfig, WebhookConfig};
 
 /// Which GitHub credentials are configured.
 #[derive(Debug, Clone)]
@@ -173,56 +173,86 @@ impl ServerConfig {
     /// every call, so a caller may call this again to pick up a rotated file.
     /// No token at all is not an error here; the server decides what that means.
     pub fn api_tokens(&self) -> Result<Vec<SecretString>, ConfigError> {
-        let mut tokens = Vec::new();
-        if let Some(list) = &self.api_tokens {
-            let split = list
-                .expose_secret()
-                .split(|c: char| c == ',' || c.is_whitespace());
-            add_tokens(&mut tokens, split);
-        }
-        if let Some(path) = &self.api_tokens_file {
-            let text = read_tokens_file(path)?;
-            let lines = text
-                .expose_secret()
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.starts_with('#'));
-            add_tokens(&mut tokens, lines);
-        }
-        Ok(tokens)
+        collect_secrets(
+            self.api_tokens.as_ref(),
+            self.api_tokens_file.as_deref(),
+            |path, source| ConfigError::ApiTokensFileUnreadable { path, source },
+        )
     }
 }
 
-fn add_tokens<'a>(tokens: &mut Vec<SecretString>, candidates: impl Iterator<Item = &'a str>) {
+impl WebhookConfig {
+    /// The webhook secrets to accept: those of `secrets` (split on commas and
+    /// whitespace), then those of `secrets_file` (one per line, blank lines
+    /// and `#` comments ignored), without duplicates, in that order — exactly
+    /// as [`ServerConfig::api_tokens`].
+    ///
+    /// A signature made with any of them is valid, so the secret can be
+    /// rotated without losing deliveries. The file is read on every call. No
+    /// secret at all is not an error here; the server decides what that means.
+    pub fn secrets(&self) -> Result<Vec<SecretString>, ConfigError> {
+        collect_secrets(
+            self.secrets.as_ref(),
+            self.secrets_file.as_deref(),
+            |path, source| ConfigError::WebhookSecretsFileUnreadable { path, source },
+        )
+    }
+}
+
+/// The secrets of `list` (split on commas and whitespace), then those of
+/// `file` (one per line, blank lines and `#` comments ignored), without
+/// duplicates. `unreadable` builds the error naming the setting of `file`.
+fn collect_secrets(
+    list: Option<&SecretString>,
+    file: Option<&Path>,
+    unreadable: fn(PathBuf, io::Error) -> ConfigError,
+) -> Result<Vec<SecretString>, ConfigError> {
+    let mut secrets = Vec::new();
+    if let Some(list) = list {
+        let split = list
+            .expose_secret()
+            .split(|c: char| c == ',' || c.is_whitespace());
+        add_secrets(&mut secrets, split);
+    }
+    if let Some(path) = file {
+        let text = read_secrets_file(path, unreadable)?;
+        let lines = text
+            .expose_secret()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with('#'));
+        add_secrets(&mut secrets, lines);
+    }
+    Ok(secrets)
+}
+
+fn add_secrets<'a>(secrets: &mut Vec<SecretString>, candidates: impl Iterator<Item = &'a str>) {
     for candidate in candidates.map(str::trim).filter(|t| !t.is_empty()) {
-        if !tokens.iter().any(|t| t.expose_secret() == candidate) {
-            tokens.push(SecretString::from(candidate.to_owned()));
+        if !secrets.iter().any(|t| t.expose_secret() == candidate) {
+            secrets.push(SecretString::from(candidate.to_owned()));
         }
     }
 }
 
-fn read_tokens_file(path: &Path) -> Result<SecretString, ConfigError> {
-    let unreadable = |source| ConfigError::ApiTokensFileUnreadable {
-        path: path.to_owned(),
-        source,
-    };
-    let bytes = fs::read(path).map_err(unreadable)?;
+fn read_secrets_file(
+    path: &Path,
+    unreadable: fn(PathBuf, io::Error) -> ConfigError,
+) -> Result<SecretString, ConfigError> {
+    let bytes = fs::read(path).map_err(|source| unreadable(path.to_owned(), source))?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SecretString::from(text)),
         Err(e) => {
             drop(SecretSlice::from(e.into_bytes()));
-            Err(unreadable(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the file is not UTF-8 text",
-            )))
+            Err(unreadable(
+                path.to_owned(),
+                io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"),
+            ))
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
 
     fn exposed(tokens: &[SecretString]) -> Vec<&str> {
@@ -319,6 +349,72 @@ mod tests {
         let tokens = s.api_tokens().expect("no file");
         let shown = format!("{s:?} {tokens:?}");
         assert!(!shown.contains("tok_secret"), "{shown}");
+    }
+
+    fn webhook(env_secrets: Option<&str>, file: Option<PathBuf>) -> WebhookConfig {
+        WebhookConfig {
+            secrets: env_secrets.map(|t| SecretString::from(t.to_owned())),
+            secrets_file: file,
+            ..WebhookConfig::default()
+        }
+    }
+
+    #[test]
+    fn no_webhook_secret_is_not_an_error() {
+        let secrets = webhook(None, None).secrets().expect("nothing to read");
+        assert!(secrets.is_empty());
+    }
+
+    #[test]
+    fn webhook_secrets_are_split_merged_and_deduplicated_like_api_tokens() {
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let path = dir.path().join("webhook-secrets");
+        fs::write(
+            &path,
+            "# new one first\nwhs_new\n\n  whs_old \r\n#whs_commented\nwhs_env_b\n",
+        )
+        .expect("write");
+        let w = webhook(Some("whs_env_a, whs_env_b\twhs_env_a\n"), Some(path));
+        let secrets = w.secrets().expect("readable");
+        assert_eq!(
+            exposed(&secrets),
+            ["whs_env_a", "whs_env_b", "whs_new", "whs_old"]
+        );
+        let shown = format!("{w:?} {secrets:?}");
+        assert!(!shown.contains("whs_"), "{shown}");
+    }
+
+    #[test]
+    fn an_unreadable_webhook_secrets_file_names_key_and_variables_but_not_the_content() {
+        let dir = tempfile::TempDir::new().expect("tempdir");
+        let missing = dir.path().join("absent");
+        let err = webhook(Some("whs_env"), Some(missing.clone()))
+            .secrets()
+            .expect_err("missing");
+        assert!(matches!(
+            err,
+            ConfigError::WebhookSecretsFileUnreadable { .. }
+        ));
+        let shown = err.to_string();
+        let want = format!(
+            "cannot read the webhook secrets file at {} (webhook.secrets_file / \
+             GDT_WEBHOOK_SECRETS_FILE / GITHUB_WEBHOOK_SECRET_FILE): ",
+            missing.display()
+        );
+        assert!(shown.starts_with(&want), "\n got: {shown}\nwant: {want}");
+        assert!(
+            shown.ends_with("; mount the file (one secret per line) or unset the setting"),
+            "{shown}"
+        );
+        assert!(!shown.contains("whs_env"), "{shown}");
+
+        let binary = dir.path().join("binary");
+        fs::write(&binary, b"whs_secret_prefix\xff\xfe\n").expect("write");
+        let err = webhook(None, Some(binary)).secrets().expect_err("not text");
+        let shown = format!("{err} {err:?}");
+        assert!(shown.contains("not UTF-8 text"), "{shown}");
+        assert!(shown.contains("webhook.secrets_file"), "{shown}");
+        assert!(!shown.contains("whs_secret_prefix"), "{shown}");
     }
 
     #[test]

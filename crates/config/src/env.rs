@@ -110,6 +110,9 @@ pub const ENV_BINDINGS: &[EnvBinding] = &[
         |c| c.server.api_tokens_file),
     bind!(secret "INTERNAL_API_SHARED_SECRET" => "server.api_tokens", secret,
         |c| c.server.api_tokens),
+    bind!(secret "GITHUB_WEBHOOK_SECRET" => "webhook.secrets", secret, |c| c.webhook.secrets),
+    bind!("GITHUB_WEBHOOK_SECRET_FILE" => "webhook.secrets_file", opt_path,
+        |c| c.webhook.secrets_file),
     // Ours: GDT_ + the key with dots as underscores.
     bind!("GDT_TEMPORAL_HOST_PORT" => "temporal.host_port", text, |c| c.temporal.host_port),
     bind!("GDT_TEMPORAL_NAMESPACE" => "temporal.namespace", text, |c| c.temporal.namespace),
@@ -179,6 +182,22 @@ pub const ENV_BINDINGS: &[EnvBinding] = &[
     bind!("GDT_SERVER_API_TOKENS_FILE" => "server.api_tokens_file", opt_path,
         |c| c.server.api_tokens_file),
     bind!(secret "GDT_SERVER_API_TOKENS" => "server.api_tokens", secret, |c| c.server.api_tokens),
+    bind!(secret "GDT_WEBHOOK_SECRETS" => "webhook.secrets", secret, |c| c.webhook.secrets),
+    bind!("GDT_WEBHOOK_SECRETS_FILE" => "webhook.secrets_file", opt_path,
+        |c| c.webhook.secrets_file),
+    bind!("GDT_WEBHOOK_MAX_BODY_BYTES" => "webhook.max_body_bytes", count,
+        |c| c.webhook.max_body_bytes),
+    bind!("GDT_PR_CHECKS_ENABLED" => "pr_checks.enabled", flag, |c| c.pr_checks.enabled),
+    bind!("GDT_PR_CHECKS_TASK_QUEUE" => "pr_checks.task_queue", text, |c| c.pr_checks.task_queue),
+    bind!("GDT_PR_CHECKS_REPORT" => "pr_checks.report", report_mode, |c| c.pr_checks.report),
+    bind!("GDT_PR_CHECKS_CODE_PATTERNS" => "pr_checks.code_patterns", patterns,
+        |c| c.pr_checks.code_patterns),
+    bind!("GDT_PR_CHECKS_PLUGIN_PATTERNS" => "pr_checks.plugin_patterns", patterns,
+        |c| c.pr_checks.plugin_patterns),
+    bind!("GDT_PR_CHECKS_VERSION_FILE" => "pr_checks.version_file", text,
+        |c| c.pr_checks.version_file),
+    bind!("GDT_PR_CHECKS_PLUGIN_MANIFEST" => "pr_checks.plugin_manifest", text,
+        |c| c.pr_checks.plugin_manifest),
 ];
 
 /// Where environment variables come from.
@@ -311,6 +330,7 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::*;
+    use crate::model::ReportMode;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
@@ -355,7 +375,8 @@ mod tests {
             {
                 "7s"
             }
-            "app.metrics_enabled" => "false",
+            "app.metrics_enabled" | "pr_checks.enabled" => "false",
+            "pr_checks.report" => "comment",
             k if k.contains("enable") || k == "github.enterprise" => "true",
             "app.log_level" => "debug",
             "app.log_format" => "console",
@@ -429,6 +450,23 @@ mod tests {
                 "GDT_SERVER_DEPLOYMENT_ID_WAIT (server.deployment_id_wait)",
             ),
             ("GDT_SERVER_READY_CACHE", "5", "GDT_SERVER_READY_CACHE (server.ready_cache)"),
+            (
+                "GDT_WEBHOOK_MAX_BODY_BYTES",
+                "0",
+                "invalid value \"0\" for GDT_WEBHOOK_MAX_BODY_BYTES (webhook.max_body_bytes): \
+                 expected a positive integer",
+            ),
+            (
+                "GDT_PR_CHECKS_REPORT",
+                "checks",
+                "invalid value \"checks\" for GDT_PR_CHECKS_REPORT (pr_checks.report): \
+                 expected one of comment, check_run, both",
+            ),
+            (
+                "GDT_PR_CHECKS_ENABLED",
+                "sometimes",
+                "GDT_PR_CHECKS_ENABLED (pr_checks.enabled): expected true or false",
+            ),
         ];
         for (var, value, want) in cases {
             let err = apply(&mut Config::default(), &env(&[(var, value)]))
@@ -510,6 +548,93 @@ mod tests {
             config.server.api_tokens.as_ref().map(|t| t.expose_secret()),
             Some("tok_ours")
         );
+    }
+
+    #[test]
+    fn webhook_variables() {
+        let mut config = Config::default();
+        let applied = apply(
+            &mut config,
+            &env(&[
+                ("GITHUB_WEBHOOK_SECRET", " whs_seed\n"),
+                ("GITHUB_WEBHOOK_SECRET_FILE", "/seed/secrets"),
+                ("GDT_WEBHOOK_SECRETS_FILE", "/ours/secrets"),
+                ("GDT_WEBHOOK_MAX_BODY_BYTES", "1048576"),
+            ]),
+        )
+        .expect("applies");
+        let w = &config.webhook;
+        assert_eq!(
+            w.secrets.as_ref().map(|t| t.expose_secret()),
+            Some("whs_seed")
+        );
+        assert_eq!(w.secrets_file, Some(PathBuf::from("/ours/secrets")));
+        assert_eq!(w.max_body_bytes, 1_048_576);
+        assert_eq!(
+            applied,
+            [
+                "GITHUB_WEBHOOK_SECRET",
+                "GITHUB_WEBHOOK_SECRET_FILE",
+                "GDT_WEBHOOK_SECRETS_FILE",
+                "GDT_WEBHOOK_MAX_BODY_BYTES"
+            ]
+        );
+
+        apply(
+            &mut config,
+            &env(&[
+                ("GITHUB_WEBHOOK_SECRET", "whs_seed"),
+                ("GDT_WEBHOOK_SECRETS", "whs_new, whs_old"),
+            ]),
+        )
+        .expect("applies");
+        assert_eq!(
+            config.webhook.secrets.as_ref().map(|t| t.expose_secret()),
+            Some("whs_new, whs_old"),
+            "the GDT_ variable wins"
+        );
+    }
+
+    #[test]
+    fn pr_checks_variables() {
+        let mut config = Config::default();
+        let applied = apply(
+            &mut config,
+            &env(&[
+                ("GDT_PR_CHECKS_ENABLED", "false"),
+                ("GDT_PR_CHECKS_TASK_QUEUE", " pr-checks "),
+                ("GDT_PR_CHECKS_REPORT", "CHECK_RUN"),
+                (
+                    "GDT_PR_CHECKS_CODE_PATTERNS",
+                    "src/**/*.rs, internal/config/{types,config}.go",
+                ),
+                ("GDT_PR_CHECKS_PLUGIN_PATTERNS", ","),
+                ("GDT_PR_CHECKS_VERSION_FILE", "version.txt"),
+                ("GDT_PR_CHECKS_PLUGIN_MANIFEST", "plugin/manifest.json"),
+            ]),
+        )
+        .expect("applies");
+        let p = &config.pr_checks;
+        assert!(!p.enabled);
+        assert_eq!(p.task_queue, "pr-checks");
+        assert_eq!(p.report, ReportMode::CheckRun);
+        assert_eq!(
+            p.code_patterns.as_deref(),
+            Some(
+                &[
+                    "src/**/*.rs".to_owned(),
+                    "internal/config/{types,config}.go".to_owned()
+                ][..]
+            )
+        );
+        assert_eq!(
+            p.plugin_patterns.as_deref(),
+            Some(&[][..]),
+            "`,` is the empty list"
+        );
+        assert_eq!(p.version_file, "version.txt");
+        assert_eq!(p.plugin_manifest, "plugin/manifest.json");
+        assert_eq!(applied.len(), 7);
     }
 
     #[test]

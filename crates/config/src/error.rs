@@ -207,6 +207,55 @@ pub enum ConfigError {
         source: io::Error,
     },
 
+    /// The webhook secrets file cannot be read (missing, unreadable, or not
+    /// UTF-8 text). Its content is never quoted.
+    #[error(
+        "cannot read the webhook secrets file at {} \
+         (webhook.secrets_file / GDT_WEBHOOK_SECRETS_FILE / GITHUB_WEBHOOK_SECRET_FILE): \
+         {source}; mount the file (one secret per line) or unset the setting",
+        path.display()
+    )]
+    WebhookSecretsFileUnreadable {
+        /// The secrets file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+
+    /// A JSON Schema file of `pr_checks.schemas` cannot be read.
+    #[error(
+        "cannot read the JSON Schema at {} (pr_checks.schemas[{index}].schema_path): {source}",
+        path.display()
+    )]
+    SchemaFileUnreadable {
+        /// Position of the entry in `pr_checks.schemas`, from 0.
+        index: usize,
+        /// The schema file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+
+    /// A JSON Schema file of `pr_checks.schemas` is not valid JSON.
+    #[error(
+        "the JSON Schema at {} (pr_checks.schemas[{index}].schema_path) is not valid JSON: \
+         {detail} at line {line} column {column}",
+        path.display()
+    )]
+    SchemaFileNotJson {
+        /// Position of the entry in `pr_checks.schemas`, from 0.
+        index: usize,
+        /// The schema file.
+        path: PathBuf,
+        /// What the JSON parser found wrong.
+        detail: String,
+        /// 1-based line of the problem.
+        line: usize,
+        /// Column of the problem as the JSON parser counts it (1-based; 0 at
+        /// the very end of the file).
+        column: usize,
+    },
+
     /// A TLS file that is not PEM.
     #[error("{key} at {} does not contain PEM data (-----BEGIN ...-----)", path.display())]
     TlsFileNotPem {

@@ -14,7 +14,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use crate::error::{ConfigError, Setting};
-use crate::model::Config;
+use crate::model::{Config, SchemaRuleConfig};
 use crate::values::{self, Invalid, Parsed};
 
 #[derive(Debug, Default, Deserialize)]
@@ -25,6 +25,8 @@ pub(crate) struct FileConfig {
     app: Option<FileApp>,
     deployment: Option<FileDeployment>,
     server: Option<FileServer>,
+    webhook: Option<FileWebhook>,
+    pr_checks: Option<FilePrChecks>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,6 +115,36 @@ struct FileServer {
     api_tokens_file: Option<String>,
     #[serde(default, deserialize_with = "secret")]
     api_tokens: Option<SecretString>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWebhook {
+    #[serde(default, deserialize_with = "secret")]
+    secrets: Option<SecretString>,
+    secrets_file: Option<String>,
+    max_body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePrChecks {
+    enabled: Option<bool>,
+    task_queue: Option<String>,
+    report: Option<String>,
+    code_patterns: Option<Vec<String>>,
+    plugin_patterns: Option<Vec<String>>,
+    schemas: Option<Vec<FileSchemaRule>>,
+    version_file: Option<String>,
+    plugin_manifest: Option<String>,
+}
+
+/// Both keys are required: a rule without either means nothing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSchemaRule {
+    pattern: String,
+    schema_path: PathBuf,
 }
 
 /// A duration as written; converted after parsing so the error can name the
@@ -459,7 +491,55 @@ pub(crate) fn apply(config: &mut Config, file: FileConfig, path: &Path) -> Resul
         set_path(&mut c.api_tokens_file, s.api_tokens_file);
         set_some(&mut c.api_tokens, s.api_tokens);
     }
+
+    if let Some(w) = file.webhook {
+        let c = &mut config.webhook;
+        set_some(&mut c.secrets, w.secrets);
+        set_path(&mut c.secrets_file, w.secrets_file);
+        set(&mut c.max_body_bytes, w.max_body_bytes);
+    }
+
+    if let Some(p) = file.pr_checks {
+        let c = &mut config.pr_checks;
+        set(&mut c.enabled, p.enabled);
+        set(&mut c.task_queue, p.task_queue.map(|q| q.trim().to_owned()));
+        convert(
+            &mut c.report,
+            p.report,
+            "pr_checks.report",
+            path,
+            values::report_mode,
+        )?;
+        set_some(&mut c.code_patterns, p.code_patterns.map(trim_all));
+        set_some(&mut c.plugin_patterns, p.plugin_patterns.map(trim_all));
+        set(
+            &mut c.schemas,
+            p.schemas.map(|rules| {
+                rules
+                    .into_iter()
+                    .map(|r| SchemaRuleConfig {
+                        pattern: r.pattern.trim().to_owned(),
+                        schema_path: r.schema_path,
+                    })
+                    .collect()
+            }),
+        );
+        set(
+            &mut c.version_file,
+            p.version_file.map(|v| v.trim().to_owned()),
+        );
+        set(
+            &mut c.plugin_manifest,
+            p.plugin_manifest.map(|m| m.trim().to_owned()),
+        );
+    }
     Ok(())
+}
+
+/// Patterns are trimmed like every other text; an empty one is rejected by
+/// `load`'s checks, which can name its position.
+fn trim_all(patterns: Vec<String>) -> Vec<String> {
+    patterns.into_iter().map(|p| p.trim().to_owned()).collect()
 }
 
 #[cfg(test)]
@@ -467,6 +547,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::model::ReportMode;
 
     fn parse(yaml: &str) -> Result<Config, ConfigError> {
         let path = Path::new("config.yaml");
@@ -635,5 +716,127 @@ mod tests {
         let got = error("server:\n  api_tokens: [tok_in_a_list]\n");
         assert!(!got.contains("tok_in_a_list"), "{got}");
         assert!(got.contains("server.api_tokens"), "{got}");
+    }
+
+    #[test]
+    fn the_webhook_section() {
+        let c = parse(
+            "webhook:\n  secrets: \"whs_a, whs_b\"\n  secrets_file: /var/secrets/webhook/secrets\n  \
+             max_body_bytes: 1048576\n",
+        )
+        .expect("parses");
+        let w = &c.webhook;
+        assert!(w.secrets.is_some());
+        assert_eq!(
+            w.secrets_file.as_deref(),
+            Some(Path::new("/var/secrets/webhook/secrets"))
+        );
+        assert_eq!(w.max_body_bytes, 1_048_576);
+        assert!(!format!("{c:?}").contains("whs_a"));
+
+        let unset = parse("webhook:\n  secrets: \"\"\n  secrets_file: \"\"\n").expect("parses");
+        assert!(unset.webhook.secrets.is_none() && unset.webhook.secrets_file.is_none());
+        assert_eq!(unset.webhook.max_body_bytes, 26_214_400);
+    }
+
+    #[test]
+    fn the_pr_checks_section() {
+        let c = parse(
+            "pr_checks:\n  enabled: false\n  task_queue: \" pr-checks \"\n  report: comment\n  \
+             code_patterns:\n    - \"src/**/*.rs\"\n    - \" internal/config/{types,config}.go \"\n  \
+             plugin_patterns: []\n  \
+             schemas:\n    - pattern: .claude-plugin/plugin.json\n      \
+             schema_path: schemas/plugin.schema.json\n    - pattern: \"*.json\"\n      \
+             schema_path: /etc/gdt/any.json\n  \
+             version_file: version.txt\n  plugin_manifest: plugin/manifest.json\n",
+        )
+        .expect("parses");
+        let p = &c.pr_checks;
+        assert!(!p.enabled);
+        assert_eq!(p.task_queue, "pr-checks");
+        assert_eq!(p.report, ReportMode::Comment);
+        assert_eq!(
+            p.code_patterns.as_deref(),
+            Some(
+                &[
+                    "src/**/*.rs".to_owned(),
+                    "internal/config/{types,config}.go".to_owned()
+                ][..]
+            )
+        );
+        assert_eq!(
+            p.plugin_patterns.as_deref(),
+            Some(&[][..]),
+            "an empty list is kept"
+        );
+        assert_eq!(
+            p.schemas,
+            [
+                SchemaRuleConfig {
+                    pattern: ".claude-plugin/plugin.json".to_owned(),
+                    schema_path: PathBuf::from("schemas/plugin.schema.json"),
+                },
+                SchemaRuleConfig {
+                    pattern: "*.json".to_owned(),
+                    schema_path: PathBuf::from("/etc/gdt/any.json"),
+                },
+            ]
+        );
+        assert_eq!(p.version_file, "version.txt");
+        assert_eq!(p.plugin_manifest, "plugin/manifest.json");
+
+        let untouched = parse("pr_checks:\n  report: check_run\n").expect("parses");
+        let p = &untouched.pr_checks;
+        assert_eq!(p.report, ReportMode::CheckRun);
+        assert!(p.enabled && p.code_patterns.is_none() && p.plugin_patterns.is_none());
+        assert_eq!(p.task_queue, "plugin-validation-queue");
+    }
+
+    #[test]
+    fn webhook_and_pr_checks_errors_name_the_key() {
+        let cases = [
+            (
+                "pr_checks:\n  report: checks\n",
+                "invalid value \"checks\" for pr_checks.report in config.yaml: \
+                 expected one of comment, check_run, both",
+            ),
+            (
+                "pr_checks:\n  code_patterns: \"src/**/*.rs\"\n",
+                "config file config.yaml: pr_checks.code_patterns: invalid type: string",
+            ),
+            (
+                "pr_checks:\n  schemas:\n    - pattern: a.json\n      schema: s.json\n",
+                "unknown key `pr_checks.schemas[0].schema` at line 4 column 7 \
+                 (valid keys here: `pattern` or `schema_path`)",
+            ),
+            (
+                "pr_checks:\n  schemas:\n    - pattern: a.json\n",
+                "pr_checks.schemas[0]: missing field `schema_path`",
+            ),
+            (
+                "pr_checks:\n  enable: true\n",
+                "unknown key `pr_checks.enable` at line 2 column 3 (valid keys here: one of `enabled`,",
+            ),
+            (
+                "webhook:\n  secret: x\n",
+                "unknown key `webhook.secret` at line 2 column 3 (valid keys here: one of `secrets`,",
+            ),
+            (
+                "webhook:\n  max_body_bytes: 25MiB\n",
+                "webhook.max_body_bytes: invalid type: string \"25MiB\"",
+            ),
+        ];
+        for (yaml, want) in cases {
+            let got = error(yaml);
+            assert!(got.contains(want), "{yaml:?}\n got: {got}\nwant: {want}");
+        }
+        for yaml in [
+            "webhook:\n  secrets: [whs_in_a_list]\n",
+            "webhook:\n  secrets: {whs_in_a_map: 1}\n",
+        ] {
+            let got = error(yaml);
+            assert!(!got.contains("whs_in_a"), "{got}");
+            assert!(got.contains("webhook.secrets"), "{got}");
+        }
     }
 }

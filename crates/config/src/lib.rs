@@ -12,7 +12,8 @@
 //! 3. `.env` in the search directory, which never overrides a variable that is
 //!    already set;
 //! 4. Temporal's variables (`TEMPORAL_ADDRESS`, …) and the design documents'
-//!    older names (`GITHUB_APP_ID`, `GITHUB_TOKEN`, `INTERNAL_API_SHARED_SECRET`, …);
+//!    older names (`GITHUB_APP_ID`, `GITHUB_TOKEN`, `INTERNAL_API_SHARED_SECRET`,
+//!    `GITHUB_WEBHOOK_SECRET`, …);
 //! 5. our `GDT_*` variables.
 //!
 //! Variables are listed in [`ENV_BINDINGS`] (data, not name mangling) so the
@@ -23,8 +24,11 @@
 //! - `file`: the YAML layer (strict, every field optional);
 //! - `env`: the variable table, [`EnvSource`] and `.env` handling;
 //! - `load`: [`load`], the search order and cross-field validation;
-//! - `credentials`: reading the GitHub App key, the Temporal TLS files and the
-//!   server's API tokens ([`ServerConfig::api_tokens`]);
+//! - `credentials`: reading the GitHub App key, the Temporal TLS files, the
+//!   server's API tokens ([`ServerConfig::api_tokens`]) and the webhook
+//!   secrets ([`WebhookConfig::secrets`]);
+//! - `schemas`: reading the JSON Schemas of the pull-request checks
+//!   ([`PrChecksConfig::load_schemas`]);
 //! - `error`: [`ConfigError`], whose messages name the key and the fix.
 //!
 //! Secrets are [`secrecy::SecretString`]s: they are never printed, never
@@ -36,6 +40,7 @@ mod error;
 mod file;
 mod load;
 mod model;
+mod schemas;
 mod values;
 
 pub use credentials::{ClientIdentity, GitHubCredentials, TlsMaterial};
@@ -44,6 +49,7 @@ pub use error::{ConfigError, Setting};
 pub use load::{load, search_paths, LoadOptions, SYSTEM_CONFIG_PATH};
 pub use model::{
     AppConfig, Config, ConfigSource, DeploymentConfig, GitHubConfig, InvalidChoice, LogFormat,
-    LogLevel, RateLimitConfig, ServerConfig, TemporalConfig, TlsConfig, WorkerOptions,
-    DEFAULT_GITHUB_BASE_URL, DEFAULT_GITHUB_UPLOAD_URL, DEFAULT_PRIVATE_KEY_PATH,
+    LogLevel, PrChecksConfig, RateLimitConfig, ReportMode, SchemaRuleConfig, ServerConfig,
+    TemporalConfig, TlsConfig, WebhookConfig, WorkerOptions, DEFAULT_GITHUB_BASE_URL,
+    DEFAULT_GITHUB_UPLOAD_URL, DEFAULT_PRIVATE_KEY_PATH,
 };

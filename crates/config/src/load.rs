@@ -205,7 +205,9 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         }
     }
 
-    validate_server(c)
+    validate_server(c)?;
+    validate_webhook(c)?;
+    validate_pr_checks(c)
 }
 
 fn validate_server(c: &Config) -> Result<(), ConfigError> {
@@ -247,6 +249,64 @@ fn validate_server(c: &Config) -> Result<(), ConfigError> {
                      server.request_timeout",
                     humantime::format_duration(value),
                     humantime::format_duration(s.request_timeout)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_webhook(c: &Config) -> Result<(), ConfigError> {
+    at_least_one("webhook.max_body_bytes", c.webhook.max_body_bytes)
+}
+
+fn validate_pr_checks(c: &Config) -> Result<(), ConfigError> {
+    let p = &c.pr_checks;
+    not_empty(
+        "pr_checks.task_queue",
+        &p.task_queue,
+        "GDT_PR_CHECKS_TASK_QUEUE",
+    )?;
+    not_empty(
+        "pr_checks.version_file",
+        &p.version_file,
+        "GDT_PR_CHECKS_VERSION_FILE",
+    )?;
+    not_empty(
+        "pr_checks.plugin_manifest",
+        &p.plugin_manifest,
+        "GDT_PR_CHECKS_PLUGIN_MANIFEST",
+    )?;
+    // An empty list is a choice (no file matches); an empty pattern in it is
+    // a slip that would match nothing either, silently.
+    for (key, patterns) in [
+        ("pr_checks.code_patterns", &p.code_patterns),
+        ("pr_checks.plugin_patterns", &p.plugin_patterns),
+    ] {
+        let patterns = patterns.as_deref().unwrap_or_default();
+        if let Some(i) = patterns.iter().position(|p| p.trim().is_empty()) {
+            return Err(invalid(
+                key,
+                format!("has an empty pattern at position {i} (counting from 0): remove it"),
+            ));
+        }
+    }
+    for (i, rule) in p.schemas.iter().enumerate() {
+        if rule.pattern.trim().is_empty() {
+            return Err(invalid(
+                "pr_checks.schemas",
+                format!(
+                    "entry {i} has an empty pattern (pr_checks.schemas[{i}].pattern): \
+                     give a glob such as .claude-plugin/plugin.json"
+                ),
+            ));
+        }
+        if rule.schema_path.as_os_str().is_empty() {
+            return Err(invalid(
+                "pr_checks.schemas",
+                format!(
+                    "entry {i} has an empty schema_path (pr_checks.schemas[{i}].schema_path): \
+                     give the JSON Schema file"
                 ),
             ));
         }
@@ -305,5 +365,62 @@ mod tests {
         let mut zero_cache = Config::default();
         zero_cache.server.ready_cache = std::time::Duration::ZERO;
         assert!(validate(&zero_cache).is_ok(), "ready_cache may be 0");
+    }
+
+    #[test]
+    fn webhook_and_pr_checks_rules() {
+        let mut c = Config::default();
+        c.pr_checks.code_patterns = Some(Vec::new());
+        c.pr_checks.plugin_patterns = Some(Vec::new());
+        assert!(validate(&c).is_ok(), "empty pattern lists are allowed");
+
+        type Change = fn(&mut Config);
+        let cases: [(Change, &str); 7] = [
+            (
+                |c| c.webhook.max_body_bytes = 0,
+                "webhook.max_body_bytes must be at least 1 (it is 0)",
+            ),
+            (
+                |c| c.pr_checks.task_queue = " ".to_owned(),
+                "pr_checks.task_queue is empty: set GDT_PR_CHECKS_TASK_QUEUE or pr_checks.task_queue",
+            ),
+            (
+                |c| c.pr_checks.version_file = String::new(),
+                "pr_checks.version_file is empty: set GDT_PR_CHECKS_VERSION_FILE",
+            ),
+            (
+                |c| c.pr_checks.plugin_manifest = String::new(),
+                "pr_checks.plugin_manifest is empty: set GDT_PR_CHECKS_PLUGIN_MANIFEST",
+            ),
+            (
+                |c| c.pr_checks.plugin_patterns = Some(vec!["a/*".to_owned(), String::new()]),
+                "pr_checks.plugin_patterns has an empty pattern at position 1",
+            ),
+            (
+                |c| {
+                    c.pr_checks.schemas = vec![crate::SchemaRuleConfig {
+                        pattern: String::new(),
+                        schema_path: "s.json".into(),
+                    }];
+                },
+                "pr_checks.schemas entry 0 has an empty pattern (pr_checks.schemas[0].pattern)",
+            ),
+            (
+                |c| {
+                    c.pr_checks.schemas = vec![crate::SchemaRuleConfig {
+                        pattern: "*.json".to_owned(),
+                        schema_path: "".into(),
+                    }];
+                },
+                "pr_checks.schemas entry 0 has an empty schema_path \
+                 (pr_checks.schemas[0].schema_path)",
+            ),
+        ];
+        for (change, want) in cases {
+            let mut c = Config::default();
+            change(&mut c);
+            let got = validate(&c).expect_err(want).to_string();
+            assert!(got.starts_with(want), "\n got: {got}\nwant: {want}");
+        }
     }
 }

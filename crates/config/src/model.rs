@@ -36,6 +36,10 @@ pub struct Config {
     pub deployment: DeploymentConfig,
     /// The HTTP API server (`gdt server`).
     pub server: ServerConfig,
+    /// GitHub webhooks received by the server: secrets and limits.
+    pub webhook: WebhookConfig,
+    /// The pull-request checks: whether they run, where, and what they check.
+    pub pr_checks: PrChecksConfig,
     /// Where the values came from, for `gdt config check` and start-up logs.
     #[serde(skip)]
     pub source: ConfigSource,
@@ -206,6 +210,73 @@ pub struct ServerConfig {
     pub api_tokens: Option<SecretString>,
 }
 
+/// GitHub webhooks, received by `gdt server` on [`ServerConfig::listen`].
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookConfig {
+    /// Webhook secrets separated by commas and/or whitespace. Every one is
+    /// accepted when checking `X-Hub-Signature-256`, so the secret can be
+    /// rotated without losing deliveries: add the new one, change it in
+    /// GitHub's webhook settings, remove the old one. Use
+    /// [`WebhookConfig::secrets`] to get them split and merged with the file's.
+    #[serde(serialize_with = "redact")]
+    pub secrets: Option<SecretString>,
+    /// File of webhook secrets, one per line (blank lines and `#` comments
+    /// ignored). Only the path lives here; [`WebhookConfig::secrets`] reads it.
+    pub secrets_file: Option<PathBuf>,
+    /// Largest webhook payload accepted, in bytes (at least 1). GitHub caps
+    /// payloads at 25 MiB, so the default never refuses a genuine delivery.
+    pub max_body_bytes: usize,
+}
+
+/// The pull-request checks (seed 001's plugin and version validation).
+#[derive(Debug, Clone, Serialize)]
+pub struct PrChecksConfig {
+    /// Whether workers run the checks (poll `task_queue`) and the server
+    /// accepts `pull_request` webhooks.
+    pub enabled: bool,
+    /// Task queue of the check workflows; like [`TemporalConfig::task_queue`]
+    /// it is a contract with running workflows.
+    pub task_queue: String,
+    /// How results are reported on the pull request.
+    pub report: ReportMode,
+    /// Globs of the files whose change calls for a plugin update; `None` means
+    /// the check's built-in defaults, an empty list that no file matches.
+    pub code_patterns: Option<Vec<String>>,
+    /// Globs of the files that make up the plugin; `None` means the check's
+    /// built-in defaults, an empty list that no file matches.
+    pub plugin_patterns: Option<Vec<String>>,
+    /// JSON Schemas that plugin files must satisfy, by path pattern. Only the
+    /// paths live here; [`PrChecksConfig::load_schemas`] reads the schemas.
+    pub schemas: Vec<SchemaRuleConfig>,
+    /// Repository path of the file holding the version (e.g. `1.2.3`).
+    pub version_file: String,
+    /// Repository path of the plugin manifest whose `version` must match it.
+    pub plugin_manifest: String,
+}
+
+/// One entry of [`PrChecksConfig::schemas`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SchemaRuleConfig {
+    /// Glob of the repository paths the schema applies to, e.g.
+    /// `.claude-plugin/plugin.json`.
+    pub pattern: String,
+    /// Local file holding the JSON Schema (relative paths are relative to the
+    /// working directory, like every path of this configuration).
+    pub schema_path: PathBuf,
+}
+
+/// Where the pull-request checks report their result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportMode {
+    /// A comment on the pull request only.
+    Comment,
+    /// A check run on the head commit only.
+    CheckRun,
+    /// Both a comment and a check run (default).
+    Both,
+}
+
 /// Log verbosity, in the names tracing and zerolog share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -315,6 +386,51 @@ impl fmt::Display for LogFormat {
     }
 }
 
+impl ReportMode {
+    pub(crate) const EXPECTED: &'static str = "one of comment, check_run, both";
+
+    /// The name used in YAML and `GDT_PR_CHECKS_REPORT`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Comment => "comment",
+            Self::CheckRun => "check_run",
+            Self::Both => "both",
+        }
+    }
+
+    /// Whether a comment is posted on the pull request.
+    pub fn comments(self) -> bool {
+        matches!(self, Self::Comment | Self::Both)
+    }
+
+    /// Whether a check run is created on the head commit.
+    pub fn check_runs(self) -> bool {
+        matches!(self, Self::CheckRun | Self::Both)
+    }
+}
+
+impl FromStr for ReportMode {
+    type Err = InvalidChoice;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "comment" => Ok(Self::Comment),
+            "check_run" => Ok(Self::CheckRun),
+            "both" => Ok(Self::Both),
+            _ => Err(InvalidChoice {
+                value: s.to_owned(),
+                expected: Self::EXPECTED,
+            }),
+        }
+    }
+}
+
+impl fmt::Display for ReportMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl Default for TemporalConfig {
     fn default() -> Self {
         Self {
@@ -400,6 +516,31 @@ impl Default for ServerConfig {
             ready_cache: Duration::from_secs(5),
             api_tokens_file: None,
             api_tokens: None,
+        }
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            secrets: None,
+            secrets_file: None,
+            max_body_bytes: 25 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for PrChecksConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            task_queue: "plugin-validation-queue".to_owned(),
+            report: ReportMode::Both,
+            code_patterns: None,
+            plugin_patterns: None,
+            schemas: Vec::new(),
+            version_file: "VERSION".to_owned(),
+            plugin_manifest: ".claude-plugin/plugin.json".to_owned(),
         }
     }
 }
@@ -589,6 +730,82 @@ mod tests {
                 "{shown}"
             );
         }
+    }
+
+    #[test]
+    fn webhook_and_pr_checks_defaults() {
+        let c = Config::default();
+        let w = &c.webhook;
+        assert!(w.secrets.is_none() && w.secrets_file.is_none());
+        assert_eq!(w.max_body_bytes, 26_214_400);
+        let p = &c.pr_checks;
+        assert!(p.enabled);
+        assert_eq!(p.task_queue, "plugin-validation-queue");
+        assert_eq!(p.report, ReportMode::Both);
+        assert!(p.code_patterns.is_none() && p.plugin_patterns.is_none());
+        assert!(p.schemas.is_empty());
+        assert_eq!(p.version_file, "VERSION");
+        assert_eq!(p.plugin_manifest, ".claude-plugin/plugin.json");
+    }
+
+    #[test]
+    fn the_webhook_and_pr_checks_sections_are_rendered_with_secrets_redacted() {
+        let mut c = Config::default();
+        let yaml = c.redacted_yaml();
+        for block in [
+            "webhook:\n  secrets: <unset>\n  secrets_file: null\n  max_body_bytes: 26214400\n",
+            "pr_checks:\n  enabled: true\n  task_queue: plugin-validation-queue\n  report: both\n  \
+             code_patterns: null\n  plugin_patterns: null\n  schemas: []\n  version_file: VERSION\n  \
+             plugin_manifest: .claude-plugin/plugin.json\n",
+        ] {
+            assert!(yaml.contains(block), "{block:?} missing:\n{yaml}");
+        }
+        c.webhook.secrets = Some(SecretString::from("whs_one, whs_two".to_owned()));
+        c.webhook.secrets_file = Some(PathBuf::from("/var/secrets/webhook"));
+        c.pr_checks.report = ReportMode::CheckRun;
+        c.pr_checks.plugin_patterns = Some(Vec::new());
+        c.pr_checks.code_patterns = Some(vec!["src/**/*.rs".to_owned()]);
+        c.pr_checks.schemas = vec![SchemaRuleConfig {
+            pattern: ".claude-plugin/plugin.json".to_owned(),
+            schema_path: PathBuf::from("/schemas/plugin.json"),
+        }];
+        let yaml = c.redacted_yaml();
+        for line in [
+            "  secrets: <redacted>\n",
+            "  secrets_file: /var/secrets/webhook\n",
+            "  report: check_run\n",
+            "  code_patterns:\n  - src/**/*.rs\n",
+            "  plugin_patterns: []\n",
+            "  schemas:\n  - pattern: .claude-plugin/plugin.json\n    schema_path: /schemas/plugin.json\n",
+        ] {
+            assert!(yaml.contains(line), "{line:?} missing:\n{yaml}");
+        }
+        let debug = format!("{c:?}");
+        for shown in [&yaml, &debug] {
+            assert!(
+                !shown.contains("whs_one") && !shown.contains("whs_two"),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn report_modes() {
+        let cases = [
+            ("comment", ReportMode::Comment, true, false),
+            ("check_run", ReportMode::CheckRun, false, true),
+            ("BOTH", ReportMode::Both, true, true),
+        ];
+        for (text, mode, comments, check_runs) in cases {
+            assert_eq!(text.parse::<ReportMode>().ok(), Some(mode), "{text}");
+            assert_eq!((mode.comments(), mode.check_runs()), (comments, check_runs));
+            assert_eq!(mode.to_string(), text.to_ascii_lowercase());
+        }
+        let err = "check-runs".parse::<ReportMode>().expect_err("unknown");
+        assert_eq!(
+            err.to_string(),
+            "unknown value \"check-runs\": expected one of comment, check_run, both"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::model::{LogFormat, LogLevel};
+use crate::model::{LogFormat, LogLevel, ReportMode};
 
 /// Why a raw text was rejected; the caller turns it into a [`crate::ConfigError`]
 /// that also names the variable or key.
@@ -100,6 +100,49 @@ pub(crate) fn log_format(raw: &str) -> Parsed<LogFormat> {
         .map_err(|_| Invalid::Expected(LogFormat::EXPECTED))
 }
 
+pub(crate) fn report_mode(raw: &str) -> Parsed<ReportMode> {
+    raw.parse()
+        .map_err(|_| Invalid::Expected(ReportMode::EXPECTED))
+}
+
+/// A comma-separated list of glob patterns, each trimmed, empty items
+/// dropped (so `,` alone is the empty list). A comma inside braces belongs to
+/// the pattern, because `{types,config}.go` is a glob alternation; a
+/// backslash escapes the character after it, as in the glob syntax.
+pub(crate) fn patterns(raw: &str) -> Parsed<Option<Vec<String>>> {
+    let mut items = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0_usize;
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                current.push(c);
+                current.extend(chars.next());
+            }
+            '{' => {
+                depth += 1;
+                current.push(c);
+            }
+            '}' => {
+                depth = depth.saturating_sub(1);
+                current.push(c);
+            }
+            ',' if depth == 0 => items.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    items.push(current);
+    Ok(Some(
+        items
+            .iter()
+            .map(|item| item.trim())
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    ))
+}
+
 /// Secrets are trimmed too: a token file written with `echo` ends in a newline,
 /// which GitHub would reject with a baffling 401.
 pub(crate) fn secret(raw: &str) -> Parsed<Option<SecretString>> {
@@ -180,6 +223,42 @@ mod tests {
         assert!(parse_http_url("api.github.com").is_err());
         assert!(parse_http_url("ftp://example.com").is_err());
         assert!(parse_http_url("not a url").is_err());
+    }
+
+    #[test]
+    fn pattern_lists_split_on_commas_outside_braces() {
+        let cases: [(&str, &[&str]); 7] = [
+            ("a/*.go", &["a/*.go"]),
+            (
+                " a/*.go , .claude-plugin/**/* ",
+                &["a/*.go", ".claude-plugin/**/*"],
+            ),
+            (
+                "internal/config/{types,config}.go,internal/mcp/tools.go",
+                &["internal/config/{types,config}.go", "internal/mcp/tools.go"],
+            ),
+            ("a,,b,", &["a", "b"]),
+            (",", &[]),
+            (r"a\,b,c", &[r"a\,b", "c"]),
+            ("{a,{b,c}},d", &["{a,{b,c}}", "d"]),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                patterns(raw).ok(),
+                Some(Some(want.iter().map(|s| (*s).to_owned()).collect())),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn report_modes() {
+        assert_eq!(report_mode("check_run").ok(), Some(ReportMode::CheckRun));
+        assert_eq!(report_mode(" Both ").ok(), Some(ReportMode::Both));
+        assert!(matches!(
+            report_mode("checks"),
+            Err(Invalid::Expected("one of comment, check_run, both"))
+        ));
     }
 
     #[test]

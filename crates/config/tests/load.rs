@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use gdt_config::{
     load, overlay_dotenv, search_paths, Config, ConfigError, EnvSource, GitHubCredentials,
-    LoadOptions, LogFormat, LogLevel, ENV_BINDINGS, SYSTEM_CONFIG_PATH,
+    LoadOptions, LogFormat, LogLevel, ReportMode, SchemaRuleConfig, ENV_BINDINGS,
+    SYSTEM_CONFIG_PATH,
 };
 use secrecy::ExposeSecret;
 use tempfile::TempDir;
@@ -166,6 +167,17 @@ fn the_example_file_in_the_repository_loads() {
     assert_eq!(c.server.ready_cache, d.server.ready_cache);
     assert_eq!(c.server.api_tokens_file, None);
     assert!(c.server.api_tokens.is_none());
+    assert!(c.webhook.secrets.is_none() && c.webhook.secrets_file.is_none());
+    assert_eq!(c.webhook.max_body_bytes, d.webhook.max_body_bytes);
+    let (p, dp) = (&c.pr_checks, &d.pr_checks);
+    assert_eq!(p.enabled, dp.enabled);
+    assert_eq!(p.task_queue, dp.task_queue);
+    assert_eq!(p.report, dp.report);
+    assert_eq!(p.code_patterns, None);
+    assert_eq!(p.plugin_patterns, None);
+    assert!(p.schemas.is_empty());
+    assert_eq!(p.version_file, dp.version_file);
+    assert_eq!(p.plugin_manifest, dp.plugin_manifest);
 }
 
 #[test]
@@ -686,6 +698,8 @@ fn redacted_output_never_contains_secrets() {
             ("GDT_GITHUB_ENTERPRISE", "true"),
             ("GDT_GITHUB_ENTERPRISE_HOST", "github.company.com"),
             ("INTERNAL_API_SHARED_SECRET", "api_tok_one, api_tok_two"),
+            ("GITHUB_WEBHOOK_SECRET", "whs_seed_secret"),
+            ("GDT_WEBHOOK_SECRETS", "whs_one whs_two"),
         ],
     ))
     .expect("loads");
@@ -695,6 +709,7 @@ fn redacted_output_never_contains_secrets() {
         "tmprl_apikey_secret",
         "api_tok_one",
         "api_tok_two",
+        "whs_",
         "MIIEow",
         "BEGIN RSA",
     ] {
@@ -703,6 +718,7 @@ fn redacted_output_never_contains_secrets() {
     assert!(yaml.contains("api_key: <redacted>"), "{yaml}");
     assert!(yaml.contains("token: <redacted>"), "{yaml}");
     assert!(yaml.contains("api_tokens: <redacted>"), "{yaml}");
+    assert!(yaml.contains("webhook:\n  secrets: <redacted>\n"), "{yaml}");
     assert!(
         yaml.contains(&format!("private_key_path: {}", key.display())),
         "{yaml}"
@@ -712,13 +728,14 @@ fn redacted_output_never_contains_secrets() {
         "{yaml}"
     );
     assert!(
-        yaml.contains("enabled: true"),
+        yaml.contains("  tls:\n    enabled: true\n"),
         "api key implies TLS:\n{yaml}"
     );
     assert!(yaml.contains("initial_backoff: 1s"), "{yaml}");
     assert!(
         yaml.contains(
-            "# environment variables applied: INTERNAL_API_SHARED_SECRET, GDT_GITHUB_ENTERPRISE, "
+            "# environment variables applied: INTERNAL_API_SHARED_SECRET, GITHUB_WEBHOOK_SECRET, \
+             GDT_GITHUB_ENTERPRISE, "
         ),
         "{yaml}"
     );
@@ -727,13 +744,15 @@ fn redacted_output_never_contains_secrets() {
     let debug = format!("{c:?}");
     assert!(!debug.contains("ghp_supersecret") && !debug.contains("tmprl_apikey_secret"));
     assert!(!debug.contains("api_tok_one") && !debug.contains("api_tok_two"));
+    assert!(!debug.contains("whs_"), "{debug}");
 
     // Unset secrets say so.
     let bare = Config::default().redacted_yaml();
     assert!(
         bare.contains("token: <unset>")
             && bare.contains("api_key: <unset>")
-            && bare.contains("api_tokens: <unset>"),
+            && bare.contains("api_tokens: <unset>")
+            && bare.contains("secrets: <unset>"),
         "{bare}"
     );
 }
@@ -854,6 +873,18 @@ fn the_variable_table_lists_every_documented_name() {
         "GDT_SERVER_READY_CACHE",
         "GDT_SERVER_API_TOKENS_FILE",
         "GDT_SERVER_API_TOKENS",
+        "GITHUB_WEBHOOK_SECRET",
+        "GITHUB_WEBHOOK_SECRET_FILE",
+        "GDT_WEBHOOK_SECRETS",
+        "GDT_WEBHOOK_SECRETS_FILE",
+        "GDT_WEBHOOK_MAX_BODY_BYTES",
+        "GDT_PR_CHECKS_ENABLED",
+        "GDT_PR_CHECKS_TASK_QUEUE",
+        "GDT_PR_CHECKS_REPORT",
+        "GDT_PR_CHECKS_CODE_PATTERNS",
+        "GDT_PR_CHECKS_PLUGIN_PATTERNS",
+        "GDT_PR_CHECKS_VERSION_FILE",
+        "GDT_PR_CHECKS_PLUGIN_MANIFEST",
     ];
     for name in documented {
         assert!(ENV_BINDINGS.iter().any(|b| b.var == name), "{name} missing");
@@ -869,9 +900,273 @@ fn the_variable_table_lists_every_documented_name() {
             "TEMPORAL_API_KEY",
             "GITHUB_TOKEN",
             "INTERNAL_API_SHARED_SECRET",
+            "GITHUB_WEBHOOK_SECRET",
             "GDT_TEMPORAL_API_KEY",
             "GDT_GITHUB_TOKEN",
-            "GDT_SERVER_API_TOKENS"
+            "GDT_SERVER_API_TOKENS",
+            "GDT_WEBHOOK_SECRETS"
         ]
+    );
+}
+
+#[test]
+fn the_webhook_section_from_file_and_environment() {
+    let dir = TempDir::new().expect("tempdir");
+    let secrets = write(
+        dir.path(),
+        "secrets/webhook",
+        "# rotated: the new secret first\nwhs_new\n\nwhs_old\n",
+    );
+    write(
+        dir.path(),
+        "config.yaml",
+        &format!(
+            "webhook:\n  secrets: whs_from_yaml\n  secrets_file: {}\n  max_body_bytes: 4096\n",
+            secrets.display()
+        ),
+    );
+    let c = load(&opts(dir.path(), &[])).expect("loads");
+    let w = &c.webhook;
+    assert_eq!(w.max_body_bytes, 4096);
+    assert_eq!(w.secrets_file.as_deref(), Some(secrets.as_path()));
+    let accepted = w.secrets().expect("readable");
+    let accepted: Vec<&str> = accepted.iter().map(|t| t.expose_secret()).collect();
+    assert_eq!(accepted, ["whs_from_yaml", "whs_new", "whs_old"]);
+
+    // Seed 001's variable overrides the file, ours overrides it.
+    let c = load(&opts(
+        dir.path(),
+        &[
+            ("GITHUB_WEBHOOK_SECRET", "whs_seed"),
+            ("GDT_WEBHOOK_MAX_BODY_BYTES", "26214400"),
+        ],
+    ))
+    .expect("loads");
+    let accepted = c.webhook.secrets().expect("readable");
+    let accepted: Vec<&str> = accepted.iter().map(|t| t.expose_secret()).collect();
+    assert_eq!(accepted, ["whs_seed", "whs_new", "whs_old"]);
+    assert_eq!(c.webhook.max_body_bytes, 26_214_400);
+    let c = load(&opts(
+        dir.path(),
+        &[
+            ("GITHUB_WEBHOOK_SECRET", "whs_seed"),
+            ("GDT_WEBHOOK_SECRETS", "whs_old,whs_ours"),
+        ],
+    ))
+    .expect("loads");
+    let accepted = c.webhook.secrets().expect("readable");
+    let accepted: Vec<&str> = accepted.iter().map(|t| t.expose_secret()).collect();
+    assert_eq!(accepted, ["whs_old", "whs_ours", "whs_new"], "deduplicated");
+
+    // A missing file does not stop load (the worker does not need it) but is
+    // reported by secrets(), without the secrets.
+    fs::remove_file(&secrets).expect("remove");
+    let c = load(&opts(
+        dir.path(),
+        &[(
+            "GITHUB_WEBHOOK_SECRET_FILE",
+            secrets.to_str().expect("utf8"),
+        )],
+    ))
+    .expect("loads");
+    let err = c.webhook.secrets().expect_err("missing").to_string();
+    assert!(
+        err.starts_with(&format!(
+            "cannot read the webhook secrets file at {} (webhook.secrets_file / \
+             GDT_WEBHOOK_SECRETS_FILE / GITHUB_WEBHOOK_SECRET_FILE): ",
+            secrets.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("whs_"), "{err}");
+}
+
+#[test]
+fn the_pr_checks_section_from_file_and_environment() {
+    let dir = TempDir::new().expect("tempdir");
+    let plugin_schema = write(
+        dir.path(),
+        "schemas/plugin.schema.json",
+        r#"{"type": "object", "required": ["name"]}"#,
+    );
+    let hooks_schema = write(
+        dir.path(),
+        "schemas/hooks.schema.json",
+        "{\n  \"type\": [\n}\n",
+    );
+    write(
+        dir.path(),
+        "config.yaml",
+        &format!(
+            "pr_checks:\n  enabled: false\n  task_queue: pr-checks\n  report: comment\n  \
+             code_patterns: [\"internal/config/{{types,config}}.go\"]\n  plugin_patterns: []\n  \
+             schemas:\n    - pattern: .claude-plugin/plugin.json\n      schema_path: {}\n    \
+             - pattern: .claude-plugin/hooks/*.json\n      schema_path: {}\n  \
+             version_file: version.txt\n  plugin_manifest: plugin.json\n",
+            plugin_schema.display(),
+            hooks_schema.display()
+        ),
+    );
+    let c = load(&opts(dir.path(), &[])).expect("loads");
+    let p = &c.pr_checks;
+    assert!(!p.enabled);
+    assert_eq!(p.task_queue, "pr-checks");
+    assert_eq!(p.report, ReportMode::Comment);
+    assert!(p.report.comments() && !p.report.check_runs());
+    assert_eq!(
+        p.code_patterns.as_deref(),
+        Some(&["internal/config/{types,config}.go".to_owned()][..])
+    );
+    assert_eq!(p.plugin_patterns.as_deref(), Some(&[][..]));
+    assert_eq!(
+        p.schemas[0],
+        SchemaRuleConfig {
+            pattern: ".claude-plugin/plugin.json".to_owned(),
+            schema_path: plugin_schema,
+        }
+    );
+    assert_eq!(p.version_file, "version.txt");
+    assert_eq!(p.plugin_manifest, "plugin.json");
+
+    // The second schema is not JSON: load succeeds, load_schemas names it.
+    let err = p.load_schemas().expect_err("invalid JSON");
+    assert!(
+        matches!(
+            err,
+            ConfigError::SchemaFileNotJson {
+                index: 1,
+                line: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().starts_with(&format!(
+            "the JSON Schema at {} (pr_checks.schemas[1].schema_path) is not valid JSON: ",
+            hooks_schema.display()
+        )),
+        "{err}"
+    );
+    fs::write(&hooks_schema, "{\"type\": \"object\"}").expect("write");
+    let schemas = p.load_schemas().expect("valid");
+    assert_eq!(schemas.len(), 2);
+    assert_eq!(schemas[0].0, ".claude-plugin/plugin.json");
+    assert_eq!(schemas[0].1["required"][0], "name");
+    assert_eq!(schemas[1].0, ".claude-plugin/hooks/*.json");
+
+    let c = load(&opts(
+        dir.path(),
+        &[
+            ("GDT_PR_CHECKS_ENABLED", "true"),
+            ("GDT_PR_CHECKS_TASK_QUEUE", "plugin-validation-queue"),
+            ("GDT_PR_CHECKS_REPORT", "both"),
+            ("GDT_PR_CHECKS_CODE_PATTERNS", "a/*.go, b/{c,d}.go"),
+            ("GDT_PR_CHECKS_PLUGIN_PATTERNS", ".claude-plugin/**/*"),
+            ("GDT_PR_CHECKS_VERSION_FILE", "VERSION"),
+            (
+                "GDT_PR_CHECKS_PLUGIN_MANIFEST",
+                ".claude-plugin/plugin.json",
+            ),
+        ],
+    ))
+    .expect("loads");
+    let p = &c.pr_checks;
+    assert!(p.enabled);
+    assert_eq!(p.task_queue, "plugin-validation-queue");
+    assert_eq!(p.report, ReportMode::Both);
+    assert_eq!(
+        p.code_patterns.as_deref(),
+        Some(&["a/*.go".to_owned(), "b/{c,d}.go".to_owned()][..])
+    );
+    assert_eq!(
+        p.plugin_patterns.as_deref(),
+        Some(&[".claude-plugin/**/*".to_owned()][..])
+    );
+    assert_eq!(p.schemas.len(), 2, "schemas are YAML only");
+    assert_eq!(p.version_file, "VERSION");
+    assert_eq!(p.plugin_manifest, ".claude-plugin/plugin.json");
+}
+
+#[test]
+fn webhook_and_pr_checks_errors_name_the_key() {
+    let dir = TempDir::new().expect("tempdir");
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case<'_>] = &[
+        (
+            "webhook:\n  max_body_bytes: 0\n",
+            &[],
+            "webhook.max_body_bytes must be at least 1 (it is 0)",
+        ),
+        (
+            "",
+            &[("GDT_WEBHOOK_MAX_BODY_BYTES", "25MiB")],
+            "invalid value \"25MiB\" for GDT_WEBHOOK_MAX_BODY_BYTES (webhook.max_body_bytes): \
+             expected a positive integer",
+        ),
+        (
+            "pr_checks:\n  report: checkrun\n",
+            &[],
+            "invalid value \"checkrun\" for pr_checks.report in ",
+        ),
+        (
+            "",
+            &[("GDT_PR_CHECKS_REPORT", "none")],
+            "invalid value \"none\" for GDT_PR_CHECKS_REPORT (pr_checks.report): \
+             expected one of comment, check_run, both",
+        ),
+        (
+            "pr_checks:\n  task_queue: \"\"\n",
+            &[],
+            "pr_checks.task_queue is empty: set GDT_PR_CHECKS_TASK_QUEUE or pr_checks.task_queue",
+        ),
+        (
+            "pr_checks:\n  plugin_manifest: \" \"\n",
+            &[],
+            "pr_checks.plugin_manifest is empty",
+        ),
+        (
+            "pr_checks:\n  code_patterns: [a.go, \"\"]\n",
+            &[],
+            "pr_checks.code_patterns has an empty pattern at position 1",
+        ),
+        (
+            "pr_checks:\n  schemas:\n    - pattern: a.json\n      path: s.json\n",
+            &[],
+            "unknown key `pr_checks.schemas[0].path` at line 4 column 7",
+        ),
+        (
+            "pr_checks:\n  schemas:\n    - pattern: \"\"\n      schema_path: s.json\n",
+            &[],
+            "pr_checks.schemas entry 0 has an empty pattern (pr_checks.schemas[0].pattern)",
+        ),
+    ];
+    for (yaml, vars, want) in cases {
+        fs::write(dir.path().join("config.yaml"), yaml).expect("write");
+        let err = load_err(&opts(dir.path(), vars));
+        assert!(
+            err.contains(want),
+            "yaml {yaml:?} env {vars:?}\n got: {err}\nwant: {want}"
+        );
+    }
+
+    // A missing schema file does not stop load; load_schemas names the entry.
+    let missing = dir.path().join("missing.schema.json");
+    fs::write(
+        dir.path().join("config.yaml"),
+        format!(
+            "pr_checks:\n  schemas:\n    - pattern: \"*.json\"\n      schema_path: {}\n",
+            missing.display()
+        ),
+    )
+    .expect("write");
+    let c = load(&opts(dir.path(), &[])).expect("loads");
+    let err = c.pr_checks.load_schemas().expect_err("missing").to_string();
+    assert!(
+        err.starts_with(&format!(
+            "cannot read the JSON Schema at {} (pr_checks.schemas[0].schema_path): ",
+            missing.display()
+        )),
+        "{err}"
     );
 }

@@ -16,6 +16,24 @@ pub(crate) const DOCS_CREATE_DEPLOYMENT: &str =
 /// `documentation_url` of the create-deployment-status endpoint's errors.
 pub(crate) const DOCS_CREATE_STATUS: &str =
     "https://docs.github.com/rest/deployments/statuses#create-a-deployment-status";
+/// `documentation_url` of the contents endpoint's errors.
+pub(crate) const DOCS_GET_CONTENT: &str =
+    "https://docs.github.com/rest/repos/contents#get-repository-content";
+/// `documentation_url` of the create-issue-comment endpoint's errors.
+pub(crate) const DOCS_CREATE_COMMENT: &str =
+    "https://docs.github.com/rest/issues/comments#create-an-issue-comment";
+/// `documentation_url` of the update-issue-comment endpoint's errors.
+pub(crate) const DOCS_UPDATE_COMMENT: &str =
+    "https://docs.github.com/rest/issues/comments#update-an-issue-comment";
+/// `documentation_url` of the create-check-run endpoint's errors.
+pub(crate) const DOCS_CREATE_CHECK_RUN: &str =
+    "https://docs.github.com/rest/checks/runs#create-a-check-run";
+/// `documentation_url` of the update-check-run endpoint's errors.
+pub(crate) const DOCS_UPDATE_CHECK_RUN: &str =
+    "https://docs.github.com/rest/checks/runs#update-a-check-run";
+/// `documentation_url` of the list-check-runs-for-a-ref endpoint's errors.
+pub(crate) const DOCS_LIST_CHECK_RUNS: &str =
+    "https://docs.github.com/rest/checks/runs#list-check-runs-for-a-git-reference";
 
 /// The `message` of a secondary rate limit, before the request id.
 pub(crate) const SECONDARY_MESSAGE: &str = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID";
@@ -25,6 +43,8 @@ pub(crate) const SECONDARY_MESSAGE: &str = "You have exceeded a secondary rate l
 pub(crate) enum ApiError {
     /// 404 for unknown routes and resources.
     NotFound,
+    /// 404 with a message of its own, e.g. "No commit found for the ref x".
+    NotFoundMessage { message: String, docs: &'static str },
     /// 401 without an `Authorization` header.
     RequiresAuthentication,
     /// 401 for a token that is unknown or expired.
@@ -44,6 +64,18 @@ pub(crate) enum ApiError {
         message: String,
         docs: &'static str,
     },
+    /// 422 "Validation Failed" with one `errors` entry of code `missing_field`,
+    /// GitHub's answer to a required field that is present but blank.
+    MissingField {
+        resource: &'static str,
+        field: &'static str,
+        docs: &'static str,
+    },
+    /// 403 that is not a rate limit, e.g. a plain token on an App-only endpoint.
+    Forbidden {
+        message: &'static str,
+        docs: &'static str,
+    },
     /// 403 primary rate limit; `who` is e.g. "installation ID 1".
     PrimaryRateLimit { who: String },
     /// 403 secondary rate limit, quoting the request id as GitHub does.
@@ -54,17 +86,18 @@ impl ApiError {
     /// The HTTP status of the answer.
     pub(crate) fn status(&self) -> StatusCode {
         match self {
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::NotFoundMessage { .. } => StatusCode::NOT_FOUND,
             Self::RequiresAuthentication | Self::BadCredentials | Self::Jwt(_) => {
                 StatusCode::UNAUTHORIZED
             }
             Self::ProblemsParsingJson => StatusCode::BAD_REQUEST,
             Self::InvalidRequest { .. }
             | Self::Unprocessable { .. }
-            | Self::ValidationFailed { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::PrimaryRateLimit { .. } | Self::SecondaryRateLimit { .. } => {
-                StatusCode::FORBIDDEN
-            }
+            | Self::ValidationFailed { .. }
+            | Self::MissingField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Forbidden { .. }
+            | Self::PrimaryRateLimit { .. }
+            | Self::SecondaryRateLimit { .. } => StatusCode::FORBIDDEN,
         }
     }
 
@@ -74,6 +107,7 @@ impl ApiError {
         let simple = |message: &str, docs: &str| json!({"message": message, "documentation_url": docs, "status": status});
         match self {
             Self::NotFound => simple("Not Found", DOCS_REST),
+            Self::NotFoundMessage { message, docs } => simple(message, docs),
             Self::RequiresAuthentication => simple("Requires authentication", DOCS_REST),
             Self::BadCredentials => simple("Bad credentials", DOCS_REST),
             Self::Jwt(message) => simple(message, DOCS_REST),
@@ -98,6 +132,17 @@ impl ApiError {
                 "documentation_url": docs,
                 "status": status,
             }),
+            Self::MissingField {
+                resource,
+                field,
+                docs,
+            } => json!({
+                "message": "Validation Failed",
+                "errors": [{"resource": resource, "code": "missing_field", "field": field}],
+                "documentation_url": docs,
+                "status": status,
+            }),
+            Self::Forbidden { message, docs } => simple(message, docs),
             Self::PrimaryRateLimit { who } => {
                 simple(&format!("API rate limit exceeded for {who}."), DOCS_RATE_LIMIT)
             }

@@ -7,14 +7,59 @@
 //! - `server`: the router and the layer every GitHub route goes through
 //!   (faults → authentication → rate limit → handler → headers → journal).
 //! - `auth`: plain tokens, App JWTs, minted installation tokens, quotas.
-//! - `state`: the in-memory repositories, deployments and statuses.
-//! - `objects`: GitHub's JSON shapes (users, Apps).
-//! - `routes`: handlers for `/app`, `/repos/.../deployments` and `/_sandbox`.
+//! - `state`: the in-memory repositories: deployments and statuses, and in
+//!   its submodules seeded pull requests with their files and contents
+//!   (`pulls`), issue comments (`comments`) and check runs (`checks`).
+//! - `objects`: GitHub's JSON shapes shared by several objects (users, Apps,
+//!   base64 content, URL paths).
+//! - `routes`: handlers for `/app`, deployments, pull requests and contents,
+//!   issue comments, check runs, and `/_sandbox`.
 //! - [`faults`]: injectable failures; [`journal`]: the request log.
 //!
-//! Test controls (no authentication): `GET /_sandbox/requests[?since=N]`,
-//! `GET|POST|DELETE /_sandbox/faults`, `POST /_sandbox/reset`,
-//! `GET /_sandbox/health`.
+//! # GitHub routes
+//! All authenticated (except `/rate_limit`), counted against the caller's
+//! quota, subject to faults and journaled:
+//! - `GET /app` (App JWT), `POST /app/installations/{id}/access_tokens`,
+//!   `GET /rate_limit`;
+//! - `GET|POST /repos/{o}/{r}/deployments`, `GET .../deployments/{id}`,
+//!   `GET|POST .../deployments/{id}/statuses`;
+//! - `GET /repos/{o}/{r}/pulls/{n}` and `GET .../pulls/{n}/files` (at most
+//!   3000 files, as on GitHub), `GET /repos/{o}/{r}/contents/{path}[?ref=]`;
+//! - `GET|POST /repos/{o}/{r}/issues/{n}/comments`,
+//!   `GET|PATCH /repos/{o}/{r}/issues/comments/{id}`;
+//! - `POST /repos/{o}/{r}/check-runs`, `GET|PATCH .../check-runs/{id}`,
+//!   `GET .../check-runs/{id}/annotations`,
+//!   `GET /repos/{o}/{r}/commits/{ref}/check-runs`. Writing check runs needs
+//!   an installation token (a plain token gets GitHub's 403 "You must
+//!   authenticate via a GitHub App."); reading takes any token.
+//!
+//! Lists take `per_page` (default 30, at most 100) and `page` and answer with
+//! GitHub's `Link` header.
+//!
+//! # Pull requests and contents
+//! The sandbox has no git repository behind it. Pull requests are seeded
+//! through the test controls with the files changed at their head, and those
+//! files are all the contents it knows: a path reads at a head SHA only if it
+//! was seeded there (not `removed`); every other path is a 404. Moving a head
+//! keeps the old head's files readable by its SHA, as in git.
+//!
+//! A ref resolves, in this order, to the head of the pull request whose head
+//! branch it names (the most recently seeded or updated one when branches
+//! repeat), to the base of one whose base branch it names, to a seeded head
+//! SHA it abbreviates (7 or more hex digits), to `main` or `develop` (fixed
+//! SHAs), or to any other commit of 7-40 hex digits. Deployments, contents and
+//! check runs share this rule. `contents` without `ref` reads the head most
+//! recently seeded or updated in the repository (standing in for the default
+//! branch); a ref that resolves to nothing is GitHub's 404 "No commit found
+//! for the ref ...".
+//!
+//! # Test controls
+//! No authentication, no faults, not journaled:
+//! `GET /_sandbox/requests[?since=N]`, `GET|POST|DELETE /_sandbox/faults`,
+//! `POST /_sandbox/reset`, `GET /_sandbox/health`,
+//! `POST /_sandbox/repos/{o}/{r}/pulls` (seed or replace a pull request) and
+//! `PATCH /_sandbox/repos/{o}/{r}/pulls/{n}` (move its head, change its refs,
+//! title or files).
 
 mod auth;
 pub mod config;

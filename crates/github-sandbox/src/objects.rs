@@ -29,6 +29,45 @@ pub(crate) fn node_id(kind: &str, id: u64) -> String {
     STANDARD.encode(format!("0{}:{kind}{id}", kind.len()))
 }
 
+/// `base` with the fields of `extra` added: big objects are written as two
+/// `json!` literals because one would exceed the macro's recursion limit.
+pub(crate) fn merge(mut base: Value, extra: Value) -> Value {
+    if let (Some(base), Value::Object(extra)) = (base.as_object_mut(), extra) {
+        base.extend(extra);
+    }
+    base
+}
+
+/// Base64 the way GitHub's contents endpoint sends it: a line feed after
+/// every 60 characters and at the end (none for empty content).
+pub(crate) fn base64_lines(bytes: &[u8]) -> String {
+    let encoded = STANDARD.encode(bytes);
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / 60 + 1);
+    for (index, c) in encoded.chars().enumerate() {
+        if index > 0 && index % 60 == 0 {
+            out.push('\n');
+        }
+        out.push(c);
+    }
+    if !encoded.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// Percent-encodes a repository path (or ref) for a URL, keeping its slashes.
+pub(crate) fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// Who created an object: the App acting through an installation token, or
 /// the sandbox bot for plain tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,9 +169,17 @@ pub(crate) fn app_object(base_url: &str, app: &SandboxApp) -> Value {
     })
 }
 
-/// The permissions of every App and installation token.
+/// The permissions of every App and installation token: what the emulated
+/// endpoints need.
 pub(crate) fn installation_permissions() -> Value {
-    json!({"deployments": "write", "contents": "read", "metadata": "read"})
+    json!({
+        "checks": "write",
+        "contents": "read",
+        "deployments": "write",
+        "issues": "write",
+        "metadata": "read",
+        "pull_requests": "write",
+    })
 }
 
 #[cfg(test)]
@@ -150,5 +197,22 @@ mod tests {
             "MDE2OkRlcGxveW1lbnRTdGF0dXMyMDk5MTYyNTQ="
         );
         assert_eq!(node_id("User", 21031067), "MDQ6VXNlcjIxMDMxMDY3");
+    }
+
+    #[test]
+    fn base64_is_wrapped_at_60_like_github() {
+        assert_eq!(base64_lines(b""), "");
+        assert_eq!(base64_lines(b"hello"), "aGVsbG8=\n");
+        // 45 bytes encode to exactly 60 characters: one full line.
+        let line = base64_lines(&[0u8; 45]);
+        assert_eq!(line, format!("{}\n", "A".repeat(60)));
+        let two = base64_lines(&[0u8; 46]);
+        assert_eq!(two, format!("{}\nAA==\n", "A".repeat(60)));
+    }
+
+    #[test]
+    fn paths_are_percent_encoded_but_keep_slashes() {
+        assert_eq!(encode_path("src/a b/ü.rs"), "src/a%20b/%C3%BC.rs");
+        assert_eq!(encode_path("feature/x-1_2.~"), "feature/x-1_2.~");
     }
 }

@@ -3,11 +3,11 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -17,9 +17,12 @@ use crate::error::{json_response, ApiError};
 use crate::faults::{FaultKind, Faults};
 use crate::journal::{Journal, JournalEntry};
 use crate::objects::RenderContext;
-use crate::routes::{apps, control, deployments};
+use crate::routes::{apps, checks, comments, control, deployments, pulls};
 use crate::state::Store;
 use crate::SandboxConfig;
+
+/// The largest request body the test controls accept.
+const SEED_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Everything the handlers share.
 pub(crate) struct Shared {
@@ -49,7 +52,7 @@ impl Shared {
 
     /// Base of `url` fields: configured, else the bound address, else the
     /// request's `Host` (for routers driven without a socket).
-    fn base_url(&self, headers: &HeaderMap) -> String {
+    pub(crate) fn base_url(&self, headers: &HeaderMap) -> String {
         if let Some(url) = self.public_url.as_ref().or(self.bound_url.get()) {
             return url.clone();
         }
@@ -100,6 +103,39 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/repos/{owner}/{repo}/deployments/{id}/statuses",
             get(deployments::list_statuses).post(deployments::create_status),
         )
+        .route(
+            "/repos/{owner}/{repo}/pulls/{pull_number}",
+            get(pulls::get_one),
+        )
+        .route(
+            "/repos/{owner}/{repo}/pulls/{pull_number}/files",
+            get(pulls::list_files),
+        )
+        .route(
+            "/repos/{owner}/{repo}/contents/{*path}",
+            get(pulls::get_contents),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+            get(comments::list).post(comments::create),
+        )
+        .route(
+            "/repos/{owner}/{repo}/issues/comments/{comment_id}",
+            get(comments::get_one).patch(comments::update),
+        )
+        .route("/repos/{owner}/{repo}/check-runs", post(checks::create))
+        .route(
+            "/repos/{owner}/{repo}/check-runs/{check_run_id}",
+            get(checks::get_one).patch(checks::update),
+        )
+        .route(
+            "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations",
+            get(checks::list_annotations),
+        )
+        .route(
+            "/repos/{owner}/{repo}/commits/{ref}/check-runs",
+            get(checks::list_for_ref),
+        )
         .route("/rate_limit", get(apps::rate_limit))
         // GitHub answers 404, not 405, to a method a path does not support.
         .method_not_allowed_fallback(not_found)
@@ -114,8 +150,16 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .delete(control::clear_faults),
         )
         .route("/reset", post(control::reset))
+        .route("/repos/{owner}/{repo}/pulls", post(control::seed_pull))
+        .route(
+            "/repos/{owner}/{repo}/pulls/{number}",
+            patch(control::update_pull),
+        )
         .route("/health", get(control::health))
-        .fallback(control::not_found);
+        .fallback(control::not_found)
+        // Pull request seeds carry whole files, thousands of them to reach
+        // the 3000-file cap: more than axum's default 2 MB.
+        .layer(DefaultBodyLimit::max(SEED_BODY_LIMIT));
     Router::new()
         .nest("/_sandbox", controls)
         .merge(github)

@@ -1,10 +1,16 @@
-//! The in-memory repositories, deployments and deployment statuses.
+//! The in-memory repositories: deployments and their statuses here, seeded
+//! pull requests with their files and contents in [`pulls`], issue comments in
+//! [`comments`], check runs in [`checks`].
 //!
 //! One mutex guards everything; every operation is a short synchronous
 //! critical section (never held across an await), which is ample for the
 //! benchmark's ~100 requests/s.
 
-use std::collections::HashMap;
+mod checks;
+mod comments;
+mod pulls;
+
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
@@ -12,6 +18,13 @@ use serde_json::{json, Map, Value};
 
 use crate::objects::{node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
+
+pub(crate) use checks::{
+    Annotation, AnnotationLevel, CheckRunFields, CheckRunFilter, CheckRunUpdate, CheckStatus,
+    Conclusion, NewCheckRun, OutputInput,
+};
+pub(crate) use comments::NewComment;
+pub(crate) use pulls::{PullPatch, PullSeed};
 
 /// The states a deployment status can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,13 +100,16 @@ pub(crate) struct DeploymentFilter {
     pub(crate) environment: Option<String>,
 }
 
-/// Why creating a deployment or status failed.
+/// Why a store operation failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StoreError {
-    /// The deployment does not exist in that repository.
+    /// The deployment, pull request, comment or check run does not exist in
+    /// that repository.
     NotFound,
     /// The ref names neither a branch nor a commit.
     UnknownRef,
+    /// A check run would be completed without a conclusion.
+    ConclusionRequired,
 }
 
 /// One page of a list and the total it was cut from.
@@ -108,8 +124,65 @@ struct Repo {
     /// Owner and name as first used (GitHub treats them case-insensitively).
     owner: String,
     name: String,
+    /// When the repository was first used.
+    created_at: DateTime<Utc>,
     /// Ascending, so newest-first listing walks it backwards.
     deployment_ids: Vec<u64>,
+    /// Seeded pull requests by number.
+    pulls: BTreeMap<u64, pulls::Pull>,
+    /// The changed files of every head SHA a pull request has had. Old heads
+    /// are kept when a head moves, so their contents stay readable by SHA, as
+    /// in git.
+    heads: HashMap<String, pulls::Snapshot>,
+    /// The most recently seeded or moved head: what `contents` reads when the
+    /// request names no `ref`.
+    latest_head: Option<String>,
+    /// Ascending.
+    check_run_ids: Vec<u64>,
+}
+
+impl Repo {
+    fn new(id: u64, owner: &str, name: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            id,
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+            created_at: now,
+            deployment_ids: Vec::new(),
+            pulls: BTreeMap::new(),
+            heads: HashMap::new(),
+            latest_head: None,
+            check_run_ids: Vec::new(),
+        }
+    }
+
+    /// Resolves a ref the way this repository's git would: branches of seeded
+    /// pull requests (the most recently moved head wins when two share a
+    /// branch), abbreviations of seeded head SHAs, then the fixed branches and
+    /// any commit (see [`resolve_ref`]).
+    fn resolve(&self, git_ref: &str) -> Option<String> {
+        let branch = branch_name(git_ref);
+        let head = self
+            .pulls
+            .values()
+            .filter(|pull| pull.head_ref == branch)
+            .max_by_key(|pull| pull.moved);
+        if let Some(pull) = head {
+            return Some(pull.head_sha.clone());
+        }
+        if let Some(pull) = self.pulls.values().find(|pull| pull.base_ref == branch) {
+            return Some(pull.base_sha.clone());
+        }
+        if is_commit_ref(git_ref) {
+            let prefix = git_ref.to_ascii_lowercase();
+            let mut seeded = self.heads.keys().filter(|sha| sha.starts_with(&prefix));
+            // An ambiguous abbreviation names none of the seeded heads.
+            if let (Some(sha), None) = (seeded.next(), seeded.next()) {
+                return Some(sha.clone());
+            }
+        }
+        resolve_ref(&self.owner, &self.name, git_ref)
+    }
 }
 
 #[derive(Debug)]
@@ -154,12 +227,56 @@ struct Status {
 struct Inner {
     repos: HashMap<String, Repo>,
     deployments: HashMap<u64, Deployment>,
+    /// Comments by id; each pull request lists the ids of its own.
+    comments: HashMap<u64, comments::Comment>,
+    /// Check runs by id; each repository lists the ids of its own.
+    check_runs: HashMap<u64, checks::CheckRun>,
+    /// The check suite of each (repository, head SHA, App), created with the
+    /// suite's first check run as GitHub does.
+    check_suites: HashMap<(String, String, u64), u64>,
     /// Id counters survive [`Store::reset`] so a client that cached ids from
     /// before a reset can never confuse them with new objects (GitHub never
     /// reuses ids either).
     last_repo_id: u64,
     last_deployment_id: u64,
     last_status_id: u64,
+    last_pull_id: u64,
+    last_comment_id: u64,
+    last_check_run_id: u64,
+    last_check_suite_id: u64,
+    /// Counts pull request seeds and updates, to know which came last.
+    last_move: u64,
+}
+
+impl Inner {
+    /// Resolves a ref in a repository, which need not have been used yet.
+    fn resolve(&self, owner: &str, name: &str, git_ref: &str) -> Option<String> {
+        match self.repos.get(&repo_key(owner, name)) {
+            Some(repo) => repo.resolve(git_ref),
+            None => resolve_ref(owner, name, git_ref),
+        }
+    }
+
+    fn repo(&self, owner: &str, name: &str) -> Result<&Repo, StoreError> {
+        self.repos
+            .get(&repo_key(owner, name))
+            .ok_or(StoreError::NotFound)
+    }
+}
+
+/// The repository `owner/name`, created on first use. Takes the fields it
+/// needs rather than all of [`Inner`] so callers can keep using the others.
+fn repo_entry<'a>(
+    repos: &'a mut HashMap<String, Repo>,
+    last_repo_id: &mut u64,
+    owner: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> &'a mut Repo {
+    repos.entry(repo_key(owner, name)).or_insert_with(|| {
+        *last_repo_id += 1;
+        Repo::new(*last_repo_id, owner, name, now)
+    })
 }
 
 /// Repositories with their deployments and statuses.
@@ -186,22 +303,12 @@ impl Store {
         new: NewDeployment,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
-        let sha = resolve_ref(owner, name, &new.git_ref).ok_or(StoreError::UnknownRef)?;
         let mut guard = self.inner.lock().expect("store mutex poisoned");
         let inner = &mut *guard;
-        let next_repo_id = inner.last_repo_id + 1;
-        let repo = inner
-            .repos
-            .entry(repo_key(owner, name))
-            .or_insert_with(|| Repo {
-                id: next_repo_id,
-                owner: owner.to_owned(),
-                name: name.to_owned(),
-                deployment_ids: Vec::new(),
-            });
-        if repo.id == next_repo_id {
-            inner.last_repo_id = next_repo_id;
-        }
+        let sha = inner
+            .resolve(owner, name, &new.git_ref)
+            .ok_or(StoreError::UnknownRef)?;
+        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, owner, name, now);
         inner.last_deployment_id += 1;
         let deployment = Deployment {
             id: inner.last_deployment_id,
@@ -401,11 +508,15 @@ impl Store {
         Ok(Listed { total, items })
     }
 
-    /// Forgets every repository, deployment and status.
+    /// Forgets every repository with its deployments, statuses, pull
+    /// requests, comments and check runs.
     pub(crate) fn reset(&self) {
         let mut inner = self.inner.lock().expect("store mutex poisoned");
         inner.repos.clear();
         inner.deployments.clear();
+        inner.comments.clear();
+        inner.check_runs.clear();
+        inner.check_suites.clear();
     }
 }
 
@@ -429,6 +540,12 @@ fn find<'a>(
 
 fn repository_url(ctx: &RenderContext<'_>, repo: &Repo) -> String {
     format!("{}/repos/{}/{}", ctx.base_url, repo.owner, repo.name)
+}
+
+/// The repository's page, the base of `html_url` fields. The sandbox serves
+/// the web pages' URLs under its own base, as it does users' `html_url`.
+fn repository_html_url(ctx: &RenderContext<'_>, repo: &Repo) -> String {
+    format!("{}/{}/{}", ctx.base_url, repo.owner, repo.name)
 }
 
 fn render_deployment(ctx: &RenderContext<'_>, repo: &Repo, d: &Deployment) -> Value {
@@ -493,18 +610,13 @@ fn render_status(ctx: &RenderContext<'_>, repo: &Repo, d: &Deployment, s: &Statu
 /// and which contains every commit: branches get a fixed per-repository head
 /// SHA; 7 to 40 hex digits are a commit, abbreviated ones padded
 /// deterministically (keeping the given prefix, as git's abbreviations do).
-pub(crate) fn resolve_ref(owner: &str, name: &str, git_ref: &str) -> Option<String> {
+fn resolve_ref(owner: &str, name: &str, git_ref: &str) -> Option<String> {
     let repo = repo_key(owner, name);
-    let branch = git_ref
-        .strip_prefix("refs/heads/")
-        .or_else(|| git_ref.strip_prefix("heads/"))
-        .unwrap_or(git_ref);
+    let branch = branch_name(git_ref);
     if branch == "main" || branch == "develop" {
-        return Some(fake_sha(&format!("{repo}#branch:{branch}")));
+        return Some(branch_sha(owner, name, branch));
     }
-    let is_commit =
-        (7..=40).contains(&git_ref.len()) && git_ref.bytes().all(|b| b.is_ascii_hexdigit());
-    if !is_commit {
+    if !is_commit_ref(git_ref) {
         return None;
     }
     let prefix = git_ref.to_ascii_lowercase();
@@ -513,6 +625,31 @@ pub(crate) fn resolve_ref(owner: &str, name: &str, git_ref: &str) -> Option<Stri
     }
     let filler = fake_sha(&format!("{repo}#commit:{prefix}"));
     Some(format!("{prefix}{}", &filler[prefix.len()..]))
+}
+
+/// The branch a ref names, without `refs/heads/` or `heads/`.
+fn branch_name(git_ref: &str) -> &str {
+    git_ref
+        .strip_prefix("refs/heads/")
+        .or_else(|| git_ref.strip_prefix("heads/"))
+        .unwrap_or(git_ref)
+}
+
+/// Whether a ref is spelled as a commit: 7 to 40 hex digits.
+fn is_commit_ref(git_ref: &str) -> bool {
+    (7..=40).contains(&git_ref.len()) && git_ref.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The fixed head SHA of a branch that no pull request has moved.
+fn branch_sha(owner: &str, name: &str, branch: &str) -> String {
+    fake_sha(&format!("{}#branch:{branch}", repo_key(owner, name)))
+}
+
+/// A positive id derived from `seed`, for objects the sandbox does not count
+/// (such as the users that own repositories).
+fn fake_id(seed: &str) -> u64 {
+    let hex = &fake_sha(seed)[..8];
+    u64::from_str_radix(hex, 16).map_or(1, |id| id.max(1))
 }
 
 /// 40 hex digits derived from `seed`: FNV-1a with a SplitMix64 finaliser,

@@ -1,5 +1,5 @@
 //! The GitHub client: construction, the retrying request loop, and the
-//! Deployments endpoints.
+//! Deployments, Pulls, Contents, Issue comments and Check runs endpoints.
 
 use std::fmt;
 use std::future::Future;
@@ -18,12 +18,15 @@ use url::Url;
 use crate::auth::{
     AccessTokenResponse, AppCredentials, Auth, CachedToken, Credentials, InstallationToken,
 };
+use crate::contents::decode_file;
 use crate::error::{classify, Error};
 use crate::pagination::next_link;
 use crate::retry::RetryPolicy;
 use crate::types::{
-    truncate_description, App, Deployment, DeploymentFilter, DeploymentStatus, NewDeployment,
-    NewDeploymentStatus,
+    truncate_check_output, truncate_description, App, CheckAnnotation, CheckRun, CheckRunOutput,
+    CheckRunUpdate, Deployment, DeploymentFilter, DeploymentStatus, FileContent, IssueComment,
+    NewCheckRun, NewDeployment, NewDeploymentStatus, PullFile, PullFiles, PullRequest,
+    MAX_ANNOTATIONS_PER_REQUEST, MAX_PULL_FILES,
 };
 
 /// The public GitHub API.
@@ -36,6 +39,12 @@ const API_VERSION: &str = "2022-11-28";
 const PER_PAGE: &str = "100";
 /// A safety net against pagination loops; no deployment has this many statuses.
 const STATUS_MAX_PAGES: u32 = 50;
+/// GitHub lists at most 3,000 files of a pull request: 30 pages of 100.
+const PULL_FILES_MAX_PAGES: u32 = 30;
+/// A safety net against pagination loops: 10,000 comments on one issue.
+const COMMENTS_MAX_PAGES: u32 = 100;
+/// A safety net against pagination loops: 1,000 check runs of one name on one commit.
+const CHECK_RUNS_MAX_PAGES: u32 = 10;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bounds a single attempt so a hung connection becomes a retryable
 /// transport error instead of eating an activity's whole timeout.
@@ -104,7 +113,8 @@ struct Shared {
     token_cache: Mutex<Option<CachedToken>>,
 }
 
-/// A GitHub REST client for the Deployments API.
+/// A GitHub REST client for the Deployments, Pulls, Contents, Issue comments
+/// and Check runs APIs.
 ///
 /// Cheap to clone: clones share one HTTP connection pool and one installation
 /// token cache.
@@ -138,6 +148,23 @@ struct Request {
     url: Url,
     body: Option<Vec<u8>>,
     bearer: Bearer,
+    /// A write that has the same effect however often it is sent (e.g. a
+    /// PATCH setting a comment's body), so it may be repeated after an
+    /// ambiguous failure like a read.
+    idempotent: bool,
+}
+
+/// The items of a paginated listing and whether the page limit cut it short.
+struct Pages<T> {
+    items: Vec<T>,
+    /// GitHub offered a next page that was not fetched.
+    more: bool,
+}
+
+/// The body of `GET .../commits/{ref}/check-runs`.
+#[derive(serde::Deserialize)]
+struct CheckRunList {
+    check_runs: Vec<CheckRun>,
 }
 
 struct Response {
@@ -337,6 +364,284 @@ impl Client {
             .await
     }
 
+    // ---- pull requests --------------------------------------------------
+
+    /// Reads a pull request (`GET /repos/{owner}/{repo}/pulls/{number}`).
+    pub async fn get_pull(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<PullRequest, Error> {
+        let number = number.to_string();
+        let url = self.repo_endpoint(owner, repo, &["pulls", &number])?;
+        let resp = self
+            .execute(&Request::new(Method::GET, url, Bearer::Installation))
+            .await?;
+        decode(&resp.body, "pull request")
+    }
+
+    /// Lists the files a pull request changes
+    /// (`GET /repos/{owner}/{repo}/pulls/{number}/files`), following every
+    /// page. GitHub lists at most 3,000 files; `truncated` says when that
+    /// limit was reached.
+    pub async fn list_pull_files(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<PullFiles, Error> {
+        let number = number.to_string();
+        let mut url = self.repo_endpoint(owner, repo, &["pulls", &number, "files"])?;
+        url.query_pairs_mut().append_pair("per_page", PER_PAGE);
+        let pages = self
+            .get_pages(
+                url,
+                PULL_FILES_MAX_PAGES,
+                "pull request files",
+                |page: Vec<PullFile>| page,
+            )
+            .await?;
+        let truncated = pages.more || pages.items.len() >= MAX_PULL_FILES;
+        Ok(PullFiles {
+            files: pages.items,
+            truncated,
+        })
+    }
+
+    // ---- repository contents --------------------------------------------
+
+    /// Reads a text file at `git_ref` (`GET /repos/{owner}/{repo}/contents/{path}?ref=...`;
+    /// an empty `git_ref` means the default branch).
+    ///
+    /// Returns `None` when GitHub answers 404 — which it also does when the
+    /// ref does not exist or the repository is not visible. A directory, a
+    /// submodule, a symlink pointing outside the repository, a file over 1 MB
+    /// or content that is not UTF-8 is an [`Error::Unexpected`] naming the
+    /// path.
+    pub async fn get_file(
+        &self,
+        owner: &str,
+        repo: &str,
+        path: &str,
+        git_ref: &str,
+    ) -> Result<Option<FileContent>, Error> {
+        let mut segments = vec!["contents"];
+        segments.extend(path.split('/').filter(|s| !s.is_empty()));
+        if segments.len() == 1 {
+            return Err(Error::Config(format!(
+                "a file path is required to read repository contents (got {path:?})"
+            )));
+        }
+        let mut url = self.repo_endpoint(owner, repo, &segments)?;
+        if !git_ref.is_empty() {
+            url.query_pairs_mut().append_pair("ref", git_ref);
+        }
+        let resp = match self
+            .execute(&Request::new(Method::GET, url, Bearer::Installation))
+            .await
+        {
+            Ok(resp) => resp,
+            Err(Error::NotFound { .. }) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        decode_file(&resp.body, path).map(Some)
+    }
+
+    // ---- issue comments -------------------------------------------------
+
+    /// Lists the comments on an issue or pull request
+    /// (`GET /repos/{owner}/{repo}/issues/{number}/comments`), oldest first,
+    /// following every page.
+    pub async fn list_issue_comments(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue_number: u64,
+    ) -> Result<Vec<IssueComment>, Error> {
+        let number = issue_number.to_string();
+        let mut url = self.repo_endpoint(owner, repo, &["issues", &number, "comments"])?;
+        url.query_pairs_mut().append_pair("per_page", PER_PAGE);
+        self.get_paginated(url, COMMENTS_MAX_PAGES, "issue comments")
+            .await
+    }
+
+    /// Comments on an issue or pull request
+    /// (`POST /repos/{owner}/{repo}/issues/{number}/comments`).
+    ///
+    /// Like every create, not repeated in-process after a 5xx or a broken
+    /// connection (GitHub may have created the comment): the error comes
+    /// back and the caller decides, e.g. after listing the comments.
+    pub async fn create_issue_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        issue_number: u64,
+        body: &str,
+    ) -> Result<IssueComment, Error> {
+        let number = issue_number.to_string();
+        let url = self.repo_endpoint(owner, repo, &["issues", &number, "comments"])?;
+        let req = Request::new(Method::POST, url, Bearer::Installation)
+            .json(&serde_json::json!({ "body": body }))?;
+        let resp = self.execute(&req).await?;
+        decode(&resp.body, "issue comment")
+    }
+
+    /// Replaces a comment's body
+    /// (`PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}`). Setting
+    /// the same body twice does no harm, so this is retried like a read.
+    pub async fn update_issue_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        comment_id: u64,
+        body: &str,
+    ) -> Result<IssueComment, Error> {
+        let id = comment_id.to_string();
+        let url = self.repo_endpoint(owner, repo, &["issues", "comments", &id])?;
+        let req = Request::new(Method::PATCH, url, Bearer::Installation)
+            .json(&serde_json::json!({ "body": body }))?
+            .idempotent();
+        let resp = self.execute(&req).await?;
+        decode(&resp.body, "issue comment")
+    }
+
+    // ---- check runs -----------------------------------------------------
+
+    /// Creates a check run (`POST /repos/{owner}/{repo}/check-runs`; needs a
+    /// GitHub App with `checks: write`).
+    ///
+    /// `output.summary` and `output.text` are cut to GitHub's 65,535 bytes.
+    /// Any number of annotations may be passed: the first 50 go with the
+    /// create, the rest follow in PATCHes of 50 (GitHub appends them), and
+    /// the check run of the last request is returned. The create is not
+    /// repeated in-process after an ambiguous failure, and neither are the
+    /// annotation PATCHes (a repeat would duplicate annotations); if one of
+    /// those fails, the error names the created check run's id.
+    pub async fn create_check_run(
+        &self,
+        owner: &str,
+        repo: &str,
+        run: &NewCheckRun,
+    ) -> Result<CheckRun, Error> {
+        let url = self.repo_endpoint(owner, repo, &["check-runs"])?;
+        let (first, rest) = split_output(run.output.as_ref());
+        let body = NewCheckRun {
+            output: first,
+            ..run.clone()
+        };
+        let req = Request::new(Method::POST, url, Bearer::Installation).json(&body)?;
+        let resp = self.execute(&req).await?;
+        let created: CheckRun = decode(&resp.body, "check run")?;
+        self.send_remaining_annotations(owner, repo, created, rest)
+            .await
+    }
+
+    /// Updates a check run (`PATCH /repos/{owner}/{repo}/check-runs/{id}`).
+    ///
+    /// Annotations are handled as in [`Client::create_check_run`]. An update
+    /// without annotations is idempotent and retried like a read; one with
+    /// annotations is not repeated in-process after an ambiguous failure,
+    /// because GitHub appends annotations.
+    pub async fn update_check_run(
+        &self,
+        owner: &str,
+        repo: &str,
+        id: u64,
+        update: &CheckRunUpdate,
+    ) -> Result<CheckRun, Error> {
+        let (first, rest) = split_output(update.output.as_ref());
+        let body = CheckRunUpdate {
+            output: first,
+            ..update.clone()
+        };
+        let updated = self.patch_check_run(owner, repo, id, &body).await?;
+        self.send_remaining_annotations(owner, repo, updated, rest)
+            .await
+    }
+
+    /// Lists the check runs named `name` on a commit, branch or tag
+    /// (`GET /repos/{owner}/{repo}/commits/{ref}/check-runs?check_name=...`),
+    /// following every page. GitHub returns the latest run of each check
+    /// suite.
+    pub async fn list_check_runs(
+        &self,
+        owner: &str,
+        repo: &str,
+        git_ref: &str,
+        name: &str,
+    ) -> Result<Vec<CheckRun>, Error> {
+        if git_ref.is_empty() {
+            return Err(Error::Config(
+                "a commit SHA, branch or tag is required to list check runs".to_owned(),
+            ));
+        }
+        let mut url = self.repo_endpoint(owner, repo, &["commits", git_ref, "check-runs"])?;
+        url.query_pairs_mut()
+            .append_pair("check_name", name)
+            .append_pair("per_page", PER_PAGE);
+        let pages = self
+            .get_pages(
+                url,
+                CHECK_RUNS_MAX_PAGES,
+                "check runs",
+                |page: CheckRunList| page.check_runs,
+            )
+            .await?;
+        Ok(pages.items)
+    }
+
+    async fn patch_check_run(
+        &self,
+        owner: &str,
+        repo: &str,
+        id: u64,
+        body: &CheckRunUpdate,
+    ) -> Result<CheckRun, Error> {
+        let id = id.to_string();
+        let url = self.repo_endpoint(owner, repo, &["check-runs", &id])?;
+        let mut req = Request::new(Method::PATCH, url, Bearer::Installation).json(body)?;
+        if body
+            .output
+            .as_ref()
+            .is_none_or(|o| o.annotations.is_empty())
+        {
+            req = req.idempotent();
+        }
+        let resp = self.execute(&req).await?;
+        decode(&resp.body, "check run")
+    }
+
+    /// Sends the annotations beyond the first request's 50 in PATCHes of 50.
+    async fn send_remaining_annotations(
+        &self,
+        owner: &str,
+        repo: &str,
+        mut run: CheckRun,
+        rest: Vec<CheckRunOutput>,
+    ) -> Result<CheckRun, Error> {
+        let batches = rest.len();
+        for (i, output) in rest.into_iter().enumerate() {
+            let count = output.annotations.len();
+            let body = CheckRunUpdate {
+                output: Some(output),
+                ..CheckRunUpdate::default()
+            };
+            run = self
+                .patch_check_run(owner, repo, run.id, &body)
+                .await
+                .map_err(|e| {
+                    e.context(&format!(
+                        "check run {} was written, but sending annotation batch {} of {batches} \
+                         ({count} annotations) failed",
+                        run.id,
+                        i + 1
+                    ))
+                })?;
+        }
+        Ok(run)
+    }
+
     // ---- plumbing -------------------------------------------------------
 
     fn endpoint(&self, segments: &[&str]) -> Result<Url, Error> {
@@ -367,24 +672,45 @@ impl Client {
         max_pages: u32,
         what: &str,
     ) -> Result<Vec<T>, Error> {
-        let mut items = Vec::new();
+        self.get_pages(first, max_pages, what, |page: Vec<T>| page)
+            .await
+            .map(|pages| pages.items)
+    }
+
+    /// Follows `Link: rel="next"` from `first` for up to `max_pages` pages,
+    /// decoding each page as `P` and taking its items with `items` (for
+    /// listings wrapped in an object, such as check runs).
+    async fn get_pages<P: DeserializeOwned, T>(
+        &self,
+        first: Url,
+        max_pages: u32,
+        what: &str,
+        items: impl Fn(P) -> Vec<T>,
+    ) -> Result<Pages<T>, Error> {
+        let mut all = Vec::new();
         let mut next = Some(first);
         let mut pages = 0;
         while let Some(url) = next.take() {
             if pages >= max_pages.max(1) {
                 tracing::debug!(what, pages, "stopping pagination at the page limit");
-                break;
+                return Ok(Pages {
+                    items: all,
+                    more: true,
+                });
             }
             let resp = self
                 .execute(&Request::new(Method::GET, url, Bearer::Installation))
                 .await?;
             pages += 1;
-            items.extend(decode::<Vec<T>>(&resp.body, what)?);
+            all.extend(items(decode::<P>(&resp.body, what)?));
             next = next_link(&resp.headers)
                 .map(|url| self.check_same_origin(url))
                 .transpose()?;
         }
-        Ok(items)
+        Ok(Pages {
+            items: all,
+            more: false,
+        })
     }
 
     /// Refuses to follow a pagination link to another host: it would get our
@@ -577,10 +903,10 @@ impl Client {
 }
 
 impl Request {
-    /// Whether sending this request twice does no harm: reads, and minting an installation
-    /// token (a second token is merely unused).
+    /// Whether sending this request twice does no harm: reads, minting an installation
+    /// token (a second token is merely unused), and writes marked idempotent.
     fn safe_to_repeat(&self) -> bool {
-        self.method == Method::GET || self.bearer == Bearer::AppJwt
+        self.method == Method::GET || self.bearer == Bearer::AppJwt || self.idempotent
     }
 
     fn new(method: Method, url: Url, bearer: Bearer) -> Self {
@@ -589,7 +915,14 @@ impl Request {
             url,
             body: None,
             bearer,
+            idempotent: false,
         }
+    }
+
+    /// Marks a write as safe to repeat after an ambiguous failure.
+    fn idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
     }
 
     fn json<T: serde::Serialize>(mut self, body: &T) -> Result<Self, Error> {
@@ -598,6 +931,26 @@ impl Request {
         self.body = Some(bytes);
         Ok(self)
     }
+}
+
+/// Splits a check run output into the one sent with the first request (with
+/// at most 50 annotations) and the follow-up outputs carrying the remaining
+/// annotations, 50 each. Every part repeats the title, summary and text,
+/// which GitHub requires with each output; summary and text are cut to
+/// GitHub's limit.
+fn split_output(output: Option<&CheckRunOutput>) -> (Option<CheckRunOutput>, Vec<CheckRunOutput>) {
+    let Some(output) = output else {
+        return (None, Vec::new());
+    };
+    let part = |annotations: &[CheckAnnotation]| CheckRunOutput {
+        title: output.title.clone(),
+        summary: truncate_check_output(&output.summary),
+        text: output.text.as_deref().map(truncate_check_output),
+        annotations: annotations.to_vec(),
+    };
+    let mut chunks = output.annotations.chunks(MAX_ANNOTATIONS_PER_REQUEST);
+    let first = part(chunks.next().unwrap_or_default());
+    (Some(first), chunks.map(part).collect())
 }
 
 fn app_credentials_needed(what: &str) -> Error {

@@ -1,4 +1,5 @@
-//! Request and response bodies of the Deployments API.
+//! Request and response bodies of the Deployments, Pulls, Contents, Issue
+//! comments and Check runs APIs.
 //!
 //! Response types are GitHub's objects and deserialize tolerantly: fields we
 //! do not strictly need default when absent, so a GHES version or a sandbox
@@ -322,6 +323,280 @@ pub struct App {
     pub html_url: Option<String>,
 }
 
+// ---- pull requests ------------------------------------------------------
+
+/// One end of a pull request (`head` or `base`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRef {
+    /// The branch name, e.g. `"feature/login"`.
+    #[serde(rename = "ref")]
+    pub ref_: String,
+    /// The commit SHA the branch pointed at.
+    pub sha: String,
+}
+
+/// A pull request (`GET /repos/{owner}/{repo}/pulls/{number}`), reduced to
+/// the fields the tracker uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    /// The pull request number.
+    pub number: u64,
+    /// `"open"` or `"closed"` (a merged pull request is `"closed"`).
+    pub state: String,
+    /// The pull request's page on GitHub.
+    #[serde(default)]
+    pub html_url: String,
+    /// The branch with the changes.
+    pub head: PullRef,
+    /// The branch the changes go into.
+    pub base: PullRef,
+}
+
+/// A file changed by a pull request
+/// (`GET /repos/{owner}/{repo}/pulls/{number}/files`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullFile {
+    /// The path of the file after the change.
+    pub filename: String,
+    /// `"added"`, `"removed"`, `"modified"`, `"renamed"`, `"copied"`,
+    /// `"changed"` or `"unchanged"`.
+    pub status: String,
+    /// Lines added.
+    #[serde(default)]
+    pub additions: u64,
+    /// Lines removed.
+    #[serde(default)]
+    pub deletions: u64,
+    /// `additions + deletions`.
+    #[serde(default)]
+    pub changes: u64,
+    /// The path before a rename or copy.
+    #[serde(default)]
+    pub previous_filename: Option<String>,
+    /// The blob SHA of the file after the change.
+    #[serde(default)]
+    pub sha: Option<String>,
+}
+
+/// The files of a pull request, as far as GitHub lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullFiles {
+    /// The files, in GitHub's order.
+    pub files: Vec<PullFile>,
+    /// True when GitHub's limit of 3,000 files was reached: the pull request
+    /// may change more files than listed.
+    pub truncated: bool,
+}
+
+/// GitHub lists at most this many files of a pull request.
+pub const MAX_PULL_FILES: usize = 3000;
+
+// ---- repository contents -----------------------------------------------
+
+/// A file read through `GET /repos/{owner}/{repo}/contents/{path}`, decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileContent {
+    /// The path in the repository.
+    pub path: String,
+    /// The blob SHA.
+    pub sha: String,
+    /// The size in bytes.
+    pub size: u64,
+    /// The content, decoded from base64 (must be UTF-8).
+    pub text: String,
+}
+
+// ---- issue comments -----------------------------------------------------
+
+/// The author of a comment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The login, e.g. `"octocat"` or `"my-app[bot]"`.
+    pub login: String,
+    /// `"User"`, `"Bot"` or `"Organization"`.
+    #[serde(rename = "type", default)]
+    pub type_: String,
+}
+
+/// A comment on an issue or pull request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueComment {
+    /// The comment id.
+    pub id: u64,
+    /// The Markdown body.
+    #[serde(default)]
+    pub body: String,
+    /// The comment's page on GitHub.
+    #[serde(default)]
+    pub html_url: String,
+    /// The author; absent for deleted ("ghost") accounts.
+    #[serde(default)]
+    pub user: Option<User>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last edited.
+    pub updated_at: DateTime<Utc>,
+}
+
+// ---- check runs ---------------------------------------------------------
+
+/// GitHub's limit on the size of a check run's `output.summary` and
+/// `output.text`. The documentation says characters, but GitHub measures
+/// bytes ("summary exceeds a maximum bytesize of 65535").
+pub const MAX_CHECK_OUTPUT_BYTES: usize = 65535;
+
+/// GitHub accepts at most this many annotations per check run request.
+pub const MAX_ANNOTATIONS_PER_REQUEST: usize = 50;
+
+/// Cuts `s` to at most [`MAX_CHECK_OUTPUT_BYTES`] bytes of UTF-8, on a
+/// character boundary; a cut text ends with "…".
+pub fn truncate_check_output(s: &str) -> String {
+    if s.len() <= MAX_CHECK_OUTPUT_BYTES {
+        return s.to_owned();
+    }
+    let ellipsis = '…';
+    let mut end = MAX_CHECK_OUTPUT_BYTES - ellipsis.len_utf8();
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = String::with_capacity(end + ellipsis.len_utf8());
+    out.push_str(&s[..end]);
+    out.push(ellipsis);
+    out
+}
+
+/// An annotation on a line range of a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckAnnotation {
+    /// The path of the file, relative to the repository root.
+    pub path: String,
+    /// The first line (1-based).
+    pub start_line: u32,
+    /// The last line.
+    pub end_line: u32,
+    /// The first column; only valid when `start_line == end_line`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_column: Option<u32>,
+    /// The last column; only valid when `start_line == end_line`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<u32>,
+    /// `"notice"`, `"warning"` or `"failure"`.
+    pub annotation_level: String,
+    /// The message.
+    pub message: String,
+    /// A short title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// The `output` of a check run. The client sends any number of annotations
+/// (50 per request) and cuts `summary` and `text` to GitHub's limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRunOutput {
+    /// The title.
+    pub title: String,
+    /// The Markdown summary.
+    pub summary: String,
+    /// Further Markdown details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Annotations on lines of code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<CheckAnnotation>,
+}
+
+impl CheckRunOutput {
+    /// An output with a title and summary, no text and no annotations.
+    pub fn new(title: impl Into<String>, summary: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            summary: summary.into(),
+            text: None,
+            annotations: Vec::new(),
+        }
+    }
+}
+
+/// Body of `POST /repos/{owner}/{repo}/check-runs`; `None` fields are omitted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCheckRun {
+    /// The check's name, e.g. `"deploy-plan"`.
+    pub name: String,
+    /// The commit the check is about.
+    pub head_sha: String,
+    /// `"queued"`, `"in_progress"` or `"completed"` (GitHub's default is queued).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Required with status `"completed"`: `"success"`, `"failure"`,
+    /// `"neutral"`, `"cancelled"`, `"skipped"`, `"timed_out"` or `"action_required"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conclusion: Option<String>,
+    /// Our own reference for the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Where the details are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_url: Option<String>,
+    /// The output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<CheckRunOutput>,
+}
+
+impl NewCheckRun {
+    /// A check run named `name` on `head_sha` with every optional field unset.
+    pub fn new(name: impl Into<String>, head_sha: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            head_sha: head_sha.into(),
+            status: None,
+            conclusion: None,
+            external_id: None,
+            details_url: None,
+            output: None,
+        }
+    }
+}
+
+/// Body of `PATCH /repos/{owner}/{repo}/check-runs/{id}`; `None` fields are
+/// omitted (left unchanged by GitHub).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRunUpdate {
+    /// The new status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The conclusion (required when completing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conclusion: Option<String>,
+    /// Our own reference for the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Where the details are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details_url: Option<String>,
+    /// The output; annotations are appended to those the run already has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<CheckRunOutput>,
+}
+
+/// A check run as GitHub returns it, reduced to the fields the tracker uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRun {
+    /// The check run id.
+    pub id: u64,
+    /// The check's name.
+    pub name: String,
+    /// The commit it is about.
+    pub head_sha: String,
+    /// `"queued"`, `"in_progress"`, `"completed"`, ...
+    pub status: String,
+    /// The conclusion, once completed.
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    /// The check run's page on GitHub.
+    #[serde(default)]
+    pub html_url: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,5 +707,56 @@ mod tests {
         assert_eq!(d.ref_, "topic-branch");
         assert_eq!(d.creator.map(|c| c.login).as_deref(), Some("octocat"));
         assert_eq!(d.production_environment, Some(true));
+    }
+
+    #[test]
+    fn check_output_is_cut_to_65535_bytes_on_char_boundaries() {
+        let fits = "a".repeat(MAX_CHECK_OUTPUT_BYTES);
+        assert_eq!(truncate_check_output(&fits), fits);
+        // 4-byte characters: the limit is bytes, so fewer characters fit.
+        let long = "🚀".repeat(20_000);
+        let cut = truncate_check_output(&long);
+        assert!(cut.len() <= MAX_CHECK_OUTPUT_BYTES, "{}", cut.len());
+        assert!(cut.ends_with('…'));
+        assert!(cut.len() > MAX_CHECK_OUTPUT_BYTES - 8);
+        assert!(long.starts_with(cut.trim_end_matches('…')));
+    }
+
+    #[test]
+    fn check_run_bodies_use_github_names_and_omit_none() {
+        let mut run = NewCheckRun::new("plan", "abc");
+        run.output = Some(CheckRunOutput::new("t", "s"));
+        let v = serde_json::to_value(&run).expect("serialize");
+        assert_eq!(
+            v,
+            serde_json::json!({"name": "plan", "head_sha": "abc", "output": {"title": "t", "summary": "s"}})
+        );
+        let update = CheckRunUpdate {
+            status: Some("completed".into()),
+            conclusion: Some("success".into()),
+            ..CheckRunUpdate::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&update).expect("serialize"),
+            serde_json::json!({"status": "completed", "conclusion": "success"})
+        );
+    }
+
+    #[test]
+    fn pull_and_comment_decode_github_objects() {
+        let pr: PullRequest = serde_json::from_str(
+            r#"{"id": 1, "number": 7, "state": "open", "html_url": "https://github.com/o/r/pull/7",
+                "head": {"label": "o:feat", "ref": "feat", "sha": "h1"},
+                "base": {"label": "o:main", "ref": "main", "sha": "b1"}}"#,
+        )
+        .expect("pull");
+        assert_eq!(pr.head.ref_, "feat");
+        assert_eq!(pr.base.sha, "b1");
+        let c: IssueComment = serde_json::from_str(
+            r#"{"id": 3, "body": "hi", "html_url": "h", "user": {"login": "gdt[bot]", "id": 9, "type": "Bot"},
+                "created_at": "2024-05-01T10:00:00Z", "updated_at": "2024-05-01T10:00:00Z"}"#,
+        )
+        .expect("comment");
+        assert_eq!(c.user.map(|u| u.type_).as_deref(), Some("Bot"));
     }
 }

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{TimeDelta, Utc};
 use gdt_github::{
-    Auth, Client, ClientConfig, DeploymentFilter, DeploymentState, Error, NewDeployment,
-    NewDeploymentStatus, RateLimitKind,
+    Auth, CheckAnnotation, CheckRunOutput, CheckRunUpdate, Client, ClientConfig, DeploymentFilter,
+    DeploymentState, Error, NewCheckRun, NewDeployment, NewDeploymentStatus, RateLimitKind,
+    MAX_CHECK_OUTPUT_BYTES,
 };
 use secrecy::{ExposeSecret, SecretString};
 use support::{
@@ -699,4 +700,686 @@ fn bad_private_key_fails_at_construction() {
     let text = format!("{err} {err:?}");
     assert!(text.contains("private key"), "{text}");
     assert!(!text.contains("SECRETMATERIAL"), "{text}");
+}
+
+// ---- pulls, contents, comments, check runs -------------------------------
+
+/// The `page` query parameter of a request (1 when absent).
+fn page_of(req: &support::Recorded) -> u64 {
+    req.query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("page="))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+}
+
+/// A reply whose `Link` header points at `page + 1` of the same path when `more`.
+fn paged(reply: Reply, req: &support::Recorded, base: &Url, more: bool) -> Reply {
+    if !more {
+        return reply;
+    }
+    let path = req.path.trim_start_matches('/');
+    reply.header(
+        "link",
+        format!(
+            "<{base}{path}?per_page=100&page={}>; rel=\"next\"",
+            page_of(req) + 1
+        ),
+    )
+}
+
+fn pull_file_json(n: u64) -> serde_json::Value {
+    serde_json::json!({
+        "sha": format!("blob{n}"),
+        "filename": format!("src/file{n}.rs"),
+        "status": if n % 2 == 0 { "modified" } else { "renamed" },
+        "additions": 3, "deletions": 1, "changes": 4,
+        "previous_filename": if n % 2 == 0 { serde_json::Value::Null } else { serde_json::json!(format!("old/file{n}.rs")) },
+        "blob_url": "https://github.com/acme/web/blob/x", "patch": "@@ -1 +1 @@"
+    })
+}
+
+fn comment_json(id: u64, body: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "node_id": format!("IC_{id}"),
+        "url": format!("https://api.github.com/repos/acme/web/issues/comments/{id}"),
+        "html_url": format!("https://github.com/acme/web/pull/7#issuecomment-{id}"),
+        "body": body,
+        "user": {"login": "gdt[bot]", "id": 1, "type": "Bot"},
+        "created_at": "2024-05-01T10:00:00Z",
+        "updated_at": "2024-05-01T11:00:00Z",
+        "author_association": "NONE"
+    })
+}
+
+fn check_run_json(id: u64, status: &str) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "name": "deploy-plan",
+        "node_id": format!("CR_{id}"),
+        "head_sha": "ce587453ced02b1526dfb4cb910479d431683101",
+        "external_id": "42",
+        "url": format!("https://api.github.com/repos/acme/web/check-runs/{id}"),
+        "html_url": format!("https://github.com/acme/web/runs/{id}"),
+        "status": status,
+        "conclusion": null,
+        "started_at": "2024-05-01T10:00:00Z",
+        "output": {"title": null, "summary": null, "text": null, "annotations_count": 0},
+        "pull_requests": []
+    })
+}
+
+fn annotation(n: u32) -> CheckAnnotation {
+    CheckAnnotation {
+        path: format!("deploy/app{n}.yaml"),
+        start_line: n,
+        end_line: n,
+        start_column: Some(1),
+        end_column: Some(5),
+        annotation_level: "warning".into(),
+        message: format!("problem {n}"),
+        title: None,
+    }
+}
+
+#[tokio::test]
+async fn get_pull_reads_head_and_base() {
+    let server = Server::start(|_, _| {
+        Reply::json(
+            200,
+            &serde_json::json!({
+                "id": 1, "number": 7, "state": "open",
+                "html_url": "https://github.com/acme/web/pull/7",
+                "head": {"label": "acme:feature/x", "ref": "feature/x", "sha": "h1", "repo": {"id": 1}},
+                "base": {"label": "acme:main", "ref": "main", "sha": "b1", "repo": {"id": 1}},
+                "merged": false
+            }),
+        )
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+    let pr = client.get_pull("acme", "web", 7).await.expect("pull");
+    assert_eq!(pr.number, 7);
+    assert_eq!(pr.state, "open");
+    assert_eq!(pr.head.ref_, "feature/x");
+    assert_eq!(pr.head.sha, "h1");
+    assert_eq!(pr.base.ref_, "main");
+    let requests = server.requests_to("/repos/acme/web/pulls/7");
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "GET");
+    server.assert_github_headers();
+}
+
+#[tokio::test]
+async fn list_pull_files_follows_three_pages() {
+    let server = Server::start(|req, base| {
+        let page = page_of(req);
+        let count = if page < 3 { 100 } else { 37 };
+        let files: Vec<_> = (0..count)
+            .map(|i| pull_file_json(page * 1000 + i))
+            .collect();
+        paged(
+            Reply::json(200, &serde_json::Value::Array(files)),
+            req,
+            base,
+            page < 3,
+        )
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+    let listed = client
+        .list_pull_files("acme", "web", 7)
+        .await
+        .expect("files");
+    assert_eq!(listed.files.len(), 237);
+    assert!(!listed.truncated);
+    assert_eq!(listed.files[0].filename, "src/file1000.rs");
+    assert_eq!(listed.files[0].status, "modified");
+    assert_eq!(listed.files[0].previous_filename, None);
+    assert_eq!(listed.files[0].sha.as_deref(), Some("blob1000"));
+    assert_eq!(
+        listed.files[1].previous_filename.as_deref(),
+        Some("old/file1001.rs")
+    );
+    assert_eq!(
+        (
+            listed.files[1].additions,
+            listed.files[1].deletions,
+            listed.files[1].changes
+        ),
+        (3, 1, 4)
+    );
+    assert_eq!(listed.files[236].filename, "src/file3036.rs");
+
+    let requests = server.requests_to("/repos/acme/web/pulls/7/files");
+    assert_eq!(requests.len(), 3);
+    assert_eq!(requests[0].query.as_deref(), Some("per_page=100"));
+    assert_eq!(requests[2].query.as_deref(), Some("per_page=100&page=3"));
+    server.assert_github_headers();
+}
+
+#[tokio::test]
+async fn list_pull_files_stops_at_githubs_3000_file_cap() {
+    // A server that always offers another page: the client stops after 30.
+    let server = Server::start(|req, base| {
+        let page = page_of(req);
+        let files: Vec<_> = (0..100).map(|i| pull_file_json(page * 1000 + i)).collect();
+        paged(
+            Reply::json(200, &serde_json::Value::Array(files)),
+            req,
+            base,
+            true,
+        )
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+    let listed = client
+        .list_pull_files("acme", "web", 7)
+        .await
+        .expect("files");
+    assert_eq!(listed.files.len(), 3000);
+    assert!(listed.truncated);
+    assert_eq!(server.requests().len(), 30);
+
+    // Exactly 3,000 files without a further page is GitHub's cap too.
+    let server = Server::start(|req, base| {
+        let page = page_of(req);
+        let files: Vec<_> = (0..100).map(|i| pull_file_json(page * 1000 + i)).collect();
+        paged(
+            Reply::json(200, &serde_json::Value::Array(files)),
+            req,
+            base,
+            page < 30,
+        )
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+    let listed = client
+        .list_pull_files("acme", "web", 7)
+        .await
+        .expect("files");
+    assert_eq!(listed.files.len(), 3000);
+    assert!(listed.truncated);
+}
+
+/// Base64 with a newline after every 60 characters, as GitHub sends it.
+fn github_base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut plain = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                plain.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                plain.push('=');
+            }
+        }
+    }
+    let mut wrapped = String::new();
+    for (i, c) in plain.chars().enumerate() {
+        if i > 0 && i % 60 == 0 {
+            wrapped.push('\n');
+        }
+        wrapped.push(c);
+    }
+    wrapped.push('\n');
+    wrapped
+}
+
+#[tokio::test]
+async fn get_file_decodes_wrapped_base64_and_encodes_the_path() {
+    let text = "# Déploiement 🚀\n\nenvironments:\n  - production\n  - staging\n".repeat(5);
+    let content = github_base64(text.as_bytes());
+    assert!(content.matches('\n').count() > 3, "{content}");
+    let size = text.len();
+    let server = Server::start(move |req, _| {
+        if req.path == "/repos/acme/web/contents/deploy%20config/my%20app/gdt%231.yaml" {
+            Reply::json(
+                200,
+                &serde_json::json!({
+                    "type": "file", "encoding": "base64", "size": size,
+                    "name": "gdt#1.yaml", "path": "deploy config/my app/gdt#1.yaml",
+                    "content": content, "sha": "3d21ec53a331a6f037a91c368710b99387d012c1",
+                    "url": "u", "git_url": "g", "html_url": "h", "download_url": "d"
+                }),
+            )
+        } else {
+            Reply::message(404, "Not Found")
+        }
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+    let file = client
+        .get_file(
+            "acme",
+            "web",
+            "deploy config/my app/gdt#1.yaml",
+            "feature/x",
+        )
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(file.text, text);
+    assert_eq!(file.path, "deploy config/my app/gdt#1.yaml");
+    assert_eq!(file.sha, "3d21ec53a331a6f037a91c368710b99387d012c1");
+    assert_eq!(file.size, text.len() as u64);
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].query.as_deref(), Some("ref=feature%2Fx"));
+    server.assert_github_headers();
+}
+
+#[tokio::test]
+async fn get_file_404_is_none_and_directories_are_errors() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/repos/acme/web/contents/deploy" => Reply::json(
+            200,
+            &serde_json::json!([{"type": "file", "name": "a.yaml", "path": "deploy/a.yaml", "sha": "s", "size": 1}]),
+        ),
+        "/repos/acme/web/contents/bin/logo.png" => Reply::json(
+            200,
+            &serde_json::json!({"type": "file", "encoding": "base64", "size": 4, "path": "bin/logo.png",
+                                "sha": "s", "content": "iVBORw==\n"}),
+        ),
+        _ => Reply::message(404, "Not Found"),
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+
+    let missing = client
+        .get_file("acme", "web", "gdt.yaml", "main")
+        .await
+        .expect("404 is not an error");
+    assert_eq!(missing, None);
+    assert_eq!(server.requests().len(), 1, "a 404 is not retried");
+
+    let err = client
+        .get_file("acme", "web", "deploy", "main")
+        .await
+        .expect_err("directory");
+    assert!(
+        matches!(err, Error::Unexpected(ref m) if m.contains("\"deploy\" is a directory")),
+        "{err:?}"
+    );
+
+    let err = client
+        .get_file("acme", "web", "bin/logo.png", "main")
+        .await
+        .expect_err("binary");
+    assert!(
+        matches!(err, Error::Unexpected(ref m) if m.contains("\"bin/logo.png\" is not UTF-8")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn list_issue_comments_follows_pages() {
+    let server = Server::start(|req, base| {
+        let page = page_of(req);
+        let count = if page == 1 { 100 } else { 5 };
+        let comments: Vec<_> = (0..count)
+            .map(|i| comment_json(page * 1000 + i, &format!("comment {i}")))
+            .collect();
+        paged(
+            Reply::json(200, &serde_json::Value::Array(comments)),
+            req,
+            base,
+            page < 2,
+        )
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+    let comments = client
+        .list_issue_comments("acme", "web", 7)
+        .await
+        .expect("comments");
+    assert_eq!(comments.len(), 105);
+    assert_eq!(comments[0].id, 1000);
+    assert_eq!(comments[104].id, 2004);
+    assert_eq!(comments[0].body, "comment 0");
+    let user = comments[0].user.clone().expect("user");
+    assert_eq!(
+        (user.login.as_str(), user.type_.as_str()),
+        ("gdt[bot]", "Bot")
+    );
+    assert!(comments[0].updated_at > comments[0].created_at);
+
+    let requests = server.requests_to("/repos/acme/web/issues/7/comments");
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].query.as_deref(), Some("per_page=100"));
+    server.assert_github_headers();
+}
+
+#[tokio::test]
+async fn create_issue_comment_is_not_repeated_after_a_502() {
+    let calls = counter();
+    let c = Arc::clone(&calls);
+    let server = Server::start(move |req, _| {
+        if c.fetch_add(1, Ordering::SeqCst) == 0 {
+            Reply::message(502, "Server Error")
+        } else {
+            Reply::json(
+                201,
+                &comment_json(9, req.json()["body"].as_str().unwrap_or("")),
+            )
+        }
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+
+    let err = client
+        .create_issue_comment("acme", "web", 7, "Deployed to production")
+        .await
+        .expect_err("the 502 comes back");
+    assert!(matches!(err, Error::Server { status: 502, .. }), "{err:?}");
+    assert!(err.is_retryable());
+    assert_eq!(server.requests().len(), 1);
+
+    let created = client
+        .create_issue_comment("acme", "web", 7, "Deployed to production")
+        .await
+        .expect("created on the caller's retry");
+    assert_eq!(created.id, 9);
+    assert_eq!(created.body, "Deployed to production");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for r in &requests {
+        assert_eq!(r.method, "POST");
+        assert_eq!(r.path, "/repos/acme/web/issues/7/comments");
+        assert_eq!(
+            r.json(),
+            serde_json::json!({"body": "Deployed to production"})
+        );
+    }
+    server.assert_github_headers();
+}
+
+#[tokio::test]
+async fn update_issue_comment_patches_and_is_retried() {
+    let calls = counter();
+    let c = Arc::clone(&calls);
+    let server = Server::start(move |req, _| {
+        if c.fetch_add(1, Ordering::SeqCst) == 0 {
+            Reply::message(502, "Server Error")
+        } else {
+            Reply::json(
+                200,
+                &comment_json(9, req.json()["body"].as_str().unwrap_or("")),
+            )
+        }
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+    let updated = client
+        .update_issue_comment("acme", "web", 9, "Deployed v2")
+        .await
+        .expect("updated after an in-process retry");
+    assert_eq!(updated.id, 9);
+    assert_eq!(updated.body, "Deployed v2");
+    let requests = server.requests_to("/repos/acme/web/issues/comments/9");
+    assert_eq!(requests.len(), 2, "the same PATCH is safe to repeat");
+    for r in &requests {
+        assert_eq!(r.method, "PATCH");
+        assert_eq!(r.json(), serde_json::json!({"body": "Deployed v2"}));
+    }
+    server.assert_github_headers();
+}
+
+#[tokio::test]
+async fn check_run_annotations_go_in_batches_of_50() {
+    let server = Server::start(|req, _| match (req.method.as_str(), req.path.as_str()) {
+        ("POST", "/repos/acme/web/check-runs") => {
+            Reply::json(201, &check_run_json(4, "in_progress"))
+        }
+        ("PATCH", "/repos/acme/web/check-runs/4") => {
+            Reply::json(200, &check_run_json(4, "completed"))
+        }
+        _ => Reply::message(404, "Not Found"),
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+
+    let mut output = CheckRunOutput::new("Deploy plan", "3 services change");
+    output.text = Some("details".into());
+    output.annotations = (1..=120).map(annotation).collect();
+    let run = NewCheckRun {
+        status: Some("completed".into()),
+        conclusion: Some("neutral".into()),
+        external_id: Some("42".into()),
+        output: Some(output),
+        ..NewCheckRun::new("deploy-plan", "ce587453ced02b1526dfb4cb910479d431683101")
+    };
+    let created = client
+        .create_check_run("acme", "web", &run)
+        .await
+        .expect("created");
+    assert_eq!(created.id, 4);
+    assert_eq!(created.status, "completed", "the last answer is returned");
+    assert_eq!(
+        created.html_url.as_deref(),
+        Some("https://github.com/acme/web/runs/4")
+    );
+
+    let requests = server.requests();
+    let shape: Vec<(String, usize)> = requests
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_string(),
+                r.json()["output"]["annotations"]
+                    .as_array()
+                    .map_or(0, Vec::len),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            ("POST".to_owned(), 50),
+            ("PATCH".to_owned(), 50),
+            ("PATCH".to_owned(), 20)
+        ]
+    );
+    let post = requests[0].json();
+    assert_eq!(post["name"], "deploy-plan");
+    assert_eq!(post["head_sha"], "ce587453ced02b1526dfb4cb910479d431683101");
+    assert_eq!(post["status"], "completed");
+    assert_eq!(post["conclusion"], "neutral");
+    assert_eq!(post["external_id"], "42");
+    assert!(post.get("details_url").is_none());
+    assert_eq!(
+        post["output"]["annotations"][0],
+        serde_json::json!({
+            "path": "deploy/app1.yaml", "start_line": 1, "end_line": 1,
+            "start_column": 1, "end_column": 5, "annotation_level": "warning",
+            "message": "problem 1"
+        })
+    );
+    for (r, first) in requests[1..].iter().zip([51, 101]) {
+        assert_eq!(r.path, "/repos/acme/web/check-runs/4");
+        let body = r.json();
+        let keys: Vec<&String> = body.as_object().expect("object").keys().collect();
+        assert_eq!(keys, vec!["output"], "follow-ups only add annotations");
+        assert_eq!(body["output"]["title"], "Deploy plan");
+        assert_eq!(body["output"]["summary"], "3 services change");
+        assert_eq!(body["output"]["text"], "details");
+        assert_eq!(body["output"]["annotations"][0]["start_line"], first);
+    }
+    server.assert_github_headers();
+}
+
+#[tokio::test]
+async fn check_run_summary_is_truncated_to_githubs_limit() {
+    let server = Server::start(|req, _| {
+        if req.method == "POST" {
+            Reply::json(201, &check_run_json(5, "queued"))
+        } else {
+            Reply::json(200, &check_run_json(5, "completed"))
+        }
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+    // 70,000 bytes of mixed 1- and 3-byte characters.
+    let summary = "aデ".repeat(17_500);
+    assert!(summary.len() > MAX_CHECK_OUTPUT_BYTES);
+    let run = NewCheckRun {
+        output: Some(CheckRunOutput::new("Plan", summary.clone())),
+        ..NewCheckRun::new("deploy-plan", "abc")
+    };
+    client
+        .create_check_run("acme", "web", &run)
+        .await
+        .expect("created");
+    let update = CheckRunUpdate {
+        status: Some("completed".into()),
+        conclusion: Some("success".into()),
+        output: Some(CheckRunOutput::new("Plan", summary.clone())),
+        ..CheckRunUpdate::default()
+    };
+    client
+        .update_check_run("acme", "web", 5, &update)
+        .await
+        .expect("updated");
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for r in &requests {
+        let body = r.json();
+        let sent = body["output"]["summary"].as_str().expect("summary");
+        assert!(sent.len() <= MAX_CHECK_OUTPUT_BYTES, "{}", sent.len());
+        assert!(sent.len() > MAX_CHECK_OUTPUT_BYTES - 8);
+        assert!(sent.ends_with('…'));
+        assert!(summary.starts_with(sent.trim_end_matches('…')));
+        assert!(body["output"].get("annotations").is_none());
+    }
+    assert_eq!(requests[1].method, "PATCH");
+    assert_eq!(requests[1].path, "/repos/acme/web/check-runs/5");
+    assert_eq!(requests[1].json()["conclusion"], "success");
+}
+
+#[tokio::test]
+async fn check_run_updates_with_annotations_are_not_repeated() {
+    // GitHub appends annotations: repeating such a PATCH after a 502 could
+    // duplicate them, while a plain status update is safe to repeat.
+    let calls = counter();
+    let c = Arc::clone(&calls);
+    let server = Server::start(move |_, _| {
+        if c.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+            Reply::message(502, "Server Error")
+        } else {
+            Reply::json(200, &check_run_json(6, "completed"))
+        }
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+
+    let plain = CheckRunUpdate {
+        status: Some("completed".into()),
+        conclusion: Some("success".into()),
+        ..CheckRunUpdate::default()
+    };
+    let run = client
+        .update_check_run("acme", "web", 6, &plain)
+        .await
+        .expect("retried in-process");
+    assert_eq!(run.id, 6);
+    assert_eq!(server.requests().len(), 2);
+
+    let mut output = CheckRunOutput::new("Plan", "s");
+    output.annotations = vec![annotation(1)];
+    let annotated = CheckRunUpdate {
+        output: Some(output),
+        ..CheckRunUpdate::default()
+    };
+    let err = client
+        .update_check_run("acme", "web", 6, &annotated)
+        .await
+        .expect_err("the 502 comes back");
+    assert!(matches!(err, Error::Server { status: 502, .. }), "{err:?}");
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn list_check_runs_unwraps_the_object_and_follows_pages() {
+    let server = Server::start(|req, base| {
+        let page = page_of(req);
+        let runs: Vec<_> = (0..2)
+            .map(|i| check_run_json(page * 10 + i, "completed"))
+            .collect();
+        let reply = Reply::json(
+            200,
+            &serde_json::json!({"total_count": 4, "check_runs": runs}),
+        );
+        if page == 1 {
+            let path = req.path.trim_start_matches('/');
+            reply.header(
+                "link",
+                format!("<{base}{path}?check_name=deploy-plan&per_page=100&page=2>; rel=\"next\""),
+            )
+        } else {
+            reply
+        }
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+    let runs = client
+        .list_check_runs("acme", "web", "release/1.2", "deploy plan")
+        .await
+        .expect("runs");
+    let ids: Vec<u64> = runs.iter().map(|r| r.id).collect();
+    assert_eq!(ids, vec![10, 11, 20, 21]);
+    assert_eq!(runs[0].name, "deploy-plan");
+    assert_eq!(runs[0].conclusion, None);
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[0].path,
+        "/repos/acme/web/commits/release%2F1.2/check-runs"
+    );
+    assert_eq!(
+        requests[0].query.as_deref(),
+        Some("check_name=deploy+plan&per_page=100")
+    );
+    server.assert_github_headers();
+}
+
+#[tokio::test]
+async fn failed_annotation_batch_names_the_check_run() {
+    let server = Server::start(|req, _| {
+        if req.method == "POST" {
+            Reply::json(201, &check_run_json(8, "in_progress"))
+        } else {
+            Reply::message(422, "Invalid annotation")
+        }
+    })
+    .await;
+    let client = Client::new(token_config(&server.base)).expect("client");
+    let mut output = CheckRunOutput::new("Plan", "s");
+    output.annotations = (1..=60).map(annotation).collect();
+    let run = NewCheckRun {
+        output: Some(output),
+        ..NewCheckRun::new("deploy-plan", "abc")
+    };
+    let err = client
+        .create_check_run("acme", "web", &run)
+        .await
+        .expect_err("second batch rejected");
+    assert!(matches!(err, Error::Validation { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("check run 8 was written") && text.contains("batch 1 of 1"),
+        "{text}"
+    );
+    assert_eq!(server.requests().len(), 2);
 }

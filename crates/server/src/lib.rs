@@ -5,6 +5,7 @@
 //! - [`deployments`]: `/api/v1/deployments…`, on [`DeploymentService`];
 //! - [`health`]: `/health` and `/ready`, on their own listener (the seed's health port);
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers and types;
+//! - [`webhook`]: `POST /webhook`, GitHub's deliveries (HMAC-verified), starting the PR checks;
 //! - [`auth`]: bearer tokens; [`problem`]: every error as `application/problem+json`;
 //! - [`TemporalGate`]: the Temporal connection, made on first use and retried, so the server
 //!   starts (and answers `503`) while Temporal is still down.
@@ -17,6 +18,7 @@ pub mod deployments;
 pub mod health;
 pub mod openapi;
 pub mod problem;
+pub mod webhook;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -35,6 +37,7 @@ use tower_http::trace::TraceLayer;
 
 pub use auth::ApiTokens;
 pub use problem::{ApiError, Problem};
+pub use webhook::signature::WebhookSecrets;
 
 /// Limits and defaults of the API.
 #[derive(Debug, Clone)]
@@ -51,6 +54,12 @@ pub struct Settings {
     pub connect_timeout: Duration,
     /// The inactivity timeout of deployments that do not set one.
     pub default_inactivity_timeout: Duration,
+    /// Largest webhook delivery accepted (`413` beyond).
+    pub webhook_max_body_bytes: usize,
+    /// Whether `pull_request` deliveries start the PR checks.
+    pub pr_checks_enabled: bool,
+    /// The PR checks' task queue.
+    pub pr_checks_task_queue: String,
 }
 
 /// Connects to Temporal; called on first use and again after a failure.
@@ -110,6 +119,7 @@ impl TemporalGate {
 pub struct AppState {
     pub(crate) temporal: Arc<TemporalGate>,
     pub(crate) tokens: ApiTokens,
+    pub(crate) webhook_secrets: WebhookSecrets,
     pub(crate) settings: Arc<Settings>,
     pub(crate) readiness: Arc<health::Readiness>,
 }
@@ -119,6 +129,7 @@ impl AppState {
     pub fn new(
         temporal: TemporalGate,
         tokens: ApiTokens,
+        webhook_secrets: WebhookSecrets,
         settings: Settings,
         github: Option<GitHubCheck>,
     ) -> Self {
@@ -126,16 +137,19 @@ impl AppState {
         Self {
             temporal: Arc::new(temporal),
             tokens,
+            webhook_secrets,
             settings: Arc::new(settings),
             readiness: Arc::new(readiness),
         }
     }
 }
 
-/// The API: `/api/v1/…`, with authentication, the body limit and the request timeout.
+/// The API (`/api/v1/…`, with authentication) and `/webhook`, with the body limits and the
+/// request timeout.
 pub fn api_router(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
     let limit = state.settings.max_body_bytes;
+    let webhook_limit = state.settings.webhook_max_body_bytes;
     let secured = deployments::routes().layer(axum::middleware::from_fn_with_state(
         state.clone(),
         auth::require_token,
@@ -143,6 +157,7 @@ pub fn api_router(state: AppState) -> Router {
     Router::new()
         .merge(secured)
         .merge(openapi::routes())
+        .merge(webhook::routes(webhook_limit))
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()

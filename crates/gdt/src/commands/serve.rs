@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use gdt_config::{Config, GitHubCredentials};
-use gdt_server::{ApiTokens, AppState, Settings, TemporalGate};
+use gdt_server::{ApiTokens, AppState, Settings, TemporalGate, WebhookSecrets};
 use gdt_tracker::deployments::DeploymentService;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -81,11 +81,22 @@ pub(crate) async fn serve(
         ready_cache: config.server.ready_cache,
         connect_timeout: config.server.temporal_timeout,
         default_inactivity_timeout: config.deployment.inactivity_timeout,
+        webhook_max_body_bytes: config.webhook.max_body_bytes,
+        pr_checks_enabled: config.pr_checks.enabled,
+        pr_checks_task_queue: config.pr_checks.task_queue.clone(),
     };
+    let webhook_secrets = WebhookSecrets::new(config.webhook.secrets()?);
+    if webhook_secrets.is_empty() {
+        tracing::warn!(
+            "no webhook secret configured: POST /webhook refuses every delivery; set \
+             GITHUB_WEBHOOK_SECRET or webhook.secrets_file"
+        );
+    }
     let temporal = TemporalGate::new(connector(config), config.server.temporal_timeout);
     let state = AppState::new(
         temporal,
         ApiTokens::new(tokens),
+        webhook_secrets,
         settings,
         github.map(github_check),
     );

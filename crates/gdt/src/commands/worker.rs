@@ -1,10 +1,14 @@
-//! `gdt worker`: runs deployment workflows and activities until SIGTERM/SIGINT.
+//! `gdt worker`: runs deployment workflows and activities, and the pull-request checks on
+//! their own task queue (unless `pr_checks.enabled` is false), until SIGTERM/SIGINT.
 
 use std::future::Future;
 
 use anyhow::Context as _;
 use gdt_config::Config;
 use gdt_tracker::deployments::{DeploymentActivities, GitHubDeploymentWorkflow};
+use gdt_tracker::pr_checks::{
+    PluginUpdateValidationWorkflow, PrCheckActivities, PrCheckSettings, VersionValidationWorkflow,
+};
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
@@ -26,37 +30,89 @@ pub(crate) async fn serve(
 ) -> anyhow::Result<()> {
     let runtime = Runtime::from_current_tokio(Default::default())
         .context("cannot start the Temporal runtime")?;
+    let options = WorkerOptions::new(config.temporal.task_queue.clone())
+        .register_activities(DeploymentActivities::new(github.clone()))
+        .register_workflow::<GitHubDeploymentWorkflow>()
+        .context("cannot register GitHubDeploymentWorkflow")?
+        .tuner(tuner(config))
+        .graceful_shutdown_period(std::time::Duration::from_secs(20))
+        .build();
+    let mut workers = vec![Worker::new(&runtime, temporal.clone(), options)
+        .context("cannot create the Temporal worker")?];
+    if config.pr_checks.enabled {
+        let settings = pr_check_settings(config)?;
+        let options = WorkerOptions::new(config.pr_checks.task_queue.clone())
+            .register_activities(PrCheckActivities::new(github, settings))
+            .register_workflow::<PluginUpdateValidationWorkflow>()
+            .context("cannot register PluginUpdateValidationWorkflow")?
+            .register_workflow::<VersionValidationWorkflow>()
+            .context("cannot register VersionValidationWorkflow")?
+            .tuner(tuner(config))
+            .graceful_shutdown_period(std::time::Duration::from_secs(20))
+            .build();
+        workers.push(
+            Worker::new(&runtime, temporal, options)
+                .context("cannot create the pull-request checks worker")?,
+        );
+    }
+    let stops: Vec<_> = workers.iter().map(|w| w.shutdown_handle()).collect();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down the worker; letting running tasks finish");
+        for stop in stops {
+            stop();
+        }
+    });
+    tracing::info!(
+        task_queue = %config.temporal.task_queue,
+        pr_checks_task_queue = %if config.pr_checks.enabled { config.pr_checks.task_queue.as_str() } else { "(disabled)" },
+        namespace = %config.temporal.namespace,
+        "worker started"
+    );
+    let runs = workers.iter_mut().map(|w| w.run());
+    for result in futures::future::join_all(runs).await {
+        result.context("the worker stopped with an error")?;
+    }
+    tracing::info!("worker stopped");
+    Ok(())
+}
+
+fn tuner(config: &Config) -> TunerHolder {
     let wo = &config.temporal.worker_options;
-    let tuner = TunerHolder::builder()
+    TunerHolder::builder()
         .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(wo.max_concurrent_workflow))
         .activity_task_slot_supplier(FixedSizeSlotSupplier::new(wo.max_concurrent_activity))
         .local_activity_task_slot_supplier(FixedSizeSlotSupplier::new(wo.max_concurrent_activity))
         .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(1))
-        .build();
-    let options = WorkerOptions::new(config.temporal.task_queue.clone())
-        .register_activities(DeploymentActivities::new(github))
-        .register_workflow::<GitHubDeploymentWorkflow>()
-        .context("cannot register GitHubDeploymentWorkflow")?
-        .tuner(tuner)
-        .graceful_shutdown_period(std::time::Duration::from_secs(20))
-        .build();
-    let mut worker =
-        Worker::new(&runtime, temporal, options).context("cannot create the Temporal worker")?;
-    let stop = worker.shutdown_handle();
-    tokio::spawn(async move {
-        shutdown.await;
-        tracing::info!("shutting down the worker; letting running tasks finish");
-        stop();
-    });
-    tracing::info!(
-        task_queue = %config.temporal.task_queue,
-        namespace = %config.temporal.namespace,
-        "worker started"
-    );
-    worker
-        .run()
-        .await
-        .context("the worker stopped with an error")?;
-    tracing::info!("worker stopped");
-    Ok(())
+        .build()
+}
+
+/// The PR checks' patterns, schemas and report mode from configuration, checked before the
+/// worker starts: a bad pattern or schema stops it with the key to fix.
+pub(crate) fn pr_check_settings(config: &Config) -> anyhow::Result<PrCheckSettings> {
+    let pc = &config.pr_checks;
+    let defaults = gdt_pr_checks::FilePatterns::default();
+    let patterns = gdt_pr_checks::FilePatterns {
+        code: pc.code_patterns.clone().unwrap_or(defaults.code),
+        plugin: pc.plugin_patterns.clone().unwrap_or(defaults.plugin),
+    }
+    .compile()
+    .context("invalid pattern in pr_checks.code_patterns / pr_checks.plugin_patterns")?;
+    let rules: Vec<gdt_pr_checks::SchemaRule> = pc
+        .load_schemas()?
+        .into_iter()
+        .map(|(pattern, schema)| gdt_pr_checks::SchemaRule { pattern, schema })
+        .collect();
+    let schemas =
+        gdt_pr_checks::compile_schema_rules(&rules).context("invalid rule in pr_checks.schemas")?;
+    Ok(PrCheckSettings {
+        patterns,
+        schemas,
+        comments: pc.report.comments(),
+        check_runs: pc.report.check_runs(),
+        version_paths: gdt_pr_checks::VersionPaths {
+            version_file: pc.version_file.clone(),
+            plugin_json: pc.plugin_manifest.clone(),
+        },
+    })
 }

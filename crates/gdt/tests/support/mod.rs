@@ -182,6 +182,8 @@ impl GitHub {
             ),
             ("GDT_APP_LOG_FORMAT".into(), "json".into()),
             ("GDT_APP_LOG_LEVEL".into(), "info".into()),
+            ("GDT_PR_CHECKS_TASK_QUEUE".into(), format!("{queue}-pr")),
+            ("GITHUB_WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into()),
         ]
     }
 }
@@ -301,6 +303,9 @@ pub async fn replay(workflow_id: &str) {
         .unwrap_or_else(|e| panic!("replay of {workflow_id} failed: {e}"));
 }
 
+/// The webhook secret the test servers verify deliveries with.
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
+
 /// The API token the test servers accept (the second one is "the token being rotated in").
 pub const API_TOKEN: &str = "test-api-token-0123456789abcdef";
 pub const API_TOKEN_NEXT: &str = "test-api-token-next-fedcba9876543210";
@@ -388,6 +393,11 @@ pub struct PrivateTemporal {
 
 impl PrivateTemporal {
     pub fn start() -> PrivateTemporal {
+        PrivateTemporal::start_with_namespaces(&[])
+    }
+
+    /// A private server with these namespaces besides `default`.
+    pub fn start_with_namespaces(namespaces: &[&str]) -> PrivateTemporal {
         let port = free_port();
         let mut args: Vec<String> = vec![
             "server".into(),
@@ -405,6 +415,10 @@ impl PrivateTemporal {
         for name in gdt_tracker::search_attributes::ALL {
             args.push("--search-attribute".into());
             args.push(format!("{name}=Keyword"));
+        }
+        for namespace in namespaces {
+            args.push("--namespace".into());
+            args.push((*namespace).to_owned());
         }
         let child = Command::new(temporal_cli())
             .args(&args)

@@ -1,18 +1,22 @@
-//! Test controls under `/_sandbox/` (no authentication, not journaled).
+//! Test controls under `/_sandbox/` (no authentication, not journaled, no
+//! faults): the journal, faults, reset, health, and seeding pull requests.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::json_response;
 use crate::faults::FaultSpec;
+use crate::objects::RenderContext;
 use crate::server::Shared;
+use crate::state::{PullPatch, PullSeed};
 
 fn bad_request(message: &str) -> Response {
     json_response(StatusCode::BAD_REQUEST, &json!({"message": message}))
@@ -65,6 +69,64 @@ pub(crate) async fn clear_faults(State(shared): State<Arc<Shared>>) -> StatusCod
     StatusCode::NO_CONTENT
 }
 
+/// `POST /_sandbox/repos/{owner}/{repo}/pulls`: seeds (or replaces) a pull
+/// request with the files changed at its head; see [`PullSeed`].
+pub(crate) async fn seed_pull(
+    State(shared): State<Arc<Shared>>,
+    Path((owner, repo)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let seed: PullSeed = match serde_json::from_slice(&body) {
+        Ok(seed) => seed,
+        Err(err) => return bad_request(&format!("invalid pull request: {err}")),
+    };
+    if let Err(err) = seed.check() {
+        return bad_request(&err.to_string());
+    }
+    let base_url = shared.base_url(&headers);
+    let ctx = RenderContext {
+        base_url: &base_url,
+        auth: &shared.auth,
+    };
+    let pull = shared
+        .store
+        .seed_pull(&ctx, &owner, &repo, seed, Utc::now());
+    json_response(StatusCode::CREATED, &pull)
+}
+
+/// `PATCH /_sandbox/repos/{owner}/{repo}/pulls/{number}`: moves a seeded pull
+/// request's head or changes its refs, title or files; see [`PullPatch`].
+pub(crate) async fn update_pull(
+    State(shared): State<Arc<Shared>>,
+    Path((owner, repo, number)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(number) = number.parse::<u64>() else {
+        return not_found_response();
+    };
+    let patch: PullPatch = match serde_json::from_slice(&body) {
+        Ok(patch) => patch,
+        Err(err) => return bad_request(&format!("invalid pull request update: {err}")),
+    };
+    if let Err(err) = patch.check(number) {
+        return bad_request(&err.to_string());
+    }
+    let base_url = shared.base_url(&headers);
+    let ctx = RenderContext {
+        base_url: &base_url,
+        auth: &shared.auth,
+    };
+    match shared
+        .store
+        .update_pull(&ctx, &owner, &repo, number, patch, Utc::now())
+    {
+        Ok(pull) => json_response(StatusCode::OK, &pull),
+        Err(_) => not_found_response(),
+    }
+}
+
 /// `POST /_sandbox/reset`: back to an empty GitHub with the configured
 /// credentials (minted installation tokens stay valid).
 pub(crate) async fn reset(State(shared): State<Arc<Shared>>) -> StatusCode {
@@ -82,5 +144,9 @@ pub(crate) async fn health() -> Response {
 
 /// Unknown `/_sandbox/...` paths.
 pub(crate) async fn not_found() -> impl IntoResponse {
+    not_found_response()
+}
+
+fn not_found_response() -> Response {
     json_response(StatusCode::NOT_FOUND, &json!({"message": "Not Found"}))
 }

@@ -5,41 +5,26 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::Extension;
 use chrono::Utc;
 use serde_json::Value;
 
-use crate::auth::Principal;
 use crate::error::{json_response, ApiError, DOCS_CREATE_DEPLOYMENT, DOCS_CREATE_STATUS};
 use crate::objects::Actor;
 use crate::pagination::Page;
-use crate::routes::{parse_object, Body};
+use crate::routes::{actor, paginated, parse_object, path_number, Body};
 use crate::server::{RequestContext, Shared};
-use crate::state::{
-    DeploymentFilter, DeploymentState, Listed, NewDeployment, NewStatus, StoreError,
-};
+use crate::state::{DeploymentFilter, DeploymentState, NewDeployment, NewStatus, StoreError};
 
 /// GitHub's limit on a status description, in characters.
 const MAX_STATUS_DESCRIPTION_CHARS: usize = 140;
 
-/// Who acts: the App behind an installation token, else the sandbox bot.
-fn actor(ctx: &RequestContext) -> Actor {
-    match ctx.principal.as_ref().and_then(Principal::app_id) {
-        Some(app_id) => Actor::App(app_id),
-        None => Actor::SandboxBot,
-    }
-}
-
-/// Deployment ids that are not numbers name nothing, so they are 404s.
-fn deployment_id(raw: &str) -> Result<u64, ApiError> {
-    raw.parse().map_err(|_| ApiError::NotFound)
-}
-
 fn store_error(err: StoreError, git_ref: &str) -> ApiError {
     match err {
-        StoreError::NotFound => ApiError::NotFound,
+        // Deployments have no conclusion; the arm only completes the match.
+        StoreError::NotFound | StoreError::ConclusionRequired => ApiError::NotFound,
         StoreError::UnknownRef => ApiError::Unprocessable {
             message: format!("No ref found for: {git_ref}"),
             docs: DOCS_CREATE_DEPLOYMENT,
@@ -138,7 +123,7 @@ pub(crate) async fn get_one(
     Extension(ctx): Extension<RequestContext>,
     Path((owner, repo, id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let id = deployment_id(&id)?;
+    let id = path_number(&id)?;
     let deployment = shared
         .store
         .get_deployment(&ctx.render(&shared), &owner, &repo, id)
@@ -153,7 +138,7 @@ pub(crate) async fn create_status(
     Path((owner, repo, id)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = deployment_id(&id)?;
+    let id = path_number(&id)?;
     let body = Body::new(parse_object(&body, DOCS_CREATE_STATUS)?, DOCS_CREATE_STATUS);
     let new = parse_new_status(&body, actor(&ctx))?;
     let created = shared
@@ -206,22 +191,11 @@ pub(crate) async fn list_statuses(
     Path((owner, repo, id)): Path<(String, String, String)>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let id = deployment_id(&id)?;
+    let id = path_number(&id)?;
     let page = Page::from_query(uri.query());
     let listed = shared
         .store
         .list_statuses(&ctx.render(&shared), &owner, &repo, id, page)
         .map_err(|err| store_error(err, ""))?;
     Ok(paginated(&ctx, &uri, page, listed))
-}
-
-/// A list answer with GitHub's `Link` header.
-fn paginated(ctx: &RequestContext, uri: &Uri, page: Page, listed: Listed) -> Response {
-    let url = format!("{}{}", ctx.base_url, uri.path());
-    let link = page.link_header(&url, uri.query(), listed.total);
-    let mut response = json_response(StatusCode::OK, &Value::Array(listed.items));
-    if let Some(value) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
-        response.headers_mut().insert(header::LINK, value);
-    }
-    response
 }

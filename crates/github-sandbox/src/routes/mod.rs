@@ -1,12 +1,63 @@
-//! Handlers, one module per area, and the request-body helpers they share.
+//! Handlers, one module per area, and the request and response helpers they
+//! share.
 
 pub(crate) mod apps;
+pub(crate) mod checks;
+pub(crate) mod comments;
 pub(crate) mod control;
 pub(crate) mod deployments;
+pub(crate) mod pulls;
 
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::response::Response;
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use crate::auth::Principal;
+use crate::error::{json_response, ApiError};
+use crate::objects::Actor;
+use crate::pagination::Page;
+use crate::server::RequestContext;
+use crate::state::Listed;
+
+/// Who acts: the App behind an installation token, else the sandbox bot.
+pub(crate) fn actor(ctx: &RequestContext) -> Actor {
+    match ctx.principal.as_ref().and_then(Principal::app_id) {
+        Some(app_id) => Actor::App(app_id),
+        None => Actor::SandboxBot,
+    }
+}
+
+/// Ids and numbers in paths that are not numbers name nothing, so they are 404s.
+pub(crate) fn path_number(raw: &str) -> Result<u64, ApiError> {
+    raw.parse().map_err(|_| ApiError::NotFound)
+}
+
+/// A list answer with GitHub's `Link` header.
+pub(crate) fn paginated(ctx: &RequestContext, uri: &Uri, page: Page, listed: Listed) -> Response {
+    with_link(
+        ctx,
+        uri,
+        page,
+        listed.total,
+        json_response(StatusCode::OK, &Value::Array(listed.items)),
+    )
+}
+
+/// Adds the `Link` header of `page` of `total` items to `response`.
+pub(crate) fn with_link(
+    ctx: &RequestContext,
+    uri: &Uri,
+    page: Page,
+    total: usize,
+    mut response: Response,
+) -> Response {
+    let url = format!("{}{}", ctx.base_url, uri.path());
+    let link = page.link_header(&url, uri.query(), total);
+    if let Some(value) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        response.headers_mut().insert(header::LINK, value);
+    }
+    response
+}
 
 /// Parses a request body as a JSON object the way GitHub does: an empty body
 /// is an empty object, text that is not JSON is "Problems parsing JSON".
@@ -59,10 +110,84 @@ impl Body {
     }
 
     pub(crate) fn required_string(&self, key: &str) -> Result<String, ApiError> {
-        self.string(key)?.ok_or_else(|| ApiError::InvalidRequest {
+        self.string(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    /// A non-negative integer field.
+    pub(crate) fn integer(&self, key: &str) -> Result<Option<u64>, ApiError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(value) => value
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| self.type_error(key, value, "an integer")),
+        }
+    }
+
+    pub(crate) fn required_integer(&self, key: &str) -> Result<u64, ApiError> {
+        self.integer(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    /// A nested object, checked with the same documentation link.
+    pub(crate) fn object(&self, key: &str) -> Result<Option<Body>, ApiError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Object(map)) => Ok(Some(Body::new(map.clone(), self.docs))),
+            Some(other) => Err(self.type_error(key, other, "an object")),
+        }
+    }
+
+    pub(crate) fn array(&self, key: &str) -> Result<Option<&[Value]>, ApiError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => Ok(Some(items)),
+            Some(other) => Err(self.type_error(key, other, "an array")),
+        }
+    }
+
+    /// A string field that must be one of `names`, read with `parse` (which
+    /// accepts exactly `names`).
+    pub(crate) fn one_of<T>(
+        &self,
+        key: &str,
+        names: &[&str],
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, ApiError> {
+        let Some(value) = self.string(key)? else {
+            return Ok(None);
+        };
+        parse(&value).map(Some).ok_or_else(|| {
+            let names: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+            ApiError::InvalidRequest {
+                detail: format!(
+                    "For 'properties/{key}', \"{value}\" is not one of [{}].",
+                    names.join(", ")
+                ),
+                docs: self.docs,
+            }
+        })
+    }
+
+    pub(crate) fn required_one_of<T>(
+        &self,
+        key: &str,
+        names: &[&str],
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<T, ApiError> {
+        self.one_of(key, names, parse)?
+            .ok_or_else(|| self.missing(key))
+    }
+
+    /// The `documentation_url` of this body's errors.
+    pub(crate) fn docs(&self) -> &'static str {
+        self.docs
+    }
+
+    fn missing(&self, key: &str) -> ApiError {
+        ApiError::InvalidRequest {
             detail: format!("\"{key}\" wasn't supplied."),
             docs: self.docs,
-        })
+        }
     }
 
     pub(crate) fn boolean(&self, key: &str) -> Result<Option<bool>, ApiError> {

@@ -99,3 +99,50 @@ async fn health_and_unknown_controls() {
     assert_eq!(unknown.status, 404);
     assert_eq!(app.journal().await.len(), 0);
 }
+
+#[tokio::test]
+async fn reset_clears_pull_requests_comments_and_check_runs() {
+    let app = spawn_app().await;
+    let head = "0123456789abcdef0123456789abcdef01234567";
+    app.seed_pull(
+        "o/r",
+        json!({"number": 1, "base_ref": "main", "head_ref": "topic", "head_sha": head,
+               "files": [{"filename": "a.txt", "status": "added", "content": "a"}]}),
+    )
+    .await;
+    let comment = app
+        .post("/repos/o/r/issues/1/comments", &json!({"body": "hi"}))
+        .await;
+    assert_eq!(comment.status, 201);
+    let token = app.installation_token().await;
+    let run = app
+        .post_as(
+            "/repos/o/r/check-runs",
+            &token,
+            &json!({"name": "lint", "head_sha": head}),
+        )
+        .await;
+    assert_eq!(run.status, 201);
+
+    let reset = app.send(app.client.post(app.url("/_sandbox/reset"))).await;
+    assert_eq!(reset.status, 204);
+    for path in [
+        "/repos/o/r/pulls/1".to_owned(),
+        "/repos/o/r/pulls/1/files".to_owned(),
+        "/repos/o/r/issues/1/comments".to_owned(),
+        format!("/repos/o/r/issues/comments/{}", comment.body["id"]),
+        format!("/repos/o/r/check-runs/{}", run.body["id"]),
+        format!("/repos/o/r/contents/a.txt?ref={head}"),
+    ] {
+        assert_eq!(app.get(&path).await.status, 404, "{path}");
+    }
+    let runs = app
+        .get(&format!("/repos/o/r/commits/{head}/check-runs"))
+        .await;
+    assert_eq!(runs.body["total_count"], 0);
+    // The branch of the forgotten pull request is gone with it.
+    assert_eq!(
+        app.get("/repos/o/r/commits/topic/check-runs").await.status,
+        422
+    );
+}

@@ -101,6 +101,20 @@ impl TestApp {
         .await
     }
 
+    pub(crate) async fn patch(&self, path: &str, body: &Value) -> Answer {
+        self.patch_as(path, TOKEN, body).await
+    }
+
+    pub(crate) async fn patch_as(&self, path: &str, token: &str, body: &Value) -> Answer {
+        self.send(
+            self.client
+                .patch(self.url(path))
+                .bearer_auth(token)
+                .json(body),
+        )
+        .await
+    }
+
     pub(crate) async fn get_as(&self, path: &str, token: &str) -> Answer {
         self.send(self.client.get(self.url(path)).bearer_auth(token))
             .await
@@ -141,6 +155,37 @@ impl TestApp {
             .await;
         assert_eq!(answer.status, 200, "{}", answer.text);
         answer.body[0]["state"].as_str().map(str::to_owned)
+    }
+
+    /// Mints an installation token of the test App (the credential check runs
+    /// need).
+    pub(crate) async fn installation_token(&self) -> String {
+        let signed = jwt(&APP_KEY.1, &app_claims(&json!(APP_ID)));
+        let path = format!("/app/installations/{INSTALLATION_ID}/access_tokens");
+        let answer = self.post_as(&path, &signed, &json!({})).await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        answer.body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Seeds a pull request through the test controls and returns it
+    /// (asserting 201).
+    pub(crate) async fn seed_pull(&self, repo: &str, body: Value) -> Value {
+        let answer = self.seed_pull_answer(repo, &body).await;
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        answer.body
+    }
+
+    pub(crate) async fn seed_pull_answer(&self, repo: &str, body: &Value) -> Answer {
+        let path = format!("/_sandbox/repos/{repo}/pulls");
+        self.send(self.client.post(self.url(&path)).json(body))
+            .await
+    }
+
+    /// Updates a seeded pull request through the test controls.
+    pub(crate) async fn move_pull(&self, repo: &str, number: u64, body: &Value) -> Answer {
+        let path = format!("/_sandbox/repos/{repo}/pulls/{number}");
+        self.send(self.client.patch(self.url(&path)).json(body))
+            .await
     }
 
     pub(crate) async fn add_fault(&self, fault: Value) -> Value {
@@ -225,6 +270,107 @@ fn app_schema() -> Value {
     })
 }
 
+/// The full repository object of a pull request's `head.repo` and
+/// `base.repo`. The fixtures ship only `repository-lite`, so this is that
+/// schema (still closed to unknown fields) plus what GitHub's full repository
+/// object adds, all required.
+fn repository_schema() -> Value {
+    let mut schema = load("repository-lite.schema.json");
+    schema["title"] = json!("Repository");
+    let string = json!({"type": "string"});
+    let nullable_string = json!({"type": ["string", "null"]});
+    let integer = json!({"type": "integer"});
+    let boolean = json!({"type": "boolean"});
+    let date_time = json!({"type": "string", "format": "date-time"});
+    let uri = json!({"type": "string", "format": "uri"});
+    let extra = [
+        ("created_at", date_time.clone()),
+        ("updated_at", date_time.clone()),
+        ("pushed_at", date_time),
+        ("git_url", string.clone()),
+        ("ssh_url", string.clone()),
+        ("clone_url", uri.clone()),
+        ("svn_url", uri),
+        ("homepage", nullable_string.clone()),
+        ("size", integer.clone()),
+        ("stargazers_count", integer.clone()),
+        ("watchers_count", integer.clone()),
+        ("language", nullable_string.clone()),
+        ("has_issues", boolean.clone()),
+        ("has_projects", boolean.clone()),
+        ("has_downloads", boolean.clone()),
+        ("has_wiki", boolean.clone()),
+        ("has_pages", boolean.clone()),
+        ("has_discussions", boolean.clone()),
+        ("forks_count", integer.clone()),
+        ("mirror_url", nullable_string),
+        ("archived", boolean.clone()),
+        ("disabled", boolean.clone()),
+        ("open_issues_count", integer.clone()),
+        ("license", json!({"type": ["object", "null"]})),
+        ("allow_forking", boolean.clone()),
+        ("is_template", boolean.clone()),
+        ("web_commit_signoff_required", boolean),
+        ("topics", json!({"type": "array", "items": string})),
+        (
+            "visibility",
+            json!({"type": "string", "enum": ["public", "private", "internal"]}),
+        ),
+        ("forks", integer.clone()),
+        ("open_issues", integer.clone()),
+        ("watchers", integer),
+        ("default_branch", string),
+    ];
+    for (name, property) in extra {
+        schema["properties"][name] = property;
+        if let Some(required) = schema["required"].as_array_mut() {
+            required.push(json!(name));
+        }
+    }
+    schema
+}
+
+/// Schemas the pull request and issue comment fixtures reference but the
+/// fixtures do not ship, written from GitHub's objects. `team`, `label`,
+/// `milestone` and `auto-merge` only type-check: the sandbox always sends
+/// empty lists and nulls in their places.
+fn referenced_schema(name: &str) -> Option<Value> {
+    let count = json!({"type": "integer"});
+    let schema = match name {
+        "app.schema.json" => app_schema(),
+        "repository.schema.json" => repository_schema(),
+        "link.schema.json" => json!({
+            "type": "object",
+            "required": ["href"],
+            "properties": {"href": {"type": "string", "format": "uri-template"}},
+            "additionalProperties": false
+        }),
+        "author_association.schema.json" => json!({
+            "type": "string",
+            "enum": ["COLLABORATOR", "CONTRIBUTOR", "FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR",
+                     "MANNEQUIN", "MEMBER", "NONE", "OWNER"]
+        }),
+        "reactions.schema.json" => json!({
+            "type": "object",
+            "required": ["url", "total_count", "+1", "-1", "laugh", "hooray", "confused",
+                         "heart", "rocket", "eyes"],
+            "properties": {
+                "url": {"type": "string", "format": "uri"},
+                "total_count": count, "+1": count, "-1": count, "laugh": count,
+                "hooray": count, "confused": count, "heart": count, "rocket": count,
+                "eyes": count
+            },
+            "additionalProperties": false
+        }),
+        "team.schema.json"
+        | "label.schema.json"
+        | "milestone.schema.json"
+        | "auto-merge.schema.json" => json!({"type": "object"}),
+        _ => return None,
+    };
+    Some(schema)
+}
+
 /// Resolves `$ref`s by file name from the fixtures directory.
 struct FixtureRetriever;
 
@@ -234,13 +380,21 @@ impl Retrieve for FixtureRetriever {
         uri: &Uri<String>,
     ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
         let name = uri.as_str().rsplit('/').next().unwrap_or_default();
-        if name == "app.schema.json" {
-            return Ok(app_schema());
-        }
-        let path = schema_dir().join(name);
-        let text =
-            std::fs::read_to_string(&path).map_err(|err| format!("{}: {err}", path.display()))?;
-        Ok(serde_json::from_str(&text)?)
+        let mut schema = match referenced_schema(name) {
+            Some(schema) => schema,
+            None => {
+                let path = schema_dir().join(name);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|err| format!("{}: {err}", path.display()))?;
+                serde_json::from_str(&text)?
+            }
+        };
+        // The fixtures' `$id`s are relative ("common/user.schema.json"), so
+        // each level of nesting would add a "common/" to the next reference.
+        // An absolute `$id` keeps every schema at one address, which the
+        // validator needs for references it resolves lazily (recursive ones).
+        schema["$id"] = json!(format!("json-schema:///common/{name}"));
+        Ok(schema)
     }
 }
 
@@ -263,6 +417,12 @@ pub(crate) static STATUS_SCHEMA: LazyLock<Arc<Validator>> = LazyLock::new(|| {
     status["$schema"] = json!("http://json-schema.org/draft-07/schema");
     Arc::new(validator(&status))
 });
+
+pub(crate) static PULL_REQUEST_SCHEMA: LazyLock<Arc<Validator>> =
+    LazyLock::new(|| Arc::new(validator(&load("pull-request.schema.json"))));
+
+pub(crate) static ISSUE_COMMENT_SCHEMA: LazyLock<Arc<Validator>> =
+    LazyLock::new(|| Arc::new(validator(&load("issue-comment.schema.json"))));
 
 pub(crate) static APP_SCHEMA: LazyLock<Arc<Validator>> =
     LazyLock::new(|| Arc::new(validator(&app_schema())));

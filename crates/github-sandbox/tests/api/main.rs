@@ -2,8 +2,11 @@
 //! generated keys and compiled schemas are shared).
 
 mod apps;
+mod checks;
+mod comments;
 mod controls;
 mod deployments;
 mod faults;
 mod helpers;
+mod pulls;
 mod statuses;

@@ -228,7 +228,7 @@ impl DeploymentActivities {
 
 /// A span that puts the workflow id, run id, activity and attempt on every log line of
 /// one activity execution.
-fn activity_span(ctx: &ActivityContext) -> tracing::Span {
+pub(crate) fn activity_span(ctx: &ActivityContext) -> tracing::Span {
     let info = ctx.info();
     tracing::info_span!(
         "activity",
@@ -267,7 +267,7 @@ fn inline_wait_budget(ctx: &ActivityContext) -> std::time::Duration {
 /// Turns a classified GitHub error into a Temporal failure: permanent errors are
 /// non-retryable with the type the retry policy names, and rate limits carry the delay
 /// GitHub asked for as the next retry's delay.
-fn to_activity_error(err: &gdt_github::Error) -> ActivityError {
+pub(crate) fn to_activity_error(err: &gdt_github::Error) -> ActivityError {
     use gdt_github::Error as E;
     let message = err.to_string();
     let failure = match *err {

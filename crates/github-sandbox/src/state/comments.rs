@@ -1,0 +1,169 @@
+//! Issue comments on seeded pull requests (GitHub keeps a pull request's
+//! conversation on the issue of the same number).
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+
+use super::{
+    repo_key, repository_html_url, repository_url, Inner, Listed, Repo, Store, StoreError,
+};
+use crate::objects::{node_id, timestamp, Actor, RenderContext};
+use crate::pagination::Page;
+
+/// A validated create-comment request.
+#[derive(Debug, Clone)]
+pub(crate) struct NewComment {
+    pub(crate) body: String,
+    pub(crate) actor: Actor,
+}
+
+#[derive(Debug)]
+pub(super) struct Comment {
+    id: u64,
+    /// [`repo_key`] of the repository, so an id from another repository is a 404.
+    repo_key: String,
+    issue_number: u64,
+    body: String,
+    actor: Actor,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Comments on a seeded pull request; `NotFound` for any other number.
+    pub(crate) fn create_comment(
+        &self,
+        ctx: &RenderContext<'_>,
+        owner: &str,
+        name: &str,
+        number: u64,
+        new: NewComment,
+        now: DateTime<Utc>,
+    ) -> Result<Value, StoreError> {
+        let mut guard = self.inner.lock().expect("store mutex poisoned");
+        let inner = &mut *guard;
+        let key = repo_key(owner, name);
+        let repo = inner.repos.get_mut(&key).ok_or(StoreError::NotFound)?;
+        let pull = repo.pulls.get_mut(&number).ok_or(StoreError::NotFound)?;
+        inner.last_comment_id += 1;
+        let comment = Comment {
+            id: inner.last_comment_id,
+            repo_key: key,
+            issue_number: number,
+            body: new.body,
+            actor: new.actor,
+            created_at: now,
+            updated_at: now,
+        };
+        pull.comment_ids.push(comment.id);
+        // A new comment bumps the pull request's `updated_at`, as on GitHub.
+        pull.updated_at = now;
+        let rendered = render_comment(ctx, repo, &comment);
+        inner.comments.insert(comment.id, comment);
+        Ok(rendered)
+    }
+
+    /// One page of a pull request's comments, oldest first.
+    pub(crate) fn list_comments(
+        &self,
+        ctx: &RenderContext<'_>,
+        owner: &str,
+        name: &str,
+        number: u64,
+        page: Page,
+    ) -> Result<Listed, StoreError> {
+        let inner = self.inner.lock().expect("store mutex poisoned");
+        let repo = inner.repo(owner, name)?;
+        let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
+        let ids = &pull.comment_ids;
+        let items = ids[page.range(ids.len())]
+            .iter()
+            .filter_map(|id| inner.comments.get(id))
+            .map(|comment| render_comment(ctx, repo, comment))
+            .collect();
+        Ok(Listed {
+            total: ids.len(),
+            items,
+        })
+    }
+
+    /// `GET /repos/{owner}/{repo}/issues/comments/{id}`
+    pub(crate) fn get_comment(
+        &self,
+        ctx: &RenderContext<'_>,
+        owner: &str,
+        name: &str,
+        id: u64,
+    ) -> Result<Value, StoreError> {
+        let inner = self.inner.lock().expect("store mutex poisoned");
+        let (repo, comment) = find_comment(&inner, owner, name, id)?;
+        Ok(render_comment(ctx, repo, comment))
+    }
+
+    /// Replaces a comment's body; `updated_at` moves, `created_at` stays.
+    pub(crate) fn update_comment(
+        &self,
+        ctx: &RenderContext<'_>,
+        owner: &str,
+        name: &str,
+        id: u64,
+        body: String,
+        now: DateTime<Utc>,
+    ) -> Result<Value, StoreError> {
+        let mut guard = self.inner.lock().expect("store mutex poisoned");
+        let inner = &mut *guard;
+        find_comment(inner, owner, name, id)?;
+        let comment = inner.comments.get_mut(&id).ok_or(StoreError::NotFound)?;
+        comment.body = body;
+        comment.updated_at = now;
+        let (repo, comment) = find_comment(inner, owner, name, id)?;
+        Ok(render_comment(ctx, repo, comment))
+    }
+}
+
+fn find_comment<'a>(
+    inner: &'a Inner,
+    owner: &str,
+    name: &str,
+    id: u64,
+) -> Result<(&'a Repo, &'a Comment), StoreError> {
+    let repo = inner.repo(owner, name)?;
+    let comment = inner
+        .comments
+        .get(&id)
+        .filter(|comment| comment.repo_key == repo_key(owner, name))
+        .ok_or(StoreError::NotFound)?;
+    Ok((repo, comment))
+}
+
+fn render_comment(ctx: &RenderContext<'_>, repo: &Repo, comment: &Comment) -> Value {
+    let api = repository_url(ctx, repo);
+    let html = repository_html_url(ctx, repo);
+    let url = format!("{api}/issues/comments/{}", comment.id);
+    json!({
+        "url": url,
+        "html_url": format!("{html}/pull/{}#issuecomment-{}", comment.issue_number, comment.id),
+        "issue_url": format!("{api}/issues/{}", comment.issue_number),
+        "id": comment.id,
+        "node_id": node_id("IssueComment", comment.id),
+        "user": ctx.creator(comment.actor),
+        "created_at": timestamp(comment.created_at),
+        "updated_at": timestamp(comment.updated_at),
+        // Apps' bots are neither members nor collaborators of the repository.
+        "author_association": "NONE",
+        "body": comment.body,
+        "reactions": {
+            "url": format!("{url}/reactions"),
+            "total_count": 0,
+            "+1": 0,
+            "-1": 0,
+            "laugh": 0,
+            "hooray": 0,
+            "confused": 0,
+            "heart": 0,
+            "rocket": 0,
+            "eyes": 0,
+        },
+        "performed_via_github_app": ctx.performed_via(comment.actor),
+    })
+}

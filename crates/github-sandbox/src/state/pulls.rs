@@ -1,0 +1,899 @@
+//! Seeded pull requests: the pull request object, its changed files, and the
+//! contents of those files at every head the pull request has had.
+//!
+//! The sandbox knows a repository's files only through the pull requests
+//! seeded into it: the contents of a path at a head SHA are those of the file
+//! seeded with that head, and every other path is missing there.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::{
+    branch_sha, fake_id, fake_sha, repo_entry, repo_key, repository_html_url, repository_url,
+    Listed, Repo, Store, StoreError,
+};
+use crate::objects::{base64_lines, encode_path, merge, node_id, timestamp, user, RenderContext};
+use crate::pagination::Page;
+
+/// GitHub lists at most this many files of a pull request, however many
+/// changed; the rest are returned by no page.
+const MAX_LISTED_FILES: usize = 3000;
+
+/// How a file changed, as the files endpoint reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum FileStatus {
+    Added,
+    Removed,
+    Modified,
+    Renamed,
+    Copied,
+    Changed,
+    Unchanged,
+}
+
+impl FileStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::Removed => "removed",
+            Self::Modified => "modified",
+            Self::Renamed => "renamed",
+            Self::Copied => "copied",
+            Self::Changed => "changed",
+            Self::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// The body of `POST /_sandbox/repos/{owner}/{repo}/pulls`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PullSeed {
+    pub(crate) number: u64,
+    pub(crate) base_ref: String,
+    pub(crate) head_ref: String,
+    /// 40 hex digits.
+    pub(crate) head_sha: String,
+    /// Defaults to "Pull request #{number}".
+    pub(crate) title: Option<String>,
+    #[serde(default)]
+    pub(crate) files: Vec<FileSeed>,
+}
+
+/// The body of `PATCH /_sandbox/repos/{owner}/{repo}/pulls/{number}`: every
+/// key optional. A new `head_sha` moves the head (keeping the old head's
+/// files readable by its SHA); `files` replace the file list of the head.
+/// Without `files`, a head moved to a SHA never seeded carries the old head's
+/// files over, and one moved back to an earlier head finds that head's files.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PullPatch {
+    /// Must match the path's number when given.
+    pub(crate) number: Option<u64>,
+    pub(crate) base_ref: Option<String>,
+    pub(crate) head_ref: Option<String>,
+    pub(crate) head_sha: Option<String>,
+    pub(crate) title: Option<String>,
+    pub(crate) files: Option<Vec<FileSeed>>,
+}
+
+/// One changed file of a seeded head.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileSeed {
+    pub(crate) filename: String,
+    pub(crate) status: FileStatus,
+    /// The file's text at the head: required to be absent for removed files;
+    /// a file seeded without it reads as empty.
+    pub(crate) content: Option<String>,
+    /// Required for renamed files, allowed for copied ones.
+    pub(crate) previous_filename: Option<String>,
+    /// By default an added file counts its lines as additions; every other
+    /// count defaults to 0.
+    pub(crate) additions: Option<u64>,
+    pub(crate) deletions: Option<u64>,
+    /// By default only added files with content have a patch (all lines added).
+    pub(crate) patch: Option<String>,
+}
+
+/// Why a seed was refused (answered 400 by the control route).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SeedError {
+    #[error("number must be at least 1")]
+    ZeroNumber,
+    #[error("number {body} in the body does not match {path} in the path")]
+    NumberMismatch { body: u64, path: u64 },
+    #[error("{0} must not be empty")]
+    Empty(&'static str),
+    #[error("head_sha must be 40 hex digits, not {0:?}")]
+    BadSha(String),
+    #[error("file name {0:?} is not a relative path without empty, '.' or '..' segments")]
+    BadFilename(String),
+    #[error("file {0:?} is listed twice")]
+    DuplicateFile(String),
+    #[error("removed file {0:?} cannot have content")]
+    RemovedWithContent(String),
+    #[error("renamed file {0:?} needs previous_filename")]
+    RenameWithoutPrevious(String),
+    #[error("previous_filename is only for renamed and copied files, not {0:?}")]
+    UnexpectedPrevious(String),
+}
+
+impl PullSeed {
+    pub(crate) fn check(&self) -> Result<(), SeedError> {
+        if self.number == 0 {
+            return Err(SeedError::ZeroNumber);
+        }
+        check_ref("base_ref", &self.base_ref)?;
+        check_ref("head_ref", &self.head_ref)?;
+        check_sha(&self.head_sha)?;
+        check_files(&self.files)
+    }
+}
+
+impl PullPatch {
+    pub(crate) fn check(&self, number: u64) -> Result<(), SeedError> {
+        if let Some(body) = self.number.filter(|body| *body != number) {
+            return Err(SeedError::NumberMismatch { body, path: number });
+        }
+        if let Some(base_ref) = &self.base_ref {
+            check_ref("base_ref", base_ref)?;
+        }
+        if let Some(head_ref) = &self.head_ref {
+            check_ref("head_ref", head_ref)?;
+        }
+        if let Some(sha) = &self.head_sha {
+            check_sha(sha)?;
+        }
+        self.files.as_deref().map_or(Ok(()), check_files)
+    }
+}
+
+fn check_ref(field: &'static str, value: &str) -> Result<(), SeedError> {
+    if value.trim().is_empty() {
+        return Err(SeedError::Empty(field));
+    }
+    Ok(())
+}
+
+fn check_sha(sha: &str) -> Result<(), SeedError> {
+    if sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(SeedError::BadSha(sha.to_owned()))
+    }
+}
+
+fn check_files(files: &[FileSeed]) -> Result<(), SeedError> {
+    let mut seen = HashSet::new();
+    for file in files {
+        let name = &file.filename;
+        let valid = !name.is_empty()
+            && name
+                .split('/')
+                .all(|segment| !matches!(segment, "" | "." | ".."));
+        if !valid {
+            return Err(SeedError::BadFilename(name.clone()));
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(SeedError::DuplicateFile(name.clone()));
+        }
+        match file.status {
+            FileStatus::Removed if file.content.is_some() => {
+                return Err(SeedError::RemovedWithContent(name.clone()));
+            }
+            FileStatus::Renamed if file.previous_filename.is_none() => {
+                return Err(SeedError::RenameWithoutPrevious(name.clone()));
+            }
+            FileStatus::Renamed | FileStatus::Copied => {}
+            _ if file.previous_filename.is_some() => {
+                return Err(SeedError::UnexpectedPrevious(name.clone()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A seeded pull request.
+#[derive(Debug)]
+pub(super) struct Pull {
+    id: u64,
+    number: u64,
+    title: String,
+    pub(super) base_ref: String,
+    pub(super) base_sha: String,
+    pub(super) head_ref: String,
+    pub(super) head_sha: String,
+    created_at: DateTime<Utc>,
+    pub(super) updated_at: DateTime<Utc>,
+    /// One, plus one per head move: the sandbox's stand-in for a commit count.
+    commits: u64,
+    /// Ascending. Comments belong to the number, so re-seeding keeps them.
+    pub(super) comment_ids: Vec<u64>,
+    /// When this pull request was last seeded or updated, in
+    /// [`super::Inner::last_move`] ticks: the latest one wins a branch name
+    /// two pull requests share.
+    pub(super) moved: u64,
+}
+
+/// The changed files of one head SHA.
+#[derive(Debug, Clone)]
+pub(super) struct Snapshot {
+    /// In the order seeded, which is the order the files endpoint lists them.
+    files: Vec<ChangedFile>,
+    /// Index into `files` by file name.
+    by_name: HashMap<String, usize>,
+}
+
+#[derive(Debug, Clone)]
+struct ChangedFile {
+    filename: String,
+    status: FileStatus,
+    previous_filename: Option<String>,
+    /// Empty for removed files.
+    content: String,
+    /// The blob SHA of `content` (derived like the sandbox's other SHAs, not
+    /// git's hash), so equal contents share a SHA as in git.
+    sha: String,
+    additions: u64,
+    deletions: u64,
+    patch: Option<String>,
+}
+
+impl Snapshot {
+    fn new(head_sha: &str, files: Vec<FileSeed>) -> Self {
+        let files: Vec<ChangedFile> = files
+            .into_iter()
+            .map(|seed| ChangedFile::new(head_sha, seed))
+            .collect();
+        let by_name = files
+            .iter()
+            .enumerate()
+            .map(|(index, file)| (file.filename.clone(), index))
+            .collect();
+        Self { files, by_name }
+    }
+
+    /// The file at `path` if it exists at this head.
+    fn present(&self, path: &str) -> Option<&ChangedFile> {
+        let file = &self.files[*self.by_name.get(path)?];
+        (file.status != FileStatus::Removed).then_some(file)
+    }
+
+    /// Additions, deletions and changed files over every file (not only the
+    /// first 3000 the files endpoint lists).
+    fn totals(&self) -> (u64, u64, usize) {
+        let additions = self.files.iter().map(|f| f.additions).sum();
+        let deletions = self.files.iter().map(|f| f.deletions).sum();
+        (additions, deletions, self.files.len())
+    }
+}
+
+impl ChangedFile {
+    fn new(head_sha: &str, seed: FileSeed) -> Self {
+        let content = seed.content.unwrap_or_default();
+        let sha = if seed.status == FileStatus::Removed {
+            // The blob that was removed is unknown; any stable SHA will do.
+            fake_sha(&format!("removed:{head_sha}:{}", seed.filename))
+        } else {
+            fake_sha(&format!("blob:{content}"))
+        };
+        let added = seed.status == FileStatus::Added;
+        let line_count = u64::try_from(content.lines().count()).unwrap_or(u64::MAX);
+        let additions = seed.additions.unwrap_or(if added { line_count } else { 0 });
+        let patch = seed
+            .patch
+            .or_else(|| (added && !content.is_empty()).then(|| added_file_patch(&content)));
+        Self {
+            filename: seed.filename,
+            status: seed.status,
+            previous_filename: seed.previous_filename,
+            content,
+            sha,
+            additions,
+            deletions: seed.deletions.unwrap_or(0),
+            patch,
+        }
+    }
+}
+
+/// The unified diff GitHub shows for a new file: every line added.
+fn added_file_patch(content: &str) -> String {
+    let lines: Vec<String> = content.lines().map(|line| format!("+{line}")).collect();
+    let mut patch = format!("@@ -0,0 +1,{} @@\n{}", lines.len(), lines.join("\n"));
+    if !content.ends_with('\n') {
+        patch.push_str("\n\\ No newline at end of file");
+    }
+    patch
+}
+
+impl Store {
+    /// Seeds a pull request, replacing one with the same number (which keeps
+    /// its id, creation time and comments).
+    pub(crate) fn seed_pull(
+        &self,
+        ctx: &RenderContext<'_>,
+        owner: &str,
+        name: &str,
+        seed: PullSeed,
+        now: DateTime<Utc>,
+    ) -> Value {
+        let mut guard = self.inner.lock().expect("store mutex poisoned");
+        let inner = &mut *guard;
+        inner.last_move += 1;
+        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, owner, name, now);
+        let head_sha = seed.head_sha.to_ascii_lowercase();
+        let base_sha = base_sha(repo, &seed.base_ref);
+        let (id, created_at, comment_ids) = match repo.pulls.remove(&seed.number) {
+            Some(old) => (old.id, old.created_at, old.comment_ids),
+            None => {
+                inner.last_pull_id += 1;
+                (inner.last_pull_id, now, Vec::new())
+            }
+        };
+        repo.heads
+            .insert(head_sha.clone(), Snapshot::new(&head_sha, seed.files));
+        repo.latest_head = Some(head_sha.clone());
+        let pull = Pull {
+            id,
+            number: seed.number,
+            title: seed
+                .title
+                .unwrap_or_else(|| format!("Pull request #{}", seed.number)),
+            base_ref: seed.base_ref,
+            base_sha,
+            head_ref: seed.head_ref,
+            head_sha,
+            created_at,
+            updated_at: now,
+            commits: 1,
+            comment_ids,
+            moved: inner.last_move,
+        };
+        let number = pull.number;
+        repo.pulls.insert(number, pull);
+        render_pull(ctx, repo, &repo.pulls[&number])
+    }
+
+    /// Updates a seeded pull request; see [`PullPatch`].
+    pub(crate) fn update_pull(
+        &self,
+        ctx: &RenderContext<'_>,
+        owner: &str,
+        name: &str,
+        number: u64,
+        patch: PullPatch,
+        now: DateTime<Utc>,
+    ) -> Result<Value, StoreError> {
+        let mut guard = self.inner.lock().expect("store mutex poisoned");
+        let inner = &mut *guard;
+        let repo = inner
+            .repos
+            .get_mut(&repo_key(owner, name))
+            .ok_or(StoreError::NotFound)?;
+        let base = patch
+            .base_ref
+            .map(|base_ref| (base_sha(repo, &base_ref), base_ref));
+        let pull = repo.pulls.get_mut(&number).ok_or(StoreError::NotFound)?;
+        let new_head = patch
+            .head_sha
+            .map(|sha| sha.to_ascii_lowercase())
+            .filter(|sha| *sha != pull.head_sha);
+        let snapshot = match (patch.files, &new_head) {
+            (Some(files), _) => {
+                let head = new_head.as_deref().unwrap_or(&pull.head_sha);
+                Some(Snapshot::new(head, files))
+            }
+            // A head seen before keeps its files, as a commit does in git;
+            // a new one starts with the files of the head it replaces.
+            (None, Some(head)) if !repo.heads.contains_key(head) => {
+                repo.heads.get(&pull.head_sha).cloned()
+            }
+            (None, _) => None,
+        };
+        if let Some((base_sha, base_ref)) = base {
+            pull.base_ref = base_ref;
+            pull.base_sha = base_sha;
+        }
+        if let Some(head_ref) = patch.head_ref {
+            pull.head_ref = head_ref;
+        }
+        if let Some(title) = patch.title {
+            pull.title = title;
+        }
+        if let Some(head_sha) = new_head {
+            pull.head_sha = head_sha;
+            pull.commits += 1;
+        }
+        if let Some(snapshot) = snapshot {
+            repo.heads.insert(pull.head_sha.clone(), snapshot);
+        }
+        inner.last_move += 1;
+        pull.moved = inner.last_move;
+        pull.updated_at = now;
+        repo.latest_head = Some(pull.head_sha.clone());
+        let pull = &repo.pulls[&number];
+        Ok(render_pull(ctx, repo, pull))
+    }
+
+    /// `GET /repos/{owner}/{repo}/pulls/{number}`
+    pub(crate) fn get_pull(
+        &self,
+        ctx: &RenderContext<'_>,
+        owner: &str,
+        name: &str,
+        number: u64,
+    ) -> Result<Value, StoreError> {
+        let inner = self.inner.lock().expect("store mutex poisoned");
+        let repo = inner.repo(owner, name)?;
+        let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
+        Ok(render_pull(ctx, repo, pull))
+    }
+
+    /// One page of the files changed at a pull request's head, capped at
+    /// GitHub's 3000.
+    pub(crate) fn list_pull_files(
+        &self,
+        ctx: &RenderContext<'_>,
+        owner: &str,
+        name: &str,
+        number: u64,
+        page: Page,
+    ) -> Result<Listed, StoreError> {
+        let inner = self.inner.lock().expect("store mutex poisoned");
+        let repo = inner.repo(owner, name)?;
+        let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
+        let files = repo
+            .heads
+            .get(&pull.head_sha)
+            .map_or(&[][..], |snapshot| &snapshot.files[..]);
+        let listed = &files[..files.len().min(MAX_LISTED_FILES)];
+        let items = listed[page.range(listed.len())]
+            .iter()
+            .map(|file| render_file(ctx, repo, &pull.head_sha, file))
+            .collect();
+        Ok(Listed {
+            total: listed.len(),
+            items,
+        })
+    }
+
+    /// The contents object of the file at `path` at `git_ref`; without a ref,
+    /// at the head most recently seeded or updated in the repository.
+    /// `UnknownRef` when the ref names no commit; `NotFound` when the file is
+    /// missing or removed there.
+    pub(crate) fn get_contents(
+        &self,
+        ctx: &RenderContext<'_>,
+        owner: &str,
+        name: &str,
+        path: &str,
+        git_ref: Option<&str>,
+    ) -> Result<Value, StoreError> {
+        let inner = self.inner.lock().expect("store mutex poisoned");
+        let (shown_ref, sha) = match git_ref {
+            Some(git_ref) => {
+                let sha = inner
+                    .resolve(owner, name, git_ref)
+                    .ok_or(StoreError::UnknownRef)?;
+                (git_ref.to_owned(), sha)
+            }
+            None => {
+                let sha = inner
+                    .repo(owner, name)?
+                    .latest_head
+                    .clone()
+                    .ok_or(StoreError::NotFound)?;
+                (sha.clone(), sha)
+            }
+        };
+        let repo = inner.repo(owner, name)?;
+        let file = repo
+            .heads
+            .get(&sha)
+            .and_then(|snapshot| snapshot.present(path))
+            .ok_or(StoreError::NotFound)?;
+        Ok(render_contents(ctx, repo, &shown_ref, file))
+    }
+}
+
+/// The SHA of a base branch: another pull request's head when the branch is
+/// one (stacked pull requests), else the branch's fixed head.
+fn base_sha(repo: &Repo, base_ref: &str) -> String {
+    repo.resolve(base_ref)
+        .unwrap_or_else(|| branch_sha(&repo.owner, &repo.name, base_ref))
+}
+
+fn render_pull(ctx: &RenderContext<'_>, repo: &Repo, pull: &Pull) -> Value {
+    let api = repository_url(ctx, repo);
+    let html = repository_html_url(ctx, repo);
+    let number = pull.number;
+    let url = format!("{api}/pulls/{number}");
+    let html_url = format!("{html}/pull/{number}");
+    let issue_url = format!("{api}/issues/{number}");
+    let comments_url = format!("{issue_url}/comments");
+    let review_comments_url = format!("{url}/comments");
+    let review_comment_url = format!("{api}/pulls/comments{{/number}}");
+    let commits_url = format!("{url}/commits");
+    let statuses_url = format!("{api}/statuses/{}", pull.head_sha);
+    let (additions, deletions, changed_files) = repo
+        .heads
+        .get(&pull.head_sha)
+        .map_or((0, 0, 0), Snapshot::totals);
+    let owner = owner_user(ctx, repo);
+    let repository = render_repository(ctx, repo);
+    let branch = |git_ref: &str, sha: &str| {
+        json!({
+            "label": format!("{}:{git_ref}", repo.owner),
+            "ref": git_ref,
+            "sha": sha,
+            "user": owner,
+            "repo": repository,
+        })
+    };
+    let link = |href: &str| json!({ "href": href });
+    let identity = json!({
+        "url": url,
+        "id": pull.id,
+        "node_id": node_id("PullRequest", pull.id),
+        "html_url": html_url,
+        "diff_url": format!("{html_url}.diff"),
+        "patch_url": format!("{html_url}.patch"),
+        "issue_url": issue_url,
+        "number": number,
+        "state": "open",
+        "locked": false,
+        "title": pull.title,
+        "user": owner,
+        "body": null,
+        "created_at": timestamp(pull.created_at),
+        "updated_at": timestamp(pull.updated_at),
+        "closed_at": null,
+        "merged_at": null,
+        "merge_commit_sha": null,
+        "assignee": null,
+        "assignees": [],
+        "requested_reviewers": [],
+        "requested_teams": [],
+        "labels": [],
+        "milestone": null,
+        "draft": false,
+        "commits_url": commits_url,
+        "review_comments_url": review_comments_url,
+        "review_comment_url": review_comment_url,
+        "comments_url": comments_url,
+        "statuses_url": statuses_url,
+        "head": branch(&pull.head_ref, &pull.head_sha),
+        "base": branch(&pull.base_ref, &pull.base_sha),
+        "_links": {
+            "self": link(&url),
+            "html": link(&html_url),
+            "issue": link(&issue_url),
+            "comments": link(&comments_url),
+            "review_comments": link(&review_comments_url),
+            "review_comment": link(&review_comment_url),
+            "commits": link(&commits_url),
+            "statuses": link(&statuses_url),
+        },
+    });
+    let state = json!({
+        "author_association": "OWNER",
+        "auto_merge": null,
+        "active_lock_reason": null,
+        "merged": false,
+        "mergeable": true,
+        "rebaseable": true,
+        "mergeable_state": "clean",
+        "merged_by": null,
+        "comments": pull.comment_ids.len(),
+        "review_comments": 0,
+        "maintainer_can_modify": false,
+        "commits": pull.commits,
+        "additions": additions,
+        "deletions": deletions,
+        "changed_files": changed_files,
+    });
+    merge(identity, state)
+}
+
+/// The user that owns a repository and authors its seeded pull requests.
+fn owner_user(ctx: &RenderContext<'_>, repo: &Repo) -> Value {
+    user(
+        ctx.base_url,
+        &repo.owner,
+        fake_id(&format!("user:{}", repo.owner.to_ascii_lowercase())),
+        "User",
+    )
+}
+
+/// The full repository object, as in a pull request's `head.repo` and
+/// `base.repo`.
+fn render_repository(ctx: &RenderContext<'_>, repo: &Repo) -> Value {
+    let api = repository_url(ctx, repo);
+    let html = repository_html_url(ctx, repo);
+    let host = ctx
+        .base_url
+        .split_once("://")
+        .map_or(ctx.base_url, |(_, host)| host);
+    let full_name = format!("{}/{}", repo.owner, repo.name);
+    let created_at = timestamp(repo.created_at);
+    let open_pulls = repo.pulls.len();
+    let mut lite = json!({
+        "id": repo.id,
+        "node_id": node_id("Repository", repo.id),
+        "name": repo.name,
+        "full_name": full_name,
+        "private": false,
+        "owner": owner_user(ctx, repo),
+        "html_url": html,
+        "description": null,
+        "fork": false,
+        "url": api,
+    });
+    let urls = [
+        ("forks_url", format!("{api}/forks")),
+        ("keys_url", format!("{api}/keys{{/key_id}}")),
+        (
+            "collaborators_url",
+            format!("{api}/collaborators{{/collaborator}}"),
+        ),
+        ("teams_url", format!("{api}/teams")),
+        ("hooks_url", format!("{api}/hooks")),
+        (
+            "issue_events_url",
+            format!("{api}/issues/events{{/number}}"),
+        ),
+        ("events_url", format!("{api}/events")),
+        ("assignees_url", format!("{api}/assignees{{/user}}")),
+        ("branches_url", format!("{api}/branches{{/branch}}")),
+        ("tags_url", format!("{api}/tags")),
+        ("blobs_url", format!("{api}/git/blobs{{/sha}}")),
+        ("git_tags_url", format!("{api}/git/tags{{/sha}}")),
+        ("git_refs_url", format!("{api}/git/refs{{/sha}}")),
+        ("trees_url", format!("{api}/git/trees{{/sha}}")),
+        ("statuses_url", format!("{api}/statuses/{{sha}}")),
+        ("languages_url", format!("{api}/languages")),
+        ("stargazers_url", format!("{api}/stargazers")),
+        ("contributors_url", format!("{api}/contributors")),
+        ("subscribers_url", format!("{api}/subscribers")),
+        ("subscription_url", format!("{api}/subscription")),
+        ("commits_url", format!("{api}/commits{{/sha}}")),
+        ("git_commits_url", format!("{api}/git/commits{{/sha}}")),
+        ("comments_url", format!("{api}/comments{{/number}}")),
+        (
+            "issue_comment_url",
+            format!("{api}/issues/comments{{/number}}"),
+        ),
+        ("contents_url", format!("{api}/contents/{{+path}}")),
+        ("compare_url", format!("{api}/compare/{{base}}...{{head}}")),
+        ("merges_url", format!("{api}/merges")),
+        ("archive_url", format!("{api}/{{archive_format}}{{/ref}}")),
+        ("downloads_url", format!("{api}/downloads")),
+        ("issues_url", format!("{api}/issues{{/number}}")),
+        ("pulls_url", format!("{api}/pulls{{/number}}")),
+        ("milestones_url", format!("{api}/milestones{{/number}}")),
+        (
+            "notifications_url",
+            format!("{api}/notifications{{?since,all,participating}}"),
+        ),
+        ("labels_url", format!("{api}/labels{{/name}}")),
+        ("releases_url", format!("{api}/releases{{/id}}")),
+        ("deployments_url", format!("{api}/deployments")),
+    ];
+    if let Some(object) = lite.as_object_mut() {
+        for (key, url) in urls {
+            object.insert(key.to_owned(), Value::String(url));
+        }
+    }
+    // What the full repository object adds to the "lite" one above.
+    let full = json!({
+        "created_at": created_at,
+        "updated_at": created_at,
+        "pushed_at": created_at,
+        "git_url": format!("git://{host}/{full_name}.git"),
+        "ssh_url": format!("git@{host}:{full_name}.git"),
+        "clone_url": format!("{html}.git"),
+        "svn_url": html,
+        "homepage": null,
+        "size": 0,
+        "stargazers_count": 0,
+        "watchers_count": 0,
+        "language": null,
+        "has_issues": true,
+        "has_projects": true,
+        "has_downloads": true,
+        "has_wiki": true,
+        "has_pages": false,
+        "has_discussions": false,
+        "forks_count": 0,
+        "mirror_url": null,
+        "archived": false,
+        "disabled": false,
+        "open_issues_count": open_pulls,
+        "license": null,
+        "allow_forking": true,
+        "is_template": false,
+        "web_commit_signoff_required": false,
+        "topics": [],
+        "visibility": "public",
+        "forks": 0,
+        "open_issues": open_pulls,
+        "watchers": 0,
+        "default_branch": "main",
+    });
+    merge(lite, full)
+}
+
+/// The minimal pull request object of a check run's `pull_requests`.
+pub(super) fn render_pull_minimal(ctx: &RenderContext<'_>, repo: &Repo, pull: &Pull) -> Value {
+    let api = repository_url(ctx, repo);
+    let repository = json!({"id": repo.id, "url": api, "name": repo.name});
+    json!({
+        "url": format!("{api}/pulls/{}", pull.number),
+        "id": pull.id,
+        "number": pull.number,
+        "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": repository},
+        "base": {"ref": pull.base_ref, "sha": pull.base_sha, "repo": repository},
+    })
+}
+
+fn render_file(ctx: &RenderContext<'_>, repo: &Repo, head_sha: &str, file: &ChangedFile) -> Value {
+    let api = repository_url(ctx, repo);
+    let html = repository_html_url(ctx, repo);
+    let path = encode_path(&file.filename);
+    let mut object = Map::new();
+    object.insert("sha".into(), json!(file.sha));
+    object.insert("filename".into(), json!(file.filename));
+    object.insert("status".into(), json!(file.status.as_str()));
+    object.insert("additions".into(), json!(file.additions));
+    object.insert("deletions".into(), json!(file.deletions));
+    object.insert(
+        "changes".into(),
+        json!(file.additions.saturating_add(file.deletions)),
+    );
+    object.insert(
+        "blob_url".into(),
+        json!(format!("{html}/blob/{head_sha}/{path}")),
+    );
+    object.insert(
+        "raw_url".into(),
+        json!(format!("{html}/raw/{head_sha}/{path}")),
+    );
+    object.insert(
+        "contents_url".into(),
+        json!(format!("{api}/contents/{path}?ref={head_sha}")),
+    );
+    // GitHub leaves `patch` out for binary files and very large diffs.
+    if let Some(patch) = &file.patch {
+        object.insert("patch".into(), json!(patch));
+    }
+    if let Some(previous) = &file.previous_filename {
+        object.insert("previous_filename".into(), json!(previous));
+    }
+    Value::Object(object)
+}
+
+fn render_contents(
+    ctx: &RenderContext<'_>,
+    repo: &Repo,
+    git_ref: &str,
+    file: &ChangedFile,
+) -> Value {
+    let api = repository_url(ctx, repo);
+    let html = repository_html_url(ctx, repo);
+    let path = encode_path(&file.filename);
+    let query_ref: String = url::form_urlencoded::byte_serialize(git_ref.as_bytes()).collect();
+    let url = format!("{api}/contents/{path}?ref={query_ref}");
+    let git_url = format!("{api}/git/blobs/{}", file.sha);
+    let html_url = format!("{html}/blob/{}/{path}", encode_path(git_ref));
+    let name = file.filename.rsplit('/').next().unwrap_or(&file.filename);
+    json!({
+        "type": "file",
+        "encoding": "base64",
+        "size": file.content.len(),
+        "name": name,
+        "path": file.filename,
+        "content": base64_lines(file.content.as_bytes()),
+        "sha": file.sha,
+        "url": url,
+        "git_url": git_url,
+        "html_url": html_url,
+        "download_url": format!("{html}/raw/{}/{path}", encode_path(git_ref)),
+        "_links": {"self": url, "git": git_url, "html": html_url},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(filename: &str, status: FileStatus) -> FileSeed {
+        FileSeed {
+            filename: filename.to_owned(),
+            status,
+            content: None,
+            previous_filename: None,
+            additions: None,
+            deletions: None,
+            patch: None,
+        }
+    }
+
+    #[test]
+    fn seeds_are_checked() {
+        let removed_with_content = FileSeed {
+            content: Some("x".into()),
+            ..file("a", FileStatus::Removed)
+        };
+        let modified_with_previous = FileSeed {
+            previous_filename: Some("b".into()),
+            ..file("a", FileStatus::Modified)
+        };
+        let cases = [
+            (vec![file("a/b.txt", FileStatus::Added)], None),
+            (
+                vec![
+                    file("a", FileStatus::Added),
+                    file("a", FileStatus::Modified),
+                ],
+                Some(SeedError::DuplicateFile("a".into())),
+            ),
+            (
+                vec![file("/abs", FileStatus::Added)],
+                Some(SeedError::BadFilename("/abs".into())),
+            ),
+            (
+                vec![file("a/../b", FileStatus::Added)],
+                Some(SeedError::BadFilename("a/../b".into())),
+            ),
+            (
+                vec![removed_with_content],
+                Some(SeedError::RemovedWithContent("a".into())),
+            ),
+            (
+                vec![file("a", FileStatus::Renamed)],
+                Some(SeedError::RenameWithoutPrevious("a".into())),
+            ),
+            (
+                vec![modified_with_previous],
+                Some(SeedError::UnexpectedPrevious("a".into())),
+            ),
+        ];
+        for (files, expected) in cases {
+            assert_eq!(check_files(&files).err(), expected, "{files:?}");
+        }
+        assert!(check_sha("0123456789abcdef0123456789ABCDEF01234567").is_ok());
+        assert!(check_sha("0123456").is_err());
+    }
+
+    #[test]
+    fn added_files_count_lines_and_get_a_patch() {
+        let seed = FileSeed {
+            content: Some("one\ntwo\n".into()),
+            ..file("a.txt", FileStatus::Added)
+        };
+        let changed = ChangedFile::new("h", seed);
+        assert_eq!((changed.additions, changed.deletions), (2, 0));
+        assert_eq!(
+            changed.patch.as_deref(),
+            Some("@@ -0,0 +1,2 @@\n+one\n+two")
+        );
+        assert_eq!(
+            added_file_patch("last"),
+            "@@ -0,0 +1,1 @@\n+last\n\\ No newline at end of file"
+        );
+        let modified = ChangedFile::new(
+            "h",
+            FileSeed {
+                content: Some("x".into()),
+                ..file("b", FileStatus::Modified)
+            },
+        );
+        assert_eq!((modified.additions, modified.patch), (0, None));
+    }
+}

@@ -1,0 +1,209 @@
+//! What a webhook delivery asks of us, decoded from GitHub's payload.
+
+use serde::Deserialize;
+
+/// The `pull_request` actions that start the checks: new code to judge.
+pub const CHECKED_ACTIONS: [&str; 4] = ["opened", "synchronize", "reopened", "ready_for_review"];
+
+/// A decoded delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// GitHub's `ping` when a hook is created.
+    Ping,
+    /// A pull request with new code to check.
+    PullRequest(PullRequestEvent),
+    /// Something we do not handle, and why.
+    Ignored(String),
+}
+
+/// The parts of a `pull_request` payload the checks need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestEvent {
+    /// `opened`, `synchronize`, …
+    pub action: String,
+    /// Repository owner login.
+    pub owner: String,
+    /// Repository name.
+    pub repo: String,
+    /// Pull request number.
+    pub number: u64,
+    /// The head commit to judge.
+    pub head_sha: String,
+    /// The head branch.
+    pub head_ref: String,
+    /// The base branch.
+    pub base_ref: String,
+}
+
+/// Why a body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Not JSON, or not the shape of the event.
+    #[error("the payload is not a valid {event} event: {detail}")]
+    Malformed {
+        /// The `X-GitHub-Event`.
+        event: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A form body without `payload=`.
+    #[error("a form-encoded delivery must carry the JSON in its `payload` field")]
+    NoFormPayload,
+}
+
+#[derive(Deserialize)]
+struct PullRequestPayload {
+    action: String,
+    number: u64,
+    pull_request: PullRequest,
+    repository: Repository,
+}
+
+#[derive(Deserialize)]
+struct PullRequest {
+    head: Branch,
+    base: Branch,
+}
+
+#[derive(Deserialize)]
+struct Branch {
+    sha: String,
+    #[serde(rename = "ref")]
+    ref_: String,
+}
+
+#[derive(Deserialize)]
+struct Repository {
+    name: String,
+    owner: Owner,
+}
+
+#[derive(Deserialize)]
+struct Owner {
+    login: String,
+}
+
+/// The JSON of a delivery: the body itself, or its `payload` field when GitHub sends the
+/// form encoding (`application/x-www-form-urlencoded`).
+pub fn payload_json(content_type: &str, body: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if media == "application/x-www-form-urlencoded" {
+        return url::form_urlencoded::parse(body)
+            .find(|(key, _)| key == "payload")
+            .map(|(_, value)| value.into_owned().into_bytes())
+            .ok_or(DecodeError::NoFormPayload);
+    }
+    Ok(body.to_vec())
+}
+
+/// Decodes a delivery of `event` whose JSON is `json`.
+pub fn decode(event: &str, json: &[u8]) -> Result<Delivery, DecodeError> {
+    let malformed = |e: serde_json::Error| DecodeError::Malformed {
+        event: event.to_owned(),
+        detail: e.to_string(),
+    };
+    match event {
+        "ping" => {
+            serde_json::from_slice::<serde_json::Value>(json).map_err(malformed)?;
+            Ok(Delivery::Ping)
+        }
+        "pull_request" => {
+            let p: PullRequestPayload = serde_json::from_slice(json).map_err(malformed)?;
+            if !CHECKED_ACTIONS.contains(&p.action.as_str()) {
+                return Ok(Delivery::Ignored(format!(
+                    "pull_request action {:?} is not checked (only {})",
+                    p.action,
+                    CHECKED_ACTIONS.join(", ")
+                )));
+            }
+            Ok(Delivery::PullRequest(PullRequestEvent {
+                action: p.action,
+                owner: p.repository.owner.login,
+                repo: p.repository.name,
+                number: p.number,
+                head_sha: p.pull_request.head.sha,
+                head_ref: p.pull_request.head.ref_,
+                base_ref: p.pull_request.base.ref_,
+            }))
+        }
+        other => {
+            serde_json::from_slice::<serde_json::Value>(json).map_err(malformed)?;
+            Ok(Delivery::Ignored(format!("event {other:?} is not handled")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/../../fixtures/github-webhooks/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn the_real_payloads_decode() {
+        for (name, action) in [
+            ("pull_request.opened", "opened"),
+            ("pull_request.synchronize", "synchronize"),
+            ("pull_request.reopened", "reopened"),
+        ] {
+            let Delivery::PullRequest(pr) = decode("pull_request", &fixture(name)).unwrap() else {
+                panic!("{name} not checked");
+            };
+            assert_eq!(pr.action, action);
+            assert_eq!(
+                (pr.owner.as_str(), pr.repo.as_str()),
+                ("Codertocat", "Hello-World")
+            );
+            assert_eq!(pr.head_sha.len(), 40);
+        }
+        for name in ["pull_request.closed", "pull_request.labeled"] {
+            assert!(matches!(
+                decode("pull_request", &fixture(name)).unwrap(),
+                Delivery::Ignored(_)
+            ));
+        }
+        assert_eq!(decode("ping", &fixture("ping")).unwrap(), Delivery::Ping);
+        assert!(matches!(
+            decode("deployment", &fixture("deployment")).unwrap(),
+            Delivery::Ignored(_)
+        ));
+    }
+
+    #[test]
+    fn form_encoded_deliveries_carry_the_json_in_payload() {
+        let json = br#"{"zen":"a b&c"}"#;
+        let form: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("payload", std::str::from_utf8(json).unwrap())
+            .finish();
+        assert_eq!(
+            payload_json("application/x-www-form-urlencoded", form.as_bytes()).unwrap(),
+            json
+        );
+        assert_eq!(
+            payload_json("application/json; charset=utf-8", json).unwrap(),
+            json
+        );
+        assert_eq!(
+            payload_json("application/x-www-form-urlencoded", b"other=1"),
+            Err(DecodeError::NoFormPayload)
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_errors() {
+        assert!(decode("pull_request", b"{").is_err());
+        assert!(decode("pull_request", br#"{"action":"opened"}"#).is_err());
+        assert!(decode("ping", b"not json").is_err());
+    }
+}
