@@ -374,6 +374,26 @@ async fn temporal_down_is_a_503_not_a_hang() {
         )
         .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{problem}");
+    // A signed webhook delivery: 503, so GitHub shows it failed and can redeliver.
+    let delivery = std::fs::read(format!(
+        "{}/../../fixtures/github-webhooks/pull_request.opened.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let response = api
+        .http
+        .post(format!("{}/webhook", server.api))
+        .header("content-type", "application/json")
+        .header("x-github-event", "pull_request")
+        .header(
+            "x-hub-signature-256",
+            gdt_server::webhook::signature::sign(support::WEBHOOK_SECRET, &delivery),
+        )
+        .body(delivery)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     // Bounded by the configured timeouts, not a hang (a loose bound, not a benchmark).
     assert!(started.elapsed() < Duration::from_secs(25));
 

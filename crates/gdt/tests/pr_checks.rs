@@ -538,3 +538,60 @@ async fn seed_001s_temporal_workflow_start_example_runs_as_written() {
     );
     tokio::time::sleep(Duration::from_millis(1)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_plugin_json_fails_the_check_run_with_an_annotation() {
+    let h = Harness::start("pr-json").await;
+    let server = h.serve();
+    seed_pull(
+        &h,
+        "acme",
+        "broken",
+        json!({"number": 3, "base_ref": "main", "head_ref": "b",
+        "head_sha": sha(9), "files": [
+            {"filename": "internal/mcp/tools.go", "status": "modified", "content": "x"},
+            {"filename": ".claude-plugin/plugin.json", "status": "modified",
+             "content": "{\n  \"name\": \"p\",\n  \"version\": \"1.0.0\",\n}\n"}
+        ]}),
+    )
+    .await;
+    let (status, body) = deliver(
+        &server,
+        "pull_request",
+        "j1",
+        push_payload("acme", "broken", 3, &sha(9)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let result = result_of("plugin-validation-acme-broken-3");
+    assert_eq!(result["SchemaValid"], false, "{result}");
+    let errors = result["Errors"].to_string();
+    assert!(
+        errors.contains(".claude-plugin/plugin.json:4:1"),
+        "file:line:column in {errors}"
+    );
+    let runs = h
+        .github
+        .get(&format!("/repos/acme/broken/commits/{}/check-runs", sha(9)))
+        .await;
+    let run = runs["check_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "plugin-update-validation")
+        .cloned()
+        .unwrap_or_else(|| panic!("no check run: {runs}"));
+    assert_eq!(run["conclusion"], "failure", "{run}");
+    let annotations = h
+        .github
+        .get(&format!(
+            "/repos/acme/broken/check-runs/{}/annotations",
+            run["id"]
+        ))
+        .await;
+    assert_eq!(
+        annotations[0]["path"], ".claude-plugin/plugin.json",
+        "{annotations}"
+    );
+    assert_eq!(annotations[0]["start_line"], 4, "{annotations}");
+}

@@ -51,6 +51,14 @@ pub(crate) async fn run(mut config: Config, args: DevArgs) -> anyhow::Result<()>
             rand::random::<u128>()
         )));
     }
+    // Webhooks: GITHUB_WEBHOOK_SECRET's secrets, or a fresh one to sign test deliveries with.
+    let webhook_secret = if config.webhook.secrets()?.is_empty() {
+        let secret = format!("gdt-dev-webhook-{:032x}", rand::random::<u128>());
+        config.webhook.secrets = Some(SecretString::from(secret.clone()));
+        Some(secret)
+    } else {
+        None
+    };
     let listeners = super::serve::Listeners::bind(&config).await?;
 
     print_banner(
@@ -59,6 +67,7 @@ pub(crate) async fn run(mut config: Config, args: DevArgs) -> anyhow::Result<()>
         sandbox_url.as_deref(),
         &tokens[0],
         generated,
+        webhook_secret.as_deref(),
     );
 
     let api = super::serve::serve(
@@ -202,6 +211,7 @@ fn print_banner(
     sandbox_url: Option<&str>,
     token: &SecretString,
     generated: bool,
+    webhook_secret: Option<&str>,
 ) {
     let gdt = std::env::current_exe()
         .ok()
@@ -223,6 +233,9 @@ fn print_banner(
     } else {
         "from INTERNAL_API_SHARED_SECRET / server.api_tokens_file".to_owned()
     };
+    let webhook_line =
+        webhook_secret.unwrap_or("from GITHUB_WEBHOOK_SECRET / webhook.secrets_file");
+    let pr_queue = &config.pr_checks.task_queue;
     let shown_token = if generated {
         token.expose_secret().to_owned()
     } else {
@@ -234,7 +247,8 @@ fn print_banner(
          Temporal UI   http://127.0.0.1:{ui}\n  \
          GitHub        {github}\n  \
          API           http://127.0.0.1:{api}/api/v1  (OpenAPI: /api/v1/openapi.json; health: http://127.0.0.1:{health}/ready)\n  \
-         API token     {token_line}\n\n \
+         API token     {token_line}\n  \
+         Webhooks      http://127.0.0.1:{api}/webhook  (secret: {webhook_line}; PR checks on task queue {pr_queue})\n\n \
          A deployment reported with curl:\n\n  \
          curl -s -X POST http://127.0.0.1:{api}/api/v1/deployments -H 'Authorization: Bearer {shown_token}' \\\n      \
          -H 'Content-Type: application/json' -d '{{\"repo_owner\":\"acme\",\"repo_name\":\"api\",\"commit_sha\":\"4f9a1c2\",\"environment\":\"staging\",\"workflow_id\":\"demo-api-1\"}}'\n  \
