@@ -19,8 +19,13 @@ pub struct FaultSpec {
     /// Path pattern: `*` matches within one segment, a `**` segment matches any
     /// number of segments. Every path when absent.
     pub path: Option<String>,
-    /// How many requests the fault answers (default 1); ignored by `down`.
+    /// How many requests the fault answers (default 1, or unlimited with `probability`);
+    /// ignored by `down`.
     pub count: Option<u32>,
+    /// Fire on each matching request with this probability (0–1) instead of on every one:
+    /// `{"kind": "500", "probability": 0.1}` makes 10% of requests fail, for chaos runs.
+    /// Requests it spares go on to the next matching fault, or through.
+    pub probability: Option<f64>,
     /// "500", "502", "primary_rate_limit", "secondary_rate_limit", "latency" or "down".
     pub kind: String,
     /// Seconds of `retry-after` (secondary_rate_limit; default 1).
@@ -76,6 +81,7 @@ struct Fault {
     method: Option<String>,
     path: String,
     remaining: u32,
+    probability: Option<f64>,
     kind: FaultKind,
 }
 
@@ -95,6 +101,9 @@ impl Fault {
             "count": self.remaining,
             "kind": self.kind.name(),
         });
+        if let (Some(p), Some(obj)) = (self.probability, value.as_object_mut()) {
+            obj.insert("probability".to_owned(), json!(p));
+        }
         let extra = match &self.kind {
             FaultKind::PrimaryRateLimit { reset_in } => Some(("reset_in", reset_in.as_secs())),
             FaultKind::SecondaryRateLimit { retry_after } => {
@@ -128,6 +137,8 @@ pub(crate) enum FaultSpecError {
     ZeroCount,
     #[error("path must start with '/'")]
     RelativePath,
+    #[error("probability must be between 0 and 1")]
+    Probability,
 }
 
 /// The pending faults, in the order they were added.
@@ -164,7 +175,12 @@ impl Faults {
             },
             other => return Err(FaultSpecError::UnknownKind(other.to_owned())),
         };
-        let count = spec.count.unwrap_or(1);
+        if spec.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+            return Err(FaultSpecError::Probability);
+        }
+        let count = spec
+            .count
+            .unwrap_or(if spec.probability.is_some() { u32::MAX } else { 1 });
         if count == 0 {
             return Err(FaultSpecError::ZeroCount);
         }
@@ -179,6 +195,7 @@ impl Faults {
             method: spec.method.map(|m| m.to_ascii_uppercase()),
             path,
             remaining: count,
+            probability: spec.probability,
             kind,
         };
         let described = fault.to_json(now);
@@ -194,7 +211,9 @@ impl Faults {
         // sandbox needs no background work.
         list.faults
             .retain(|f| !matches!(f.kind, FaultKind::Down { until } if until <= now));
-        let index = list.faults.iter().position(|f| f.matches(method, path))?;
+        let index = list.faults.iter().position(|f| {
+            f.matches(method, path) && f.probability.is_none_or(|p| rand::random::<f64>() < p)
+        })?;
         let fault = &mut list.faults[index];
         let kind = fault.kind.clone();
         if !matches!(kind, FaultKind::Down { .. }) {
@@ -290,12 +309,36 @@ mod tests {
     }
 
     #[test]
+    fn probabilistic_faults_fire_on_about_that_share_of_requests() {
+        let faults = Faults::default();
+        faults
+            .add(FaultSpec {
+                method: None,
+                path: Some("/repos/**".to_owned()),
+                count: None,
+                probability: Some(0.1),
+                kind: "500".to_owned(),
+                retry_after: None,
+                reset_in: None,
+                latency_ms: None,
+                seconds: None,
+            })
+            .unwrap();
+        let fired = (0..10_000)
+            .filter(|_| faults.take("GET", "/repos/a/b/deployments").is_some())
+            .count();
+        assert!((700..1300).contains(&fired), "{fired} of 10000");
+        assert_eq!(faults.list().len(), 1, "not consumed");
+    }
+
+    #[test]
     fn consumed_in_order() {
         let faults = Faults::default();
         let spec = |kind: &str, count| FaultSpec {
             method: Some("post".into()),
             path: Some("/repos/**".into()),
             count: Some(count),
+            probability: None,
             kind: kind.into(),
             retry_after: None,
             reset_in: None,
