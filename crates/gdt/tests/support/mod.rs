@@ -389,6 +389,7 @@ impl Drop for ServerProcess {
 pub struct PrivateTemporal {
     child: Child,
     pub address: String,
+    args: Vec<String>,
 }
 
 impl PrivateTemporal {
@@ -398,6 +399,15 @@ impl PrivateTemporal {
 
     /// A private server with these namespaces besides `default`.
     pub fn start_with_namespaces(namespaces: &[&str]) -> PrivateTemporal {
+        PrivateTemporal::start_with(namespaces, None)
+    }
+
+    /// A private server keeping its state in a SQLite file, so it can be restarted.
+    pub fn start_on_sqlite(db: &Path) -> PrivateTemporal {
+        PrivateTemporal::start_with(&[], Some(db))
+    }
+
+    fn start_with(namespaces: &[&str], db: Option<&Path>) -> PrivateTemporal {
         let port = free_port();
         let mut args: Vec<String> = vec![
             "server".into(),
@@ -420,20 +430,39 @@ impl PrivateTemporal {
             args.push("--namespace".into());
             args.push((*namespace).to_owned());
         }
+        if let Some(db) = db {
+            args.push("--db-filename".into());
+            args.push(db.display().to_string());
+        }
+        let address = format!("127.0.0.1:{port}");
+        let child = PrivateTemporal::spawn(&args, &address);
+        PrivateTemporal {
+            child,
+            address,
+            args,
+        }
+    }
+
+    fn spawn(args: &[String], address: &str) -> Child {
         let child = Command::new(temporal_cli())
-            .args(&args)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start a private Temporal dev server");
-        let address = format!("127.0.0.1:{port}");
         wait_until(
             Duration::from_secs(60),
             "the private Temporal dev server to listen",
-            || std::net::TcpStream::connect(&address).is_ok(),
+            || std::net::TcpStream::connect(address).is_ok(),
         );
-        PrivateTemporal { child, address }
+        child
+    }
+
+    /// Starts the server again, same port and flags (and SQLite file, if any).
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = PrivateTemporal::spawn(&self.args, &self.address);
     }
 
     pub fn stop(&mut self) {

@@ -14,8 +14,8 @@ use gdt_github::DeploymentState;
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityOptions, ApplicationFailure, CancellableFuture, SyncWorkflowContext, WorkflowContext,
-    WorkflowContextView, WorkflowResult,
+    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture,
+    SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
 };
 
 use super::activities::{
@@ -459,21 +459,30 @@ fn create_input(input: &DeploymentWorkflowInput, workflow_id: &str) -> CreateDep
     }
 }
 
-/// Seed 000's activity options: 2 min per attempt, heartbeats within 30 s, and its retry
-/// policy (1 s initial, ×2, 30 s max, 5 attempts; validation and auth errors not retried).
+/// How long the activities keep retrying a GitHub that fails or is down, in all.
+pub const GITHUB_OUTAGE_BUDGET: Duration = Duration::from_secs(30 * 60);
+
+/// Activity options: 2 min per attempt, heartbeats within 30 s, and seed 000's backoff (1 s,
+/// ×2, at most 30 s; validation and authentication errors not retried). Unlike the seed's 5
+/// attempts (about 15 s), retries are bounded by time, [`GITHUB_OUTAGE_BUDGET`]: a GitHub
+/// outage of a few minutes must not lose a deployment or a status. Retried attempts check
+/// what already landed before writing, so more attempts cost no duplicates.
 fn activity_options() -> ActivityOptions {
-    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(120))
-        .heartbeat_timeout(Duration::from_secs(30))
-        .retry_policy(
-            RetryPolicy::builder()
-                .initial_interval(Duration::from_secs(1))
-                .backoff_coefficient(2.0)
-                .maximum_interval(Duration::from_secs(30))
-                .maximum_attempts(5)
-                .non_retryable_error_types(NON_RETRYABLE_ERROR_TYPES)
-                .build(),
-        )
-        .build()
+    ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
+        schedule_to_close: GITHUB_OUTAGE_BUDGET,
+        start_to_close: Duration::from_secs(120),
+    })
+    .heartbeat_timeout(Duration::from_secs(30))
+    .retry_policy(
+        RetryPolicy::builder()
+            .initial_interval(Duration::from_secs(1))
+            .backoff_coefficient(2.0)
+            .maximum_interval(Duration::from_secs(30))
+            .maximum_attempts(0)
+            .non_retryable_error_types(NON_RETRYABLE_ERROR_TYPES)
+            .build(),
+    )
+    .build()
 }
 
 /// The innermost message of an activity failure: the activity's own error (GitHub's
