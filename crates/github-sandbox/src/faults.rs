@@ -178,9 +178,11 @@ impl Faults {
         if spec.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
             return Err(FaultSpecError::Probability);
         }
-        let count = spec
-            .count
-            .unwrap_or(if spec.probability.is_some() { u32::MAX } else { 1 });
+        let count = spec.count.unwrap_or(if spec.probability.is_some() {
+            u32::MAX
+        } else {
+            1
+        });
         if count == 0 {
             return Err(FaultSpecError::ZeroCount);
         }
