@@ -1,12 +1,10 @@
 //! End to end: `gdt worker` as its own process, a real Temporal dev server and the GitHub
 //! sandbox over HTTP. Each test has its own task queue and sandbox.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{gdt, gdt_json, queue, replay, temporal, wait_until, GitHub, WorkerProcess};
 use serde_json::{json, Value};
-use support::{gdt, gdt_json, queue, replay, temporal, wait_until, GitHub, WorkerProcess};
 
 const SHA: &str = "4f9a1c2e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39";
 

@@ -2,13 +2,13 @@
 //! into `gdt serve`; the PR checks run by `gdt worker` against the sandbox over HTTP, on a
 //! real Temporal dev server.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{
+    temporal, temporal_cli, Harness, PrivateTemporal, ServerProcess, WEBHOOK_SECRET,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{temporal, temporal_cli, Harness, PrivateTemporal, ServerProcess, WEBHOOK_SECRET};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
@@ -497,7 +497,7 @@ async fn seed_001s_temporal_workflow_start_example_runs_as_written() {
         "GDT_PR_CHECKS_TASK_QUEUE".into(),
         "plugin-validation-queue".into(),
     ));
-    let _worker = support::WorkerProcess::start(&env, h.dir.path());
+    let _worker = crate::support::WorkerProcess::start(&env, h.dir.path());
     seed_pull(&h, "fyrsmithlabs", "contextd", json!({"number": 65, "base_ref": "main", "head_ref": "f",
         "head_sha": sha(6), "files": [{"filename": "internal/mcp/tools.go", "status": "modified", "content": "x"}]})).await;
     let workflow_id = format!("test-123-{}", std::process::id());

@@ -2,12 +2,10 @@
 //! while, GitHub failing at random, and the Temporal server restarted mid-deployment. Each
 //! must lose no update and duplicate nothing.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{gdt_json, Harness, PrivateTemporal};
 use serde_json::{json, Value};
-use support::{gdt_json, Harness, PrivateTemporal};
 
 const SHA: &str = "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f";
 

@@ -1,0 +1,9 @@
+//! End-to-end tests, one binary (one link, one shared Temporal dev server): `gdt worker` and
+//! `gdt serve` as their own processes, a real Temporal dev server, the GitHub sandbox over HTTP.
+
+mod support;
+
+mod api;
+mod deployments;
+mod faults;
+mod pr_checks;
