@@ -16,6 +16,7 @@ use std::time::Duration;
 use gdt_github::DeploymentState;
 use gdt_tracker::deployments::activities::{CreateDeploymentInput, UpdateDeploymentStatusInput};
 use gdt_tracker::deployments::status::{go_duration_string, map_status};
+use gdt_tracker::deployments::workflow::GITHUB_OUTAGE_BUDGET;
 use gdt_tracker::deployments::{
     DeploymentStatusUpdate, DeploymentWorkflowInput, DeploymentWorkflowResult, STATUS_UPDATE_SIGNAL,
 };
@@ -25,8 +26,8 @@ use temporalio_macros::{activities, workflow, workflow_methods};
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::{
-    ActivityOptions, ApplicationFailure, CancellableFuture, Runtime, SyncWorkflowContext, Worker,
-    WorkerOptions, WorkflowContext, WorkflowResult,
+    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture, Runtime,
+    SyncWorkflowContext, Worker, WorkerOptions, WorkflowContext, WorkflowResult,
 };
 
 use crate::error::{Error, Result};
@@ -199,20 +200,25 @@ fn create_input(input: &DeploymentWorkflowInput, workflow_id: &str) -> CreateDep
     }
 }
 
-/// The tracker's activity options (seed 000's): 2 min per attempt, 30 s heartbeat timeout,
-/// 1 s → 30 s backoff, 5 attempts.
+/// The tracker's activity options (`workflow.rs`'s `activity_options()`): 2 min per
+/// attempt, 30 s heartbeat timeout, 1 s → 30 s backoff, retried for at most
+/// [`GITHUB_OUTAGE_BUDGET`]. A no-op never retries, but the commands Temporal records are
+/// the same.
 fn activity_options() -> ActivityOptions {
-    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(120))
-        .heartbeat_timeout(Duration::from_secs(30))
-        .retry_policy(
-            RetryPolicy::builder()
-                .initial_interval(Duration::from_secs(1))
-                .backoff_coefficient(2.0)
-                .maximum_interval(Duration::from_secs(30))
-                .maximum_attempts(5)
-                .build(),
-        )
-        .build()
+    ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
+        schedule_to_close: GITHUB_OUTAGE_BUDGET,
+        start_to_close: Duration::from_secs(120),
+    })
+    .heartbeat_timeout(Duration::from_secs(30))
+    .retry_policy(
+        RetryPolicy::builder()
+            .initial_interval(Duration::from_secs(1))
+            .backoff_coefficient(2.0)
+            .maximum_interval(Duration::from_secs(30))
+            .maximum_attempts(0)
+            .build(),
+    )
+    .build()
 }
 
 /// Activities with the tracker's names' shape and input types that return at once.

@@ -18,7 +18,7 @@
 //!   them (a third each), a burst of primary or secondary rate limits every 10 s, and GitHub
 //!   down entirely (503) for `--outage-secs` once a quarter of the phase has started.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -298,149 +298,189 @@ pub async fn run(plan: &Plan, tools: &Tools, out: &Path) -> Result<ChaosReport> 
     wait_worker_ready(&worker).await?;
     let driver = Driver::new(client.clone(), Target::Tracker, &task_queue);
 
-    let phases: Vec<Vec<Fault>> = if plan.together {
-        vec![plan.fault_set.clone()]
-    } else {
-        plan.fault_set.iter().map(|f| vec![*f]).collect()
-    };
-    let share = plan.deployments / phases.len();
-    let mut first = 0;
-    let mut all_traces = Vec::new();
+    let mut traces = Vec::new();
     let mut phase_reports = Vec::new();
-    let mut stuck_ids = std::collections::HashSet::new();
-    for (i, faults) in phases.iter().enumerate() {
-        let count = if i + 1 == phases.len() {
-            plan.deployments - first
-        } else {
-            share
-        };
-        let name = faults
-            .iter()
-            .map(|f| fault_name(*f))
-            .collect::<Vec<_>>()
-            .join("+");
-        // Four starts a second at most by default: well below what this tracker does on two
-        // cores, so what the faults do is not mixed up with overload.
-        let phase_duration =
-            Duration::from_secs(plan.phase_secs.unwrap_or_else(|| 90.max(count as u64 / 4)));
+    let mut stuck = HashSet::new();
+    for (i, phase_plan) in plan.phases().iter().enumerate() {
         eprintln!(
-            "phase {}: {name}, {count} deployments starting over {} s",
+            "phase {}: {}, {} deployments starting over {} s",
             i + 1,
-            phase_duration.as_secs()
+            phase_plan.name,
+            phase_plan.count,
+            phase_plan.duration.as_secs()
         );
         let spec = LoadSpec {
             name: format!("{run_id}-p{}", i + 1),
-            phase: name.clone(),
-            first,
-            count,
+            phase: phase_plan.name.clone(),
+            first: phase_plan.first,
+            count: phase_plan.count,
             updates: plan.updates,
             concurrency: plan.concurrency,
             update_gap_ms: plan.update_gap_ms,
-            start_spread: phase_duration,
+            start_spread: phase_plan.duration,
             wait_for_result: false,
             inactivity_timeout: Duration::from_secs(1800),
             execution_timeout: Duration::from_secs(2 * 3600),
             give_up_after: Duration::from_secs(600),
         };
-        first += count;
         let phase = Phase {
             plan,
-            faults,
-            duration: phase_duration,
+            faults: &phase_plan.faults,
+            duration: phase_plan.duration,
             spec: &spec,
             github: &github,
             worker: &worker,
             driver: &driver,
         };
         let mark = github.journal_len();
-        let (traces, mut report) = phase.run(&mut server).await?;
+        let (phase_traces, mut report) = phase.run(&mut server).await?;
         // Faults are over: the workflows get their time to finish.
         let settle = Instant::now();
-        let stuck = wait_all(&driver, &traces, plan.stuck_after_secs).await;
+        let phase_stuck = wait_all(&driver, &phase_traces, plan.stuck_after_secs).await;
         report.settle_seconds = round(settle.elapsed().as_secs_f64());
-        report.stuck_workflows = stuck.len();
+        report.stuck_workflows = phase_stuck.len();
         for entry in github.journal_since(mark).await? {
             *report
                 .github_requests_by_fault
                 .entry(entry.fault.unwrap_or_else(|| "none".to_owned()))
                 .or_default() += 1;
         }
-        stuck_ids.extend(stuck);
+        stuck.extend(phase_stuck);
         phase_reports.push(report);
-        all_traces.extend(traces);
+        traces.extend(phase_traces);
     }
 
-    eprintln!("audit: {} workflows against GitHub", all_traces.len());
-    let audited = audit_all(&github, &client, &task_queue, &all_traces, &stuck_ids).await?;
+    eprintln!("audit: {} workflows against GitHub", traces.len());
+    let audited = audit_all(&github, &client, &task_queue, &traces, &stuck).await?;
     drop(worker);
     server.stop().await;
+    let mut report = ChaosReport::assemble(plan, phase_reports, &traces, audited, &stuck);
+    report.machine = Machine::describe(tools);
+    report.wall_seconds = round(began.elapsed().as_secs_f64());
+    write_json(out, &report)?;
+    Ok(report)
+}
 
-    let mut report = ChaosReport {
-        deployments: all_traces.len(),
-        lost_updates: 0,
-        duplicate_deployments: 0,
-        duplicate_statuses: 0,
-        stuck_workflows: stuck_ids.len(),
-        passed: false,
-        workflows: WorkflowCounts::default(),
-        phases: phase_reports,
-        problem_summary: BTreeMap::new(),
-        problems: Vec::new(),
-        parameters: plan.clone(),
-        machine: Machine::describe(tools),
-        wall_seconds: 0.0,
-        generated_at: String::new(),
-    };
-    for (trace, audited) in all_traces.iter().zip(audited) {
-        report.lost_updates += audited.verdict.lost_updates;
-        report.duplicate_deployments += audited.verdict.duplicate_deployments;
-        report.duplicate_statuses += audited.verdict.duplicate_statuses;
-        if let Some(phase) = report.phases.iter_mut().find(|p| p.name == trace.phase) {
-            phase.lost_updates += audited.verdict.lost_updates;
-            phase.duplicate_deployments += audited.verdict.duplicate_deployments;
-            phase.duplicate_statuses += audited.verdict.duplicate_statuses;
-        }
-        match &audited.end {
-            _ if trace.start_error.is_some() => report.workflows.not_started += 1,
-            WorkflowEnd::Completed(s) if s == "success" => report.workflows.completed_success += 1,
-            WorkflowEnd::Completed(_) => report.workflows.completed_other += 1,
-            WorkflowEnd::Closed(_) => report.workflows.closed_without_completing += 1,
-            WorkflowEnd::Unfinished => report.workflows.unfinished += 1,
-        }
-        let stuck = stuck_ids.contains(&trace.workflow_id);
-        if audited.verdict != Verdict::default() || stuck {
-            for reason in &audited.verdict.reasons {
-                *report
-                    .problem_summary
-                    .entry(reason.kind.to_owned())
-                    .or_default() += 1;
+/// One phase as planned.
+#[derive(Debug, Clone, PartialEq)]
+struct PhasePlan {
+    name: String,
+    faults: Vec<Fault>,
+    /// Its deployments are `first..first + count`.
+    first: usize,
+    count: usize,
+    /// Over which its deployments start.
+    duration: Duration,
+}
+
+impl Plan {
+    /// One phase per fault, or one with all of them; the deployments split evenly (the
+    /// last phase takes the remainder).
+    fn phases(&self) -> Vec<PhasePlan> {
+        let groups: Vec<Vec<Fault>> = if self.together {
+            vec![self.fault_set.clone()]
+        } else {
+            self.fault_set.iter().map(|f| vec![*f]).collect()
+        };
+        let share = self.deployments / groups.len();
+        let last = groups.len() - 1;
+        groups
+            .into_iter()
+            .enumerate()
+            .map(|(i, faults)| {
+                let count = if i == last {
+                    self.deployments - share * last
+                } else {
+                    share
+                };
+                PhasePlan {
+                    name: faults
+                        .iter()
+                        .map(|f| fault_name(*f))
+                        .collect::<Vec<_>>()
+                        .join("+"),
+                    faults,
+                    first: share * i,
+                    count,
+                    // Four starts a second at most by default: well below what the tracker
+                    // does on two cores, so what the faults do is not mixed up with overload.
+                    duration: Duration::from_secs(
+                        self.phase_secs.unwrap_or_else(|| 90.max(count as u64 / 4)),
+                    ),
+                }
+            })
+            .collect()
+    }
+}
+
+impl ChaosReport {
+    /// Adds up the audit: the counts, per phase and in all, and the problems.
+    fn assemble(
+        plan: &Plan,
+        phases: Vec<PhaseReport>,
+        traces: &[Trace],
+        audited: Vec<Audited>,
+        stuck: &HashSet<String>,
+    ) -> ChaosReport {
+        let mut report = ChaosReport {
+            deployments: traces.len(),
+            lost_updates: 0,
+            duplicate_deployments: 0,
+            duplicate_statuses: 0,
+            stuck_workflows: stuck.len(),
+            passed: false,
+            workflows: WorkflowCounts::default(),
+            phases,
+            problem_summary: BTreeMap::new(),
+            problems: Vec::new(),
+            parameters: plan.clone(),
+            machine: Machine::default(),
+            wall_seconds: 0.0,
+            generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        for (trace, audited) in traces.iter().zip(audited) {
+            let verdict = &audited.verdict;
+            report.lost_updates += verdict.lost_updates;
+            report.duplicate_deployments += verdict.duplicate_deployments;
+            report.duplicate_statuses += verdict.duplicate_statuses;
+            if let Some(phase) = report.phases.iter_mut().find(|p| p.name == trace.phase) {
+                phase.lost_updates += verdict.lost_updates;
+                phase.duplicate_deployments += verdict.duplicate_deployments;
+                phase.duplicate_statuses += verdict.duplicate_statuses;
             }
-            if stuck {
-                *report
-                    .problem_summary
-                    .entry("not finished in time".to_owned())
-                    .or_default() += 1;
+            let counts = &mut report.workflows;
+            match &audited.end {
+                _ if trace.start_error.is_some() => counts.not_started += 1,
+                WorkflowEnd::Completed(s) if s == "success" => counts.completed_success += 1,
+                WorkflowEnd::Completed(_) => counts.completed_other += 1,
+                WorkflowEnd::Closed(_) => counts.closed_without_completing += 1,
+                WorkflowEnd::Unfinished => counts.unfinished += 1,
+            }
+            let is_stuck = stuck.contains(&trace.workflow_id);
+            if *verdict == Verdict::default() && !is_stuck {
+                continue;
+            }
+            let kinds = verdict.reasons.iter().map(|r| r.kind);
+            for kind in kinds.chain(is_stuck.then_some("not finished in time")) {
+                *report.problem_summary.entry(kind.to_owned()).or_default() += 1;
             }
             if report.problems.len() < 200 {
                 report.problems.push(Problem {
                     workflow_id: trace.workflow_id.clone(),
                     phase: trace.phase.clone(),
                     verdict: audited.verdict,
-                    stuck,
+                    stuck: is_stuck,
                     workflow: describe_end(&audited.end),
                     workflow_updates: audited.workflow_updates,
                 });
             }
         }
+        report.passed = report.lost_updates == 0
+            && report.duplicate_deployments == 0
+            && report.duplicate_statuses == 0
+            && report.stuck_workflows == 0;
+        report
     }
-    report.passed = report.lost_updates == 0
-        && report.duplicate_deployments == 0
-        && report.duplicate_statuses == 0
-        && report.stuck_workflows == 0;
-    report.wall_seconds = round(began.elapsed().as_secs_f64());
-    report.generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    write_json(out, &report)?;
-    Ok(report)
 }
 
 /// One phase: its load with its faults injected alongside.
@@ -712,11 +752,7 @@ impl Phase<'_> {
 
 /// Waits for every started workflow of `traces` to finish, each until `stuck_after_secs`
 /// after its last update; returns the ids of those that did not.
-async fn wait_all(
-    driver: &Driver,
-    traces: &[Trace],
-    stuck_after_secs: u64,
-) -> std::collections::HashSet<String> {
+async fn wait_all(driver: &Driver, traces: &[Trace], stuck_after_secs: u64) -> HashSet<String> {
     let now_utc = chrono::Utc::now();
     let now = Instant::now();
     let waits = traces
@@ -749,7 +785,7 @@ async fn audit_all(
     client: &Client,
     task_queue: &str,
     traces: &[Trace],
-    stuck: &std::collections::HashSet<String>,
+    stuck: &HashSet<String>,
 ) -> Result<Vec<Audited>> {
     let reader = github.reader()?;
     let driver = Driver::new(client.clone(), Target::Tracker, task_queue);
@@ -988,5 +1024,62 @@ impl ChaosReport {
         }
         t.row("wall time", format!("{:.0} s", self.wall_seconds));
         t.render()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser as _;
+
+    fn plan(args: &[&str]) -> Plan {
+        let cli = Cli::try_parse_from([&["gdt-bench", "chaos"], args].concat()).expect("args");
+        let Command::Chaos(args) = cli.command else {
+            panic!("not chaos");
+        };
+        Plan::from_args(&args).expect("plan")
+    }
+
+    #[test]
+    fn deployments_split_over_phases() {
+        let phases = plan(&["--deployments", "1000"]).phases();
+        let shape: Vec<(&str, usize, usize, u64)> = phases
+            .iter()
+            .map(|p| (p.name.as_str(), p.first, p.count, p.duration.as_secs()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("worker-kill", 0, 333, 90),
+                ("temporal-restart", 333, 333, 90),
+                ("github", 666, 334, 90)
+            ]
+        );
+        let together = plan(&["--together"]).phases();
+        assert_eq!(together.len(), 1);
+        assert_eq!(together[0].name, "worker-kill+temporal-restart+github");
+        assert_eq!(
+            (together[0].count, together[0].duration.as_secs()),
+            (1000, 250)
+        );
+    }
+
+    #[test]
+    fn small_is_small() {
+        let small = plan(&["--small"]);
+        assert_eq!((small.deployments, small.outage_secs), (30, 10));
+        assert!(small.phases().iter().all(|p| p.duration.as_secs() == 20));
+        assert!(Plan::from_args(&{
+            let Command::Chaos(args) =
+                Cli::try_parse_from(["gdt-bench", "chaos", "--deployments", "2"])
+                    .expect("args")
+                    .command
+            else {
+                panic!("not chaos")
+            };
+            args
+        })
+        .is_err());
     }
 }

@@ -56,7 +56,7 @@ pub fn round(value: f64) -> f64 {
 }
 
 /// The machine and build a report was measured on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Machine {
     /// Cores available (`nproc`).
     pub nproc: usize,
