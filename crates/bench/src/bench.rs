@@ -15,6 +15,7 @@ use temporalio_client::Client;
 
 use crate::cli::{RunArgs, Scenario};
 use crate::error::{Error, Result};
+use crate::front::{ApiResult, Front, WebhooksResult};
 use crate::github::GitHub;
 use crate::journal::{self, RequestCounts, RequestsPerDeployment};
 use crate::load::{Driver, LoadSpec, Outcome, Progress, Target, Trace};
@@ -43,6 +44,14 @@ pub struct BenchReport {
     pub worker_cpu_seconds_per_1000: Option<f64>,
     /// `gdt worker` peak RSS (VmHWM) during the deployments scenario.
     pub worker_peak_rss_bytes: Option<u64>,
+    /// 2xx answers per second to `POST /api/v1/deployments` (each starts a deployment).
+    pub api_requests_per_second: Option<f64>,
+    /// Their response times (the workflow start and the wait for the deployment id included).
+    pub api_response_ms: Option<Percentiles>,
+    /// 2xx answers per second to signed `pull_request` deliveries (each starts two checks).
+    pub webhook_requests_per_second: Option<f64>,
+    /// Their response times (signature, decoding and both workflow starts included).
+    pub webhook_response_ms: Option<Percentiles>,
     /// `idle_rss_bytes_<N>`: worker RSS with N deployments open and waiting.
     #[serde(flatten)]
     pub idle_rss: BTreeMap<String, u64>,
@@ -65,6 +74,10 @@ pub struct Scenarios {
     pub deployments: Option<LoadResult>,
     /// The no-op workflow under the same load.
     pub ceiling: Option<LoadResult>,
+    /// Deployments through the API.
+    pub api: Option<ApiResult>,
+    /// Webhooks.
+    pub webhooks: Option<WebhooksResult>,
     /// Idle memory.
     pub idle: Option<IdleResult>,
 }
@@ -80,6 +93,10 @@ pub struct Parameters {
     pub concurrency: usize,
     /// Pause before each update.
     pub update_gap_ms: u64,
+    /// Deployments started through the API.
+    pub api_requests: usize,
+    /// Pull requests delivered as webhooks.
+    pub webhooks: usize,
     /// Idle sizes.
     pub idle: Vec<usize>,
     /// The scenarios run.
@@ -234,6 +251,32 @@ pub async fn run(args: &RunArgs, tools: &Tools) -> Result<BenchReport> {
         );
         scenarios.deployments = Some(bench.load(&load("deployments"), Target::Tracker).await?);
     }
+    if args.scenarios.contains(&Scenario::Api) {
+        eprintln!(
+            "api: {} deployments started through gdt serve",
+            args.api_requests
+        );
+        let name = format!("{}-api", bench.run_id);
+        scenarios.api = Some(
+            bench
+                .front()
+                .api(&name, args.api_requests, args.concurrency)
+                .await?,
+        );
+    }
+    if args.scenarios.contains(&Scenario::Webhooks) {
+        eprintln!(
+            "webhooks: {} signed pull_request deliveries into gdt serve",
+            args.webhooks
+        );
+        let name = format!("{}-webhooks", bench.run_id);
+        scenarios.webhooks = Some(
+            bench
+                .front()
+                .webhooks(&name, args.webhooks, args.concurrency)
+                .await?,
+        );
+    }
     if args.scenarios.contains(&Scenario::Idle) && !args.idle.0.is_empty() {
         eprintln!("idle: worker memory at {:?} open deployments", args.idle.0);
         scenarios.idle = Some(bench.idle(&args.idle.0, args.concurrency).await?);
@@ -245,6 +288,8 @@ pub async fn run(args: &RunArgs, tools: &Tools) -> Result<BenchReport> {
         updates,
         concurrency: args.concurrency,
         update_gap_ms: args.update_gap_ms,
+        api_requests: args.api_requests,
+        webhooks: args.webhooks,
         idle: args.idle.0.clone(),
         scenarios: args
             .scenarios
@@ -290,6 +335,18 @@ impl<'a> Bench<'a> {
                 activity: args.tools.max_concurrent_activity,
             },
         })
+    }
+
+    fn front(&self) -> Front<'_> {
+        Front {
+            tools: self.tools,
+            github: &self.github,
+            temporal: self.server.address(),
+            client: self.client.clone(),
+            slots: self.slots,
+            logs: &self.logs,
+            work: &self.work,
+        }
     }
 
     fn worker(&self, target: Target, task_queue: &str) -> Result<WorkerProcess> {
@@ -565,6 +622,16 @@ impl BenchReport {
             end_to_end_ms: tracker.and_then(|t| t.end_to_end_ms),
             worker_cpu_seconds_per_1000: tracker.map(|t| t.worker.cpu_seconds_per_1000),
             worker_peak_rss_bytes: tracker.map(|t| t.worker.peak_rss_bytes),
+            api_requests_per_second: scenarios.api.as_ref().map(|a| a.start.requests_per_second),
+            api_response_ms: scenarios.api.as_ref().and_then(|a| a.start.response_ms),
+            webhook_requests_per_second: scenarios
+                .webhooks
+                .as_ref()
+                .map(|w| w.deliveries.requests_per_second),
+            webhook_response_ms: scenarios
+                .webhooks
+                .as_ref()
+                .and_then(|w| w.deliveries.response_ms),
             idle_rss,
             scenarios,
             parameters,
@@ -578,7 +645,8 @@ impl BenchReport {
     pub fn table(&self) -> String {
         let mut t = Table::default();
         t.section(&format!(
-            "gdt-bench run: {} deployments x {} updates, {} in flight, {} cores, {} build",
+            "gdt-bench run: {}; {} deployments x {} updates, {} in flight, {} cores, {} build",
+            self.parameters.scenarios.join(", "),
             self.parameters.deployments,
             self.parameters.updates,
             self.parameters.concurrency,
@@ -622,10 +690,48 @@ impl BenchReport {
             t.row("worker peak RSS", mib(c.worker.peak_rss_bytes));
             t.opt("Temporal server CPU s", c.temporal_server_cpu_seconds);
         }
-        t.opt(
-            "throughput ratio (tracker / ceiling)",
-            self.throughput_ratio,
-        );
+        if self.throughput_ratio.is_some() {
+            t.opt(
+                "throughput ratio (tracker / ceiling)",
+                self.throughput_ratio,
+            );
+        }
+        if let Some(a) = &self.scenarios.api {
+            t.section("api (gdt serve + gdt worker)");
+            http_rows(&mut t, "POST /api/v1/deployments", &a.start);
+            t.row(
+                "  answered with the deployment id",
+                format!("{} of {}", a.started_with_deployment_id, a.start.requests),
+            );
+            http_rows(&mut t, "POST .../status (success)", &a.status);
+            t.row(
+                "workflows completed",
+                format!("{} of {}", a.completed, a.start.requests),
+            );
+            t.row(
+                "GitHub requests per deployment",
+                a.github_requests_per_deployment,
+            );
+            usage_rows(&mut t, &a.usage);
+        }
+        if let Some(w) = &self.scenarios.webhooks {
+            t.section("webhooks (signed pull_request opened, gdt serve + gdt worker)");
+            http_rows(&mut t, "POST /webhook", &w.deliveries);
+            t.row(
+                "checks completed",
+                format!(
+                    "{} of {} started, {:.1}/s, all done {:.0} s after the first delivery",
+                    w.checks_completed,
+                    w.checks_started,
+                    w.checks_per_second,
+                    w.checks_wall_seconds
+                ),
+            );
+            if let Some(total) = w.github_requests_per_pull_request.get("total") {
+                t.row("GitHub requests per pull request", total);
+            }
+            usage_rows(&mut t, &w.usage);
+        }
         if let Some(idle) = &self.scenarios.idle {
             t.section("idle (deployments open, waiting for updates)");
             t.row("worker RSS with none", mib(idle.baseline_rss_bytes));
@@ -644,4 +750,45 @@ impl BenchReport {
         t.row("wall time", format!("{:.0} s", self.wall_seconds));
         t.render()
     }
+}
+
+fn http_rows(t: &mut Table, what: &str, load: &crate::front::HttpLoad) {
+    let codes: Vec<String> = load
+        .answers
+        .iter()
+        .map(|(code, n)| format!("{n}x{code}"))
+        .collect();
+    t.row(
+        what,
+        format!(
+            "{:.1} requests/s ({}{})",
+            load.requests_per_second,
+            codes.join(", "),
+            if load.transport_errors > 0 {
+                format!(", {} unanswered", load.transport_errors)
+            } else {
+                String::new()
+            }
+        ),
+    );
+    t.row("  response p50/p95/p99", ms(load.response_ms.as_ref()));
+}
+
+fn usage_rows(t: &mut Table, usage: &crate::front::FrontUsage) {
+    t.row(
+        "gdt serve CPU s / peak RSS",
+        format!(
+            "{} / {}",
+            usage.server_cpu_seconds,
+            mib(usage.server_peak_rss_bytes)
+        ),
+    );
+    t.row(
+        "gdt worker CPU s / peak RSS",
+        format!(
+            "{} / {}",
+            usage.worker_cpu_seconds,
+            mib(usage.worker_peak_rss_bytes)
+        ),
+    );
 }

@@ -53,6 +53,10 @@ pub enum Scenario {
     Deployments,
     /// The same load against a workflow whose activities do nothing.
     Ceiling,
+    /// Deployments started (and finished) through `gdt serve`'s API.
+    Api,
+    /// Signed `pull_request` webhooks into `gdt serve`, each starting both checks.
+    Webhooks,
     /// Worker memory with `--idle` deployments open and waiting.
     Idle,
 }
@@ -72,6 +76,12 @@ pub struct RunArgs {
     /// Pause before each update, in milliseconds (0: a pipeline that reports at once).
     #[arg(long, default_value_t = 0)]
     pub update_gap_ms: u64,
+    /// Deployments started through the API in the api scenario.
+    #[arg(long, default_value_t = 500)]
+    pub api_requests: usize,
+    /// Pull requests, one signed `opened` delivery each, in the webhooks scenario.
+    #[arg(long, default_value_t = 300)]
+    pub webhooks: usize,
     /// Open deployments at which idle worker memory is measured, ascending; `none` skips.
     #[arg(long, default_value = "1000,10000", value_parser = parse_sizes)]
     pub idle: Sizes,
@@ -79,7 +89,7 @@ pub struct RunArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "ceiling,deployments,idle"
+        default_value = "ceiling,deployments,api,webhooks,idle"
     )]
     pub scenarios: Vec<Scenario>,
     /// Keep Temporal's state in this SQLite file instead of memory.

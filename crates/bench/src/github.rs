@@ -116,6 +116,28 @@ impl GitHub {
         Ok(())
     }
 
+    /// Seeds (or replaces) a pull request (`POST /_sandbox/repos/{owner}/{repo}/pulls`).
+    pub async fn seed_pull(&self, owner: &str, repo: &str, pull: Value) -> Result<()> {
+        let response = self
+            .http
+            .post(format!(
+                "{}/_sandbox/repos/{owner}/{repo}/pulls",
+                self.url()
+            ))
+            .json(&pull)
+            .send()
+            .await
+            .map_err(|e| Error::Sandbox(format!("cannot seed a pull request: {e}")))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            return Err(Error::Sandbox(format!(
+                "seeding a pull request of {owner}/{repo} answered {status}: {body}"
+            )));
+        }
+        Ok(())
+    }
+
     /// Drops every pending fault (`DELETE /_sandbox/faults`), outages included.
     pub async fn clear_faults(&self) -> Result<()> {
         let response = self

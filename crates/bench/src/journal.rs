@@ -82,6 +82,28 @@ impl Entry {
     }
 }
 
+/// `METHOD route` of a request: the path with the repository as `{owner}/{repo}`, numbers as
+/// `{n}`, commit SHAs as `{sha}` and a file's path under `contents/` as `{path}`, so requests group by endpoint.
+pub fn route(entry: &Entry) -> String {
+    let segments: Vec<&str> = entry.path.trim_start_matches('/').split('/').collect();
+    let mut route = Vec::with_capacity(segments.len());
+    for (i, segment) in segments.iter().enumerate() {
+        if segments.first() == Some(&"repos") && (i == 1 || i == 2) {
+            route.push(if i == 1 { "{owner}" } else { "{repo}" });
+        } else if i > 0 && segments[i - 1] == "contents" {
+            route.push("{path}");
+            break;
+        } else if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            route.push("{n}");
+        } else if segment.len() == 40 && segment.bytes().all(|b| b.is_ascii_hexdigit()) {
+            route.push("{sha}");
+        } else {
+            route.push(segment);
+        }
+    }
+    format!("{} /{}", entry.method, route.join("/"))
+}
+
 /// Requests by endpoint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct RequestCounts {
@@ -224,6 +246,36 @@ mod tests {
             status,
             time: time.into(),
             fault: None,
+        }
+    }
+
+    #[test]
+    fn routes_group_requests_by_endpoint() {
+        let t = "2026-01-01T00:00:00.000Z";
+        let cases = [
+            (
+                "GET",
+                "/repos/o/r/pulls/12/files",
+                "GET /repos/{owner}/{repo}/pulls/{n}/files",
+            ),
+            (
+                "GET",
+                "/repos/o/r/contents/.claude-plugin/plugin.json",
+                "GET /repos/{owner}/{repo}/contents/{path}",
+            ),
+            (
+                "PATCH",
+                "/repos/o/r/issues/comments/99",
+                "PATCH /repos/{owner}/{repo}/issues/comments/{n}",
+            ),
+            (
+                "POST",
+                "/app/installations/1/access_tokens",
+                "POST /app/installations/{n}/access_tokens",
+            ),
+        ];
+        for (method, path, expected) in cases {
+            assert_eq!(route(&entry(method, path, 200, t)), expected, "{path}");
         }
     }
 

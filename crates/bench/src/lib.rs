@@ -15,6 +15,7 @@
 //! - [`ceiling`]: `BenchCeilingWorkflow`, the tracker's workflow with no-op activities, and
 //!   its worker: the throughput this machine allows for this workflow shape.
 //! - [`bench`]: `gdt-bench run`: the deployments, ceiling and idle scenarios and their report.
+//! - [`front`]: the api and webhooks scenarios: `gdt serve` under HTTP load.
 //! - [`chaos`]: `gdt-bench chaos`: phases of load under faults, then the audit.
 //! - [`audit`]: the audit's verdict on one deployment (pure, table-tested).
 //! - [`report`]: percentiles, machine information, JSON and the readable table.
@@ -30,6 +31,7 @@ pub mod ceiling;
 pub mod chaos;
 pub mod cli;
 pub mod error;
+pub mod front;
 pub mod github;
 pub mod journal;
 pub mod load;

@@ -559,7 +559,7 @@ fn from_status(status: &tonic::Status) -> CallError {
 }
 
 /// A full-length SHA of 40 hex digits, different for every deployment of a run.
-fn commit_sha() -> String {
+pub fn commit_sha() -> String {
     format!(
         "{:032x}{:08x}",
         rand::random::<u128>(),
