@@ -595,3 +595,86 @@ async fn invalid_plugin_json_fails_the_check_run_with_an_annotation() {
     );
     assert_eq!(annotations[0]["start_line"], 4, "{annotations}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_run_created_before_a_502_is_updated_on_retry_not_doubled() {
+    let h = Harness::start("pr-check-run-retry").await;
+    let server = h.serve();
+    let files = json!([
+        {"filename": "internal/mcp/tools.go", "status": "modified", "content": "package mcp\n"},
+        {"filename": "VERSION", "status": "modified", "content": "2.0.0\n"},
+        {"filename": ".claude-plugin/plugin.json", "status": "modified",
+         "content": "{\"name\": \"p\", \"version\": \"2.0.0\"}\n"}
+    ]);
+    for (repo, number) in [("retried", 4), ("happy", 5)] {
+        seed_pull(
+            &h,
+            "acme",
+            repo,
+            json!({"number": number, "base_ref": "main", "head_ref": "f",
+            "head_sha": sha(10 + number as u8), "files": files}),
+        )
+        .await;
+    }
+    // GitHub creates each check's run, then the gateway answers 502: the activity's retry must
+    // find the run and update it.
+    h.github
+        .fault(
+            json!({"method": "POST", "path": "/repos/acme/retried/check-runs",
+                      "kind": "502_after_apply", "count": 2}),
+        )
+        .await;
+    let pulls = [("retried", 4u64), ("happy", 5)];
+    for (repo, number) in pulls {
+        let head = sha(10 + number as u8);
+        let (status, body) = deliver(
+            &server,
+            "pull_request",
+            &format!("cr-{repo}"),
+            push_payload("acme", repo, number, &head),
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        result_of(&format!("plugin-validation-acme-{repo}-{number}"));
+        result_of(&format!("version-validation-acme-{repo}-{number}"));
+    }
+    // The lookup happened on the retries only: the happy path pays no request for it. (Counted
+    // before this test reads the check runs itself, which the journal records too.)
+    let journal = h.github.journal().await;
+    let lookups = |repo: &str| {
+        journal
+            .iter()
+            .filter(|e| {
+                e["method"] == "GET"
+                    && e["path"].as_str().is_some_and(|p| {
+                        p.starts_with(&format!("/repos/acme/{repo}/commits/"))
+                            && p.ends_with("/check-runs")
+                    })
+            })
+            .count()
+    };
+    assert_eq!(lookups("retried"), 2);
+    assert_eq!(lookups("happy"), 0);
+    for (repo, number) in pulls {
+        let head = sha(10 + number as u8);
+        let runs = h
+            .github
+            .get(&format!("/repos/acme/{repo}/commits/{head}/check-runs"))
+            .await;
+        let mut names: Vec<&str> = runs["check_runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                assert_eq!(r["status"], "completed", "{r}");
+                r["name"].as_str().unwrap()
+            })
+            .collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            ["plugin-update-validation", "version-validation"],
+            "{repo}: one run per check: {runs}"
+        );
+    }
+}

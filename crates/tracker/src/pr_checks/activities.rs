@@ -240,7 +240,8 @@ impl PrCheckActivities {
         input: PublishPlugin,
     ) -> Result<Published, ActivityError> {
         let span = activity_span(&ctx);
-        self.publish_plugin(input).instrument(span).await
+        let retried = ctx.info().attempt > 1;
+        self.publish_plugin(input, retried).instrument(span).await
     }
 
     /// Reports that the plugin was updated (or that there is nothing to remind of).
@@ -251,7 +252,8 @@ impl PrCheckActivities {
         input: PublishPlugin,
     ) -> Result<Published, ActivityError> {
         let span = activity_span(&ctx);
-        self.publish_plugin(input).instrument(span).await
+        let retried = ctx.info().attempt > 1;
+        self.publish_plugin(input, retried).instrument(span).await
     }
 
     /// Where the version check reads its files (worker configuration, read through an
@@ -294,6 +296,7 @@ impl PrCheckActivities {
         input: PublishVersion,
     ) -> Result<Published, ActivityError> {
         let span = activity_span(&ctx);
+        let retried = ctx.info().attempt > 1;
         async move {
             let paths = self.settings.version_paths.clone();
             let report = CheckRunReport::from_version_verdict(&input.verdict, &paths);
@@ -322,6 +325,7 @@ impl PrCheckActivities {
                 },
                 render,
                 &report,
+                retried,
             )
             .await
         }
@@ -340,7 +344,11 @@ struct Target {
 }
 
 impl PrCheckActivities {
-    async fn publish_plugin(&self, input: PublishPlugin) -> Result<Published, ActivityError> {
+    async fn publish_plugin(
+        &self,
+        input: PublishPlugin,
+        retried: bool,
+    ) -> Result<Published, ActivityError> {
         let report = PluginReport {
             head_sha: input.head_sha.clone(),
             code_files: input.categorized.code_files.clone(),
@@ -368,17 +376,20 @@ impl PrCheckActivities {
                 None => None,
             },
             &check_run,
+            retried,
         )
         .await
     }
 
     /// Writes a check's comment (when `render` has something to say given the existing
-    /// comment's body) and its check run, if the PR head is still the one judged.
+    /// comment's body) and its check run, if the PR head is still the one judged. `retried`:
+    /// an earlier attempt of this activity may have created the check run already.
     async fn publish(
         &self,
         target: &Target,
         render: impl FnOnce(Option<&str>) -> Option<String>,
         check_run: &CheckRunReport,
+        retried: bool,
     ) -> Result<Published, ActivityError> {
         let lock = self.lock_for(target);
         let _guard = lock.lock().await;
@@ -444,16 +455,21 @@ impl PrCheckActivities {
             }
         }
         if self.settings.check_runs {
-            self.write_check_run(target, check_run).await?;
+            self.write_check_run(target, check_run, retried).await?;
         }
         Ok(published)
     }
 
-    /// Creates the check run of this head, or updates it when a retry already created it.
+    /// Creates the check run of this head or, on a retried attempt that finds the one an
+    /// earlier attempt created, updates it. A first attempt creates directly: only a retry
+    /// can have been here before, so the happy path costs no lookup (the same rule as the
+    /// deployment statuses). Each run judges a head its workflow started for, and a head is
+    /// judged by one run (the webhook's memo check), so first attempts create nothing twice.
     async fn write_check_run(
         &self,
         target: &Target,
         report: &CheckRunReport,
+        retried: bool,
     ) -> Result<(), ActivityError> {
         let output = CheckRunOutput {
             title: report.title.clone(),
@@ -474,11 +490,14 @@ impl PrCheckActivities {
                 })
                 .collect(),
         };
-        let existing = self
-            .github
-            .list_check_runs(&target.owner, &target.repo, &target.head_sha, &report.name)
-            .await
-            .map_err(|e| to_activity_error(&e))?;
+        let existing = if retried {
+            self.github
+                .list_check_runs(&target.owner, &target.repo, &target.head_sha, &report.name)
+                .await
+                .map_err(|e| to_activity_error(&e))?
+        } else {
+            Vec::new()
+        };
         match existing.first() {
             Some(run) => {
                 let update = CheckRunUpdate {
