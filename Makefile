@@ -37,14 +37,18 @@ test: lint
 BENCH_ARGS ?=
 CHAOS_ARGS ?=
 
-# Benchmarks measure release builds; gdt-bench finds gdt next to itself.
+# Benchmarks measure release builds; gdt-bench finds gdt next to itself. The binary is run
+# directly: `cargo run -p gdt-bench` alone would resolve features differently from the build
+# of both packages and compile gdt-bench a second time.
+RELEASE_DIR := $(or $(CARGO_TARGET_DIR),target)/release
+
 bench: bootstrap
 	$(CARGO) build --release -p gdt -p gdt-bench
-	$(CARGO) run --release -q -p gdt-bench -- run $(BENCH_ARGS)
+	$(RELEASE_DIR)/gdt-bench run $(BENCH_ARGS)
 
 chaos: bootstrap
 	$(CARGO) build --release -p gdt -p gdt-bench
-	$(CARGO) run --release -q -p gdt-bench -- chaos $(CHAOS_ARGS)
+	$(RELEASE_DIR)/gdt-bench chaos $(CHAOS_ARGS)
 
 clean:
 	$(CARGO) clean

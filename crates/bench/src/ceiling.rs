@@ -16,7 +16,7 @@ use std::time::Duration;
 use gdt_github::DeploymentState;
 use gdt_tracker::deployments::activities::{CreateDeploymentInput, UpdateDeploymentStatusInput};
 use gdt_tracker::deployments::status::{go_duration_string, map_status};
-use gdt_tracker::deployments::workflow::GITHUB_OUTAGE_BUDGET;
+use gdt_tracker::deployments::workflow::{ATTEMPT_TIMEOUT, GITHUB_OUTAGE_BUDGET};
 use gdt_tracker::deployments::{
     DeploymentStatusUpdate, DeploymentWorkflowInput, DeploymentWorkflowResult, STATUS_UPDATE_SIGNAL,
 };
@@ -200,16 +200,15 @@ fn create_input(input: &DeploymentWorkflowInput, workflow_id: &str) -> CreateDep
     }
 }
 
-/// The tracker's activity options (`workflow.rs`'s `activity_options()`): 2 min per
-/// attempt, 30 s heartbeat timeout, 1 s → 30 s backoff, retried for at most
+/// The tracker's activity options (`workflow.rs`'s `activity_options()`): 30 s per
+/// attempt, no heartbeat timeout, 1 s → 30 s backoff, retried for at most
 /// [`GITHUB_OUTAGE_BUDGET`]. A no-op never retries, but the commands Temporal records are
 /// the same.
 fn activity_options() -> ActivityOptions {
     ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
         schedule_to_close: GITHUB_OUTAGE_BUDGET,
-        start_to_close: Duration::from_secs(120),
+        start_to_close: ATTEMPT_TIMEOUT,
     })
-    .heartbeat_timeout(Duration::from_secs(30))
     .retry_policy(
         RetryPolicy::builder()
             .initial_interval(Duration::from_secs(1))

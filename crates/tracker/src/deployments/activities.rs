@@ -114,7 +114,6 @@ impl DeploymentActivities {
         input: CreateDeploymentInput,
     ) -> Result<u64, ActivityError> {
         let attempt = ctx.info().attempt;
-        heartbeat(ctx, "creating deployment").await;
         let github = self.github.with_max_inline_wait(inline_wait_budget(ctx));
         if attempt > 1 {
             // Filter by `ref` as it was sent, not `sha`: GitHub stores the full SHA, so an
@@ -174,7 +173,6 @@ impl DeploymentActivities {
         input: UpdateDeploymentStatusInput,
     ) -> Result<u64, ActivityError> {
         let attempt = ctx.info().attempt;
-        heartbeat(ctx, "posting deployment status").await;
         let github = self.github.with_max_inline_wait(inline_wait_budget(ctx));
         let request = NewDeploymentStatus {
             state: input.state,
@@ -241,13 +239,6 @@ pub(crate) fn activity_span(ctx: &ActivityContext) -> tracing::Span {
 
 fn non_empty(s: &str) -> Option<String> {
     (!s.trim().is_empty()).then(|| s.to_owned())
-}
-
-async fn heartbeat(ctx: &ActivityContext, what: &str) {
-    // A heartbeat that cannot be encoded is not worth failing the call for.
-    if let Err(err) = ctx.record_heartbeat(what.to_owned()).await {
-        tracing::debug!(error = %err, "could not record heartbeat");
-    }
 }
 
 /// How long the GitHub client may sleep by itself inside this attempt: a quarter of what is
