@@ -2,8 +2,9 @@
 #   make run    the tracker on its embedded default (`gdt dev`)
 #   make test   fmt check, clippy -D warnings, every test (against a real Temporal dev server)
 # And the harness (crates/bench), on release builds:
-#   make bench  throughput, latency, GitHub cost, CPU, memory -> target/bench/report.json
-#               (sizes: make bench BENCH_ARGS="--deployments 200 --idle 1000")
+#   make bench  throughput, latency, GitHub cost, CPU, memory; the API and webhooks under
+#               HTTP load -> target/bench/report.json (sizes: make bench
+#               BENCH_ARGS="--deployments 200 --api-requests 100 --webhooks 50 --idle 1000")
 #   make chaos  load under worker kills, a Temporal restart and GitHub faults, then an audit
 #               -> target/chaos/report.json; fails on any loss, duplicate or stuck workflow
 #               (quick: make chaos CHAOS_ARGS=--small)

@@ -196,6 +196,7 @@ pub struct Front<'a> {
 
 /// `gdt serve` and `gdt worker` on a task queue of their own.
 struct Stack {
+    task_queue: String,
     server: WorkerProcess,
     worker: WorkerProcess,
     api: String,
@@ -251,6 +252,7 @@ impl Front<'_> {
             .build()
             .map_err(|e| Error::Usage(format!("cannot build an HTTP client: {e}")))?;
         Ok(Stack {
+            task_queue,
             server,
             worker,
             api: format!("http://127.0.0.1:{port}"),
@@ -311,7 +313,7 @@ impl Front<'_> {
         .await;
         let status = HttpLoad::of(&statuses, concurrency, began.elapsed());
 
-        let driver = Driver::new(self.client.clone(), Target::Tracker, "unused");
+        let driver = Driver::new(self.client.clone(), Target::Tracker, &stack.task_queue);
         let deadline = Instant::now() + DRAIN_LIMIT;
         let outcomes = concurrently(&started, concurrency, |_, workflow_id| {
             let driver = driver.clone();
