@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use gdt_server::deployments::{DeploymentStarted, StartDeployment};
-use gdt_tracker::deployments::DeploymentWorkflowInput;
+use gdt_tracker::deployments::model::DEFAULT_INACTIVITY_TIMEOUT_SECS;
 use gdt_tracker::pr_checks::{
     plugin_workflow_id, version_workflow_id, PluginUpdateValidationWorkflow,
     VersionValidationWorkflow,
@@ -31,6 +31,7 @@ use gdt_tracker::pr_checks::{
 use serde::Serialize;
 use serde_json::{json, Value};
 use temporalio_client::{Client, WorkflowGetResultOptions};
+use temporalio_common::HasWorkflowDefinition;
 
 use crate::error::{Error, Result};
 use crate::github::GitHub;
@@ -274,17 +275,12 @@ impl Front<'_> {
         let starts = concurrently(&ids, concurrency, |index, workflow_id| {
             let body = StartDeployment {
                 workflow_id: Some(workflow_id.clone()),
-                input: DeploymentWorkflowInput {
-                    repo_owner: OWNER.to_owned(),
-                    repo_name: format!("{name}-{index}"),
-                    commit_sha: load::commit_sha(),
-                    branch_name: "main".to_owned(),
-                    environment: "production".to_owned(),
-                    harness_execution_id: index.to_string(),
-                    status: load::INITIAL_STATUS.to_owned(),
-                    description: "gdt-bench api deployment".to_owned(),
-                    ..DeploymentWorkflowInput::default()
-                },
+                input: load::deployment_input(
+                    name,
+                    &format!("{name}-{index}"),
+                    index,
+                    Duration::from_secs(DEFAULT_INACTIVITY_TIMEOUT_SECS),
+                ),
             };
             stack.post_json("/api/v1/deployments".to_owned(), json!(body))
         })
@@ -553,42 +549,46 @@ async fn check_results(
     number: u64,
     deadline: Instant,
 ) -> Vec<(&'static str, std::result::Result<(), String>)> {
-    let plugin = wait_until(deadline, async {
-        let id = plugin_workflow_id(OWNER, repo, number);
-        match client
-            .get_workflow_handle::<PluginUpdateValidationWorkflow>(id)
-            .get_result(WorkflowGetResultOptions::default())
-            .await
-        {
-            Ok(r) if r.errors.is_empty() && r.comment_posted => Ok(()),
-            Ok(r) => Err(format!("completed with {:?}", r.errors)),
-            Err(e) => Err(e.to_string()),
-        }
-    });
-    let version = wait_until(deadline, async {
-        let id = version_workflow_id(OWNER, repo, number);
-        match client
-            .get_workflow_handle::<VersionValidationWorkflow>(id)
-            .get_result(WorkflowGetResultOptions::default())
-            .await
-        {
-            Ok(r) if r.errors.is_empty() && r.version_matches => Ok(()),
-            Ok(r) => Err(format!("completed with {:?}", r.errors)),
-            Err(e) => Err(e.to_string()),
-        }
-    });
+    let plugin = check_result::<PluginUpdateValidationWorkflow>(
+        client,
+        plugin_workflow_id(OWNER, repo, number),
+        deadline,
+        |r| {
+            (r.errors.is_empty() && r.comment_posted)
+                .then_some(())
+                .ok_or(r.errors)
+        },
+    );
+    let version = check_result::<VersionValidationWorkflow>(
+        client,
+        version_workflow_id(OWNER, repo, number),
+        deadline,
+        |r| {
+            (r.errors.is_empty() && r.version_matches)
+                .then_some(())
+                .ok_or(r.errors)
+        },
+    );
     let (plugin, version) = futures::join!(plugin, version);
     vec![("plugin check", plugin), ("version check", version)]
 }
 
-async fn wait_until(
+/// Waits until `deadline` for one check's result; `Ok` when `passed` finds nothing wrong
+/// with it, else the check's errors.
+async fn check_result<W: HasWorkflowDefinition>(
+    client: &Client,
+    workflow_id: String,
     deadline: Instant,
-    result: impl Future<Output = std::result::Result<(), String>>,
+    passed: impl FnOnce(W::Output) -> std::result::Result<(), Vec<String>>,
 ) -> std::result::Result<(), String> {
+    let handle = client.get_workflow_handle::<W>(workflow_id);
+    let result = handle.get_result(WorkflowGetResultOptions::default());
     let left = deadline.saturating_duration_since(Instant::now());
-    tokio::time::timeout(left, result)
-        .await
-        .unwrap_or_else(|_| Err(format!("no result within {DRAIN_LIMIT:?}")))
+    match tokio::time::timeout(left, result).await {
+        Ok(Ok(output)) => passed(output).map_err(|errors| format!("completed with {errors:?}")),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no result within {DRAIN_LIMIT:?}")),
+    }
 }
 
 /// Requests per pull request by `METHOD route`, the route with numbers, the owner and the

@@ -99,41 +99,33 @@ impl GitHub {
 
     /// Queues a fault (`POST /_sandbox/faults`); see `gdt_github_sandbox::FaultSpec`.
     pub async fn add_fault(&self, fault: &Value) -> Result<()> {
-        let response = self
-            .http
-            .post(format!("{}/_sandbox/faults", self.url()))
-            .json(fault)
-            .send()
+        self.control("/_sandbox/faults", fault, &format!("fault {fault}"))
             .await
-            .map_err(|e| Error::Sandbox(format!("cannot add fault {fault}: {e}")))?;
-        if !response.status().is_success() {
-            let status = response.status();
-            let body = response.text().await.unwrap_or_default();
-            return Err(Error::Sandbox(format!(
-                "fault {fault} refused ({status}): {body}"
-            )));
-        }
-        Ok(())
     }
 
     /// Seeds (or replaces) a pull request (`POST /_sandbox/repos/{owner}/{repo}/pulls`).
     pub async fn seed_pull(&self, owner: &str, repo: &str, pull: Value) -> Result<()> {
+        self.control(
+            &format!("/_sandbox/repos/{owner}/{repo}/pulls"),
+            &pull,
+            &format!("a pull request of {owner}/{repo}"),
+        )
+        .await
+    }
+
+    /// POSTs `body` to one of the sandbox's control routes; `what` names it in errors.
+    async fn control(&self, path: &str, body: &Value, what: &str) -> Result<()> {
         let response = self
             .http
-            .post(format!(
-                "{}/_sandbox/repos/{owner}/{repo}/pulls",
-                self.url()
-            ))
-            .json(&pull)
+            .post(format!("{}{path}", self.url()))
+            .json(body)
             .send()
             .await
-            .map_err(|e| Error::Sandbox(format!("cannot seed a pull request: {e}")))?;
+            .map_err(|e| Error::Sandbox(format!("cannot send {what}: {e}")))?;
         if !response.status().is_success() {
             let status = response.status();
-            let body = response.text().await.unwrap_or_default();
-            return Err(Error::Sandbox(format!(
-                "seeding a pull request of {owner}/{repo} answered {status}: {body}"
-            )));
+            let text = response.text().await.unwrap_or_default();
+            return Err(Error::Sandbox(format!("{what} refused ({status}): {text}")));
         }
         Ok(())
     }

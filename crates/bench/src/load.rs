@@ -322,7 +322,7 @@ impl Driver {
             finished_at: None,
             outcome: Outcome::NotWaited,
         };
-        let input = deployment_input(spec, &repo, index);
+        let input = deployment_input(&spec.name, &repo, index, spec.inactivity_timeout);
         let started = self
             .retrying(progress, deadline(), || {
                 self.start(spec, &input, &workflow_id)
@@ -567,18 +567,25 @@ pub fn commit_sha() -> String {
     )
 }
 
-fn deployment_input(spec: &LoadSpec, repo: &str, index: usize) -> DeploymentWorkflowInput {
+/// What pipeline `name`'s deployment `index` starts with: repository `OWNER/repo`, a fresh
+/// full SHA, the initial status `queued`.
+pub fn deployment_input(
+    name: &str,
+    repo: &str,
+    index: usize,
+    inactivity_timeout: Duration,
+) -> DeploymentWorkflowInput {
     DeploymentWorkflowInput {
         repo_owner: OWNER.to_owned(),
         repo_name: repo.to_owned(),
         commit_sha: commit_sha(),
         branch_name: "main".to_owned(),
         environment: "production".to_owned(),
-        harness_pipeline_id: format!("gdt-bench-{}", spec.name),
+        harness_pipeline_id: format!("gdt-bench-{name}"),
         harness_execution_id: index.to_string(),
         status: INITIAL_STATUS.to_owned(),
         description: "gdt-bench deployment".to_owned(),
-        inactivity_timeout_seconds: Some(spec.inactivity_timeout.as_secs().max(1)),
+        inactivity_timeout_seconds: Some(inactivity_timeout.as_secs().max(1)),
         ..DeploymentWorkflowInput::default()
     }
 }

@@ -640,27 +640,16 @@ async fn a_check_run_created_before_a_502_is_updated_on_retry_not_doubled() {
     }
     // The lookup happened on the retries only: the happy path pays no request for it. (Counted
     // before this test reads the check runs itself, which the journal records too.)
-    let journal = h.github.journal().await;
-    let lookups = |repo: &str| {
-        journal
-            .iter()
-            .filter(|e| {
-                e["method"] == "GET"
-                    && e["path"].as_str().is_some_and(|p| {
-                        p.starts_with(&format!("/repos/acme/{repo}/commits/"))
-                            && p.ends_with("/check-runs")
-                    })
-            })
-            .count()
+    let check_runs_of = |repo: &str, number: u64| {
+        format!(
+            "/repos/acme/{repo}/commits/{}/check-runs",
+            sha(10 + number as u8)
+        )
     };
-    assert_eq!(lookups("retried"), 2);
-    assert_eq!(lookups("happy"), 0);
+    assert_eq!(h.github.count("GET", &check_runs_of("retried", 4)).await, 2);
+    assert_eq!(h.github.count("GET", &check_runs_of("happy", 5)).await, 0);
     for (repo, number) in pulls {
-        let head = sha(10 + number as u8);
-        let runs = h
-            .github
-            .get(&format!("/repos/acme/{repo}/commits/{head}/check-runs"))
-            .await;
+        let runs = h.github.get(&check_runs_of(repo, number)).await;
         let mut names: Vec<&str> = runs["check_runs"]
             .as_array()
             .unwrap()
