@@ -159,6 +159,7 @@ async fn post(
         log_url: input.log_url.clone(),
         environment_url: input.environment_url.clone(),
         description: input.description.clone(),
+        after_status_id: None,
     };
     let posted = ctx
         .execute_activity(NoopActivities::update_status, request, activity_options())

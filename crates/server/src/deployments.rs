@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use gdt_github::DeploymentState;
 use gdt_tracker::deployments::{
-    DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput, ListFilter,
+    DeploymentDetails, DeploymentStatusUpdate, DeploymentWorkflowInput, ListFilter,
     ListedDeployment, StatusUpdateAck,
 };
 use serde::{Deserialize, Serialize};
@@ -62,6 +62,12 @@ pub struct DeploymentStarted {
     pub deployment_id: Option<u64>,
     /// Where to send status updates.
     pub status_url: String,
+    /// Temporal's status of the workflow: `running`, or how it ended (`completed`,
+    /// `failed`, `terminated`, `timed_out`, `canceled`) when this start found it closed.
+    pub workflow_status: String,
+    /// Why the workflow ended without completing, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The answer to `POST /api/v1/deployments/{workflow_id}/status`.
@@ -113,7 +119,9 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
 ///
 /// Starts `GitHubDeploymentWorkflow`, which creates the GitHub deployment and posts the
 /// initial status. The same request again (same workflow id) starts nothing and answers
-/// `200` with the same workflow, so a pipeline may retry this call safely.
+/// `200` with the same workflow, so a pipeline may retry this call safely. When the workflow
+/// has already ended without creating the GitHub deployment (GitHub refused it: an unknown
+/// ref, bad credentials), the answer is `422` `deployment_not_created` with GitHub's reason.
 #[utoipa::path(
     post,
     path = "/api/v1/deployments",
@@ -125,6 +133,7 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
         (status = 200, description = "Already started by an earlier request", body = DeploymentStarted,
             headers(("Location" = String, description = "The deployment's URL"))),
         (status = 409, description = "The workflow id tracks another deployment", body = crate::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid input, or the workflow ended without creating the GitHub deployment (`deployment_not_created`)", body = crate::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn start_deployment(
@@ -144,22 +153,23 @@ pub async fn start_deployment(
         .workflow_id
         .unwrap_or_else(|| input.default_workflow_id());
     let service = state.temporal.service().await?;
-    let started = service.start(&input, &workflow_id).await?;
-    let deployment_id = service
-        .deployment_id(&workflow_id, state.settings.deployment_id_wait)
-        .await;
+    let outcome = service
+        .start_and_wait(&input, &workflow_id, state.settings.deployment_id_wait)
+        .await?;
     let location = deployment_path(&workflow_id);
-    let status = if started.created {
+    let status = if outcome.started.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     let body = DeploymentStarted {
         status_url: format!("{location}/status"),
-        workflow_id: started.workflow_id,
-        run_id: started.run_id,
-        created: started.created,
-        deployment_id,
+        workflow_id: outcome.started.workflow_id,
+        run_id: outcome.started.run_id,
+        created: outcome.started.created,
+        deployment_id: outcome.deployment_id,
+        workflow_status: outcome.workflow_status,
+        error: outcome.error,
     };
     Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
 }
@@ -177,7 +187,7 @@ pub async fn start_deployment(
     params(("workflow_id" = String, Path, description = "The deployment's workflow id")),
     request_body = DeploymentStatusUpdate,
     responses(
-        (status = 202, description = "Accepted: queued for GitHub, or a repeated event_id", body = StatusAccepted),
+        (status = 202, description = "Accepted: queued for GitHub, a repeated event_id, or stored for a worker (`queued_for_worker`)", body = StatusAccepted),
         (status = 404, description = "No such deployment", body = crate::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The deployment is terminal or finished", body = crate::Problem, content_type = "application/problem+json"),
     )
@@ -197,24 +207,25 @@ pub async fn report_status(
         .into_response())
 }
 
-/// A deployment's state: the `deployment-state` query's answer.
+/// A deployment's state: the `deployment-state` query's answer, with the workflow's status
+/// and, when it ended without completing, why (`error`).
 #[utoipa::path(
     get,
     path = "/api/v1/deployments/{workflow_id}",
     tag = "deployments",
     params(("workflow_id" = String, Path, description = "The deployment's workflow id")),
     responses(
-        (status = 200, description = "The deployment", body = DeploymentStateView),
+        (status = 200, description = "The deployment", body = DeploymentDetails),
         (status = 404, description = "No such deployment", body = crate::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get_deployment(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
-) -> Result<ApiJson<DeploymentStateView>, ApiError> {
+) -> Result<ApiJson<DeploymentDetails>, ApiError> {
     let Path(workflow_id) = path?;
     let service = state.temporal.service().await?;
-    Ok(ApiJson(service.state(&workflow_id).await?))
+    Ok(ApiJson(service.details(&workflow_id).await?))
 }
 
 /// List deployments, newest first, from Temporal visibility.

@@ -151,7 +151,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::Rejected(UpdateRejection::Terminal(_)) => {
                 (StatusCode::CONFLICT, "deployment_terminal")
             }
+            ServiceError::Rejected(UpdateRejection::Invalid(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_status_update")
+            }
             ServiceError::Finished { .. } => (StatusCode::CONFLICT, "deployment_finished"),
+            ServiceError::NotCreated { .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "deployment_not_created")
+            }
             ServiceError::Conflict(_) => (StatusCode::CONFLICT, "workflow_id_conflict"),
             ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ServiceError::Unavailable(_) | ServiceError::Temporal(_) => {

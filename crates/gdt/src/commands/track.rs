@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use gdt_config::Config;
 use gdt_server::deployments::{DeploymentList, DeploymentStarted, StartDeployment, StatusAccepted};
 use gdt_tracker::deployments::{
-    DeploymentService, DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput,
+    DeploymentDetails, DeploymentService, DeploymentStatusUpdate, DeploymentWorkflowInput,
     GitHubDeploymentWorkflow, ListFilter, ListedDeployment,
 };
 use secrecy::ExposeSecret as _;
@@ -46,23 +46,24 @@ pub(crate) async fn run(config: &Config, args: TrackArgs, out: OutputFormat) -> 
     match args.command {
         TrackCommand::Start(args) => {
             let (input, workflow_id) = start_input(config, args)?;
-            let started = service.start(&input, &workflow_id).await?;
-            let deployment_id = service
-                .deployment_id(&workflow_id, config.server.deployment_id_wait)
-                .await;
+            let outcome = service
+                .start_and_wait(&input, &workflow_id, config.server.deployment_id_wait)
+                .await?;
             print_started(
                 out,
                 &DeploymentStarted {
                     status_url: String::new(),
-                    workflow_id: started.workflow_id,
-                    run_id: started.run_id,
-                    created: started.created,
-                    deployment_id,
+                    workflow_id: outcome.started.workflow_id,
+                    run_id: outcome.started.run_id,
+                    created: outcome.started.created,
+                    deployment_id: outcome.deployment_id,
+                    workflow_status: outcome.workflow_status,
+                    error: outcome.error,
                 },
             );
         }
         TrackCommand::Update(args) => update(&service, args, out).await?,
-        TrackCommand::Show(r) => print_view(out, &service.state(&r.workflow_id).await?),
+        TrackCommand::Show(r) => print_view(out, &service.details(&r.workflow_id).await?),
         TrackCommand::Wait(r) => wait(&service, &r.workflow_id, out).await?,
         TrackCommand::List(args) => {
             let rows = service.list(&list_filter(&args)).await?;
@@ -107,12 +108,20 @@ async fn through_api(
             print_view(out, &api.get(&path).await?);
         }
         TrackCommand::Wait(r) => {
-            // The API has no "wait": poll the state until the deployment is terminal.
+            // The API has no "wait": poll until the workflow has ended, as the direct
+            // `track wait` waits for its result.
             let path = format!("/api/v1/deployments/{}", api.segment(&r.workflow_id));
             loop {
-                let view: DeploymentStateView = api.get(&path).await?;
-                if view.terminal {
-                    print_view(out, &view);
+                let details: DeploymentDetails = api.get(&path).await?;
+                if details.finished() {
+                    print_view(out, &details);
+                    if let Some(error) = &details.error {
+                        anyhow::bail!(
+                            "deployment workflow {} {}: {error}",
+                            r.workflow_id,
+                            details.workflow_status
+                        );
+                    }
                     break;
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -264,10 +273,11 @@ fn print_started(out: OutputFormat, started: &DeploymentStarted) {
     });
 }
 
-fn print_view(out: OutputFormat, view: &DeploymentStateView) {
-    print(out, view, || {
+fn print_view(out: OutputFormat, details: &DeploymentDetails) {
+    let view = &details.view;
+    print(out, details, || {
         let mut text = format!(
-            "{} {} @ {}\n  deployment id: {}\n  state: {}{}\n  updates:",
+            "{} {} @ {}\n  deployment id: {}\n  state: {}{}",
             view.repository,
             view.environment,
             view.commit_sha,
@@ -276,6 +286,15 @@ fn print_view(out: OutputFormat, view: &DeploymentStateView) {
             view.state,
             if view.terminal { " (final)" } else { "" },
         );
+        text.push_str(&format!("\n  workflow: {}", details.workflow_status));
+        if let Some(error) = &details.error {
+            text.push_str(&format!(" ({error})"));
+        }
+        text.push_str(&format!(
+            "\n  updates ({} received, the newest {} shown):",
+            view.updates_received,
+            view.updates.len()
+        ));
         for u in &view.updates {
             text.push_str(&format!(
                 "\n    {}  {:<12} {:<24} {}",

@@ -4,65 +4,13 @@
 use std::time::Duration;
 
 use crate::support::{
-    gdt, gdt_json, temporal_cli, wait_until, Harness, PrivateTemporal, ServerProcess, API_TOKEN,
-    API_TOKEN_NEXT,
+    gdt, gdt_json, temporal_cli, wait_until, Api, Harness, PrivateTemporal, ServerProcess,
+    API_TOKEN, API_TOKEN_NEXT,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const SHA: &str = "9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d";
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    fn new(server: &ServerProcess) -> Api {
-        Api {
-            http: reqwest::Client::new(),
-            base: server.api.clone(),
-        }
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap_or_default().to_owned())
-            .unwrap_or_default();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            assert_eq!(
-                content_type, "application/problem+json",
-                "errors are problem details: {status} {body}"
-            );
-            assert_eq!(body["status"], status.as_u16(), "{body}");
-        }
-        (status, body)
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        self.send(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .bearer_auth(API_TOKEN)
-                .json(body),
-        )
-        .await
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(
-            self.http
-                .get(format!("{}{path}", self.base))
-                .bearer_auth(API_TOKEN),
-        )
-        .await
-    }
-}
 
 fn deployment(workflow_id: &str) -> Value {
     json!({

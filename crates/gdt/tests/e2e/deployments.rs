@@ -524,7 +524,10 @@ async fn invalid_input_fails_with_a_clear_message_and_touches_nothing() {
             "invalid-4",
         ],
     );
-    assert!(bad_ref.status.success());
+    // The start already says so: the workflow ended before the deployment existed.
+    assert!(!bad_ref.status.success());
+    let stderr = String::from_utf8_lossy(&bad_ref.stderr);
+    assert!(stderr.contains("No ref found for: not-a-ref"), "{stderr}");
     let out = gdt(&env, dir, &["track", "wait", "invalid-4"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -4,6 +4,7 @@
 mod support;
 
 mod api;
+mod deployment_limits;
 mod deployments;
 mod faults;
 mod pr_checks;

@@ -59,6 +59,10 @@ pub struct UpdateDeploymentStatusInput {
     pub environment_url: String,
     /// Description (cut to 140 characters by the client).
     pub description: String,
+    /// The id of the newest status this deployment posted before this one: a retried
+    /// attempt looks for an earlier attempt's status only among newer ones.
+    #[serde(default)]
+    pub after_status_id: Option<u64>,
 }
 
 /// The activities of `GitHubDeploymentWorkflow`.
@@ -93,9 +97,11 @@ impl DeploymentActivities {
 
     /// Posts one deployment status.
     ///
-    /// A retried attempt first reads the deployment's latest status: when it is already the
-    /// one this attempt would post, an earlier attempt landed and posting again would
-    /// duplicate it. The first attempt posts directly.
+    /// A retried attempt first reads the deployment's statuses posted after the one this
+    /// deployment posted before (`after_status_id`): when one of them is the status this
+    /// attempt would post, an earlier attempt landed and posting again would duplicate it.
+    /// Looking further than the latest status matters: GitHub's `auto_inactive` may have
+    /// added an `inactive` on top in between. The first attempt posts directly.
     #[activity(name = "UpdateGitHubDeploymentStatus")]
     pub async fn update_status(
         self: Arc<Self>,
@@ -188,22 +194,25 @@ impl DeploymentActivities {
                 .list_deployment_statuses(&input.repo_owner, &input.repo_name, input.deployment_id)
                 .await
                 .map_err(|e| to_activity_error(&e))?;
-            // GitHub lists statuses newest first.
-            if let Some(latest) = statuses.first() {
-                let same = latest.state == request.state
-                    && latest.description.as_deref().unwrap_or("")
-                        == request.description.as_deref().unwrap_or("")
-                    && latest.log_url.as_deref().unwrap_or("")
-                        == request.log_url.as_deref().unwrap_or("");
-                if same {
-                    tracing::info!(
-                        deployment_id = input.deployment_id,
-                        state = input.state.as_str(),
-                        attempt,
-                        "an earlier attempt already posted this status; not posting again"
-                    );
-                    return Ok(latest.id);
-                }
+            // GitHub lists statuses newest first; ids grow with time.
+            let landed = statuses
+                .iter()
+                .take_while(|s| input.after_status_id.is_none_or(|after| s.id > after))
+                .find(|s| {
+                    s.state == request.state
+                        && s.description.as_deref().unwrap_or("")
+                            == request.description.as_deref().unwrap_or("")
+                        && s.log_url.as_deref().unwrap_or("")
+                            == request.log_url.as_deref().unwrap_or("")
+                });
+            if let Some(landed) = landed {
+                tracing::info!(
+                    deployment_id = input.deployment_id,
+                    state = input.state.as_str(),
+                    attempt,
+                    "an earlier attempt already posted this status; not posting again"
+                );
+                return Ok(landed.id);
             }
         }
         let status = github

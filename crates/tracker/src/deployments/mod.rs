@@ -11,7 +11,10 @@ pub use model::{
     DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput, DeploymentWorkflowResult,
     StatusUpdateAck, UpdateRejection,
 };
-pub use service::{DeploymentService, ListFilter, ListedDeployment, ServiceError, Started};
+pub use service::{
+    DeploymentDetails, DeploymentService, ListFilter, ListedDeployment, ServiceError, StartOutcome,
+    Started,
+};
 pub use workflow::{
     GitHubDeploymentWorkflow, DEPLOYMENT_CREATED_UPDATE, STATE_QUERY, STATUS_UPDATE_SIGNAL,
     STATUS_UPDATE_UPDATE, WORKFLOW_TYPE,

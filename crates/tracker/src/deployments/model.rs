@@ -8,6 +8,60 @@ use serde::{Deserialize, Serialize};
 /// Default for [`DeploymentWorkflowInput::inactivity_timeout_seconds`]: 30 minutes (seed 000).
 pub const DEFAULT_INACTIVITY_TIMEOUT_SECS: u64 = 30 * 60;
 
+/// What a deployment may carry. Every free-text field has a limit, so that a workflow's
+/// history, its continue-as-new input and the `deployment-state` answer stay bounded however
+/// many updates a pipeline sends (README, "Limits").
+pub mod limits {
+    /// GitHub keeps 140 characters of a description; longer ones are cut to 140 (the last
+    /// one `…`) before they reach Temporal or GitHub.
+    pub const DESCRIPTION_CHARS: usize = gdt_github::MAX_DESCRIPTION_CHARS;
+    /// `log_url` and `environment_url`: longer ones are refused (a cut URL is a broken link).
+    pub const URL_CHARS: usize = 2048;
+    /// GitHub's longest user or organisation name.
+    pub const OWNER_CHARS: usize = 39;
+    /// GitHub's longest repository name.
+    pub const REPO_CHARS: usize = 100;
+    /// Refs, environments, branches, tasks and pipeline ids (a Git ref is at most 255 bytes).
+    pub const NAME_CHARS: usize = 255;
+    /// An update's `event_id`.
+    pub const EVENT_ID_CHARS: usize = 200;
+    /// An update's `updated_at` (an RFC 3339 time is 35 at most).
+    pub const UPDATED_AT_CHARS: usize = 64;
+    /// The deployment `payload`, as JSON.
+    pub const PAYLOAD_BYTES: usize = 16 * 1024;
+    /// The longest inactivity timeout: 30 days.
+    pub const MAX_INACTIVITY_TIMEOUT_SECS: u64 = 30 * 24 * 60 * 60;
+    /// How many updates `deployment-state` lists (the newest; older ones are counted in
+    /// `updates_received` only).
+    pub const RECORDED_UPDATES: usize = 50;
+    /// How many `event_id`s a deployment remembers to recognise a repeated update.
+    pub const REMEMBERED_EVENT_IDS: usize = 1000;
+    /// Anything the workflow records from outside (a status word it did not know, a
+    /// failure message) is cut to this many characters.
+    pub const RECORDED_TEXT_CHARS: usize = 512;
+}
+
+/// `text` cut to at most `max` characters, the last one `…` when something was cut.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn too_long(field: &'static str, value: &str, max: usize) -> Result<(), InvalidInput> {
+    let chars = value.chars().count();
+    if chars > max {
+        return Err(InvalidInput::Invalid {
+            field,
+            reason: format!("{chars} characters; at most {max} are accepted"),
+        });
+    }
+    Ok(())
+}
+
 /// The input of `GitHubDeploymentWorkflow`. Every field may be absent in the JSON and takes
 /// its default; [`DeploymentWorkflowInput::validate`] says what is missing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -40,7 +94,7 @@ pub struct DeploymentWorkflowInput {
     pub log_url: String,
     /// URL of the deployed environment.
     pub environment_url: String,
-    /// Human description, cut to GitHub's 140 characters.
+    /// Human description; GitHub keeps 140 characters, longer ones are cut to 140.
     pub description: String,
     /// GitHub's `production_environment`; default: the environment is named `production`.
     pub production_environment: Option<bool>,
@@ -50,7 +104,8 @@ pub struct DeploymentWorkflowInput {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub payload: Option<serde_json::Value>,
     /// Seconds without an update after which the deployment is marked `inactive`;
-    /// default 30 minutes.
+    /// 1 to 2,592,000 (30 days), default 30 minutes.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2_592_000))]
     pub inactivity_timeout_seconds: Option<u64>,
 }
 
@@ -77,8 +132,15 @@ pub enum InvalidInput {
 }
 
 impl DeploymentWorkflowInput {
-    /// Checks the input before anything is sent to GitHub.
+    /// Checks the input before anything is sent to GitHub: [`Self::validate_required`] and
+    /// [`Self::validate_limits`].
     pub fn validate(&self) -> Result<(), InvalidInput> {
+        self.validate_required()?;
+        self.validate_limits()
+    }
+
+    /// The required fields, the status word, the payload's shape.
+    pub fn validate_required(&self) -> Result<(), InvalidInput> {
         let required = [
             ("repo_owner", &self.repo_owner),
             ("repo_name", &self.repo_name),
@@ -112,6 +174,54 @@ impl DeploymentWorkflowInput {
             });
         }
         Ok(())
+    }
+
+    /// The length and range limits ([`limits`]). Part of [`Self::validate`]; the workflow
+    /// also checks them on their own, behind a patch, so histories recorded before the
+    /// limits existed replay unchanged.
+    pub fn validate_limits(&self) -> Result<(), InvalidInput> {
+        use limits::*;
+        if let Some(secs) = self.inactivity_timeout_seconds {
+            if secs > MAX_INACTIVITY_TIMEOUT_SECS {
+                return Err(InvalidInput::Invalid {
+                    field: "inactivity_timeout_seconds",
+                    reason: format!(
+                        "{secs} is out of range: use 1 to {MAX_INACTIVITY_TIMEOUT_SECS} (30 days)"
+                    ),
+                });
+            }
+        }
+        too_long("repo_owner", &self.repo_owner, OWNER_CHARS)?;
+        too_long("repo_name", &self.repo_name, REPO_CHARS)?;
+        for (field, value) in [
+            ("commit_sha", &self.commit_sha),
+            ("branch_name", &self.branch_name),
+            ("environment", &self.environment),
+            ("harness_pipeline_id", &self.harness_pipeline_id),
+            ("harness_execution_id", &self.harness_execution_id),
+            ("status", &self.status),
+        ] {
+            too_long(field, value, NAME_CHARS)?;
+        }
+        too_long("task", self.task.as_deref().unwrap_or_default(), NAME_CHARS)?;
+        too_long("log_url", &self.log_url, URL_CHARS)?;
+        too_long("environment_url", &self.environment_url, URL_CHARS)?;
+        if let Some(payload) = &self.payload {
+            let bytes = serde_json::to_vec(payload).map_or(0, |v| v.len());
+            if bytes > PAYLOAD_BYTES {
+                return Err(InvalidInput::Invalid {
+                    field: "payload",
+                    reason: format!("{bytes} bytes of JSON; at most {PAYLOAD_BYTES} are accepted"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The input as it is stored: the description cut to GitHub's 140 characters.
+    pub fn bounded(mut self) -> Self {
+        self.description = cut(&self.description, limits::DESCRIPTION_CHARS);
+        self
     }
 
     /// `owner/name`.
@@ -156,12 +266,18 @@ impl DeploymentWorkflowInput {
     }
 }
 
-/// The `deployment-status-update` signal (seed 000's `DeploymentStatusUpdate`).
+/// The `deployment-status-update` signal (seed 000's `DeploymentStatusUpdate`). `status` is
+/// required; unknown fields are refused, so a misspelt field (`state`, `Status`) is an error
+/// and never a silent `pending`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentStatusUpdate {
-    /// The status word (`running`, `success`, …).
+    /// The status word (`running`, `success`, …). Required.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, min_length = 1, max_length = 255)
+    )]
     pub status: String,
     /// Link to the pipeline's logs.
     pub log_url: String,
@@ -173,6 +289,80 @@ pub struct DeploymentStatusUpdate {
     pub updated_at: Option<String>,
     /// An id for the update: an update whose `event_id` was already applied is applied once.
     pub event_id: Option<String>,
+}
+
+/// The update's fields the way an older tracker read them: unknown fields ignored and
+/// `status` optional. Only histories recorded before the stricter reading replay through it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct LenientStatusUpdate {
+    status: String,
+    log_url: String,
+    environment_url: String,
+    description: String,
+    updated_at: Option<String>,
+    event_id: Option<String>,
+}
+
+impl From<LenientStatusUpdate> for DeploymentStatusUpdate {
+    fn from(u: LenientStatusUpdate) -> Self {
+        Self {
+            status: u.status,
+            log_url: u.log_url,
+            environment_url: u.environment_url,
+            description: u.description,
+            updated_at: u.updated_at,
+            event_id: u.event_id,
+        }
+    }
+}
+
+impl DeploymentStatusUpdate {
+    /// Why this update cannot be applied, before its status word is looked at: a missing
+    /// status word, or a field over its limit ([`limits`]).
+    pub fn check(&self) -> Result<(), InvalidInput> {
+        use limits::*;
+        if self.status.trim().is_empty() {
+            return Err(InvalidInput::Invalid {
+                field: "status",
+                reason: "required: send the status word (e.g. {\"status\": \"success\"})"
+                    .to_owned(),
+            });
+        }
+        too_long("status", &self.status, NAME_CHARS)?;
+        too_long("log_url", &self.log_url, URL_CHARS)?;
+        too_long("environment_url", &self.environment_url, URL_CHARS)?;
+        too_long(
+            "event_id",
+            self.event_id.as_deref().unwrap_or_default(),
+            EVENT_ID_CHARS,
+        )?;
+        too_long(
+            "updated_at",
+            self.updated_at.as_deref().unwrap_or_default(),
+            UPDATED_AT_CHARS,
+        )?;
+        Ok(())
+    }
+
+    /// The update as it is stored: the description cut to GitHub's 140 characters.
+    pub fn bounded(mut self) -> Self {
+        self.description = cut(&self.description, limits::DESCRIPTION_CHARS);
+        self
+    }
+
+    /// A copy small enough to record whatever was sent: every field cut to its limit.
+    pub(crate) fn clipped(&self) -> Self {
+        use limits::*;
+        Self {
+            status: cut(&self.status, NAME_CHARS),
+            log_url: cut(&self.log_url, URL_CHARS),
+            environment_url: cut(&self.environment_url, URL_CHARS),
+            description: cut(&self.description, DESCRIPTION_CHARS),
+            updated_at: self.updated_at.as_deref().map(|t| cut(t, UPDATED_AT_CHARS)),
+            event_id: self.event_id.as_deref().map(|e| cut(e, EVENT_ID_CHARS)),
+        }
+    }
 }
 
 /// The workflow's result (seed 000's `DeploymentWorkflowResult`).
@@ -231,8 +421,12 @@ pub struct DeploymentStateView {
     pub state: String,
     /// Whether the deployment reached a terminal state.
     pub terminal: bool,
-    /// Every update received, in arrival order, with what became of it.
+    /// The newest updates (at most 50), in arrival order, with what became of each.
     pub updates: Vec<AppliedUpdate>,
+    /// How many updates the deployment received in all (the initial status and the
+    /// inactivity timeout included); `updates` lists the newest of them.
+    #[serde(default)]
+    pub updates_received: u64,
 }
 
 /// The answer of the `submit-status-update` update: what the workflow did with the update.
@@ -269,6 +463,9 @@ pub enum UpdateRejection {
     /// The deployment is terminal, or a terminal update is already queued.
     #[error("terminal: {0}")]
     Terminal(String),
+    /// The update has no status word, or a field over its limit.
+    #[error("invalid: {0}")]
+    Invalid(String),
 }
 
 impl UpdateRejection {
@@ -279,6 +476,7 @@ impl UpdateRejection {
         match kind {
             "unknown_status" => Some(Self::UnknownStatus(detail.to_owned())),
             "terminal" => Some(Self::Terminal(detail.to_owned())),
+            "invalid" => Some(Self::Invalid(detail.to_owned())),
             _ => None,
         }
     }
@@ -293,6 +491,7 @@ mod tests {
         for rejection in [
             UpdateRejection::UnknownStatus("unknown status word \"sucess\": use …".to_owned()),
             UpdateRejection::Terminal("already success: start a new deployment".to_owned()),
+            UpdateRejection::Invalid("status: required".to_owned()),
         ] {
             assert_eq!(
                 UpdateRejection::parse(&rejection.to_string()),

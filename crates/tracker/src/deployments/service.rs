@@ -16,10 +16,12 @@ use temporalio_client::errors::{
     WorkflowUpdateError,
 };
 use temporalio_client::{
-    Client, RetryOptions, RpcOptions, WorkflowDescribeOptions, WorkflowExecuteUpdateOptions,
-    WorkflowExecutionStatus, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowListOptions,
+    Client, HistoryEventFilterType, RetryOptions, RpcOptions, WorkflowDescribeOptions,
+    WorkflowExecuteUpdateOptions, WorkflowExecutionStatus, WorkflowFetchHistoryOptions,
+    WorkflowGetResultOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowListOptions,
     WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
 };
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use temporalio_common::search_attributes::SearchAttributes;
 use tonic::Code;
 
@@ -87,6 +89,62 @@ pub struct ListedDeployment {
     pub state: Option<String>,
 }
 
+/// A deployment as the API and `gdt track show` present it: the workflow's own view
+/// (`deployment-state`) and whether the workflow is still running, and if it ended without
+/// completing, why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeploymentDetails {
+    /// The workflow's view of the deployment.
+    #[serde(flatten)]
+    pub view: DeploymentStateView,
+    /// Temporal's status of the workflow: `running`, `completed`, `failed`, `terminated`,
+    /// `timed_out`, `canceled`. Anything but `running` means nothing more will be posted.
+    pub workflow_status: String,
+    /// Why the workflow ended without completing (`failed`, `terminated`, `timed_out`,
+    /// `canceled`): the failure message, or the reason given for a termination.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl DeploymentDetails {
+    /// The workflow has ended: nothing more will be posted.
+    pub fn finished(&self) -> bool {
+        self.workflow_status != "running"
+    }
+}
+
+/// What [`DeploymentService::start_and_wait`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartOutcome {
+    /// The workflow started, or found.
+    pub started: Started,
+    /// The GitHub deployment id, when it exists within the wait.
+    pub deployment_id: Option<u64>,
+    /// Temporal's status of the workflow (`running` unless it was found closed).
+    pub workflow_status: String,
+    /// Why the workflow ended without completing, when it did.
+    pub error: Option<String>,
+}
+
+/// What became of the GitHub deployment a start asked for, as far as known within a wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Creation {
+    /// The GitHub deployment exists.
+    Created(u64),
+    /// Not yet: the workflow is still creating it (GitHub slow, or no worker yet).
+    Pending,
+    /// The workflow ended; `deployment_id` when it had created one before.
+    Ended {
+        /// The GitHub deployment, if one was created.
+        deployment_id: Option<u64>,
+        /// Temporal's status of the workflow.
+        workflow_status: String,
+        /// Why it ended without completing.
+        error: Option<String>,
+    },
+}
+
 /// Why a call did not do what was asked. Messages say what was wrong and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ServiceError {
@@ -96,6 +154,16 @@ pub enum ServiceError {
     /// The workflow id is already used by a different deployment.
     #[error("{0}")]
     Conflict(String),
+    /// The workflow ended without creating the GitHub deployment (GitHub refused it).
+    #[error("deployment workflow {workflow_id:?} {workflow_status} without creating the GitHub deployment: {reason}; fix the cause and start again with another workflow_id (a workflow id is never reused)")]
+    NotCreated {
+        /// The workflow id.
+        workflow_id: String,
+        /// Temporal's status of the closed workflow.
+        workflow_status: String,
+        /// Why (the workflow's failure message).
+        reason: String,
+    },
     /// No deployment workflow has this id.
     #[error("no deployment workflow with id {0:?}")]
     NotFound(String),
@@ -160,6 +228,7 @@ impl DeploymentService {
             .validate()
             .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
         validate_workflow_id(workflow_id)?;
+        let input = &input.clone().bounded();
         let attributes = SearchAttributes::new([
             sa::REPOSITORY.value_set(input.repository()),
             sa::ENVIRONMENT.value_set(input.environment.clone()),
@@ -234,9 +303,151 @@ impl DeploymentService {
         })
     }
 
+    /// [`Self::start`], then waits at most `wait` for the GitHub deployment id. A workflow
+    /// found closed (a repeated start of a finished deployment) answers with its deployment
+    /// id and how it ended; one that ended without creating the deployment (GitHub refused
+    /// it: an unknown ref, bad credentials) is [`ServiceError::NotCreated`].
+    pub async fn start_and_wait(
+        &self,
+        input: &DeploymentWorkflowInput,
+        workflow_id: &str,
+        wait: Duration,
+    ) -> Result<StartOutcome, ServiceError> {
+        let started = self.start(input, workflow_id).await?;
+        let running = |deployment_id| StartOutcome {
+            started: started.clone(),
+            deployment_id,
+            workflow_status: "running".to_owned(),
+            error: None,
+        };
+        Ok(match self.creation(workflow_id, wait).await {
+            Creation::Created(id) => running(Some(id)),
+            Creation::Pending => running(None),
+            Creation::Ended {
+                deployment_id: None,
+                workflow_status,
+                error,
+            } if workflow_status != "completed" => {
+                return Err(ServiceError::NotCreated {
+                    workflow_id: workflow_id.to_owned(),
+                    workflow_status,
+                    reason: error.unwrap_or_else(|| "no reason recorded".to_owned()),
+                })
+            }
+            Creation::Ended {
+                deployment_id,
+                workflow_status,
+                error,
+            } => StartOutcome {
+                started,
+                deployment_id,
+                workflow_status,
+                error,
+            },
+        })
+    }
+
+    /// Waits at most `wait` for the workflow to have created the GitHub deployment. A
+    /// workflow that has ended is [`Creation::Ended`], with the deployment id when there is
+    /// one.
+    async fn creation(&self, workflow_id: &str, wait: Duration) -> Creation {
+        if let Some(id) = self.deployment_id(workflow_id, wait).await {
+            return Creation::Created(id);
+        }
+        let Ok(description) = self.describe(workflow_id).await else {
+            return Creation::Pending;
+        };
+        let status = description.status();
+        if status == WorkflowExecutionStatus::Running {
+            return Creation::Pending;
+        }
+        let (deployment_id, error) = self.ended(workflow_id, status).await;
+        Creation::Ended {
+            deployment_id,
+            workflow_status: status_word(status),
+            error,
+        }
+    }
+
+    /// A closed workflow's deployment id (from its result, or else from its query) and,
+    /// unless it completed, why it ended.
+    async fn ended(
+        &self,
+        workflow_id: &str,
+        status: WorkflowExecutionStatus,
+    ) -> (Option<u64>, Option<String>) {
+        let handle = self
+            .client
+            .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned());
+        if status == WorkflowExecutionStatus::Completed {
+            let options = WorkflowGetResultOptions::builder()
+                .rpc_options(self.rpc_options())
+                .build();
+            let result = self
+                .bounded("read the deployment workflow's result", async {
+                    handle.get_result(options).await
+                })
+                .await;
+            if let Ok(Ok(result)) = result {
+                return (Some(result.deployment_id).filter(|id| *id > 0), None);
+            }
+        }
+        let error = self.close_reason(workflow_id).await;
+        let deployment_id = match self.state(workflow_id).await {
+            Ok(view) => view.deployment_id,
+            Err(_) => None,
+        };
+        (deployment_id, error)
+    }
+
+    /// Why a closed workflow did not complete, from its close event.
+    async fn close_reason(&self, workflow_id: &str) -> Option<String> {
+        let handle = self
+            .client
+            .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned());
+        let options = WorkflowFetchHistoryOptions::builder()
+            .skip_archival(true)
+            .event_filter_type(HistoryEventFilterType::CloseEvent)
+            .rpc_options(self.rpc_options())
+            .build();
+        let events = self
+            .bounded("read how the deployment workflow ended", async {
+                handle.fetch_history(options).into_events().await
+            })
+            .await
+            .ok()?
+            .ok()?;
+        match events.into_iter().last()?.attributes? {
+            Attributes::WorkflowExecutionFailedEventAttributes(a) => {
+                Some(a.failure.map(|f| f.message).unwrap_or_default())
+            }
+            Attributes::WorkflowExecutionTerminatedEventAttributes(a) => Some(format!(
+                "terminated{}{}",
+                if a.identity.is_empty() {
+                    String::new()
+                } else {
+                    format!(" by {}", a.identity)
+                },
+                if a.reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", a.reason)
+                }
+            )),
+            Attributes::WorkflowExecutionTimedOutEventAttributes(_) => Some(
+                "the workflow exceeded its execution timeout (temporal.workflow_execution_timeout)"
+                    .to_owned(),
+            ),
+            Attributes::WorkflowExecutionCanceledEventAttributes(_) => {
+                Some("the workflow was canceled".to_owned())
+            }
+            _ => None,
+        }
+    }
+
     /// Waits at most `wait` for the workflow to have created the GitHub deployment and
-    /// returns its id; `None` when it has not within `wait` or the workflow ended without one.
-    pub async fn deployment_id(&self, workflow_id: &str, wait: Duration) -> Option<u64> {
+    /// returns its id; `None` when it has not within `wait` or the workflow ended.
+    async fn deployment_id(&self, workflow_id: &str, wait: Duration) -> Option<u64> {
         if wait.is_zero() {
             return None;
         }
@@ -275,10 +486,14 @@ impl DeploymentService {
     pub async fn submit_status(
         &self,
         workflow_id: &str,
-        mut update: DeploymentStatusUpdate,
+        update: DeploymentStatusUpdate,
     ) -> Result<StatusUpdateAck, ServiceError> {
+        update
+            .check()
+            .map_err(|e| ServiceError::Rejected(UpdateRejection::Invalid(e.to_string())))?;
         super::status::map_status(&update.status)
             .map_err(|e| ServiceError::Rejected(UpdateRejection::UnknownStatus(e.to_string())))?;
+        let mut update = update.bounded();
         let event_id = match update.event_id.as_ref().filter(|id| !id.is_empty()) {
             Some(id) => id.clone(),
             None => {
@@ -317,8 +532,10 @@ impl DeploymentService {
             Ok(Err(WorkflowUpdateError::NotFound(_))) => {
                 Err(self.closed_or_missing(workflow_id).await)
             }
+            // The call's own deadline arrives as DeadlineExceeded or, from the client's
+            // timeout, as Cancelled: no worker took the update in time.
             Ok(Err(WorkflowUpdateError::Rpc(status)))
-                if status.code() != Code::DeadlineExceeded =>
+                if !matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled) =>
             {
                 Err(from_status(&status))
             }
@@ -367,6 +584,52 @@ impl DeploymentService {
             Err(WorkflowInteractionError::Rpc(status)) => Err(from_status(&status)),
             Err(e) => Err(ServiceError::Temporal(e.to_string())),
         }
+    }
+
+    /// The deployment with the workflow's status, and why it ended if it did not complete.
+    /// A closed workflow whose query cannot be answered (no worker running) is shown from
+    /// its search attributes.
+    pub async fn details(&self, workflow_id: &str) -> Result<DeploymentDetails, ServiceError> {
+        let description = self.describe(workflow_id).await?;
+        let status = description.status();
+        if status == WorkflowExecutionStatus::Running {
+            let view = self.state(workflow_id).await?;
+            return Ok(DeploymentDetails {
+                view,
+                workflow_status: status_word(status),
+                error: None,
+            });
+        }
+        let view = match self.state(workflow_id).await {
+            Ok(view) => view,
+            Err(ServiceError::Unavailable(_)) => {
+                let attrs = description
+                    .raw_description
+                    .workflow_execution_info
+                    .as_ref()
+                    .and_then(|i| i.search_attributes.as_ref())
+                    .map(SearchAttributes::from_proto)
+                    .unwrap_or_default();
+                DeploymentStateView {
+                    repository: attrs.get(&sa::REPOSITORY).unwrap_or_default(),
+                    environment: attrs.get(&sa::ENVIRONMENT).unwrap_or_default(),
+                    commit_sha: attrs.get(&sa::COMMIT_SHA).unwrap_or_default(),
+                    state: attrs.get(&sa::STATE).unwrap_or_default(),
+                    ..DeploymentStateView::default()
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        let error = if status == WorkflowExecutionStatus::Completed {
+            None
+        } else {
+            self.close_reason(workflow_id).await
+        };
+        Ok(DeploymentDetails {
+            view,
+            workflow_status: status_word(status),
+            error,
+        })
     }
 
     /// The `deployment-state` query's answer.

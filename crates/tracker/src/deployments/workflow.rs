@@ -4,6 +4,14 @@
 //! `deployment-status-update` signal in arrival order until a terminal state, or marks the
 //! deployment `inactive` when no update arrives within the inactivity timeout.
 //!
+//! Bounded whatever a pipeline sends: inputs and updates have limits (`model::limits`), the
+//! state keeps the newest updates only, and once the history grows long the workflow
+//! continues as new, carrying its state ([`Continuation`]) in the new run's input.
+//!
+//! Behaviour added after histories were recorded in production sits behind `ctx.patched`,
+//! so those histories replay unchanged: [`PATCH_LIMITS`], [`PATCH_STRICT_UPDATES`],
+//! [`PATCH_CONTINUE_AS_NEW`].
+//!
 //! Determinism: this file does no I/O and reads no clock; time comes from
 //! `ctx.workflow_time()`, waiting from `ctx.timer` and `ctx.wait_condition`.
 
@@ -11,11 +19,13 @@ use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, SystemTime};
 
 use gdt_github::DeploymentState;
+use serde::{Deserialize, Serialize};
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture,
-    SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult,
+    ContinueAsNewOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView,
+    WorkflowResult,
 };
 
 use super::activities::{
@@ -23,8 +33,9 @@ use super::activities::{
     NON_RETRYABLE_ERROR_TYPES,
 };
 use super::model::{
-    AppliedUpdate, DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput,
-    DeploymentWorkflowResult, StatusUpdateAck, UpdateRejection,
+    cut, limits, AppliedUpdate, DeploymentStateView, DeploymentStatusUpdate,
+    DeploymentWorkflowInput, DeploymentWorkflowResult, LenientStatusUpdate, StatusUpdateAck,
+    UpdateRejection,
 };
 use super::status::{go_duration_string, map_status};
 use crate::search_attributes as sa;
@@ -39,6 +50,44 @@ pub const STATE_QUERY: &str = "deployment-state";
 pub const STATUS_UPDATE_UPDATE: &str = "submit-status-update";
 /// The update that answers with the GitHub deployment id once it exists.
 pub const DEPLOYMENT_CREATED_UPDATE: &str = "deployment-created";
+
+/// Patch: inputs over the limits of `model::limits` fail the workflow before GitHub is called.
+pub const PATCH_LIMITS: &str = "gdt-input-limits";
+/// Patch: a signal with no status word, an unknown field or a field over its limit is
+/// recorded as rejected instead of being posted (as `pending`).
+pub const PATCH_STRICT_UPDATES: &str = "gdt-strict-status-updates";
+/// Patch: a long history continues as new.
+pub const PATCH_CONTINUE_AS_NEW: &str = "gdt-continue-as-new";
+
+/// The input key under which a run continued as new finds the state of the run before it.
+pub const CONTINUATION_KEY: &str = "continued_from";
+
+/// A run continues as new once its history is this long (or Temporal suggests it), between
+/// updates. Each update costs about nine events, and Temporal's hard limit is 51,200: a
+/// pipeline reporting every second for two hours would pass it in one run. A typical
+/// deployment (about 35 events) never gets here.
+pub const CONTINUE_AS_NEW_AFTER_EVENTS: u32 = 1_000;
+
+/// What a run hands to the run it continues as: everything the deployment has learned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Continuation {
+    /// The GitHub deployment.
+    pub deployment_id: u64,
+    /// The last state posted.
+    pub current: Option<DeploymentState>,
+    /// The state view (bounded).
+    pub view: DeploymentStateView,
+    /// The newest `event_id`s, oldest first.
+    pub event_ids: Vec<String>,
+    /// Statuses posted so far.
+    pub posted: u32,
+    /// The id of the newest status this deployment posted.
+    pub last_status_id: Option<u64>,
+    /// When the first run started (milliseconds since the Unix epoch).
+    pub started_at_ms: Option<u64>,
+    /// How many runs came before this one.
+    pub runs: u32,
+}
 
 /// A received update waiting to be posted.
 #[derive(Debug, Clone)]
@@ -56,6 +105,11 @@ pub struct GitHubDeploymentWorkflow {
     current: Option<DeploymentState>,
     inbox: VecDeque<Pending>,
     seen_event_ids: HashSet<String>,
+    /// `seen_event_ids` in arrival order, so the oldest is forgotten first.
+    event_id_order: VecDeque<String>,
+    /// The id of the newest status this deployment posted: a retried post compares only
+    /// against statuses after it.
+    last_status_id: Option<u64>,
     /// A terminal update is waiting in the inbox: the update validator refuses more.
     terminal_queued: bool,
     posted: u32,
@@ -70,15 +124,42 @@ impl GitHubDeploymentWorkflow {
         ctx: &mut WorkflowContext<Self>,
         input: serde_json::Value,
     ) -> WorkflowResult<DeploymentWorkflowResult> {
+        let mut input = input;
+        let continued: Option<Continuation> = match input.as_object_mut() {
+            Some(map) => match map.remove(CONTINUATION_KEY) {
+                Some(value) => Some(serde_json::from_value(value).map_err(|e| {
+                    invalid_input(format!("invalid {CONTINUATION_KEY} in the input: {e}"))
+                })?),
+                None => None,
+            },
+            None => None,
+        };
         let input: DeploymentWorkflowInput = serde_json::from_value(input).map_err(|e| {
             invalid_input(format!(
                 "invalid deployment input: {e}; see DeploymentWorkflowInput in README"
             ))
         })?;
-        input.validate().map_err(|e| invalid_input(e.to_string()))?;
+        input
+            .validate_required()
+            .map_err(|e| invalid_input(e.to_string()))?;
+        if let Err(e) = input.validate_limits() {
+            if ctx.patched(PATCH_LIMITS) {
+                return Err(invalid_input(e.to_string()).into());
+            }
+        }
+        let input = input.bounded();
         let initial_state = map_status(&input.status).map_err(|e| invalid_input(e.to_string()))?;
-        let started = ctx.workflow_time();
         let workflow_id = ctx.workflow_id().to_owned();
+        if let Some(continued) = continued {
+            let (deployment_id, started_at_ms, runs) = (
+                continued.deployment_id,
+                continued.started_at_ms,
+                continued.runs,
+            );
+            ctx.state_mut(|s| s.restore(continued));
+            return track(ctx, input, deployment_id, started_at_ms, runs).await;
+        }
+        let started = ctx.workflow_time();
 
         ctx.state_mut(|s| {
             s.view.repository = input.repository();
@@ -136,67 +217,7 @@ impl GitHubDeploymentWorkflow {
         )
         .await;
 
-        while !ctx.state(|s| s.is_terminal()) {
-            if ctx.state(|s| s.inbox.is_empty()) {
-                let timed_out = {
-                    let mut timer = std::pin::pin!(ctx.timer(input.inactivity_timeout()));
-                    let timed_out = temporalio_sdk::workflows::select! {
-                        _ = timer.as_mut() => true,
-                        _ = ctx.wait_condition(|s: &Self| !s.inbox.is_empty()) => false,
-                    };
-                    if !timed_out {
-                        // Cancel rather than drop, so the server forgets the timer too.
-                        timer.cancel();
-                    }
-                    timed_out
-                };
-                if timed_out {
-                    let timeout = go_duration_string(input.inactivity_timeout());
-                    let inactive = Pending {
-                        update: DeploymentStatusUpdate {
-                            status: "inactive".to_owned(),
-                            description: format!(
-                                "No status update received within {timeout}; marked inactive"
-                            ),
-                            ..DeploymentStatusUpdate::default()
-                        },
-                        state: DeploymentState::Inactive,
-                        received_at: timestamp(ctx.workflow_time()),
-                    };
-                    post(ctx, &input, deployment_id, inactive).await;
-                    // Whether or not GitHub took it, nobody is reporting any more.
-                    ctx.state_mut(|s| s.current = Some(DeploymentState::Inactive));
-                    break;
-                }
-            }
-            if let Some(next) = ctx.state_mut(|s| s.inbox.pop_front()) {
-                post(ctx, &input, deployment_id, next).await;
-            }
-        }
-        ctx.state_mut(|s| {
-            while let Some(left) = s.inbox.pop_front() {
-                s.record(
-                    &left.update,
-                    Some(left.state),
-                    left.received_at,
-                    "ignored_after_terminal",
-                    Some("the deployment had already reached a terminal state".to_owned()),
-                );
-            }
-        });
-
-        let finished = ctx.workflow_time();
-        let total = match (started, finished) {
-            (Some(a), Some(b)) => b.duration_since(a).unwrap_or_default(),
-            _ => Duration::ZERO,
-        };
-        Ok(ctx.state(|s| DeploymentWorkflowResult {
-            deployment_id,
-            final_status: s.view.state.clone(),
-            completed_at: timestamp(finished),
-            total_duration: go_duration_string(total),
-            status_updates: s.posted,
-        }))
+        track(ctx, input, deployment_id, started.map(millis), 0).await
     }
 
     /// Receives a status update from the pipeline. Never fails: an update that cannot be
@@ -208,18 +229,46 @@ impl GitHubDeploymentWorkflow {
         update: serde_json::Value,
     ) {
         let received_at = timestamp(ctx.workflow_time());
-        match serde_json::from_value(update) {
-            Ok(update) => {
-                self.receive(update, received_at);
+        let update = match serde_json::from_value::<DeploymentStatusUpdate>(update.clone()) {
+            Ok(update) => update,
+            Err(strict) => match serde_json::from_value::<LenientStatusUpdate>(update) {
+                // Histories from before the strict reading took such an update as it was.
+                Ok(lenient) if !ctx.patched(PATCH_STRICT_UPDATES) => lenient.into(),
+                Ok(lenient) => {
+                    self.record(
+                        &lenient.into(),
+                        None,
+                        received_at,
+                        "rejected_invalid",
+                        Some(format!("invalid status update: {strict}")),
+                    );
+                    return;
+                }
+                Err(e) => {
+                    self.record(
+                        &DeploymentStatusUpdate::default(),
+                        None,
+                        received_at,
+                        "rejected_invalid",
+                        Some(format!("invalid status update: {e}")),
+                    );
+                    return;
+                }
+            },
+        };
+        if let Err(e) = update.check() {
+            if ctx.patched(PATCH_STRICT_UPDATES) {
+                self.record(
+                    &update,
+                    None,
+                    received_at,
+                    "rejected_invalid",
+                    Some(e.to_string()),
+                );
+                return;
             }
-            Err(e) => self.record(
-                &DeploymentStatusUpdate::default(),
-                None,
-                received_at,
-                "rejected_invalid",
-                Some(format!("invalid status update: {e}")),
-            ),
         }
+        self.receive(update.bounded(), received_at);
     }
 
     /// Refuses, before anything is written to history, an update nobody can apply: an
@@ -235,6 +284,9 @@ impl GitHubDeploymentWorkflow {
         if self.is_duplicate(update) {
             return Ok(());
         }
+        update
+            .check()
+            .map_err(|e| UpdateRejection::Invalid(e.to_string()))?;
         map_status(&update.status).map_err(|e| UpdateRejection::UnknownStatus(e.to_string()))?;
         if self.is_terminal() || self.terminal_queued {
             return Err(UpdateRejection::Terminal(format!(
@@ -257,7 +309,7 @@ impl GitHubDeploymentWorkflow {
         update: DeploymentStatusUpdate,
     ) -> StatusUpdateAck {
         let received_at = timestamp(ctx.workflow_time());
-        self.receive(update, received_at)
+        self.receive(update.bounded(), received_at)
     }
 
     /// Answers with the GitHub deployment id once the workflow has created the deployment.
@@ -304,7 +356,7 @@ impl GitHubDeploymentWorkflow {
     /// records why it will not be posted.
     fn receive(&mut self, update: DeploymentStatusUpdate, received_at: String) -> StatusUpdateAck {
         if let Some(event_id) = update.event_id.as_ref().filter(|id| !id.is_empty()) {
-            if !self.seen_event_ids.insert(event_id.clone()) {
+            if !self.remember_event_id(event_id) {
                 self.record(
                     &update,
                     None,
@@ -347,6 +399,23 @@ impl GitHubDeploymentWorkflow {
         StatusUpdateAck::new("queued", Some(state))
     }
 
+    /// Remembers `event_id`; `false` when it was already known. Only the newest
+    /// [`limits::REMEMBERED_EVENT_IDS`] are kept.
+    fn remember_event_id(&mut self, event_id: &str) -> bool {
+        if !self.seen_event_ids.insert(event_id.to_owned()) {
+            return false;
+        }
+        self.event_id_order.push_back(event_id.to_owned());
+        while self.event_id_order.len() > limits::REMEMBERED_EVENT_IDS {
+            if let Some(oldest) = self.event_id_order.pop_front() {
+                self.seen_event_ids.remove(&oldest);
+            }
+        }
+        true
+    }
+
+    /// Records what became of an update. The record is bounded: each field cut to its limit
+    /// and only the newest [`limits::RECORDED_UPDATES`] kept.
     fn record(
         &mut self,
         update: &DeploymentStatusUpdate,
@@ -355,18 +424,140 @@ impl GitHubDeploymentWorkflow {
         outcome: &str,
         detail: Option<String>,
     ) {
+        let update = update.clipped();
+        self.view.updates_received += 1;
         self.view.updates.push(AppliedUpdate {
-            status: update.status.clone(),
+            status: update.status,
             state: state.map(|s| s.as_str().to_owned()),
-            description: update.description.clone(),
-            log_url: update.log_url.clone(),
-            environment_url: update.environment_url.clone(),
-            event_id: update.event_id.clone(),
+            description: update.description,
+            log_url: update.log_url,
+            environment_url: update.environment_url,
+            event_id: update.event_id,
             received_at,
             outcome: outcome.to_owned(),
-            detail,
+            detail: detail.map(|d| cut(&d, limits::RECORDED_TEXT_CHARS)),
         });
+        let excess = self
+            .view
+            .updates
+            .len()
+            .saturating_sub(limits::RECORDED_UPDATES);
+        self.view.updates.drain(..excess);
     }
+
+    /// The state a continued run starts from.
+    fn restore(&mut self, continued: Continuation) {
+        self.view = continued.view;
+        self.current = continued.current;
+        self.posted = continued.posted;
+        self.last_status_id = continued.last_status_id;
+        for id in continued.event_ids {
+            self.remember_event_id(&id);
+        }
+    }
+
+    /// What the next run needs to go on where this one stops.
+    fn continuation(
+        &self,
+        deployment_id: u64,
+        started_at_ms: Option<u64>,
+        runs: u32,
+    ) -> Continuation {
+        Continuation {
+            deployment_id,
+            current: self.current,
+            view: self.view.clone(),
+            event_ids: self.event_id_order.iter().cloned().collect(),
+            posted: self.posted,
+            last_status_id: self.last_status_id,
+            started_at_ms,
+            runs,
+        }
+    }
+}
+
+/// Applies updates in arrival order until a terminal state or the inactivity timeout, and
+/// continues as new between updates once the history is long.
+async fn track(
+    ctx: &mut WorkflowContext<GitHubDeploymentWorkflow>,
+    input: DeploymentWorkflowInput,
+    deployment_id: u64,
+    started_at_ms: Option<u64>,
+    runs: u32,
+) -> WorkflowResult<DeploymentWorkflowResult> {
+    while !ctx.state(|s| s.is_terminal()) {
+        if ctx.state(|s| s.inbox.is_empty()) {
+            let long = ctx.history_length() >= CONTINUE_AS_NEW_AFTER_EVENTS
+                || ctx.continue_as_new_suggested();
+            if long && ctx.all_handlers_finished() && ctx.patched(PATCH_CONTINUE_AS_NEW) {
+                let next = ctx.state(|s| s.continuation(deployment_id, started_at_ms, runs + 1));
+                let mut value = serde_json::to_value(&input)
+                    .map_err(|e| ApplicationFailure::non_retryable(e.to_string()))?;
+                value[CONTINUATION_KEY] = serde_json::to_value(next)
+                    .map_err(|e| ApplicationFailure::non_retryable(e.to_string()))?;
+                ctx.continue_as_new(value, ContinueAsNewOptions::default())?;
+            }
+            let timed_out = {
+                let mut timer = std::pin::pin!(ctx.timer(input.inactivity_timeout()));
+                let timed_out = temporalio_sdk::workflows::select! {
+                    _ = timer.as_mut() => true,
+                    _ = ctx.wait_condition(|s: &GitHubDeploymentWorkflow| !s.inbox.is_empty()) => false,
+                };
+                if !timed_out {
+                    // Cancel rather than drop, so the server forgets the timer too.
+                    timer.cancel();
+                }
+                timed_out
+            };
+            if timed_out {
+                let timeout = go_duration_string(input.inactivity_timeout());
+                let inactive = Pending {
+                    update: DeploymentStatusUpdate {
+                        status: "inactive".to_owned(),
+                        description: format!(
+                            "No status update received within {timeout}; marked inactive"
+                        ),
+                        ..DeploymentStatusUpdate::default()
+                    },
+                    state: DeploymentState::Inactive,
+                    received_at: timestamp(ctx.workflow_time()),
+                };
+                post(ctx, &input, deployment_id, inactive).await;
+                // Whether or not GitHub took it, nobody is reporting any more.
+                ctx.state_mut(|s| s.current = Some(DeploymentState::Inactive));
+                break;
+            }
+        }
+        if let Some(next) = ctx.state_mut(|s| s.inbox.pop_front()) {
+            post(ctx, &input, deployment_id, next).await;
+        }
+    }
+    ctx.state_mut(|s| {
+        while let Some(left) = s.inbox.pop_front() {
+            s.record(
+                &left.update,
+                Some(left.state),
+                left.received_at,
+                "ignored_after_terminal",
+                Some("the deployment had already reached a terminal state".to_owned()),
+            );
+        }
+    });
+
+    let finished = ctx.workflow_time();
+    let total = match (started_at_ms, finished) {
+        (Some(a), Some(b)) => b
+            .duration_since(SystemTime::UNIX_EPOCH + Duration::from_millis(a))
+            .unwrap_or_default(),
+        _ => Duration::ZERO,
+    };
+    Ok(ctx.state(|s| DeploymentWorkflowResult {
+        deployment_id,
+        final_status: s.view.state.clone(),
+        completed_at: timestamp(finished),
+        total_duration: go_duration_string(total),
+        status_updates: s.posted,
+    }))
 }
 
 /// Posts one status and records the outcome. A status GitHub does not take after every
@@ -386,6 +577,7 @@ async fn post(
         log_url: pending.update.log_url.clone(),
         environment_url: pending.update.environment_url.clone(),
         description: pending.update.description.clone(),
+        after_status_id: ctx.state(|s| s.last_status_id),
     };
     let result = ctx
         .execute_activity(
@@ -395,9 +587,12 @@ async fn post(
         )
         .await;
     match result {
-        Ok(_) => {
+        Ok(status_id) => {
             ctx.state_mut(|s| {
                 s.posted += 1;
+                if status_id > 0 {
+                    s.last_status_id = Some(status_id);
+                }
                 s.current = Some(pending.state);
                 s.view.state = pending.state.as_str().to_owned();
                 s.view.terminal = pending.state.is_terminal();
@@ -508,6 +703,11 @@ fn invalid_input(message: String) -> ApplicationFailure {
         .type_name("InvalidInput".to_owned())
         .non_retryable(true)
         .build()
+}
+
+fn millis(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn timestamp(t: Option<SystemTime>) -> String {

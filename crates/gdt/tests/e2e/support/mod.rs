@@ -275,21 +275,25 @@ pub fn temporal(args: &[&str]) -> Output {
         .expect("run temporal")
 }
 
-/// Replays a finished workflow's recorded history against today's workflow code: fails
-/// when the code would no longer make the same decisions (a determinism break).
-pub async fn replay(workflow_id: &str) {
-    use gdt_tracker::deployments::GitHubDeploymentWorkflow;
-    use temporalio_client::{
-        Client, ClientOptions, Connection, ConnectionOptions, WorkflowFetchHistoryOptions,
-    };
-    use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
-
+/// A Temporal client of the shared test server's `default` namespace.
+pub async fn client() -> temporalio_client::Client {
+    use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions};
     let target = url::Url::parse(&format!("http://{}", temporal_address())).expect("url");
     let connection = Connection::connect(ConnectionOptions::new(target).build())
         .await
         .expect("connect to Temporal");
-    let client = Client::new(connection, ClientOptions::new("default").build()).expect("client");
-    let history = client
+    Client::new(connection, ClientOptions::new("default").build()).expect("client")
+}
+
+/// Replays a finished workflow's recorded history against today's workflow code: fails
+/// when the code would no longer make the same decisions (a determinism break).
+pub async fn replay(workflow_id: &str) {
+    use gdt_tracker::deployments::GitHubDeploymentWorkflow;
+    use temporalio_client::WorkflowFetchHistoryOptions;
+    use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
+
+    let history = client()
+        .await
         .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned())
         .fetch_history(WorkflowFetchHistoryOptions::default());
     let options = WorkflowReplayerOptions::new()
@@ -309,6 +313,66 @@ pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
 /// The API token the test servers accept (the second one is "the token being rotated in").
 pub const API_TOKEN: &str = "test-api-token-0123456789abcdef";
 pub const API_TOKEN_NEXT: &str = "test-api-token-next-fedcba9876543210";
+
+/// The HTTP API of a `gdt serve`, with the test token; every error must be a problem.
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Api {
+    pub fn new(server: &ServerProcess) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: server.api.clone(),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or_default().to_owned())
+            .unwrap_or_default();
+        let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+        if !status.is_success() {
+            assert_eq!(
+                content_type, "application/problem+json",
+                "errors are problem details: {status} {body}"
+            );
+            assert_eq!(body["status"], status.as_u16(), "{body}");
+        }
+        (status, body)
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(API_TOKEN)
+                .json(body),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.send(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(API_TOKEN),
+        )
+        .await
+    }
+}
 
 /// `gdt serve` as its own process on free ports; killed when dropped.
 pub struct ServerProcess {
