@@ -486,6 +486,124 @@ impl UpdateRejection {
 mod tests {
     use super::*;
 
+    fn input() -> DeploymentWorkflowInput {
+        DeploymentWorkflowInput {
+            repo_owner: "acme".to_owned(),
+            repo_name: "api".to_owned(),
+            commit_sha: "abc1234".to_owned(),
+            environment: "staging".to_owned(),
+            ..DeploymentWorkflowInput::default()
+        }
+    }
+
+    #[test]
+    fn inputs_over_their_limits_are_refused_naming_the_field() {
+        assert!(input().validate().is_ok());
+        let max = DeploymentWorkflowInput {
+            inactivity_timeout_seconds: Some(limits::MAX_INACTIVITY_TIMEOUT_SECS),
+            ..input()
+        };
+        assert!(max.validate().is_ok());
+        let cases: Vec<(&str, DeploymentWorkflowInput)> = vec![
+            (
+                "inactivity_timeout_seconds",
+                DeploymentWorkflowInput {
+                    inactivity_timeout_seconds: Some(limits::MAX_INACTIVITY_TIMEOUT_SECS + 1),
+                    ..input()
+                },
+            ),
+            (
+                "inactivity_timeout_seconds",
+                DeploymentWorkflowInput {
+                    inactivity_timeout_seconds: Some(u64::MAX),
+                    ..input()
+                },
+            ),
+            (
+                "repo_owner",
+                DeploymentWorkflowInput {
+                    repo_owner: "o".repeat(40),
+                    ..input()
+                },
+            ),
+            (
+                "environment",
+                DeploymentWorkflowInput {
+                    environment: "e".repeat(256),
+                    ..input()
+                },
+            ),
+            (
+                "log_url",
+                DeploymentWorkflowInput {
+                    log_url: "u".repeat(limits::URL_CHARS + 1),
+                    ..input()
+                },
+            ),
+            (
+                "payload",
+                DeploymentWorkflowInput {
+                    payload: Some(serde_json::json!({"big": "p".repeat(limits::PAYLOAD_BYTES)})),
+                    ..input()
+                },
+            ),
+        ];
+        for (field, case) in cases {
+            let err = case.validate().unwrap_err().to_string();
+            assert!(err.contains(field), "{field}: {err}");
+        }
+        // A long description is cut, not refused.
+        let long = DeploymentWorkflowInput {
+            description: "d".repeat(10_000),
+            ..input()
+        };
+        assert!(long.validate().is_ok());
+        assert_eq!(long.bounded().description.chars().count(), 140);
+    }
+
+    #[test]
+    fn a_status_update_needs_its_word_and_refuses_unknown_fields() {
+        for (body, names) in [
+            (r#"{"state":"success"}"#, "`state`"),
+            (r#"{"Status":"failed"}"#, "`Status`"),
+        ] {
+            let err = serde_json::from_str::<DeploymentStatusUpdate>(body)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(names), "{body}: {err}");
+        }
+        let missing: DeploymentStatusUpdate =
+            serde_json::from_str(r#"{"description":"x"}"#).unwrap();
+        assert!(missing.check().unwrap_err().to_string().contains("status"));
+        let ok: DeploymentStatusUpdate = serde_json::from_str(r#"{"status":"success"}"#).unwrap();
+        assert!(ok.check().is_ok());
+        let long_url = DeploymentStatusUpdate {
+            status: "running".to_owned(),
+            environment_url: "u".repeat(limits::URL_CHARS + 1),
+            ..DeploymentStatusUpdate::default()
+        };
+        assert!(long_url
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("environment_url"));
+        let clipped = DeploymentStatusUpdate {
+            status: "s".repeat(1_000_000),
+            description: "d".repeat(1_000_000),
+            ..DeploymentStatusUpdate::default()
+        }
+        .clipped();
+        assert_eq!(clipped.status.chars().count(), limits::NAME_CHARS);
+        assert_eq!(clipped.description.chars().count(), 140);
+    }
+
+    #[test]
+    fn cut_keeps_short_text_and_marks_a_cut() {
+        assert_eq!(cut("abc", 3), "abc");
+        assert_eq!(cut("abcd", 3), "ab…");
+        assert_eq!(cut("ééé", 2), "é…");
+    }
+
     #[test]
     fn update_rejections_survive_the_trip_through_a_failure_message() {
         for rejection in [
