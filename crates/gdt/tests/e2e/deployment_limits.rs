@@ -383,15 +383,41 @@ async fn a_workflow_that_ended_without_a_final_state_says_why() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_status_update_while_no_worker_runs_is_queued_for_the_worker() {
     let mut h = Harness::start("no-worker").await;
-    h.worker.kill();
     h.env
         .push(("GDT_SERVER_TEMPORAL_TIMEOUT".into(), "2s".into()));
     h.env
         .push(("GDT_SERVER_DEPLOYMENT_ID_WAIT".into(), "1s".into()));
     let server = h.serve();
     let api = Api::new(&server);
-    let id = format!("no-worker-{}", std::process::id());
+    let pid = std::process::id();
 
+    // One of two workers is killed right after it took the deployment: the update goes to
+    // its sticky queue first and the other worker gets it only later.
+    let id = format!("no-worker-restart-{pid}");
+    let (status, started) = api.post("/api/v1/deployments", &deployment(&id)).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    wait_for(&api, &id, "queued", |v| v["state"] == "queued").await;
+    let _second = WorkerProcess::start(&h.env, h.dir.path());
+    h.worker.kill();
+    let (status, ack) = api
+        .post(
+            &format!("/api/v1/deployments/{id}/status"),
+            &json!({"status": "success", "event_id": "after-kill"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{ack}\n{}", server.logs());
+    let view = wait_for(&api, &id, "completed", |v| {
+        v["workflow_status"] == "completed"
+    })
+    .await;
+    assert_eq!(
+        github_states(&h, &view["deployment_id"]).await,
+        ["queued", "success"]
+    );
+    drop(_second);
+
+    // No worker at all: the update is stored for one.
+    let id = format!("no-worker-{pid}");
     let (status, started) = api.post("/api/v1/deployments", &deployment(&id)).await;
     assert_eq!(status, StatusCode::CREATED, "{started}");
     assert_eq!(started["deployment_id"], Value::Null);
@@ -588,9 +614,7 @@ async fn a_long_stream_of_updates_keeps_the_history_and_the_state_bounded() {
     assert!(
         runs >= 2,
         "expected continue-as-new, saw {runs} run(s): {}",
-        String::from_utf8_lossy(
-            &temporal(&["workflow", "describe", "--workflow-id", &id]).stdout
-        )
+        String::from_utf8_lossy(&temporal(&["workflow", "describe", "--workflow-id", &id]).stdout)
     );
     let (_, listed) = api
         .get("/api/v1/deployments?repository=acme/api&state=success&limit=100")
@@ -621,6 +645,9 @@ fn temporal_runs(workflow_id: &str) -> usize {
     // One JSON array, or one object per line, depending on the CLI version.
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Array(runs)) => runs.len(),
-        _ => text.lines().filter(|l| l.trim_start().starts_with('{')).count(),
+        _ => text
+            .lines()
+            .filter(|l| l.trim_start().starts_with('{'))
+            .count(),
     }
 }

@@ -505,9 +505,17 @@ impl DeploymentService {
         let handle = self
             .client
             .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned());
+        // The RPC's own deadline is a little later than ours, so "no answer in time" is
+        // normally our timeout; when the RPC's fires first after all (a loaded machine), it
+        // arrives as DeadlineExceeded or Cancelled, and means the same.
         let options = WorkflowExecuteUpdateOptions::builder()
             .update_id(format!("status-{event_id}"))
-            .rpc_options(self.rpc_options())
+            .rpc_options(
+                RpcOptions::builder()
+                    .timeout(self.call_timeout + Duration::from_secs(1))
+                    .retry_options(no_retries_after(self.call_timeout))
+                    .build(),
+            )
             .build();
         let result = tokio::time::timeout(
             self.call_timeout,
@@ -532,13 +540,10 @@ impl DeploymentService {
             Ok(Err(WorkflowUpdateError::NotFound(_))) => {
                 Err(self.closed_or_missing(workflow_id).await)
             }
-            // The call's own deadline arrives as DeadlineExceeded or, from the client's
-            // timeout, as Cancelled: no worker took the update in time.
-            Ok(Err(WorkflowUpdateError::Rpc(status)))
-                if !matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled) =>
-            {
+            Ok(Err(WorkflowUpdateError::Rpc(status))) if !is_timeout(&status) => {
                 Err(from_status(&status))
             }
+            // No worker took the update in time.
             Ok(Err(WorkflowUpdateError::Rpc(_))) | Err(_) => {
                 self.signal_instead(workflow_id, update).await
             }
@@ -818,6 +823,12 @@ fn validate_workflow_id(id: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// Whether a call ended because its deadline passed: the server's `DeadlineExceeded`, or the
+/// client's own timeout, which tonic reports as `Cancelled` ("Timeout expired").
+fn is_timeout(status: &tonic::Status) -> bool {
+    matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled)
+}
+
 fn from_status(status: &tonic::Status) -> ServiceError {
     match status.code() {
         Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::ResourceExhausted => {
@@ -880,6 +891,16 @@ mod tests {
         assert!(validate_workflow_id(" ").is_err());
         assert!(validate_workflow_id("a\nb").is_err());
         assert!(validate_workflow_id(&"x".repeat(1001)).is_err());
+    }
+
+    #[test]
+    fn a_deadline_from_either_side_is_a_timeout() {
+        assert!(is_timeout(&tonic::Status::deadline_exceeded("deadline")));
+        assert!(is_timeout(&tonic::Status::cancelled("Timeout expired")));
+        assert!(!is_timeout(&tonic::Status::unavailable(
+            "connection refused"
+        )));
+        assert!(!is_timeout(&tonic::Status::invalid_argument("bad id")));
     }
 
     #[test]
