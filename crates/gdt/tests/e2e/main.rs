@@ -7,3 +7,4 @@ mod api;
 mod deployments;
 mod faults;
 mod pr_checks;
+mod startup;
