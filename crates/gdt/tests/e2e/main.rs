@@ -5,6 +5,7 @@ mod support;
 
 mod api;
 mod deployments;
+mod escaping;
 mod faults;
 mod pr_checks;
 mod startup;
