@@ -338,7 +338,7 @@ async fn config_check_refuses_what_the_start_refuses() {
         &["GITHUB_WEBHOOK_SECRET"],
         &[("GITHUB_WEBHOOK_SECRET_FILE", missing.to_str().unwrap())],
     );
-    let mut serve_env = secrets_env.clone();
+    let mut serve_env = secrets_env;
     serve_env.extend([
         (
             "INTERNAL_API_SHARED_SECRET".to_owned(),

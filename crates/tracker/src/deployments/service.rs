@@ -567,7 +567,7 @@ pub fn list_query(repo: Option<&str>, environment: Option<&str>, state: Option<&
     ] {
         let Some(value) = value else { continue };
         let safe_end = value
-            .find(|c: char| matches!(c, '\\' | '"' | '\n' | '\r' | '\t' | '\u{8}'))
+            .find(['\\', '"', '\n', '\r', '\t', '\u{8}'])
             .unwrap_or(value.len());
         if safe_end == value.len() && !value.starts_with('\'') && !value.ends_with('\'') {
             query.push_str(&format!(" AND {name} = {}", quote(value)));
