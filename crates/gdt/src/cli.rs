@@ -35,6 +35,7 @@ pub(crate) enum Command {
     /// Ctrl-C stops it all.
     Dev(DevArgs),
     /// Run the worker: polls the task queue and runs deployment workflows and activities.
+    /// Exits at start if GitHub refuses its credentials.
     Worker,
     /// Run the HTTP API pipelines call to report deployments (port 3000), with /health and
     /// /ready on the health port (8080). Needs INTERNAL_API_SHARED_SECRET or
@@ -274,7 +275,8 @@ pub(crate) enum AuthCommand {
 
 #[derive(Debug, Clone, Copy, Subcommand)]
 pub(crate) enum ConfigCommand {
-    /// Load the configuration, check it, and print it with secrets redacted.
+    /// Load the configuration, run every check a start makes without the network (App key,
+    /// PR-check patterns and schemas, secret files), and print it with secrets redacted.
     Check,
 }
 

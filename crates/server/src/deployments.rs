@@ -287,16 +287,23 @@ fn list_filter(params: ListParams) -> Result<ListFilter, ApiError> {
     })
 }
 
-/// The API path of a deployment; the id is percent-encoded as a path segment.
+/// Every byte but RFC 3986's unreserved characters is percent-encoded in a path segment, so
+/// `/`, `?`, `#`, `%` and spaces in a workflow id stay inside its segment.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The API path of a deployment, the id percent-encoded as one path segment. A segment of
+/// only dots would be read as `.` or `..` and resolved away by clients, so its dots are
+/// encoded too (the API refuses to start such ids, but other starters may not).
 fn deployment_path(workflow_id: &str) -> String {
-    let mut encoded = String::with_capacity(workflow_id.len());
-    for byte in workflow_id.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            encoded.push(byte as char);
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
+    let encoded = if workflow_id == "." || workflow_id == ".." {
+        "%2E".repeat(workflow_id.len())
+    } else {
+        percent_encoding::utf8_percent_encode(workflow_id, SEGMENT).to_string()
+    };
     format!("/api/v1/deployments/{encoded}")
 }
 
@@ -347,5 +354,13 @@ mod tests {
             "/api/v1/deployments/deployment-acme-api-prod-1"
         );
         assert_eq!(deployment_path("a/b c"), "/api/v1/deployments/a%2Fb%20c");
+        assert_eq!(
+            deployment_path("x?y#z%"),
+            "/api/v1/deployments/x%3Fy%23z%25"
+        );
+        assert_eq!(deployment_path("ü"), "/api/v1/deployments/%C3%BC");
+        assert_eq!(deployment_path(".."), "/api/v1/deployments/%2E%2E");
+        assert_eq!(deployment_path("."), "/api/v1/deployments/%2E");
+        assert_eq!(deployment_path("a..b"), "/api/v1/deployments/a..b");
     }
 }

@@ -7,12 +7,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use gdt_config::{Config, GitHubCredentials};
+use gdt_config::Config;
 use gdt_github::Auth;
 use gdt_github_sandbox::{Sandbox, SandboxApp, SandboxConfig};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::cli::DevArgs;
+use crate::github::Identity;
 
 /// The plain token the dev sandbox accepts besides App tokens, so `curl` can look around.
 const DEV_SANDBOX_TOKEN: &str = "gdt-dev-token";
@@ -30,14 +31,21 @@ pub(crate) async fn run(mut config: Config, args: DevArgs) -> anyhow::Result<()>
     let temporal = wait_for_temporal(&config, &mut server).await?;
     crate::temporal::ensure_search_attributes(&temporal, &config.temporal.namespace).await?;
 
-    let (github, sandbox_url) = match config.github.credentials()? {
-        GitHubCredentials::None => {
+    let (github, sandbox_url) = match crate::github::configured_client(&config)? {
+        None => {
             let (url, auth) = start_sandbox(args.sandbox_port).await?;
             config.github.enterprise = false;
             config.github.base_url = url::Url::parse(&url)?;
             (crate::github::client_with_auth(&config, auth)?, Some(url))
         }
-        _ => (crate::github::client(&config)?, None),
+        Some(client) => (client, None),
+    };
+    super::worker::pr_check_settings(&config)?;
+    // Configured credentials are checked before anything is printed or served; the
+    // sandbox's own App always passes.
+    let credentials_check = match sandbox_url {
+        None => crate::github::check_at_start(&github, Identity::of(&config)).await?,
+        Some(_) => None,
     };
 
     // The API: on loopback, with INTERNAL_API_SHARED_SECRET's tokens or a fresh one.
@@ -77,7 +85,13 @@ pub(crate) async fn run(mut config: Config, args: DevArgs) -> anyhow::Result<()>
         Some(github.clone()),
         super::shutdown_signal(),
     );
-    let worker = super::worker::serve(&config, temporal, github, super::shutdown_signal());
+    let worker = super::worker::serve(
+        &config,
+        temporal,
+        github,
+        credentials_check,
+        super::shutdown_signal(),
+    );
     let worker = async { tokio::try_join!(worker, api).map(|_| ()) };
     let result = match server.as_mut() {
         Some(child) => {

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use gdt_config::{Config, GitHubCredentials};
+use gdt_config::Config;
 use gdt_server::{ApiTokens, AppState, Settings, TemporalGate, WebhookSecrets};
 use gdt_tracker::deployments::DeploymentService;
 use secrecy::SecretString;
@@ -21,11 +21,11 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
              server.api_tokens_file (one token per line)"
         );
     }
+    // What can be checked without the network is checked before the ports are taken, by the
+    // functions `gdt config check` calls too.
+    config.webhook.secrets()?;
+    let github = crate::github::configured_client(&config)?;
     let listeners = Listeners::bind(&config).await?;
-    let github = match config.github.credentials()? {
-        GitHubCredentials::None => None,
-        _ => Some(crate::github::client(&config)?),
-    };
     serve(
         &config,
         listeners,

@@ -12,20 +12,41 @@ use gdt_tracker::pr_checks::{
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
+use crate::github::PendingCheck;
+
 /// `gdt worker`.
+///
+/// Everything that can be checked without the network is checked first (the same checks as
+/// `gdt config check`), then the GitHub credentials against GitHub (a refusal stops the
+/// worker before it takes a task), then Temporal.
 pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let github = crate::github::client(&config)?;
+    pr_check_settings(&config)?;
+    let credentials_check =
+        crate::github::check_at_start(&github, crate::github::Identity::of(&config)).await?;
     let temporal = crate::temporal::connect(&config.temporal).await?;
     crate::temporal::ensure_search_attributes(&temporal, &config.temporal.namespace).await?;
-    serve(&config, temporal, github, super::shutdown_signal()).await
+    serve(
+        &config,
+        temporal,
+        github,
+        credentials_check,
+        super::shutdown_signal(),
+    )
+    .await
 }
 
 /// Runs a worker on the configured task queue until `shutdown` resolves, then lets
 /// in-flight tasks finish (within the graceful period) and returns.
+///
+/// `credentials_check` is a GitHub credentials check still waiting for GitHub (see
+/// [`crate::github::check_at_start`]): if GitHub then refuses the credentials, the worker
+/// stops as on `shutdown` and returns that error.
 pub(crate) async fn serve(
     config: &Config,
     temporal: temporalio_client::Client,
     github: gdt_github::Client,
+    credentials_check: Option<PendingCheck>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let runtime = Runtime::from_current_tokio(Default::default())
@@ -56,9 +77,25 @@ pub(crate) async fn serve(
         );
     }
     let stops: Vec<_> = workers.iter().map(|w| w.shutdown_handle()).collect();
+    let refused = async move {
+        if let Some(check) = credentials_check {
+            if let Err(e) = check.await {
+                return e;
+            }
+        }
+        std::future::pending().await
+    };
+    let (refusal_tx, mut refusal_rx) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
-        shutdown.await;
-        tracing::info!("shutting down the worker; letting running tasks finish");
+        tokio::select! {
+            () = shutdown => {
+                tracing::info!("shutting down the worker; letting running tasks finish");
+            }
+            e = refused => {
+                tracing::error!(error = %e, "stopping the worker: GitHub refused its credentials");
+                let _ = refusal_tx.send(e);
+            }
+        }
         for stop in stops {
             stop();
         }
@@ -72,6 +109,9 @@ pub(crate) async fn serve(
     let runs = workers.iter_mut().map(|w| w.run());
     for result in futures::future::join_all(runs).await {
         result.context("the worker stopped with an error")?;
+    }
+    if let Ok(refusal) = refusal_rx.try_recv() {
+        return Err(refusal);
     }
     tracing::info!("worker stopped");
     Ok(())

@@ -6,5 +6,7 @@ mod support;
 mod api;
 mod deployment_limits;
 mod deployments;
+mod escaping;
 mod faults;
 mod pr_checks;
+mod startup;

@@ -267,9 +267,36 @@ fn inline_wait_budget(ctx: &ActivityContext) -> std::time::Duration {
 /// Turns a classified GitHub error into a Temporal failure: permanent errors are
 /// non-retryable with the type the retry policy names, and rate limits carry the delay
 /// GitHub asked for as the next retry's delay.
+///
+/// Every activity attempt that fails on GitHub ends here exactly once, so this is also where
+/// the failure is logged: inside the activity's span (workflow id, run id, activity,
+/// attempt), with GitHub's status and message. Without it a worker whose every deployment
+/// fails with 401 or 422 would log nothing at all.
 pub(crate) fn to_activity_error(err: &gdt_github::Error) -> ActivityError {
     use gdt_github::Error as E;
     let message = err.to_string();
+    let permanent = matches!(
+        err,
+        E::Unauthorized { .. }
+            | E::Forbidden { .. }
+            | E::NotFound { .. }
+            | E::Validation { .. }
+            | E::Client { .. }
+            | E::Config(_)
+    );
+    if !permanent {
+        tracing::warn!(
+            github_status = err.status(),
+            error = %message,
+            "GitHub request failed; Temporal retries the activity"
+        );
+    } else {
+        tracing::error!(
+            github_status = err.status(),
+            error = %message,
+            "GitHub refused the request; the activity fails"
+        );
+    }
     let failure = match *err {
         E::RateLimited { wait, .. } => ApplicationFailure::builder(message)
             .type_name("RateLimited".to_owned())

@@ -65,6 +65,19 @@ pub struct ListFilter {
     pub limit: usize,
 }
 
+impl ListFilter {
+    /// Whether a listed deployment has every value this filter asks for.
+    pub fn matches(&self, row: &ListedDeployment) -> bool {
+        [
+            (&self.repository, &row.repository),
+            (&self.environment, &row.environment),
+            (&self.state, &row.state),
+        ]
+        .into_iter()
+        .all(|(wanted, got)| wanted.is_none() || wanted == got)
+    }
+}
+
 /// One deployment workflow as visibility lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -664,13 +677,13 @@ impl DeploymentService {
 
     /// Deployment workflows matching `filter`, newest first.
     pub async fn list(&self, filter: &ListFilter) -> Result<Vec<ListedDeployment>, ServiceError> {
-        let query = list_query(
+        let ListQuery { query, exact } = list_query(
             filter.repository.as_deref(),
             filter.environment.as_deref(),
             filter.state.as_deref(),
         );
         let options = WorkflowListOptions::builder()
-            .limit(filter.limit)
+            .maybe_limit(exact.then_some(filter.limit))
             .rpc_options(self.rpc_options())
             .build();
         let rows = self
@@ -680,7 +693,7 @@ impl DeploymentService {
                 while let Some(item) = stream.next().await {
                     let execution = item.map_err(|e| from_client_error(&e))?;
                     let attrs = execution.search_attributes();
-                    rows.push(ListedDeployment {
+                    let row = ListedDeployment {
                         workflow_id: execution.id().to_owned(),
                         run_id: execution.run_id().to_owned(),
                         workflow_status: status_word(execution.status()),
@@ -690,7 +703,10 @@ impl DeploymentService {
                         environment: attrs.get(&sa::ENVIRONMENT),
                         commit_sha: attrs.get(&sa::COMMIT_SHA),
                         state: attrs.get(&sa::STATE),
-                    });
+                    };
+                    if exact || filter.matches(&row) {
+                        rows.push(row);
+                    }
                     if rows.len() >= filter.limit {
                         break;
                     }
@@ -787,21 +803,51 @@ fn no_retries_after(deadline: Duration) -> RetryOptions {
         .build()
 }
 
-/// A visibility query for deployments matching the filters. Values are quoted for the
-/// query language so a filter cannot change the query's meaning.
-pub fn list_query(repo: Option<&str>, environment: Option<&str>, state: Option<&str>) -> String {
+/// A visibility query for deployments matching the filters, and whether its matches are
+/// exactly the filter's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    /// The list filter, in Temporal's query language.
+    pub query: String,
+    /// False when a value could not be compared exactly by Temporal, so the query asks for a
+    /// superset and each row must be checked with [`ListFilter::matches`].
+    pub exact: bool,
+}
+
+/// The query for deployments matching the filters.
+///
+/// Values become string literals of Temporal's list-filter language (a MySQL-dialect SQL
+/// tokenizer): single quotes, with `\` and `'` escaped by a backslash, so no value can change
+/// the query's meaning. Two flaws of Temporal's visibility stores still stop some values from
+/// matching with `=`: the SQL stores write the decoded value back into their own SQL with
+/// MySQL's backslash escapes (`\` → `\\`, `"` → `\"`, newline → `\n`, …), which SQLite (the
+/// dev server) and PostgreSQL read literally; and every store strips all leading and trailing
+/// `'` from a value (temporalio/temporal#12019). For such a value the query asks with
+/// `STARTS_WITH` for the longest prefix free of both, and the caller keeps exact matches only.
+pub fn list_query(repo: Option<&str>, environment: Option<&str>, state: Option<&str>) -> ListQuery {
     let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
     let mut query = format!("WorkflowType = {}", quote(WORKFLOW_TYPE));
+    let mut exact = true;
     for (name, value) in [
         ("GdtRepository", repo),
         ("GdtEnvironment", environment),
         ("GdtState", state),
     ] {
-        if let Some(value) = value {
+        let Some(value) = value else { continue };
+        let safe_end = value
+            .find(['\\', '"', '\n', '\r', '\t', '\u{8}'])
+            .unwrap_or(value.len());
+        if safe_end == value.len() && !value.starts_with('\'') && !value.ends_with('\'') {
             query.push_str(&format!(" AND {name} = {}", quote(value)));
+            continue;
+        }
+        exact = false;
+        let prefix = value[..safe_end].trim_end_matches('\'');
+        if !prefix.is_empty() && !prefix.starts_with('\'') {
+            query.push_str(&format!(" AND {name} STARTS_WITH {}", quote(prefix)));
         }
     }
-    query
+    ListQuery { query, exact }
 }
 
 /// Temporal's limit on workflow id length.
@@ -813,6 +859,12 @@ fn validate_workflow_id(id: &str) -> Result<(), ServiceError> {
             "invalid deployment input: workflow_id: must not be empty (leave it out for the default)"
                 .to_owned(),
         ));
+    }
+    if id == "." || id == ".." {
+        return Err(ServiceError::InvalidInput(format!(
+            "invalid deployment input: workflow_id: {id:?} cannot be part of a URL (clients \
+             resolve it as a relative path); choose another id"
+        )));
     }
     if id.len() > MAX_WORKFLOW_ID_LEN || id.chars().any(char::is_control) {
         return Err(ServiceError::InvalidInput(format!(
@@ -874,21 +926,76 @@ mod tests {
 
     #[test]
     fn list_queries_quote_values() {
+        let exact = |query: &str| ListQuery {
+            query: query.to_owned(),
+            exact: true,
+        };
         assert_eq!(
             list_query(None, None, None),
-            "WorkflowType = 'GitHubDeploymentWorkflow'"
+            exact("WorkflowType = 'GitHubDeploymentWorkflow'")
         );
         assert_eq!(
             list_query(Some("acme/api"), Some("prod' OR 1=1"), Some("success")),
-            "WorkflowType = 'GitHubDeploymentWorkflow' AND GdtRepository = 'acme/api' \
-             AND GdtEnvironment = 'prod\\' OR 1=1' AND GdtState = 'success'"
+            exact(
+                "WorkflowType = 'GitHubDeploymentWorkflow' AND GdtRepository = 'acme/api' \
+                 AND GdtEnvironment = 'prod\\' OR 1=1' AND GdtState = 'success'"
+            )
         );
+    }
+
+    #[test]
+    fn values_temporal_cannot_compare_ask_for_a_prefix() {
+        let superset = |query: &str| ListQuery {
+            query: format!("WorkflowType = 'GitHubDeploymentWorkflow' AND {query}"),
+            exact: false,
+        };
+        let env = |value: &str| list_query(None, Some(value), None);
+        assert_eq!(
+            env("it's\\prod"),
+            superset("GdtEnvironment STARTS_WITH 'it\\'s'")
+        );
+        assert_eq!(env("a\"b"), superset("GdtEnvironment STARTS_WITH 'a'"));
+        assert_eq!(env("prod'"), superset("GdtEnvironment STARTS_WITH 'prod'"));
+        // Nothing usable is left: every deployment is read and checked.
+        let all = ListQuery {
+            query: "WorkflowType = 'GitHubDeploymentWorkflow'".to_owned(),
+            exact: false,
+        };
+        assert_eq!(env("'quoted'"), all);
+        assert_eq!(env("\\prod"), all);
+    }
+
+    #[test]
+    fn rows_are_checked_against_every_filter_value() {
+        let filter = ListFilter {
+            repository: Some("acme/api".to_owned()),
+            environment: Some("it's\\prod".to_owned()),
+            state: None,
+            limit: 20,
+        };
+        let row = |environment: &str| ListedDeployment {
+            workflow_id: "w".to_owned(),
+            run_id: "r".to_owned(),
+            workflow_status: "running".to_owned(),
+            started_at: None,
+            closed_at: None,
+            repository: Some("acme/api".to_owned()),
+            environment: Some(environment.to_owned()),
+            commit_sha: None,
+            state: Some("success".to_owned()),
+        };
+        assert!(filter.matches(&row("it's\\prod")));
+        assert!(!filter.matches(&row("it's\\prod2")));
+        assert!(!filter.matches(&row("it's")));
     }
 
     #[test]
     fn workflow_ids_are_checked() {
         assert!(validate_workflow_id("deployment-acme-api-prod-1").is_ok());
         assert!(validate_workflow_id(" ").is_err());
+        assert!(validate_workflow_id("..").is_err());
+        assert!(validate_workflow_id(".").is_err());
+        assert!(validate_workflow_id("..a").is_ok());
         assert!(validate_workflow_id("a\nb").is_err());
         assert!(validate_workflow_id(&"x".repeat(1001)).is_err());
     }
