@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::support::{gdt, gdt_json, queue, wait_until, GitHub, WorkerProcess};
+use crate::support::{gdt, queue, wait_until, GitHub, WorkerProcess};
 use gdt_github_sandbox::SandboxApp;
 use serde_json::{json, Value};
 
@@ -209,8 +209,9 @@ async fn a_failed_activity_logs_the_workflow_and_githubs_answer() {
     let dir = tempfile::tempdir().expect("tempdir");
     let worker = WorkerProcess::start(&env, dir.path());
     let id = format!("startup-unknown-ref-{}", std::process::id());
-    // A ref the repository does not have: GitHub answers 422 "No ref found for: …".
-    gdt_json(
+    // A ref the repository does not have: GitHub answers 422 "No ref found for: …", and
+    // the start itself already says the deployment was not created.
+    let started = gdt(
         &env,
         dir.path(),
         &[
@@ -226,6 +227,7 @@ async fn a_failed_activity_logs_the_workflow_and_githubs_answer() {
             &id,
         ],
     );
+    assert!(!started.status.success(), "{started:?}");
     let mut line = Value::Null;
     wait_until(
         Duration::from_secs(60),
