@@ -58,6 +58,14 @@ async fn github_states(h: &Harness, deployment_id: &Value) -> Vec<String> {
     states
 }
 
+/// Waits until the deployment's workflow has completed.
+async fn completed(api: &Api, id: &str) -> Value {
+    wait_for(api, id, "completed", |v| {
+        v["workflow_status"] == "completed"
+    })
+    .await
+}
+
 fn outcomes(view: &Value) -> Vec<String> {
     view["updates"]
         .as_array()
@@ -127,10 +135,7 @@ async fn a_status_without_a_status_word_is_refused_not_posted_as_pending() {
 
     let (status, _) = api.post(&status_path, &json!({"status": "success"})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let view = wait_for(&api, &id, "finished", |v| {
-        v["workflow_status"] == "completed"
-    })
-    .await;
+    let view = completed(&api, &id).await;
     assert_eq!(view["state"], "success");
     // GitHub got the initial status and the success, never a `pending` from a misspelling.
     assert_eq!(
@@ -289,10 +294,7 @@ async fn oversized_free_text_and_numbers_out_of_range_are_bounded_or_refused() {
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    wait_for(&api, &id, "completed", |v| {
-        v["workflow_status"] == "completed"
-    })
-    .await;
+    completed(&api, &id).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -370,10 +372,7 @@ async fn a_workflow_that_ended_without_a_final_state_says_why() {
         &json!({"status": "success"}),
     )
     .await;
-    wait_for(&api, &done, "completed", |v| {
-        v["workflow_status"] == "completed"
-    })
-    .await;
+    completed(&api, &done).await;
     let (status, again) = api.post("/api/v1/deployments", &deployment(&done)).await;
     assert_eq!(status, StatusCode::OK, "{again}");
     assert_eq!(again["deployment_id"], started["deployment_id"], "{again}");
@@ -406,10 +405,7 @@ async fn a_status_update_while_no_worker_runs_is_queued_for_the_worker() {
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{ack}\n{}", server.logs());
-    let view = wait_for(&api, &id, "completed", |v| {
-        v["workflow_status"] == "completed"
-    })
-    .await;
+    let view = completed(&api, &id).await;
     assert_eq!(
         github_states(&h, &view["deployment_id"]).await,
         ["queued", "success"]
@@ -432,10 +428,7 @@ async fn a_status_update_while_no_worker_runs_is_queued_for_the_worker() {
 
     // A worker comes back and applies it.
     let _worker = WorkerProcess::start(&h.env, h.dir.path());
-    let view = wait_for(&api, &id, "completed", |v| {
-        v["workflow_status"] == "completed"
-    })
-    .await;
+    let view = completed(&api, &id).await;
     assert_eq!(view["state"], "success");
     assert_eq!(
         github_states(&h, &view["deployment_id"]).await,
@@ -509,10 +502,7 @@ async fn a_retried_status_after_github_auto_inactive_is_not_posted_twice() {
         .unwrap();
     assert!(response.status().is_success());
 
-    let view = wait_for(&api, &id, "completed", |v| {
-        v["workflow_status"] == "completed"
-    })
-    .await;
+    let view = completed(&api, &id).await;
     assert_eq!(
         github_states(&h, &json!(deployment_id)).await,
         ["queued", "success", "inactive"],
@@ -599,10 +589,7 @@ async fn a_long_stream_of_updates_keeps_the_history_and_the_state_bounded() {
             .await,
         updates as usize + 2
     );
-    let view = wait_for(&api, &id, "completed", |v| {
-        v["workflow_status"] == "completed"
-    })
-    .await;
+    let view = completed(&api, &id).await;
     let last = view["updates"].as_array().unwrap();
     assert!(
         last.iter().any(|u| u["outcome"] == "duplicate_event"),
