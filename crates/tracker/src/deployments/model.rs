@@ -34,6 +34,9 @@ pub mod limits {
     /// How many updates `deployment-state` lists (the newest; older ones are counted in
     /// `updates_received` only).
     pub const RECORDED_UPDATES: usize = 50;
+    /// How many updates may wait to be posted (while GitHub is down, say); past it the
+    /// oldest waiting non-terminal one is recorded as `superseded` and not posted.
+    pub const PENDING_UPDATES: usize = 100;
     /// How many `event_id`s a deployment remembers to recognise a repeated update.
     pub const REMEMBERED_EVENT_IDS: usize = 1000;
     /// Anything the workflow records from outside (a status word it did not know, a
@@ -399,7 +402,9 @@ pub struct AppliedUpdate {
     /// When the workflow received it (workflow time, RFC 3339).
     pub received_at: String,
     /// What became of it: `applied`, `ignored_after_terminal`, `duplicate_event`,
-    /// `rejected_unknown_status`, `failed` (GitHub did not take it after every retry).
+    /// `rejected_unknown_status`, `rejected_invalid`, `superseded` (more than 100 updates were
+    /// waiting for GitHub; newer ones were posted), `failed` (GitHub did not take it after
+    /// every retry).
     pub outcome: String,
     /// Why it was not applied, when it was not.
     pub detail: Option<String>,

@@ -10,7 +10,7 @@
 //!
 //! Behaviour added after histories were recorded in production sits behind `ctx.patched`,
 //! so those histories replay unchanged: [`PATCH_LIMITS`], [`PATCH_STRICT_UPDATES`],
-//! [`PATCH_CONTINUE_AS_NEW`].
+//! [`PATCH_CONTINUE_AS_NEW`], [`PATCH_BOUNDED_INBOX`].
 //!
 //! Determinism: this file does no I/O and reads no clock; time comes from
 //! `ctx.workflow_time()`, waiting from `ctx.timer` and `ctx.wait_condition`.
@@ -58,6 +58,9 @@ pub const PATCH_LIMITS: &str = "gdt-input-limits";
 pub const PATCH_STRICT_UPDATES: &str = "gdt-strict-status-updates";
 /// Patch: a long history continues as new.
 pub const PATCH_CONTINUE_AS_NEW: &str = "gdt-continue-as-new";
+/// Patch: past [`limits::PENDING_UPDATES`] waiting updates, the oldest waiting non-terminal
+/// one is recorded as `superseded` instead of being posted.
+pub const PATCH_BOUNDED_INBOX: &str = "gdt-bounded-inbox";
 
 /// The input key under which a run continued as new finds the state of the run before it.
 pub const CONTINUATION_KEY: &str = "continued_from";
@@ -87,14 +90,21 @@ pub struct Continuation {
     pub started_at_ms: Option<u64>,
     /// How many runs came before this one.
     pub runs: u32,
+    /// Updates received and not yet posted, oldest first (at most
+    /// [`limits::PENDING_UPDATES`]).
+    #[serde(default)]
+    pub inbox: Vec<Pending>,
 }
 
 /// A received update waiting to be posted.
-#[derive(Debug, Clone)]
-struct Pending {
-    update: DeploymentStatusUpdate,
-    state: DeploymentState,
-    received_at: String,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    /// The update.
+    pub update: DeploymentStatusUpdate,
+    /// The GitHub state it maps to.
+    pub state: DeploymentState,
+    /// When it was received (workflow time).
+    pub received_at: String,
 }
 
 /// The workflow's state; queries read it, signals append to it.
@@ -269,6 +279,7 @@ impl GitHubDeploymentWorkflow {
             }
         }
         self.receive(update.bounded(), received_at);
+        self.bound_inbox(ctx);
     }
 
     /// Refuses, before anything is written to history, an update nobody can apply: an
@@ -309,7 +320,9 @@ impl GitHubDeploymentWorkflow {
         update: DeploymentStatusUpdate,
     ) -> StatusUpdateAck {
         let received_at = timestamp(ctx.workflow_time());
-        self.receive(update.bounded(), received_at)
+        let ack = self.receive(update.bounded(), received_at);
+        self.bound_inbox(ctx);
+        ack
     }
 
     /// Answers with the GitHub deployment id once the workflow has created the deployment.
@@ -399,6 +412,30 @@ impl GitHubDeploymentWorkflow {
         StatusUpdateAck::new("queued", Some(state))
     }
 
+    /// Keeps at most [`limits::PENDING_UPDATES`] updates waiting (while GitHub is down, say):
+    /// the oldest waiting non-terminal update is recorded as `superseded` instead of being
+    /// posted. Newer ones say more about the deployment, and a terminal one is never dropped.
+    fn bound_inbox(&mut self, ctx: &SyncWorkflowContext<Self>) {
+        while self.inbox.len() > limits::PENDING_UPDATES && ctx.patched(PATCH_BOUNDED_INBOX) {
+            let Some(oldest) = self.inbox.iter().position(|p| !p.state.is_terminal()) else {
+                break;
+            };
+            if let Some(skipped) = self.inbox.remove(oldest) {
+                self.record(
+                    &skipped.update,
+                    Some(skipped.state),
+                    skipped.received_at,
+                    "superseded",
+                    Some(format!(
+                        "not posted: more than {} updates were waiting for GitHub; the newer \
+                         ones are posted",
+                        limits::PENDING_UPDATES
+                    )),
+                );
+            }
+        }
+    }
+
     /// Remembers `event_id`; `false` when it was already known. Only the newest
     /// [`limits::REMEMBERED_EVENT_IDS`] are kept.
     fn remember_event_id(&mut self, event_id: &str) -> bool {
@@ -451,6 +488,8 @@ impl GitHubDeploymentWorkflow {
         self.current = continued.current;
         self.posted = continued.posted;
         self.last_status_id = continued.last_status_id;
+        self.terminal_queued = continued.inbox.iter().any(|p| p.state.is_terminal());
+        self.inbox = continued.inbox.into();
         for id in continued.event_ids {
             self.remember_event_id(&id);
         }
@@ -472,6 +511,7 @@ impl GitHubDeploymentWorkflow {
             last_status_id: self.last_status_id,
             started_at_ms,
             runs,
+            inbox: self.inbox.iter().cloned().collect(),
         }
     }
 }
@@ -486,17 +526,18 @@ async fn track(
     runs: u32,
 ) -> WorkflowResult<DeploymentWorkflowResult> {
     while !ctx.state(|s| s.is_terminal()) {
+        // Between two posts nothing is in flight: the pending updates travel in the input.
+        let long =
+            ctx.history_length() >= CONTINUE_AS_NEW_AFTER_EVENTS || ctx.continue_as_new_suggested();
+        if long && ctx.all_handlers_finished() && ctx.patched(PATCH_CONTINUE_AS_NEW) {
+            let next = ctx.state(|s| s.continuation(deployment_id, started_at_ms, runs + 1));
+            let mut value = serde_json::to_value(&input)
+                .map_err(|e| ApplicationFailure::non_retryable(e.to_string()))?;
+            value[CONTINUATION_KEY] = serde_json::to_value(next)
+                .map_err(|e| ApplicationFailure::non_retryable(e.to_string()))?;
+            ctx.continue_as_new(value, ContinueAsNewOptions::default())?;
+        }
         if ctx.state(|s| s.inbox.is_empty()) {
-            let long = ctx.history_length() >= CONTINUE_AS_NEW_AFTER_EVENTS
-                || ctx.continue_as_new_suggested();
-            if long && ctx.all_handlers_finished() && ctx.patched(PATCH_CONTINUE_AS_NEW) {
-                let next = ctx.state(|s| s.continuation(deployment_id, started_at_ms, runs + 1));
-                let mut value = serde_json::to_value(&input)
-                    .map_err(|e| ApplicationFailure::non_retryable(e.to_string()))?;
-                value[CONTINUATION_KEY] = serde_json::to_value(next)
-                    .map_err(|e| ApplicationFailure::non_retryable(e.to_string()))?;
-                ctx.continue_as_new(value, ContinueAsNewOptions::default())?;
-            }
             let timed_out = {
                 let mut timer = std::pin::pin!(ctx.timer(input.inactivity_timeout()));
                 let timed_out = temporalio_sdk::workflows::select! {
