@@ -30,7 +30,8 @@ pub struct Problem {
     /// A stable machine-readable word: `unauthorized`, `invalid_json`, `invalid_input`,
     /// `unknown_status`, `deployment_terminal`, `deployment_finished`, `not_found`,
     /// `workflow_id_conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `temporal_unavailable`, `timeout`, `internal`.
+    /// `temporal_unavailable`, `timeout`, `busy`, `internal`. A problem may carry more members
+    /// (RFC 9457 extensions), e.g. the webhook's `checks`.
     pub code: String,
 }
 
