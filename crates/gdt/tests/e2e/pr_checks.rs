@@ -1171,6 +1171,24 @@ async fn unauthenticated_deliveries_are_refused_before_their_body_is_read() {
     .await
     .unwrap();
 
+    // No secret configured: every delivery is refused, signed or not, before its body is read.
+    let unconfigured: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| k != "GITHUB_WEBHOOK_SECRET")
+        .cloned()
+        .collect();
+    let unconfigured = ServerProcess::start(&unconfigured, h.dir.path());
+    let api = unconfigured.api.clone();
+    let signed = format!("sha256={}", "1".repeat(64));
+    tokio::task::spawn_blocking(move || {
+        assert_eq!(
+            answer_before_the_body(&api, Some(&signed), 60_000, 1024),
+            401
+        );
+    })
+    .await
+    .unwrap();
+
     // Bodies being verified share a budget (twice webhook.max_body_bytes): two deliveries
     // of the largest size that hold back their bodies fill it, and the next is refused with
     // 503 and Retry-After until they are gone.

@@ -164,7 +164,9 @@ async fn receive(State(state): State<AppState>, request: Request) -> Result<Resp
         head_ref: pr.head_ref,
         base_ref: pr.base_ref,
     };
-    let deployments = match tokio::time::timeout(TEMPORAL_BUDGET, state.temporal.service()).await {
+    // One budget for connecting and starting, so the answer stays within GitHub's 10 s.
+    let deadline = tokio::time::Instant::now() + TEMPORAL_BUDGET;
+    let deployments = match tokio::time::timeout_at(deadline, state.temporal.service()).await {
         Ok(service) => service?,
         Err(_) => {
             return Err(ServiceError::Unavailable(format!(
@@ -178,7 +180,8 @@ async fn receive(State(state): State<AppState>, request: Request) -> Result<Resp
         state.settings.pr_checks_task_queue.clone(),
         deployments.call_timeout().min(TEMPORAL_BUDGET),
     );
-    let results = start_each(TEMPORAL_BUDGET, |check| checks.start(check, &head)).await;
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let results = start_each(left, |check| checks.start(check, &head)).await;
     tracing::info!(
         delivery = %delivery_id,
         action = %pr.action,
