@@ -947,6 +947,17 @@ async fn two_workers_and_two_servers_keep_one_comment_per_check() {
     for id in started_ids(&second) {
         result_of(&id);
     }
+    // The slow creation has landed too (whoever made it), so a duplicate would show.
+    for _ in 0..600 {
+        let journal = h.github.journal().await;
+        if journal
+            .iter()
+            .any(|e| e["method"] == "POST" && e["fault"] == "latency")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_reported_once(&h, owner, repo, number, &sha(2)).await;
 
     // 2. Duplicates left by an earlier race: the oldest is kept and brought up to date, the
