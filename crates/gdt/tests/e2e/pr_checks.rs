@@ -881,10 +881,14 @@ async fn the_newest_head_wins_whatever_order_the_deliveries_arrive_in() {
         ids = started_ids(&body);
     }
     // Every delivery was answered: the latest runs have all of them.
-    for id in ids {
-        result_of(&id);
+    for id in &ids {
+        result_of(id);
     }
     assert_reported_once(&h, owner, repo, number, &sha(5)).await;
+    // Histories with signals arriving between passes replay to the same decisions.
+    for id in &ids {
+        crate::support::replay(id).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
