@@ -161,7 +161,8 @@ pub struct WebhooksResult {
     pub deliveries: HttpLoad,
     /// Size of each delivery's body.
     pub payload_bytes: usize,
-    /// Check workflows the deliveries started (two per pull request).
+    /// Checks the deliveries accepted (two per pull request: started, or a running one asked
+    /// to look again).
     pub checks_started: usize,
     /// Of those, how many completed with no problem in their `Errors`.
     pub checks_completed: usize,
@@ -383,7 +384,7 @@ impl Front<'_> {
             .filter_map(Answer::ok)
             .filter_map(|body| body["checks"].as_array())
             .flatten()
-            .filter(|check| check["outcome"] == "started")
+            .filter(|check| check["outcome"] == "checking")
             .count();
 
         let deadline = Instant::now() + DRAIN_LIMIT;

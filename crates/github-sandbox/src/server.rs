@@ -121,7 +121,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             "/repos/{owner}/{repo}/issues/comments/{comment_id}",
-            get(comments::get_one).patch(comments::update),
+            get(comments::get_one)
+                .patch(comments::update)
+                .delete(comments::delete),
         )
         .route("/repos/{owner}/{repo}/check-runs", post(checks::create))
         .route(

@@ -506,6 +506,25 @@ impl Client {
         decode(&resp.body, "issue comment")
     }
 
+    /// Deletes a comment
+    /// (`DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}`). Deleting
+    /// twice leaves the same result, so this is retried like a read, and a
+    /// comment already gone (404) counts as deleted.
+    pub async fn delete_issue_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        comment_id: u64,
+    ) -> Result<(), Error> {
+        let id = comment_id.to_string();
+        let url = self.repo_endpoint(owner, repo, &["issues", "comments", &id])?;
+        let req = Request::new(Method::DELETE, url, Bearer::Installation).idempotent();
+        match self.execute(&req).await {
+            Ok(_) | Err(Error::NotFound { .. }) => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
     // ---- check runs -----------------------------------------------------
 
     /// Creates a check run (`POST /repos/{owner}/{repo}/check-runs`; needs a

@@ -46,8 +46,8 @@ pub use error::{classify, Error, RateLimitKind};
 pub use retry::RetryPolicy;
 pub use types::{
     truncate_check_output, truncate_description, Actor, App, CheckAnnotation, CheckRun,
-    CheckRunOutput, CheckRunUpdate, Deployment, DeploymentFilter, DeploymentState,
-    DeploymentStatus, FileContent, IssueComment, NewCheckRun, NewDeployment, NewDeploymentStatus,
-    PullFile, PullFiles, PullRef, PullRequest, UnknownDeploymentState, User,
+    CheckRunOutput, CheckRunOutputInfo, CheckRunUpdate, Deployment, DeploymentFilter,
+    DeploymentState, DeploymentStatus, FileContent, IssueComment, NewCheckRun, NewDeployment,
+    NewDeploymentStatus, PullFile, PullFiles, PullRef, PullRequest, UnknownDeploymentState, User,
     MAX_ANNOTATIONS_PER_REQUEST, MAX_CHECK_OUTPUT_BYTES, MAX_DESCRIPTION_CHARS, MAX_PULL_FILES,
 };

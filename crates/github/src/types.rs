@@ -411,6 +411,9 @@ pub struct FileContent {
 /// The author of a comment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
+    /// The account id (logins can be reused; ids are not).
+    #[serde(default)]
+    pub id: u64,
     /// The login, e.g. `"octocat"` or `"my-app[bot]"`.
     pub login: String,
     /// `"User"`, `"Bot"` or `"Organization"`.
@@ -595,6 +598,20 @@ pub struct CheckRun {
     /// The check run's page on GitHub.
     #[serde(default)]
     pub html_url: Option<String>,
+    /// What the run reports (its title and how many annotations it has).
+    #[serde(default)]
+    pub output: Option<CheckRunOutputInfo>,
+}
+
+/// The parts of a check run's `output` as GitHub lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRunOutputInfo {
+    /// The title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// How many annotations the run has.
+    #[serde(default)]
+    pub annotations_count: u64,
 }
 
 #[cfg(test)]

@@ -122,6 +122,7 @@ pub struct AppState {
     pub(crate) webhook_secrets: WebhookSecrets,
     pub(crate) settings: Arc<Settings>,
     pub(crate) readiness: Arc<health::Readiness>,
+    pub(crate) webhook_budget: webhook::BodyBudget,
 }
 
 impl AppState {
@@ -134,7 +135,9 @@ impl AppState {
         github: Option<GitHubCheck>,
     ) -> Self {
         let readiness = health::Readiness::new(github, settings.ready_cache);
+        let webhook_budget = webhook::BodyBudget::new(settings.webhook_max_body_bytes);
         Self {
+            webhook_budget,
             temporal: Arc::new(temporal),
             tokens,
             webhook_secrets,
@@ -149,7 +152,6 @@ impl AppState {
 pub fn api_router(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
     let limit = state.settings.max_body_bytes;
-    let webhook_limit = state.settings.webhook_max_body_bytes;
     let secured = deployments::routes().layer(axum::middleware::from_fn_with_state(
         state.clone(),
         auth::require_token,
@@ -157,7 +159,7 @@ pub fn api_router(state: AppState) -> Router {
     Router::new()
         .merge(secured)
         .merge(openapi::routes())
-        .merge(webhook::routes(webhook_limit))
+        .merge(webhook::routes())
         .fallback(not_found)
         .layer(
             ServiceBuilder::new()

@@ -30,7 +30,8 @@ pub struct Problem {
     /// A stable machine-readable word: `unauthorized`, `invalid_json`, `invalid_input`,
     /// `unknown_status`, `deployment_terminal`, `deployment_finished`, `not_found`,
     /// `workflow_id_conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `temporal_unavailable`, `timeout`, `internal`.
+    /// `temporal_unavailable`, `timeout`, `busy`, `internal`. A problem may carry more members
+    /// (RFC 9457 extensions), e.g. the webhook's `checks`.
     pub code: String,
 }
 
@@ -44,6 +45,18 @@ pub enum ApiError {
         detail: String,
         /// A token was presented (and did not match).
         invalid: bool,
+    },
+    /// A status with a code, a detail and more members (RFC 9457 extension members).
+    #[error("{detail}")]
+    WithMembers {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The stable `code`.
+        code: &'static str,
+        /// What was wrong and what to do.
+        detail: String,
+        /// Added to the problem object (never `type`, `title`, `status`, `detail`, `code`).
+        members: serde_json::Map<String, serde_json::Value>,
     },
     /// A status with a code and a detail.
     #[error("{detail}")]
@@ -67,6 +80,21 @@ impl ApiError {
         }
     }
 
+    /// A problem with extension members, e.g. what happened to each part of a request.
+    pub fn with_members(
+        status: StatusCode,
+        code: &'static str,
+        detail: impl Into<String>,
+        members: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
+        Self::WithMembers {
+            status,
+            code,
+            detail: detail.into(),
+            members,
+        }
+    }
+
     /// `422 Unprocessable Entity` for input that parses but cannot be used.
     pub fn invalid(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail)
@@ -81,7 +109,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::Status { status, .. } => *status,
+            Self::Status { status, .. } | Self::WithMembers { status, .. } => *status,
         }
     }
 
@@ -97,7 +125,9 @@ impl ApiError {
                     "internal error; the server log has the details".to_owned(),
                 )
             }
-            Self::Status { code, detail, .. } => (*code, detail.clone()),
+            Self::Status { code, detail, .. } | Self::WithMembers { code, detail, .. } => {
+                (*code, detail.clone())
+            }
         };
         Problem {
             type_: "about:blank".to_owned(),
@@ -115,7 +145,13 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::warn!(status = status.as_u16(), error = %self, "request failed");
         }
-        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut value = serde_json::to_value(self.problem()).unwrap_or_default();
+        if let (Self::WithMembers { members, .. }, Some(object)) = (&self, value.as_object_mut()) {
+            for (key, member) in members {
+                object.entry(key.clone()).or_insert_with(|| member.clone());
+            }
+        }
+        let body = serde_json::to_vec(&value).unwrap_or_default();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
@@ -131,10 +167,12 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(challenge),
                 );
             }
-            Self::Status { status, .. } if *status == StatusCode::SERVICE_UNAVAILABLE => {
+            Self::Status { status, .. } | Self::WithMembers { status, .. }
+                if *status == StatusCode::SERVICE_UNAVAILABLE =>
+            {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
-            Self::Status { .. } => {}
+            Self::Status { .. } | Self::WithMembers { .. } => {}
         }
         response
     }

@@ -1,13 +1,13 @@
 //! Issue comments on seeded pull requests:
 //! `/repos/{owner}/{repo}/issues/{number}/comments` and
-//! `/repos/{owner}/{repo}/issues/comments/{id}`.
+//! `/repos/{owner}/{repo}/issues/comments/{id}` (read, edit, delete).
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use axum::Extension;
 use chrono::Utc;
 
@@ -84,6 +84,19 @@ pub(crate) async fn update(
         .update_comment(&ctx.render(&shared), &owner, &repo, id, body, Utc::now())
         .map_err(|_| ApiError::NotFound)?;
     Ok(json_response(StatusCode::OK, &updated))
+}
+
+/// `DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}`: `204`, as on GitHub.
+pub(crate) async fn delete(
+    State(shared): State<Arc<Shared>>,
+    Path((owner, repo, id)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let id = path_number(&id)?;
+    shared
+        .store
+        .delete_comment(&owner, &repo, id)
+        .map_err(|_| ApiError::NotFound)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// The `body` of a create or update request: required, not blank, at most

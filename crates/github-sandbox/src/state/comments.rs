@@ -119,6 +119,27 @@ impl Store {
         let (repo, comment) = find_comment(inner, owner, name, id)?;
         Ok(render_comment(ctx, repo, comment))
     }
+
+    /// Deletes a comment: it leaves its pull request's list and its id names nothing.
+    pub(crate) fn delete_comment(
+        &self,
+        owner: &str,
+        name: &str,
+        id: u64,
+    ) -> Result<(), StoreError> {
+        let mut guard = self.inner.lock().expect("store mutex poisoned");
+        let inner = &mut *guard;
+        find_comment(inner, owner, name, id)?;
+        let comment = inner.comments.remove(&id).ok_or(StoreError::NotFound)?;
+        let repo = inner
+            .repos
+            .get_mut(&comment.repo_key)
+            .ok_or(StoreError::NotFound)?;
+        if let Some(pull) = repo.pulls.get_mut(&comment.issue_number) {
+            pull.comment_ids.retain(|c| *c != id);
+        }
+        Ok(())
+    }
 }
 
 fn find_comment<'a>(

@@ -171,6 +171,34 @@ async fn updating_a_comment_replaces_its_body_and_moves_updated_at() {
 }
 
 #[tokio::test]
+async fn a_deleted_comment_is_gone_from_its_pull_request() {
+    let app = spawn_app().await;
+    seed(&app, 3).await;
+    let first = app.post(&path(3), &json!({"body": "first"})).await.body;
+    let second = app.post(&path(3), &json!({"body": "second"})).await.body;
+    let comment_path = |c: &Value| format!("/repos/acme/shop/issues/comments/{}", c["id"]);
+    let url = |c: &Value| app.url(&comment_path(c));
+    let deleted = app
+        .send(
+            app.client
+                .delete(url(&second))
+                .bearer_auth(crate::helpers::TOKEN),
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert_eq!(app.get(&comment_path(&second)).await.status, 404);
+    assert_eq!(app.get(&path(3)).await.body, json!([first]));
+    let again = app
+        .send(
+            app.client
+                .delete(url(&second))
+                .bearer_auth(crate::helpers::TOKEN),
+        )
+        .await;
+    assert_eq!(again.status, 404);
+}
+
+#[tokio::test]
 async fn blank_or_missing_bodies_are_422_and_other_issues_404() {
     let app = spawn_app().await;
     seed(&app, 1).await;

@@ -1,62 +1,78 @@
-//! `POST /webhook`: GitHub's deliveries. Verified by `X-Hub-Signature-256` before anything
-//! else is read; `pull_request` events with new code start the PR checks; everything else is
-//! acknowledged and left alone.
+//! `POST /webhook`: GitHub's deliveries. `pull_request` events with new code start the PR
+//! checks; everything else is acknowledged and left alone.
 //!
-//! Answers: `200` ping; `202` with what was started (or why nothing was); `401` bad or missing
-//! signature (nothing about the secret is revealed); `400` malformed payload; `413` over
-//! `webhook.max_body_bytes`; `503` when Temporal cannot be reached in time, so the delivery
-//! shows as failed on GitHub and can be redelivered.
+//! Nothing unauthenticated is buffered beyond a bound: before a byte of the body is read, a
+//! delivery without a well-formed `X-Hub-Signature-256` (or any delivery when no secret is
+//! configured) is answered `401`, and one announcing more than `webhook.max_body_bytes` `413`.
+//! Bodies being read for verification share a budget of [`BUFFER_BUDGET_FACTOR`] times
+//! `webhook.max_body_bytes`; a delivery that does not fit is answered `503` with
+//! `Retry-After` at once, without reading it. Only then is the body read and its HMAC checked.
+//!
+//! Answers: `200` ping; `202` with the checks started (or why nothing was); `401`; `400`
+//! malformed payload; `413`; `422` when the repository or PR named cannot exist or Temporal
+//! refuses the start as invalid (redelivering cannot help); `503` when Temporal cannot be
+//! reached in time, so the delivery shows as failed on GitHub and can be redelivered. The two
+//! checks start concurrently, each within GitHub's 10 s; when one started and the other did
+//! not, the problem's `checks` member says which, and redelivering is safe (a check that
+//! started only looks at the PR again).
 
 pub mod event;
 pub mod signature;
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use gdt_tracker::deployments::ServiceError;
-use gdt_tracker::pr_checks::{PrCheckService, PullRequestHead};
-use serde_json::json;
+use gdt_tracker::pr_checks::{Check, CheckStart, PrCheckService, PullRequestHead};
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
 
 use crate::problem::ApiError;
 use crate::AppState;
 use event::Delivery;
 
-/// GitHub expects an answer within 10 s; Temporal gets most of it.
+/// GitHub expects an answer within 10 s; each check's start gets most of it.
 const TEMPORAL_BUDGET: Duration = Duration::from_secs(8);
 
-pub(crate) fn routes(max_body_bytes: usize) -> Router<AppState> {
-    Router::new().route(
-        "/webhook",
-        post(receive).layer(DefaultBodyLimit::max(max_body_bytes)),
-    )
+/// Bodies being read for verification may hold this many times `webhook.max_body_bytes`.
+pub const BUFFER_BUDGET_FACTOR: usize = 2;
+
+/// The budget counts KiB, so a permit count always fits in `u32`.
+const KIB: usize = 1024;
+
+/// The byte budget of bodies being verified, shared by all deliveries.
+#[derive(Debug, Clone)]
+pub(crate) struct BodyBudget {
+    permits: Arc<Semaphore>,
 }
 
-async fn receive(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the delivery is larger than this server accepts (webhook.max_body_bytes)",
-            )
-        } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                rejection.body_text(),
-            )
+impl BodyBudget {
+    /// Room for [`BUFFER_BUDGET_FACTOR`] bodies of `max_body_bytes`.
+    pub(crate) fn new(max_body_bytes: usize) -> Self {
+        let total = kib(max_body_bytes.saturating_mul(BUFFER_BUDGET_FACTOR));
+        Self {
+            permits: Arc::new(Semaphore::new(total as usize)),
         }
-    })?;
+    }
+}
+
+fn kib(bytes: usize) -> u32 {
+    u32::try_from(bytes.div_ceil(KIB)).unwrap_or(u32::MAX)
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/webhook", post(receive))
+}
+
+async fn receive(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let text = |name: &str| {
         headers
             .get(name)
@@ -64,18 +80,51 @@ async fn receive(
             .unwrap_or_default()
             .to_owned()
     };
+    // Refusals that need no body come first, so a stranger cannot make the server read one.
     let signature = text("x-hub-signature-256");
-    if !state.webhook_secrets.verify(&signature, &body) {
-        if state.webhook_secrets.is_empty() {
-            tracing::error!(
-                "a webhook arrived but no webhook secret is configured: set \
-                 GITHUB_WEBHOOK_SECRET or webhook.secrets_file"
-            );
+    if state.webhook_secrets.is_empty() {
+        tracing::error!(
+            "a webhook arrived but no webhook secret is configured: set \
+             GITHUB_WEBHOOK_SECRET or webhook.secrets_file"
+        );
+        return Err(unauthorized(!signature.is_empty()));
+    }
+    if !signature::is_well_formed(&signature) {
+        return Err(unauthorized(!signature.is_empty()));
+    }
+    let max = state.settings.webhook_max_body_bytes;
+    let declared = content_length(&headers);
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let _permit = state
+        .webhook_budget
+        .permits
+        .clone()
+        .try_acquire_many_owned(kib(declared.unwrap_or(max)).max(1))
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many large deliveries are being verified at once; retry later",
+            )
+        })?;
+    let body = axum::body::to_bytes(body, max).await.map_err(|e| {
+        let e = e.into_inner();
+        if e.downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some()
+        {
+            too_large()
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("the body could not be read: {e}"),
+            )
         }
-        return Err(ApiError::Unauthorized {
-            detail: "missing or invalid X-Hub-Signature-256".to_owned(),
-            invalid: !signature.is_empty(),
-        });
+    })?;
+    if !state.webhook_secrets.verify(&signature, &body) {
+        return Err(unauthorized(true));
     }
     let event = text("x-github-event");
     let delivery_id = text("x-github-delivery");
@@ -91,6 +140,8 @@ async fn receive(
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?;
     let delivery = event::decode(&event, &json)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?;
+    // The body is no longer needed: give its share of the budget back.
+    drop((json, body, _permit));
     let pr = match delivery {
         Delivery::Ping => {
             tracing::info!(delivery = %delivery_id, "webhook ping");
@@ -113,35 +164,141 @@ async fn receive(
         head_ref: pr.head_ref,
         base_ref: pr.base_ref,
     };
-    let started = tokio::time::timeout(TEMPORAL_BUDGET, async {
-        let deployments = state.temporal.service().await?;
-        let checks = PrCheckService::new(
-            deployments.client().clone(),
-            state.settings.pr_checks_task_queue.clone(),
-            deployments.call_timeout().min(TEMPORAL_BUDGET / 4),
-        );
-        checks.start(&head).await
-    })
-    .await
-    .unwrap_or_else(|_| {
-        Err(ServiceError::Unavailable(format!(
-            "Temporal did not answer within {TEMPORAL_BUDGET:?}; GitHub can redeliver"
-        )))
-    })?;
+    // One budget for connecting and starting, so the answer stays within GitHub's 10 s.
+    let deadline = tokio::time::Instant::now() + TEMPORAL_BUDGET;
+    let deployments = match tokio::time::timeout_at(deadline, state.temporal.service()).await {
+        Ok(service) => service?,
+        Err(_) => {
+            return Err(ServiceError::Unavailable(format!(
+                "could not connect to Temporal within {TEMPORAL_BUDGET:?}; GitHub can redeliver"
+            ))
+            .into())
+        }
+    };
+    let checks = PrCheckService::new(
+        deployments.client().clone(),
+        state.settings.pr_checks_task_queue.clone(),
+        deployments.call_timeout().min(TEMPORAL_BUDGET),
+    );
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    let results = start_each(left, |check| checks.start(check, &head)).await;
     tracing::info!(
         delivery = %delivery_id,
         action = %pr.action,
         repository = %format!("{}/{}", head.owner, head.repo),
         pr = head.number,
         head_sha = %head.head_sha,
-        checks = ?started.iter().map(|c| format!("{} {}", c.workflow_id, c.outcome)).collect::<Vec<_>>(),
+        checks = ?results.iter().map(|(c, r)| format!("{c:?} {}", if r.is_ok() { "checking" } else { "not started" })).collect::<Vec<_>>(),
         "pull_request delivery"
     );
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(json!({ "delivery": delivery_id, "checks": started })),
+    answer(&delivery_id, &head, results)
+}
+
+/// Starts every check concurrently, each within `budget`.
+async fn start_each<F, Fut>(
+    budget: Duration,
+    start: F,
+) -> Vec<(Check, Result<CheckStart, ServiceError>)>
+where
+    F: Fn(Check) -> Fut,
+    Fut: Future<Output = Result<CheckStart, ServiceError>>,
+{
+    let bounded = |check| {
+        let started = start(check);
+        async move {
+            let result = tokio::time::timeout(budget, started)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ServiceError::Unavailable(format!(
+                        "Temporal did not answer within {budget:?}"
+                    )))
+                });
+            (check, result)
+        }
+    };
+    futures::future::join_all(Check::ALL.map(bounded)).await
+}
+
+/// `202` when every check runs; otherwise a problem whose `checks` member says, for each
+/// check, whether it runs, and whose status says whether redelivering can help (`503`) or
+/// not (`422`).
+fn answer(
+    delivery_id: &str,
+    head: &PullRequestHead,
+    results: Vec<(Check, Result<CheckStart, ServiceError>)>,
+) -> Result<Response, ApiError> {
+    if results.iter().all(|(_, r)| r.is_ok()) {
+        let started: Vec<CheckStart> = results.into_iter().filter_map(|(_, r)| r.ok()).collect();
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "delivery": delivery_id, "checks": started })),
+        )
+            .into_response());
+    }
+    let retry_can_help = results.iter().any(|(_, r)| {
+        matches!(
+            r,
+            Err(ServiceError::Unavailable(_) | ServiceError::Temporal(_))
+        )
+    });
+    let mut running = Vec::new();
+    let mut failed = Vec::new();
+    let checks: Vec<Value> = results
+        .iter()
+        .map(|(check, result)| {
+            let workflow_id = check.workflow_id(&head.owner, &head.repo, head.number);
+            match result {
+                Ok(started) => {
+                    running.push(started.workflow_id.clone());
+                    json!({"check": check, "workflow_id": started.workflow_id,
+                           "run_id": started.run_id, "outcome": started.outcome})
+                }
+                Err(e) => {
+                    failed.push(format!("{} ({e})", check.workflow_type()));
+                    json!({"check": check, "workflow_id": workflow_id,
+                           "outcome": "not_started", "error": e.to_string()})
+                }
+            }
+        })
+        .collect();
+    let mut detail = format!("not started: {}", failed.join("; "));
+    if !running.is_empty() {
+        detail = format!("checking: {}; {detail}", running.join(", "));
+    }
+    let (status, code) = if retry_can_help {
+        detail
+            .push_str(". Redelivering is safe: a check already running only looks at the PR again");
+        (StatusCode::SERVICE_UNAVAILABLE, "temporal_unavailable")
+    } else {
+        detail.push_str(". Redelivering cannot help");
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input")
+    };
+    let mut members = serde_json::Map::new();
+    members.insert("delivery".to_owned(), json!(delivery_id));
+    members.insert("checks".to_owned(), Value::Array(checks));
+    Err(ApiError::with_members(status, code, detail, members))
+}
+
+fn unauthorized(invalid: bool) -> ApiError {
+    ApiError::Unauthorized {
+        detail: "missing or invalid X-Hub-Signature-256".to_owned(),
+        invalid,
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "the delivery is larger than this server accepts (webhook.max_body_bytes)",
     )
-        .into_response())
+}
+
+fn content_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }
 
 fn ignored(delivery_id: &str, reason: &str) -> Response {
@@ -151,4 +308,108 @@ fn ignored(delivery_id: &str, reason: &str) -> Response {
         Json(json!({ "delivery": delivery_id, "ignored": reason })),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head() -> PullRequestHead {
+        PullRequestHead {
+            owner: "acme".to_owned(),
+            repo: "shop".to_owned(),
+            number: 5,
+            head_sha: "a".repeat(40),
+            head_ref: "f".to_owned(),
+            base_ref: "main".to_owned(),
+        }
+    }
+
+    fn started(check: Check) -> CheckStart {
+        CheckStart {
+            workflow_id: check.workflow_id("acme", "shop", 5),
+            run_id: "run".to_owned(),
+            outcome: "checking".to_owned(),
+        }
+    }
+
+    async fn problem(result: Result<Response, ApiError>) -> (StatusCode, Value) {
+        let response = result.expect_err("a problem").into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_checks_start_concurrently() {
+        // Each start waits for the other: one after the other, neither would finish.
+        let barrier = tokio::sync::Barrier::new(Check::ALL.len());
+        let results = start_each(Duration::from_secs(20), |check| {
+            let barrier = &barrier;
+            async move {
+                barrier.wait().await;
+                Ok(started(check))
+            }
+        })
+        .await;
+        assert!(results.iter().all(|(_, r)| r.is_ok()), "{results:?}");
+    }
+
+    #[tokio::test]
+    async fn a_partial_start_says_which_check_runs_and_that_redelivering_is_safe() {
+        let results = vec![
+            (
+                Check::PluginUpdateValidation,
+                Ok(started(Check::PluginUpdateValidation)),
+            ),
+            (
+                Check::VersionValidation,
+                Err(ServiceError::Unavailable(
+                    "Temporal did not answer".to_owned(),
+                )),
+            ),
+        ];
+        let (status, body) = problem(answer("d1", &head(), results)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["code"], "temporal_unavailable");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("checking: plugin-validation-acme/shop#5"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("not started: VersionValidationWorkflow"),
+            "{detail}"
+        );
+        assert!(detail.contains("Redelivering is safe"), "{detail}");
+        assert_eq!(body["checks"][0]["outcome"], "checking", "{body}");
+        assert_eq!(body["checks"][1]["outcome"], "not_started", "{body}");
+        assert_eq!(
+            body["checks"][1]["workflow_id"],
+            "version-validation-acme/shop#5"
+        );
+        assert_eq!(body["delivery"], "d1");
+    }
+
+    #[tokio::test]
+    async fn what_redelivering_cannot_fix_is_a_422() {
+        let invalid = || {
+            Err(ServiceError::InvalidInput(
+                "the repository owner is 300 characters long".to_owned(),
+            ))
+        };
+        let results = vec![
+            (Check::PluginUpdateValidation, invalid()),
+            (Check::VersionValidation, invalid()),
+        ];
+        let (status, body) = problem(answer("d2", &head(), results)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["code"], "invalid_input");
+        assert!(
+            body["detail"].as_str().unwrap().contains("owner is 300"),
+            "{body}"
+        );
+    }
 }

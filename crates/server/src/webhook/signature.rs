@@ -54,6 +54,15 @@ impl WebhookSecrets {
     }
 }
 
+/// Whether `header` has the shape of a signature (`sha256=` and 64 hex digits), so a
+/// delivery without one is refused before its body is read.
+pub fn is_well_formed(header: &str) -> bool {
+    header
+        .trim()
+        .strip_prefix("sha256=")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// `sha256=<hex>` for `body` signed with `secret`, as GitHub computes it (tests, tools).
 pub fn sign(secret: &str, body: &[u8]) -> String {
     let mut mac =
@@ -82,6 +91,21 @@ mod tests {
         assert!(!secrets.verify("sha256=zz", body));
         assert!(!secrets.verify("", body));
         assert!(!format!("{secrets:?}").contains("secret\""));
+    }
+
+    #[test]
+    fn only_sha256_with_64_hex_digits_is_well_formed() {
+        assert!(is_well_formed(&sign("s", b"body")));
+        assert!(is_well_formed(&format!(" sha256={} ", "A".repeat(64))));
+        for bad in [
+            "",
+            "sha256=",
+            "sha1=abc",
+            &format!("sha256={}", "0".repeat(63)),
+            &format!("sha256={}", "g".repeat(64)),
+        ] {
+            assert!(!is_well_formed(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -1,14 +1,16 @@
 //! The activities of the pull-request checks, under seed 001's names. Every GitHub call goes
 //! through the worker's one [`gdt_github::Client`]: no token travels in any input.
 //!
-//! Writing a check's result ([`PrCheckActivities::publish`]) keeps one comment per check and
-//! PR, found by its hidden marker across every page of comments and edited in place. Before
-//! writing it checks that the PR's head is still the commit judged, so a run judging an older
-//! head never overwrites a newer result. Within one worker, writes to one PR's comment are
-//! serialised, so two runs cannot both create it.
+//! Writing a check's comment ([`PrCheckActivities::publish`]) keeps one comment per check and
+//! PR, found by its hidden marker across every page of comments and edited in place; extra
+//! copies (left by a race of older versions, or by two workflows on one PR) are deleted, the
+//! oldest kept. Before writing it checks that the PR's head is still the commit judged, and
+//! when it is not it writes nothing and says where the head is now, so the workflow judges
+//! that. Writes to one PR's comment are serial because one workflow per check and PR does
+//! them. The check run is its own activity (`PostCheckRunActivity`), so a refused check run
+//! (GitHub takes them only from Apps) never hides a comment that was written.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use gdt_github::{CheckAnnotation, CheckRunOutput, CheckRunUpdate, NewCheckRun};
 use gdt_pr_checks::{
@@ -37,12 +39,40 @@ pub struct PrCheckSettings {
     pub version_paths: VersionPaths,
 }
 
+/// Input of `GetPullRequestHeadActivity` (same fields as [`FetchFilesInput`]).
+pub type PullTarget = FetchFilesInput;
+
+/// Input of `PostCheckRunActivity`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishCheckRun {
+    /// Repository owner.
+    pub owner: String,
+    /// Repository name.
+    pub repo: String,
+    /// The commit the run is about.
+    pub head_sha: String,
+    /// What to report.
+    pub report: CheckRunReport,
+    /// This head may have a run of this check already (reported by an earlier run): look
+    /// before creating.
+    pub may_exist: bool,
+}
+
+/// Output of `PostCheckRunActivity`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CheckRunPosted {
+    /// The check run was created or updated.
+    pub posted: bool,
+    /// Its page on GitHub.
+    pub url: String,
+    /// Check runs are not reported (`pr_checks.report: comment`).
+    pub disabled: bool,
+}
+
 /// The activities of both checks.
 pub struct PrCheckActivities {
     github: gdt_github::Client,
     settings: PrCheckSettings,
-    /// One lock per (repository, PR, check): comment writes of one PR never interleave.
-    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Input of `FetchPRFilesActivity`.
@@ -125,25 +155,25 @@ pub struct PublishVersion {
     pub verdict: VersionVerdict,
 }
 
-/// What reporting did.
+/// What writing a comment did.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Published {
     /// The comment was created or updated.
     pub comment_posted: bool,
     /// The comment's URL (also when it was already up to date).
     pub comment_url: String,
-    /// Why something was not written (e.g. the head moved on).
-    pub skipped: Option<String>,
+    /// The PR's head is no longer the commit judged: nothing was written, and this is the
+    /// head to judge now.
+    pub moved_to: Option<String>,
+    /// This head may have been reported before (its comment already named it, or there is
+    /// no comment to tell): the check run is looked up before one is created.
+    pub reported_before: bool,
 }
 
 impl PrCheckActivities {
     /// Activities using `github` and `settings`.
     pub fn new(github: gdt_github::Client, settings: PrCheckSettings) -> Self {
-        Self {
-            github,
-            settings,
-            locks: Mutex::new(HashMap::new()),
-        }
+        Self { github, settings }
     }
 }
 
@@ -240,8 +270,7 @@ impl PrCheckActivities {
         input: PublishPlugin,
     ) -> Result<Published, ActivityError> {
         let span = activity_span(&ctx);
-        let retried = ctx.info().attempt > 1;
-        self.publish_plugin(input, retried).instrument(span).await
+        self.publish_plugin(input).instrument(span).await
     }
 
     /// Reports that the plugin was updated (or that there is nothing to remind of).
@@ -252,8 +281,51 @@ impl PrCheckActivities {
         input: PublishPlugin,
     ) -> Result<Published, ActivityError> {
         let span = activity_span(&ctx);
-        let retried = ctx.info().attempt > 1;
-        self.publish_plugin(input, retried).instrument(span).await
+        self.publish_plugin(input).instrument(span).await
+    }
+
+    /// The PR's head commit as GitHub has it now.
+    #[activity(name = "GetPullRequestHeadActivity")]
+    pub async fn get_pull_request_head(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: PullTarget,
+    ) -> Result<String, ActivityError> {
+        let span = activity_span(&ctx);
+        async move {
+            let pull = self
+                .github
+                .get_pull(&input.owner, &input.repo, input.pr_number)
+                .await
+                .map_err(|e| to_activity_error(&e))?;
+            Ok(pull.head.sha)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Creates or updates a check's run on a head. It is looked up first when this head may
+    /// have one already (`may_exist`) or an earlier attempt may have created it; otherwise it
+    /// is created directly, so a new head costs no lookup.
+    #[activity(name = "PostCheckRunActivity")]
+    pub async fn post_check_run(
+        self: Arc<Self>,
+        ctx: ActivityContext,
+        input: PublishCheckRun,
+    ) -> Result<CheckRunPosted, ActivityError> {
+        let span = activity_span(&ctx);
+        let look_first = input.may_exist || ctx.info().attempt > 1;
+        async move {
+            if !self.settings.check_runs {
+                return Ok(CheckRunPosted {
+                    disabled: true,
+                    ..CheckRunPosted::default()
+                });
+            }
+            self.write_check_run(&input, look_first).await
+        }
+        .instrument(span)
+        .await
     }
 
     /// Where the version check reads its files (worker configuration, read through an
@@ -296,10 +368,8 @@ impl PrCheckActivities {
         input: PublishVersion,
     ) -> Result<Published, ActivityError> {
         let span = activity_span(&ctx);
-        let retried = ctx.info().attempt > 1;
         async move {
             let paths = self.settings.version_paths.clone();
-            let report = CheckRunReport::from_version_verdict(&input.verdict, &paths);
             let verdict = input.verdict.clone();
             let head_sha = input.head_sha.clone();
             let render = move |existing: Option<&str>| {
@@ -324,8 +394,6 @@ impl PrCheckActivities {
                     marker: gdt_pr_checks::VERSION_MARKER,
                 },
                 render,
-                &report,
-                retried,
             )
             .await
         }
@@ -344,11 +412,7 @@ struct Target {
 }
 
 impl PrCheckActivities {
-    async fn publish_plugin(
-        &self,
-        input: PublishPlugin,
-        retried: bool,
-    ) -> Result<Published, ActivityError> {
+    async fn publish_plugin(&self, input: PublishPlugin) -> Result<Published, ActivityError> {
         let report = PluginReport {
             head_sha: input.head_sha.clone(),
             code_files: input.categorized.code_files.clone(),
@@ -356,7 +420,6 @@ impl PrCheckActivities {
             problems: input.problems.clone(),
             truncated: input.truncated,
         };
-        let check_run = CheckRunReport::from_plugin_report(&report);
         let code_changed = !report.code_files.is_empty();
         let body = gdt_pr_checks::render_plugin_comment(&report);
         let cleared = gdt_pr_checks::render_plugin_cleared(&report.head_sha);
@@ -375,102 +438,95 @@ impl PrCheckActivities {
                 Some(_) => Some(cleared),
                 None => None,
             },
-            &check_run,
-            retried,
         )
         .await
     }
 
     /// Writes a check's comment (when `render` has something to say given the existing
-    /// comment's body) and its check run, if the PR head is still the one judged. `retried`:
-    /// an earlier attempt of this activity may have created the check run already.
+    /// comment's body), if the PR head is still the one judged; otherwise says where it is.
     async fn publish(
         &self,
         target: &Target,
         render: impl FnOnce(Option<&str>) -> Option<String>,
-        check_run: &CheckRunReport,
-        retried: bool,
     ) -> Result<Published, ActivityError> {
-        let lock = self.lock_for(target);
-        let _guard = lock.lock().await;
         let pull = self
             .github
             .get_pull(&target.owner, &target.repo, target.pr_number)
             .await
             .map_err(|e| to_activity_error(&e))?;
         if pull.head.sha != target.head_sha {
-            let why = format!(
-                "not reported: the PR head moved from {} to {}; the newer run reports",
-                short(&target.head_sha),
-                short(&pull.head.sha)
+            tracing::info!(
+                judged = short(&target.head_sha),
+                head = short(&pull.head.sha),
+                "not reported: the PR head moved; judging the new head"
             );
-            tracing::info!(%why);
             return Ok(Published {
-                skipped: Some(why),
+                moved_to: Some(pull.head.sha),
                 ..Published::default()
             });
         }
-        let mut published = Published::default();
-        if self.settings.comments {
-            let comments = self
-                .github
-                .list_issue_comments(&target.owner, &target.repo, target.pr_number)
+        let mut published = Published {
+            reported_before: true,
+            ..Published::default()
+        };
+        if !self.settings.comments {
+            return Ok(published);
+        }
+        let comments = self
+            .github
+            .list_issue_comments(&target.owner, &target.repo, target.pr_number)
+            .await
+            .map_err(|e| to_activity_error(&e))?;
+        let (owned, extra) = owned_comment(&comments, target.marker);
+        // Copies a race left behind: the oldest stays, the rest go (only the same author's,
+        // so a person quoting the marker keeps their comment).
+        for duplicate in extra {
+            self.github
+                .delete_issue_comment(&target.owner, &target.repo, duplicate.id)
                 .await
                 .map_err(|e| to_activity_error(&e))?;
-            let owned = comments
-                .iter()
-                .filter(|c| c.body.contains(target.marker))
-                .min_by_key(|c| c.id);
-            if let Some(body) = render(owned.map(|c| c.body.as_str())) {
-                match owned {
-                    Some(existing) if existing.body == body => {
-                        published.comment_url = existing.html_url.clone();
-                    }
-                    Some(existing) => {
-                        let updated = self
-                            .github
-                            .update_issue_comment(&target.owner, &target.repo, existing.id, &body)
-                            .await
-                            .map_err(|e| to_activity_error(&e))?;
-                        published.comment_posted = true;
-                        published.comment_url = updated.html_url;
-                    }
-                    None => {
-                        let created = self
-                            .github
-                            .create_issue_comment(
-                                &target.owner,
-                                &target.repo,
-                                target.pr_number,
-                                &body,
-                            )
-                            .await
-                            .map_err(|e| to_activity_error(&e))?;
-                        published.comment_posted = true;
-                        published.comment_url = created.html_url;
-                    }
-                }
-            } else if let Some(existing) = owned {
+            tracing::info!(comment = duplicate.id, "deleted a duplicate check comment");
+        }
+        let Some(body) = render(owned.map(|c| c.body.as_str())) else {
+            // Nothing to say: no comment tells whether this head was reported.
+            published.comment_url = owned.map(|c| c.html_url.clone()).unwrap_or_default();
+            return Ok(published);
+        };
+        published.reported_before = owned
+            .is_some_and(|c| gdt_pr_checks::head_sha_of(&c.body) == Some(target.head_sha.as_str()));
+        match owned {
+            Some(existing) if existing.body == body => {
                 published.comment_url = existing.html_url.clone();
             }
-        }
-        if self.settings.check_runs {
-            self.write_check_run(target, check_run, retried).await?;
+            Some(existing) => {
+                let updated = self
+                    .github
+                    .update_issue_comment(&target.owner, &target.repo, existing.id, &body)
+                    .await
+                    .map_err(|e| to_activity_error(&e))?;
+                published.comment_posted = true;
+                published.comment_url = updated.html_url;
+            }
+            None => {
+                let created = self
+                    .github
+                    .create_issue_comment(&target.owner, &target.repo, target.pr_number, &body)
+                    .await
+                    .map_err(|e| to_activity_error(&e))?;
+                published.comment_posted = true;
+                published.comment_url = created.html_url;
+            }
         }
         Ok(published)
     }
 
-    /// Creates the check run of this head or, on a retried attempt that finds the one an
-    /// earlier attempt created, updates it. A first attempt creates directly: only a retry
-    /// can have been here before, so the happy path costs no lookup (the same rule as the
-    /// deployment statuses). Each run judges a head its workflow started for, and a head is
-    /// judged by one run (the webhook's memo check), so first attempts create nothing twice.
+    /// Creates the check run of this head or, when `look_first` finds one, updates it.
     async fn write_check_run(
         &self,
-        target: &Target,
-        report: &CheckRunReport,
-        retried: bool,
-    ) -> Result<(), ActivityError> {
+        input: &PublishCheckRun,
+        look_first: bool,
+    ) -> Result<CheckRunPosted, ActivityError> {
+        let report = &input.report;
         let output = CheckRunOutput {
             title: report.title.clone(),
             summary: report.summary.clone(),
@@ -490,16 +546,22 @@ impl PrCheckActivities {
                 })
                 .collect(),
         };
-        let existing = if retried {
+        let existing = if look_first {
             self.github
-                .list_check_runs(&target.owner, &target.repo, &target.head_sha, &report.name)
+                .list_check_runs(&input.owner, &input.repo, &input.head_sha, &report.name)
                 .await
                 .map_err(|e| to_activity_error(&e))?
         } else {
             Vec::new()
         };
-        match existing.first() {
+        let run = match existing.first() {
             Some(run) => {
+                // GitHub appends annotations: send them only to a run that has none yet.
+                let has_annotations = run.output.as_ref().is_some_and(|o| o.annotations_count > 0);
+                let mut output = output;
+                if has_annotations {
+                    output.annotations.clear();
+                }
                 let update = CheckRunUpdate {
                     status: Some("completed".to_owned()),
                     conclusion: Some(report.conclusion.as_str().to_owned()),
@@ -507,14 +569,14 @@ impl PrCheckActivities {
                     ..CheckRunUpdate::default()
                 };
                 self.github
-                    .update_check_run(&target.owner, &target.repo, run.id, &update)
+                    .update_check_run(&input.owner, &input.repo, run.id, &update)
                     .await
-                    .map_err(|e| to_activity_error(&e))?;
+                    .map_err(|e| to_activity_error(&e))?
             }
             None => {
                 let run = NewCheckRun {
                     name: report.name.clone(),
-                    head_sha: target.head_sha.clone(),
+                    head_sha: input.head_sha.clone(),
                     status: Some("completed".to_owned()),
                     conclusion: Some(report.conclusion.as_str().to_owned()),
                     external_id: None,
@@ -522,22 +584,43 @@ impl PrCheckActivities {
                     output: Some(output),
                 };
                 self.github
-                    .create_check_run(&target.owner, &target.repo, &run)
+                    .create_check_run(&input.owner, &input.repo, &run)
                     .await
-                    .map_err(|e| to_activity_error(&e))?;
+                    .map_err(|e| to_activity_error(&e))?
             }
-        }
-        Ok(())
+        };
+        Ok(CheckRunPosted {
+            posted: true,
+            url: run.html_url.unwrap_or_default(),
+            disabled: false,
+        })
     }
+}
 
-    fn lock_for(&self, target: &Target) -> Arc<tokio::sync::Mutex<()>> {
-        let key = format!(
-            "{}/{}#{} {}",
-            target.owner, target.repo, target.pr_number, target.marker
-        );
-        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(locks.entry(key).or_default())
-    }
+/// The comment a check owns (the oldest carrying its marker) and the copies to delete: later
+/// comments with the marker by the same author.
+fn owned_comment<'a>(
+    comments: &'a [gdt_github::IssueComment],
+    marker: &str,
+) -> (
+    Option<&'a gdt_github::IssueComment>,
+    Vec<&'a gdt_github::IssueComment>,
+) {
+    let mut marked: Vec<&gdt_github::IssueComment> = comments
+        .iter()
+        .filter(|c| c.body.contains(marker))
+        .collect();
+    marked.sort_by_key(|c| c.id);
+    let Some((first, rest)) = marked.split_first() else {
+        return (None, Vec::new());
+    };
+    let author = |c: &gdt_github::IssueComment| c.user.as_ref().map(|u| (u.id, u.login.clone()));
+    let extra = rest
+        .iter()
+        .filter(|c| author(c).is_some() && author(c) == author(first))
+        .copied()
+        .collect();
+    (Some(*first), extra)
 }
 
 fn short(sha: &str) -> &str {

@@ -13,5 +13,5 @@ pub use model::{
     plugin_workflow_id, version_workflow_id, PluginUpdateValidationInput,
     PluginUpdateValidationResult, VersionValidationInput, VersionValidationResult,
 };
-pub use service::{CheckStart, PrCheckService, PullRequestHead};
+pub use service::{Check, CheckStart, PrCheckService, PullRequestHead};
 pub use workflows::{PluginUpdateValidationWorkflow, VersionValidationWorkflow, TASK_QUEUE};

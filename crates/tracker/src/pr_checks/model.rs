@@ -1,6 +1,9 @@
 //! The pull-request checks' contract: seed 001's workflow inputs and results, field for field
 //! (`Owner`, `PRNumber`, `HeadSHA`, …), so its `temporal workflow start` example works as
 //! written. Unlike the seed, no input carries a GitHub token: activities use the worker's.
+//!
+//! `HeadSHA` in an input is where the first pass starts, not what is reported: a check reports
+//! only the head GitHub says the PR has when it writes (see `workflows.rs`).
 
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +53,15 @@ pub struct PluginUpdateValidationResult {
     /// The comment's URL.
     #[serde(rename = "CommentURL")]
     pub comment_url: String,
+    /// The check run of the head was created or updated.
+    #[serde(rename = "CheckRunPosted")]
+    pub check_run_posted: bool,
+    /// The check run's URL.
+    #[serde(rename = "CheckRunURL")]
+    pub check_run_url: String,
+    /// The head commit judged and reported: the PR's head when the result was written.
+    #[serde(rename = "HeadSHA")]
+    pub head_sha: String,
     /// Problems met on the way (the check still completes).
     #[serde(rename = "Errors")]
     pub errors: Vec<String>,
@@ -91,6 +103,15 @@ pub struct VersionValidationResult {
     /// The comment's URL.
     #[serde(rename = "CommentURL")]
     pub comment_url: String,
+    /// The check run of the head was created or updated.
+    #[serde(rename = "CheckRunPosted")]
+    pub check_run_posted: bool,
+    /// The check run's URL.
+    #[serde(rename = "CheckRunURL")]
+    pub check_run_url: String,
+    /// The head commit judged and reported: the PR's head when the result was written.
+    #[serde(rename = "HeadSHA")]
+    pub head_sha: String,
     /// Problems met on the way (the check still completes).
     #[serde(rename = "Errors")]
     pub errors: Vec<String>,
@@ -126,15 +147,64 @@ pub fn validate_target(
     }
 }
 
-/// Workflow id of the plugin check of a PR (seed 001's, with the owner added so two
-/// organisations' repositories of the same name do not collide).
-pub fn plugin_workflow_id(owner: &str, repo: &str, pr: u64) -> String {
-    format!("plugin-validation-{owner}-{repo}-{pr}")
+/// The signal a delivery sends a running check: look at the PR again once the current pass
+/// is done. `HeadSHA` is the head the delivery named, for the history's reader; the check
+/// reads the PR's head from GitHub.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Recheck {
+    /// The head the delivery named.
+    #[serde(rename = "HeadSHA")]
+    pub head_sha: String,
 }
 
-/// Workflow id of the version check of a PR.
+/// The name of the [`Recheck`] signal.
+pub const RECHECK_SIGNAL: &str = "recheck";
+
+/// GitHub's longest login is 39 characters and its longest repository name 100; logins of
+/// Enterprise Managed Users are longer (`handle_shortcode`), so owners get the same bound.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Why `owner`/`repo` cannot be a GitHub repository: empty, longer than
+/// [`MAX_NAME_CHARS`], or holding a character GitHub never allows in these names (which
+/// also keeps workflow ids unambiguous: see [`plugin_workflow_id`]).
+pub fn validate_repository(owner: &str, repo: &str) -> Result<(), String> {
+    for (what, name, allowed) in [
+        ("owner", owner, "letters, digits, '-' and '_'"),
+        ("name", repo, "letters, digits, '-', '_' and '.'"),
+    ] {
+        let chars = name.chars().count();
+        let ok = |c: char| {
+            c.is_ascii_alphanumeric() || c == '-' || c == '_' || (what == "name" && c == '.')
+        };
+        if chars == 0 {
+            return Err(format!("the repository {what} is empty"));
+        }
+        if chars > MAX_NAME_CHARS {
+            return Err(format!(
+                "the repository {what} is {chars} characters long; GitHub's are at most \
+                 {MAX_NAME_CHARS}"
+            ));
+        }
+        if let Some(bad) = name.chars().find(|c| !ok(*c)) {
+            return Err(format!(
+                "the repository {what} {name:?} contains {bad:?}; GitHub allows only {allowed}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Workflow id of the plugin check of a PR: `plugin-validation-{owner}/{repo}#{pr}`. GitHub
+/// names hold neither `/` nor `#`, so no two repositories share an id (with `-` between
+/// them, `acme/foo-bar` and `acme-foo/bar` did).
+pub fn plugin_workflow_id(owner: &str, repo: &str, pr: u64) -> String {
+    format!("plugin-validation-{owner}/{repo}#{pr}")
+}
+
+/// Workflow id of the version check of a PR: `version-validation-{owner}/{repo}#{pr}`.
 pub fn version_workflow_id(owner: &str, repo: &str, pr: u64) -> String {
-    format!("version-validation-{owner}-{repo}-{pr}")
+    format!("version-validation-{owner}/{repo}#{pr}")
 }
 
 #[cfg(test)]
@@ -167,5 +237,40 @@ mod tests {
         assert!(validate_target("", "r", 0, "")
             .unwrap_err()
             .contains("Owner, PRNumber, HeadSHA"));
+    }
+
+    #[test]
+    fn workflow_ids_are_unique_per_repository_and_pr() {
+        assert_ne!(
+            plugin_workflow_id("acme", "foo-bar", 5),
+            plugin_workflow_id("acme-foo", "bar", 5)
+        );
+        assert_ne!(
+            version_workflow_id("acme", "foo-bar", 5),
+            version_workflow_id("acme-foo", "bar", 5)
+        );
+        assert_ne!(
+            plugin_workflow_id("acme", "foo", 15),
+            plugin_workflow_id("acme", "foo-1", 5)
+        );
+        assert_eq!(
+            plugin_workflow_id("fyrsmithlabs", "contextd", 65),
+            "plugin-validation-fyrsmithlabs/contextd#65"
+        );
+    }
+
+    #[test]
+    fn repository_names_github_cannot_have_are_refused_with_the_reason() {
+        assert!(validate_repository("Codertocat", "Hello-World").is_ok());
+        assert!(validate_repository("user_emu", "site.github.io").is_ok());
+        let long = "o".repeat(300);
+        let err = validate_repository(&long, "repo").unwrap_err();
+        assert!(err.contains("owner") && err.contains("300"), "{err}");
+        assert!(validate_repository("acme", "")
+            .unwrap_err()
+            .contains("name"));
+        let err = validate_repository("acme", "a/b").unwrap_err();
+        assert!(err.contains("'/'"), "{err}");
+        assert!(validate_repository("ac.me", "x").is_err());
     }
 }

@@ -1,30 +1,27 @@
-//! Starting the pull-request checks for a PR head, as the webhook receiver does.
+//! Starting the pull-request checks for a PR, as the webhook receiver does.
 //!
-//! One workflow per check and PR (`plugin-validation-{owner}-{repo}-{pr}`,
-//! `version-validation-{owner}-{repo}-{pr}`), and the head SHA it judges in its memo:
-//! - the head it already judges (a redelivery, or `reopened` on the same commit): nothing new;
-//! - a newer head: a new run, terminating a run still working on an older head (the newest head
-//!   wins; activities also re-check the head before writing, for races with runs already past
-//!   this point).
+//! One workflow per check and PR (`plugin-validation-{owner}/{repo}#{pr}`,
+//! `version-validation-{owner}/{repo}#{pr}`), never terminated by a delivery. Each delivery
+//! signal-with-starts it with `recheck`: a running check looks at the PR again once its current
+//! pass is done, and when none runs one starts. The check judges the head GitHub says the PR
+//! has, not the delivery's, so deliveries may arrive in any order and any number of times:
+//! redelivering is always safe.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use temporalio_client::errors::{WorkflowInteractionError, WorkflowStartError};
+use temporalio_client::errors::WorkflowStartError;
 use temporalio_client::{
-    Client, RetryOptions, RpcOptions, WorkflowDescribeOptions, WorkflowExecutionStatus,
-    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
+    Client, RetryOptions, RpcOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
+    WorkflowStartOptions,
 };
-use temporalio_common::MemoValues;
 
 use super::model::{
-    plugin_workflow_id, version_workflow_id, PluginUpdateValidationInput, VersionValidationInput,
+    plugin_workflow_id, validate_repository, version_workflow_id, PluginUpdateValidationInput,
+    Recheck, VersionValidationInput,
 };
 use super::workflows::{PluginUpdateValidationWorkflow, VersionValidationWorkflow};
 use crate::deployments::ServiceError;
-
-/// The memo key holding the head SHA a check run judges.
-pub const HEAD_SHA_MEMO: &str = "head_sha";
 
 /// A PR head to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +32,7 @@ pub struct PullRequestHead {
     pub repo: String,
     /// Pull request number.
     pub number: u64,
-    /// Head commit.
+    /// Head commit (where the check's first pass starts; it reports GitHub's current head).
     pub head_sha: String,
     /// Head branch.
     pub head_ref: String,
@@ -43,15 +40,46 @@ pub struct PullRequestHead {
     pub base_ref: String,
 }
 
-/// What happened to one check.
+/// The two checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// `PluginUpdateValidationWorkflow`.
+    PluginUpdateValidation,
+    /// `VersionValidationWorkflow`.
+    VersionValidation,
+}
+
+impl Check {
+    /// Both checks, in the order they are reported.
+    pub const ALL: [Check; 2] = [Check::PluginUpdateValidation, Check::VersionValidation];
+
+    /// The check's workflow type.
+    pub fn workflow_type(self) -> &'static str {
+        match self {
+            Check::PluginUpdateValidation => "PluginUpdateValidationWorkflow",
+            Check::VersionValidation => "VersionValidationWorkflow",
+        }
+    }
+
+    /// The check's workflow id for a PR.
+    pub fn workflow_id(self, owner: &str, repo: &str, number: u64) -> String {
+        match self {
+            Check::PluginUpdateValidation => plugin_workflow_id(owner, repo, number),
+            Check::VersionValidation => version_workflow_id(owner, repo, number),
+        }
+    }
+}
+
+/// A check a delivery started or asked to look again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckStart {
     /// The workflow id.
     pub workflow_id: String,
-    /// The run judging this head.
+    /// The run that will report the PR's current head.
     pub run_id: String,
-    /// `started`, `replaced` (an older head's run was terminated) or `unchanged` (a run for
-    /// this head already exists; nothing started).
+    /// Always `checking`: a run judges the PR's current head (it was started, or was running
+    /// and will look again once its current pass is done).
     pub outcome: String,
 }
 
@@ -73,99 +101,84 @@ impl PrCheckService {
         }
     }
 
-    /// Starts both checks for `head` (see the module docs for when nothing starts).
-    pub async fn start(&self, head: &PullRequestHead) -> Result<Vec<CheckStart>, ServiceError> {
-        let plugin_id = plugin_workflow_id(&head.owner, &head.repo, head.number);
-        let version_id = version_workflow_id(&head.owner, &head.repo, head.number);
-        let plugin = PluginUpdateValidationInput {
-            owner: head.owner.clone(),
-            repo: head.repo.clone(),
-            pr_number: head.number,
-            base_branch: head.base_ref.clone(),
-            head_branch: head.head_ref.clone(),
+    /// Starts `check` for `head`'s PR, or asks its running workflow to look again.
+    ///
+    /// Errors: [`ServiceError::InvalidInput`] when the repository or PR cannot exist on
+    /// GitHub or Temporal refuses the request as invalid (redelivering cannot help);
+    /// [`ServiceError::Unavailable`] when Temporal does not answer in time (redelivering
+    /// is safe and will start it).
+    pub async fn start(
+        &self,
+        check: Check,
+        head: &PullRequestHead,
+    ) -> Result<CheckStart, ServiceError> {
+        validate_repository(&head.owner, &head.repo).map_err(ServiceError::InvalidInput)?;
+        if head.number == 0 || head.head_sha.trim().is_empty() {
+            return Err(ServiceError::InvalidInput(
+                "the pull request has no number or no head commit".to_owned(),
+            ));
+        }
+        let workflow_id = check.workflow_id(&head.owner, &head.repo, head.number);
+        let options = self.options(&workflow_id);
+        let recheck = Recheck {
             head_sha: head.head_sha.clone(),
         };
-        let version = VersionValidationInput {
-            owner: head.owner.clone(),
-            repo: head.repo.clone(),
-            pr_number: head.number,
-            head_sha: head.head_sha.clone(),
+        let started = match check {
+            Check::PluginUpdateValidation => {
+                let input = PluginUpdateValidationInput {
+                    owner: head.owner.clone(),
+                    repo: head.repo.clone(),
+                    pr_number: head.number,
+                    base_branch: head.base_ref.clone(),
+                    head_branch: head.head_ref.clone(),
+                    head_sha: head.head_sha.clone(),
+                };
+                self.bounded(self.client.signal_with_start_workflow(
+                    PluginUpdateValidationWorkflow::run,
+                    input,
+                    PluginUpdateValidationWorkflow::recheck,
+                    recheck,
+                    options,
+                ))
+                .await?
+                .map(|h| h.run_id().map(str::to_owned))
+            }
+            Check::VersionValidation => {
+                let input = VersionValidationInput {
+                    owner: head.owner.clone(),
+                    repo: head.repo.clone(),
+                    pr_number: head.number,
+                    head_sha: head.head_sha.clone(),
+                };
+                self.bounded(self.client.signal_with_start_workflow(
+                    VersionValidationWorkflow::run,
+                    input,
+                    VersionValidationWorkflow::recheck,
+                    recheck,
+                    options,
+                ))
+                .await?
+                .map(|h| h.run_id().map(str::to_owned))
+            }
         };
-        let mut started = Vec::new();
-        match self.current(&plugin_id, &head.head_sha).await? {
-            Current::SameHead(run_id) => started.push(unchanged(plugin_id, run_id)),
-            current => {
-                let options = self.options(&plugin_id, &head.head_sha);
-                let result = self
-                    .bounded(self.client.start_workflow(
-                        PluginUpdateValidationWorkflow::run,
-                        plugin,
-                        options,
-                    ))
-                    .await?;
-                started.push(outcome(
-                    plugin_id,
-                    &current,
-                    result.map(|h| h.run_id().map(str::to_owned)),
-                )?);
-            }
+        match started {
+            Ok(run_id) => Ok(CheckStart {
+                workflow_id,
+                run_id: run_id.unwrap_or_default(),
+                outcome: "checking".to_owned(),
+            }),
+            Err(e) => Err(start_error(&workflow_id, e)),
         }
-        match self.current(&version_id, &head.head_sha).await? {
-            Current::SameHead(run_id) => started.push(unchanged(version_id, run_id)),
-            current => {
-                let options = self.options(&version_id, &head.head_sha);
-                let result = self
-                    .bounded(self.client.start_workflow(
-                        VersionValidationWorkflow::run,
-                        version,
-                        options,
-                    ))
-                    .await?;
-                started.push(outcome(
-                    version_id,
-                    &current,
-                    result.map(|h| h.run_id().map(str::to_owned)),
-                )?);
-            }
-        }
-        Ok(started)
     }
 
-    fn options(&self, workflow_id: &str, head_sha: &str) -> WorkflowStartOptions {
-        let mut memo = MemoValues::new();
-        memo.insert(HEAD_SHA_MEMO, head_sha.to_owned());
+    fn options(&self, workflow_id: &str) -> WorkflowStartOptions {
         WorkflowStartOptions::new(self.task_queue.clone(), workflow_id.to_owned())
-            .id_conflict_policy(WorkflowIdConflictPolicy::TerminateExisting)
+            // A running check is signalled, never replaced; a finished one is started again.
+            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
             .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
-            .execution_timeout(Duration::from_secs(30 * 60))
-            .memo(memo)
+            .run_timeout(Duration::from_secs(30 * 60))
             .rpc_options(self.rpc_options())
             .build()
-    }
-
-    /// The latest run of `workflow_id` and whether it judges `head_sha`.
-    async fn current(&self, workflow_id: &str, head_sha: &str) -> Result<Current, ServiceError> {
-        let handle = self
-            .client
-            .get_workflow_handle::<PluginUpdateValidationWorkflow>(workflow_id.to_owned());
-        let options = WorkflowDescribeOptions::builder()
-            .rpc_options(self.rpc_options())
-            .build();
-        match self.bounded(handle.describe(options)).await? {
-            Ok(description) => {
-                let judged: Option<String> = description.memo().get(HEAD_SHA_MEMO).ok().flatten();
-                let run_id = description.run_id().to_owned();
-                let running = description.status() == WorkflowExecutionStatus::Running;
-                Ok(match judged {
-                    Some(sha) if sha == head_sha => Current::SameHead(run_id),
-                    _ if running => Current::OlderRunning,
-                    _ => Current::None,
-                })
-            }
-            Err(WorkflowInteractionError::NotFound(_)) => Ok(Current::None),
-            Err(WorkflowInteractionError::Rpc(status)) => Err(unavailable(status.message())),
-            Err(e) => Err(ServiceError::Temporal(e.to_string())),
-        }
     }
 
     fn rpc_options(&self) -> RpcOptions {
@@ -195,49 +208,53 @@ impl PrCheckService {
     }
 }
 
-enum Current {
-    /// A run exists for this very head.
-    SameHead(String),
-    /// A run for another head is still working.
-    OlderRunning,
-    /// Nothing running (never started, or finished with another head).
-    None,
-}
-
-fn unchanged(workflow_id: String, run_id: String) -> CheckStart {
-    CheckStart {
-        workflow_id,
-        run_id,
-        outcome: "unchanged".to_owned(),
+/// Sorts a refused start: what retrying cannot fix is invalid input, the rest is Temporal
+/// being unavailable.
+fn start_error(workflow_id: &str, e: WorkflowStartError) -> ServiceError {
+    match e {
+        WorkflowStartError::Rpc(status) if is_permanent(status.code()) => {
+            ServiceError::InvalidInput(format!(
+                "Temporal refused to start {workflow_id:?}: {}; redelivering cannot help",
+                status.message()
+            ))
+        }
+        WorkflowStartError::Rpc(status) => unavailable(status.message()),
+        e => ServiceError::Temporal(e.to_string()),
     }
 }
 
-fn outcome(
-    workflow_id: String,
-    current: &Current,
-    result: Result<Option<String>, WorkflowStartError>,
-) -> Result<CheckStart, ServiceError> {
-    match result {
-        Ok(run_id) => Ok(CheckStart {
-            workflow_id,
-            run_id: run_id.unwrap_or_default(),
-            outcome: match current {
-                Current::OlderRunning => "replaced",
-                _ => "started",
-            }
-            .to_owned(),
-        }),
-        // Another delivery started it between our describe and our start.
-        Err(WorkflowStartError::AlreadyStarted { run_id, .. }) => Ok(CheckStart {
-            workflow_id,
-            run_id: run_id.unwrap_or_default(),
-            outcome: "unchanged".to_owned(),
-        }),
-        Err(WorkflowStartError::Rpc(status)) => Err(unavailable(status.message())),
-        Err(e) => Err(ServiceError::Temporal(e.to_string())),
-    }
+fn is_permanent(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition | tonic::Code::OutOfRange
+    )
 }
 
 fn unavailable(detail: &str) -> ServiceError {
     ServiceError::Unavailable(format!("Temporal is unavailable ({detail}); retry later"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_temporal_refuses_as_invalid_is_not_retry_later() {
+        let too_long = WorkflowStartError::Rpc(tonic::Status::invalid_argument(
+            "WorkflowId exceeds maximum allowed length (1002/1000)",
+        ));
+        let ServiceError::InvalidInput(detail) = start_error("plugin-validation-x/y#1", too_long)
+        else {
+            panic!("not invalid input");
+        };
+        assert!(
+            detail.contains("WorkflowId exceeds maximum allowed length"),
+            "{detail}"
+        );
+        let down = WorkflowStartError::Rpc(tonic::Status::unavailable("connection refused"));
+        assert!(matches!(
+            start_error("x", down),
+            ServiceError::Unavailable(_)
+        ));
+    }
 }

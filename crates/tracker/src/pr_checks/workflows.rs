@@ -1,23 +1,38 @@
 //! `PluginUpdateValidationWorkflow` and `VersionValidationWorkflow` (seed 001).
 //!
-//! Both judge one PR head and report it in one comment per check (and a check run), then
-//! complete. Problems on the way (a file that cannot be read, GitHub refusing a comment) go to
-//! the result's `Errors`; the workflow still completes. Only an input naming no PR fails it.
-//! Determinism: no I/O and no clock here; every GitHub call is an activity.
+//! One workflow per check and PR, never terminated by a delivery: each delivery
+//! signal-with-starts it (`recheck`). A pass judges a head and reports it in one comment per
+//! check and a check run on the head. The comment activity re-reads the PR's head right before
+//! writing: when the head moved, nothing is written and the next pass judges the new head.
+//! When a `recheck` arrived during a pass, the workflow reads the PR's head again and judges
+//! it if it is not the head just reported. It completes once a pass finished with no `recheck`
+//! pending (Temporal refuses a completion while a signal is unhandled, so none is lost), and
+//! continues as new after [`MAX_PASSES`] passes to bound its history. The result describes the
+//! last head reported, which is the PR's head when it was written.
+//!
+//! The input's `HeadSHA` is where the first pass starts, a hint: a run started with a head
+//! that is not (or no longer) the PR's judges the PR's current head instead.
+//!
+//! Problems on the way (a file that cannot be read, GitHub refusing a comment or a check run)
+//! go to the result's `Errors`; the workflow still completes. Only an input naming no PR fails
+//! it. Determinism: no I/O and no clock here; every GitHub call is an activity.
 
 use std::time::Duration;
 
-use gdt_pr_checks::{Categorized, VersionPaths};
+use gdt_pr_checks::{Categorized, CheckRunReport, PluginReport, VersionPaths};
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, ApplicationFailure, WorkflowContext, WorkflowResult};
+use temporalio_sdk::{
+    ActivityOptions, ApplicationFailure, ContinueAsNewOptions, SyncWorkflowContext,
+    WorkflowContext, WorkflowResult,
+};
 
 use super::activities::{
-    FetchFileInput, FetchFilesInput, PrCheckActivities, PublishPlugin, PublishVersion,
-    ValidateSchemasInput,
+    CheckRunPosted, FetchFileInput, FetchFilesInput, PrCheckActivities, PublishCheckRun,
+    PublishPlugin, PublishVersion, Published, PullTarget, ValidateSchemasInput,
 };
 use super::model::{
-    validate_target, PluginUpdateValidationInput, PluginUpdateValidationResult,
+    validate_target, PluginUpdateValidationInput, PluginUpdateValidationResult, Recheck,
     VersionValidationInput, VersionValidationResult,
 };
 use crate::deployments::activities::NON_RETRYABLE_ERROR_TYPES;
@@ -25,15 +40,30 @@ use crate::deployments::activities::NON_RETRYABLE_ERROR_TYPES;
 /// The task queue of the pull-request checks (seed 001).
 pub const TASK_QUEUE: &str = "plugin-validation-queue";
 
+/// Passes one run makes before it continues as new (a PR pushed to this often while its
+/// checks run is rare; the bound keeps the history short whatever happens).
+pub const MAX_PASSES: u32 = 20;
+
+/// How a pass ended.
+enum Pass<R> {
+    /// The head was judged and the result written (as far as GitHub let it be).
+    Reported(R),
+    /// The PR's head moved before anything was written: judge this one.
+    Moved(String),
+}
+
 /// Judges whether a PR that changes plugin-relevant code also updates the plugin, and
 /// whether its JSON plugin files are valid.
 #[workflow]
 #[derive(Default)]
-pub struct PluginUpdateValidationWorkflow;
+pub struct PluginUpdateValidationWorkflow {
+    /// `recheck` signals received so far.
+    rechecks: u64,
+}
 
 #[workflow_methods]
 impl PluginUpdateValidationWorkflow {
-    /// Runs the check.
+    /// Runs the check until the PR's current head is reported.
     #[run(name = "PluginUpdateValidationWorkflow")]
     pub async fn run(
         ctx: &mut WorkflowContext<Self>,
@@ -41,127 +71,190 @@ impl PluginUpdateValidationWorkflow {
     ) -> WorkflowResult<PluginUpdateValidationResult> {
         validate_target(&input.owner, &input.repo, input.pr_number, &input.head_sha)
             .map_err(invalid_input)?;
-        let mut result = PluginUpdateValidationResult::default();
-        let fetched = ctx
-            .execute_activity(
-                PrCheckActivities::fetch_pr_files,
-                FetchFilesInput {
-                    owner: input.owner.clone(),
-                    repo: input.repo.clone(),
-                    pr_number: input.pr_number,
-                },
-                activity_options(),
-            )
-            .await;
-        let fetched = match fetched {
-            Ok(fetched) => fetched,
-            Err(e) => {
-                result.errors.push(format!(
-                    "could not list the PR's files: {}",
-                    failure_message(&e)
-                ));
-                return Ok(result);
+        let target = pull_target(&input.owner, &input.repo, input.pr_number);
+        let mut head = input.head_sha.clone();
+        let mut reported: Option<PluginUpdateValidationResult> = None;
+        let mut passes = 0;
+        loop {
+            let seen = ctx.state(|s| s.rechecks);
+            if reported.as_ref().map(|r| r.head_sha.as_str()) != Some(head.as_str()) {
+                if passes == MAX_PASSES {
+                    let next = PluginUpdateValidationInput {
+                        head_sha: head,
+                        ..input
+                    };
+                    ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
+                    unreachable!("continue_as_new returns only errors");
+                }
+                passes += 1;
+                match plugin_pass(ctx, &input, &head).await {
+                    Pass::Moved(current) => {
+                        head = current;
+                        continue;
+                    }
+                    Pass::Reported(result) => reported = Some(result),
+                }
             }
-        };
-        let categorized: Categorized = match ctx
-            .execute_activity(
-                PrCheckActivities::categorize_files,
-                fetched.files.clone(),
-                activity_options(),
-            )
-            .await
-        {
-            Ok(c) => c,
-            Err(e) => {
-                result.errors.push(format!(
-                    "could not categorise the files: {}",
-                    failure_message(&e)
-                ));
-                return Ok(result);
+            if ctx.state(|s| s.rechecks) == seen {
+                break;
             }
-        };
-        result.code_files_changed = categorized.code_files.clone();
-        result.plugin_files_changed = categorized.plugin_files.clone();
-        result.needs_update =
-            !categorized.code_files.is_empty() && categorized.plugin_files.is_empty();
-
-        let problems = ctx
-            .execute_activity(
-                PrCheckActivities::validate_plugin_schemas,
-                ValidateSchemasInput {
-                    owner: input.owner.clone(),
-                    repo: input.repo.clone(),
-                    head_sha: input.head_sha.clone(),
-                    files: fetched.files.clone(),
-                },
-                activity_options(),
-            )
-            .await;
-        let problems = match problems {
-            Ok(problems) => problems,
-            Err(e) => {
-                result.errors.push(format!(
-                    "could not validate the plugin's JSON files: {}",
-                    failure_message(&e)
-                ));
-                Vec::new()
+            match current_head(ctx, &target).await {
+                Ok(current) => head = current,
+                Err(e) => {
+                    if let Some(r) = reported.as_mut() {
+                        r.errors.push(e);
+                    }
+                    break;
+                }
             }
-        };
-        result.schema_valid = problems.is_empty() && result.errors.is_empty();
-        result.errors.extend(
-            problems
-                .iter()
-                .map(|p| format!("{}:{}:{}: {}", p.path, p.line, p.column, p.message)),
-        );
-
-        let publish = PublishPlugin {
-            owner: input.owner.clone(),
-            repo: input.repo.clone(),
-            pr_number: input.pr_number,
-            head_sha: input.head_sha.clone(),
-            categorized,
-            problems,
-            truncated: fetched.truncated,
-        };
-        // Seed 001: a reminder when code changed without the plugin, success otherwise.
-        let published = if result.needs_update {
-            ctx.execute_activity(
-                PrCheckActivities::post_reminder_comment,
-                publish,
-                activity_options(),
-            )
-            .await
-        } else {
-            ctx.execute_activity(
-                PrCheckActivities::post_success_comment,
-                publish,
-                activity_options(),
-            )
-            .await
-        };
-        match published {
-            Ok(p) => {
-                result.comment_posted = p.comment_posted;
-                result.comment_url = p.comment_url;
-                result.errors.extend(p.skipped);
-            }
-            Err(e) => result.errors.push(format!(
-                "could not report the result: {}",
-                failure_message(&e)
-            )),
         }
-        Ok(result)
+        Ok(reported.unwrap_or_default())
     }
+
+    /// A delivery for this PR arrived: look at its head again once the current pass is done.
+    #[signal(name = "recheck")]
+    pub fn recheck(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _recheck: Recheck) {
+        self.rechecks += 1;
+    }
+}
+
+/// One pass of the plugin check on `head`.
+async fn plugin_pass(
+    ctx: &WorkflowContext<PluginUpdateValidationWorkflow>,
+    input: &PluginUpdateValidationInput,
+    head: &str,
+) -> Pass<PluginUpdateValidationResult> {
+    let mut result = PluginUpdateValidationResult {
+        head_sha: head.to_owned(),
+        ..PluginUpdateValidationResult::default()
+    };
+    let fetched = ctx
+        .execute_activity(
+            PrCheckActivities::fetch_pr_files,
+            pull_target(&input.owner, &input.repo, input.pr_number),
+            activity_options(),
+        )
+        .await;
+    let fetched = match fetched {
+        Ok(fetched) => fetched,
+        Err(e) => {
+            result.errors.push(format!(
+                "could not list the PR's files: {}",
+                failure_message(&e)
+            ));
+            return Pass::Reported(result);
+        }
+    };
+    let categorized: Categorized = match ctx
+        .execute_activity(
+            PrCheckActivities::categorize_files,
+            fetched.files.clone(),
+            activity_options(),
+        )
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            result.errors.push(format!(
+                "could not categorise the files: {}",
+                failure_message(&e)
+            ));
+            return Pass::Reported(result);
+        }
+    };
+    result.code_files_changed = categorized.code_files.clone();
+    result.plugin_files_changed = categorized.plugin_files.clone();
+    result.needs_update = !categorized.code_files.is_empty() && categorized.plugin_files.is_empty();
+
+    let problems = ctx
+        .execute_activity(
+            PrCheckActivities::validate_plugin_schemas,
+            ValidateSchemasInput {
+                owner: input.owner.clone(),
+                repo: input.repo.clone(),
+                head_sha: head.to_owned(),
+                files: fetched.files.clone(),
+            },
+            activity_options(),
+        )
+        .await;
+    let problems = match problems {
+        Ok(problems) => problems,
+        Err(e) => {
+            result.errors.push(format!(
+                "could not validate the plugin's JSON files: {}",
+                failure_message(&e)
+            ));
+            Vec::new()
+        }
+    };
+    result.schema_valid = problems.is_empty() && result.errors.is_empty();
+    result.errors.extend(
+        problems
+            .iter()
+            .map(|p| format!("{}:{}:{}: {}", p.path, p.line, p.column, p.message)),
+    );
+
+    let check_run = CheckRunReport::from_plugin_report(&PluginReport {
+        head_sha: head.to_owned(),
+        code_files: categorized.code_files.clone(),
+        plugin_files: categorized.plugin_files.clone(),
+        problems: problems.clone(),
+        truncated: fetched.truncated,
+    });
+    let publish = PublishPlugin {
+        owner: input.owner.clone(),
+        repo: input.repo.clone(),
+        pr_number: input.pr_number,
+        head_sha: head.to_owned(),
+        categorized,
+        problems,
+        truncated: fetched.truncated,
+    };
+    // Seed 001: a reminder when code changed without the plugin, success otherwise.
+    let published = if result.needs_update {
+        ctx.execute_activity(
+            PrCheckActivities::post_reminder_comment,
+            publish,
+            activity_options(),
+        )
+        .await
+    } else {
+        ctx.execute_activity(
+            PrCheckActivities::post_success_comment,
+            publish,
+            activity_options(),
+        )
+        .await
+    };
+    let may_exist = match record_comment(published, &mut result.errors) {
+        Written::Moved(current) => return Pass::Moved(current),
+        Written::Comment(p) => {
+            result.comment_posted = p.comment_posted;
+            result.comment_url = p.comment_url;
+            p.reported_before
+        }
+        Written::Failed => true,
+    };
+    let posted = post_check_run(ctx, &input.owner, &input.repo, head, check_run, may_exist).await;
+    record_check_run(posted, &mut result.errors, |posted, url| {
+        result.check_run_posted = posted;
+        result.check_run_url = url;
+    });
+    Pass::Reported(result)
 }
 
 /// Judges whether the VERSION file and plugin.json agree on a valid SemVer version.
 #[workflow]
 #[derive(Default)]
-pub struct VersionValidationWorkflow;
+pub struct VersionValidationWorkflow {
+    /// `recheck` signals received so far.
+    rechecks: u64,
+}
 
 #[workflow_methods]
 impl VersionValidationWorkflow {
-    /// Runs the check.
+    /// Runs the check until the PR's current head is reported.
     #[run(name = "VersionValidationWorkflow")]
     pub async fn run(
         ctx: &mut WorkflowContext<Self>,
@@ -173,71 +266,216 @@ impl VersionValidationWorkflow {
             .execute_activity(PrCheckActivities::version_paths, (), activity_options())
             .await
             .map_err(|e| ApplicationFailure::new(failure_message(&e)))?;
-        let mut errors = Vec::new();
-        let mut texts = Vec::new();
-        for path in [&paths.version_file, &paths.plugin_json] {
-            let text = ctx
-                .execute_activity(
-                    PrCheckActivities::fetch_file_content,
-                    FetchFileInput {
-                        owner: input.owner.clone(),
-                        repo: input.repo.clone(),
-                        path: path.clone(),
-                        git_ref: input.head_sha.clone(),
-                    },
-                    activity_options(),
-                )
-                .await;
-            texts.push(match text {
-                Ok(text) => text,
-                Err(e) => {
-                    errors.push(format!("could not read {path}: {}", failure_message(&e)));
-                    None
+        let target = pull_target(&input.owner, &input.repo, input.pr_number);
+        let mut head = input.head_sha.clone();
+        let mut reported: Option<VersionValidationResult> = None;
+        let mut passes = 0;
+        loop {
+            let seen = ctx.state(|s| s.rechecks);
+            if reported.as_ref().map(|r| r.head_sha.as_str()) != Some(head.as_str()) {
+                if passes == MAX_PASSES {
+                    let next = VersionValidationInput {
+                        head_sha: head,
+                        ..input
+                    };
+                    ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
+                    unreachable!("continue_as_new returns only errors");
                 }
-            });
+                passes += 1;
+                match version_pass(ctx, &input, &paths, &head).await {
+                    Pass::Moved(current) => {
+                        head = current;
+                        continue;
+                    }
+                    Pass::Reported(result) => reported = Some(result),
+                }
+            }
+            if ctx.state(|s| s.rechecks) == seen {
+                break;
+            }
+            match current_head(ctx, &target).await {
+                Ok(current) => head = current,
+                Err(e) => {
+                    if let Some(r) = reported.as_mut() {
+                        r.errors.push(e);
+                    }
+                    break;
+                }
+            }
         }
-        let plugin_text = texts.pop().flatten();
-        let version_text = texts.pop().flatten();
-        let verdict = gdt_pr_checks::compare_with_paths(
-            &paths,
-            version_text
-                .as_deref()
-                .map(gdt_pr_checks::parse_version_file),
-            plugin_text.as_deref().map(gdt_pr_checks::plugin_version),
-        );
-        let mut result = VersionValidationResult {
-            version_matches: verdict.matches,
-            version_file: verdict.version_file.clone(),
-            plugin_version: verdict.plugin_version.clone(),
-            errors,
-            ..VersionValidationResult::default()
-        };
-        result.errors.extend(verdict.errors.iter().cloned());
-        let published = ctx
+        Ok(reported.unwrap_or_default())
+    }
+
+    /// A delivery for this PR arrived: look at its head again once the current pass is done.
+    #[signal(name = "recheck")]
+    pub fn recheck(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _recheck: Recheck) {
+        self.rechecks += 1;
+    }
+}
+
+/// One pass of the version check on `head`.
+async fn version_pass(
+    ctx: &WorkflowContext<VersionValidationWorkflow>,
+    input: &VersionValidationInput,
+    paths: &VersionPaths,
+    head: &str,
+) -> Pass<VersionValidationResult> {
+    let mut errors = Vec::new();
+    let mut texts = Vec::new();
+    for path in [&paths.version_file, &paths.plugin_json] {
+        let text = ctx
             .execute_activity(
-                PrCheckActivities::post_version_comment,
-                PublishVersion {
+                PrCheckActivities::fetch_file_content,
+                FetchFileInput {
                     owner: input.owner.clone(),
                     repo: input.repo.clone(),
-                    pr_number: input.pr_number,
-                    head_sha: input.head_sha.clone(),
-                    verdict,
+                    path: path.clone(),
+                    git_ref: head.to_owned(),
                 },
                 activity_options(),
             )
             .await;
-        match published {
-            Ok(p) => {
-                result.comment_posted = p.comment_posted;
-                result.comment_url = p.comment_url;
-                result.errors.extend(p.skipped);
+        texts.push(match text {
+            Ok(text) => text,
+            Err(e) => {
+                errors.push(format!("could not read {path}: {}", failure_message(&e)));
+                None
             }
-            Err(e) => result.errors.push(format!(
-                "could not report the result: {}",
-                failure_message(&e)
-            )),
+        });
+    }
+    let plugin_text = texts.pop().flatten();
+    let version_text = texts.pop().flatten();
+    let verdict = gdt_pr_checks::compare_with_paths(
+        paths,
+        version_text
+            .as_deref()
+            .map(gdt_pr_checks::parse_version_file),
+        plugin_text.as_deref().map(gdt_pr_checks::plugin_version),
+    );
+    let mut result = VersionValidationResult {
+        version_matches: verdict.matches,
+        version_file: verdict.version_file.clone(),
+        plugin_version: verdict.plugin_version.clone(),
+        head_sha: head.to_owned(),
+        errors,
+        ..VersionValidationResult::default()
+    };
+    result.errors.extend(verdict.errors.iter().cloned());
+    let check_run = CheckRunReport::from_version_verdict(&verdict, paths);
+    let published = ctx
+        .execute_activity(
+            PrCheckActivities::post_version_comment,
+            PublishVersion {
+                owner: input.owner.clone(),
+                repo: input.repo.clone(),
+                pr_number: input.pr_number,
+                head_sha: head.to_owned(),
+                verdict,
+            },
+            activity_options(),
+        )
+        .await;
+    let may_exist = match record_comment(published, &mut result.errors) {
+        Written::Moved(current) => return Pass::Moved(current),
+        Written::Comment(p) => {
+            result.comment_posted = p.comment_posted;
+            result.comment_url = p.comment_url;
+            p.reported_before
         }
-        Ok(result)
+        Written::Failed => true,
+    };
+    let posted = post_check_run(ctx, &input.owner, &input.repo, head, check_run, may_exist).await;
+    record_check_run(posted, &mut result.errors, |posted, url| {
+        result.check_run_posted = posted;
+        result.check_run_url = url;
+    });
+    Pass::Reported(result)
+}
+
+/// What the comment activity did, for a pass.
+enum Written {
+    Comment(Published),
+    Moved(String),
+    Failed,
+}
+
+fn record_comment(
+    published: Result<Published, temporalio_sdk::ActivityExecutionError>,
+    errors: &mut Vec<String>,
+) -> Written {
+    match published {
+        Ok(Published {
+            moved_to: Some(current),
+            ..
+        }) => Written::Moved(current),
+        Ok(p) => Written::Comment(p),
+        Err(e) => {
+            errors.push(format!(
+                "could not write the comment: {}",
+                failure_message(&e)
+            ));
+            Written::Failed
+        }
+    }
+}
+
+async fn post_check_run<W>(
+    ctx: &WorkflowContext<W>,
+    owner: &str,
+    repo: &str,
+    head: &str,
+    report: CheckRunReport,
+    may_exist: bool,
+) -> Result<CheckRunPosted, temporalio_sdk::ActivityExecutionError> {
+    ctx.execute_activity(
+        PrCheckActivities::post_check_run,
+        PublishCheckRun {
+            owner: owner.to_owned(),
+            repo: repo.to_owned(),
+            head_sha: head.to_owned(),
+            report,
+            may_exist,
+        },
+        activity_options(),
+    )
+    .await
+}
+
+fn record_check_run(
+    posted: Result<CheckRunPosted, temporalio_sdk::ActivityExecutionError>,
+    errors: &mut Vec<String>,
+    set: impl FnOnce(bool, String),
+) {
+    match posted {
+        Ok(p) => set(p.posted, p.url),
+        Err(e) => errors.push(format!(
+            "could not write the check run: {}",
+            failure_message(&e)
+        )),
+    }
+}
+
+/// The PR's head now, or why it could not be read.
+async fn current_head<W>(ctx: &WorkflowContext<W>, target: &PullTarget) -> Result<String, String> {
+    ctx.execute_activity(
+        PrCheckActivities::get_pull_request_head,
+        target.clone(),
+        activity_options(),
+    )
+    .await
+    .map_err(|e| {
+        format!(
+            "could not read the PR's head to look again: {}",
+            failure_message(&e)
+        )
+    })
+}
+
+fn pull_target(owner: &str, repo: &str, pr_number: u64) -> PullTarget {
+    FetchFilesInput {
+        owner: owner.to_owned(),
+        repo: repo.to_owned(),
+        pr_number,
     }
 }
 

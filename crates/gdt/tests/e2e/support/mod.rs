@@ -286,9 +286,11 @@ pub async fn client() -> temporalio_client::Client {
 }
 
 /// Replays a finished workflow's recorded history against today's workflow code: fails
-/// when the code would no longer make the same decisions (a determinism break).
+/// when the code would no longer make the same decisions (a determinism break). Any of the
+/// tracker's workflows (deployments and both PR checks).
 pub async fn replay(workflow_id: &str) {
     use gdt_tracker::deployments::GitHubDeploymentWorkflow;
+    use gdt_tracker::pr_checks::{PluginUpdateValidationWorkflow, VersionValidationWorkflow};
     use temporalio_client::WorkflowFetchHistoryOptions;
     use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
 
@@ -298,6 +300,10 @@ pub async fn replay(workflow_id: &str) {
         .fetch_history(WorkflowFetchHistoryOptions::default());
     let options = WorkflowReplayerOptions::new()
         .register_workflow::<GitHubDeploymentWorkflow>()
+        .expect("register")
+        .register_workflow::<PluginUpdateValidationWorkflow>()
+        .expect("register")
+        .register_workflow::<VersionValidationWorkflow>()
         .expect("register")
         .build();
     let replayer = WorkflowReplayer::new(options).expect("replayer");
