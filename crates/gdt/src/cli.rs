@@ -46,7 +46,7 @@ pub(crate) enum Command {
     /// Track deployments (start, update, show, wait, list), through Temporal or, with
     /// `--api`, through a `gdt serve` API.
     Track(Box<TrackArgs>),
-    /// Call GitHub's Deployments API directly, without Temporal (seed 003's scripts).
+    /// Call GitHub's Deployments API directly, without Temporal.
     #[command(subcommand)]
     Deployment(DeploymentCommand),
     /// GitHub authentication.

@@ -35,7 +35,7 @@ pub(crate) fn routes() -> Router<AppState> {
         )
 }
 
-/// The body of `POST /api/v1/deployments`: seed 000's `DeploymentWorkflowInput` and an
+/// The body of `POST /api/v1/deployments`: the workflow's `DeploymentWorkflowInput` and an
 /// optional workflow id.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct StartDeployment {
@@ -176,7 +176,7 @@ pub async fn start_deployment(
 
 /// Report a deployment's status.
 ///
-/// Hands seed 000's `DeploymentStatusUpdate` to the workflow as a Temporal update; the
+/// Hands the `DeploymentStatusUpdate` to the workflow as a Temporal update; the
 /// workflow validates it first, so the answer is the workflow's own decision. Accepted
 /// updates are posted to GitHub in arrival order. Updates with the same `event_id` are one
 /// update.

@@ -269,7 +269,7 @@ impl DeploymentWorkflowInput {
     }
 }
 
-/// The `deployment-status-update` signal (seed 000's `DeploymentStatusUpdate`). `status` is
+/// The `deployment-status-update` signal (`DeploymentStatusUpdate`). `status` is
 /// required; unknown fields are refused, so a misspelt field (`state`, `Status`) is an error
 /// and never a silent `pending`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -368,7 +368,7 @@ impl DeploymentStatusUpdate {
     }
 }
 
-/// The workflow's result (seed 000's `DeploymentWorkflowResult`).
+/// The workflow's result (`DeploymentWorkflowResult`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeploymentWorkflowResult {
     /// The GitHub deployment id.

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The input of `PluginUpdateValidationWorkflow`. Fields the seed's example leaves out
+/// The input of `PluginUpdateValidationWorkflow`. Fields README's example leaves out
 /// (`BaseBranch`, `HeadBranch`) default to empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
