@@ -52,6 +52,97 @@ enum Pass<R> {
     Moved(String),
 }
 
+/// How a check's passes ended.
+enum Passes<R> {
+    /// The last pass reported the PR's current head and no `recheck` is pending (`None` when
+    /// no pass reported anything).
+    Done(Option<R>),
+    /// [`MAX_PASSES`] passes ran: continue as new, starting from this head.
+    ContinueFrom(String),
+}
+
+/// A check workflow: counts the `recheck` signals it received.
+trait Rechecked {
+    fn rechecks(&self) -> u64;
+}
+
+/// A check's result: the head it reports and the problems met on the way.
+trait CheckReport {
+    fn head_sha(&self) -> &str;
+    fn errors_mut(&mut self) -> &mut Vec<String>;
+}
+
+/// Runs `pass` on `head`, then on whatever head the PR has, until a pass has reported the
+/// PR's current head and no `recheck` arrived meanwhile, or [`MAX_PASSES`] passes ran. Both
+/// checks loop through here.
+async fn until_current_head<W: Rechecked, R: CheckReport>(
+    ctx: &WorkflowContext<W>,
+    target: &PullTarget,
+    mut head: String,
+    mut pass: impl AsyncFnMut(String) -> Pass<R>,
+) -> Passes<R> {
+    let mut reported: Option<R> = None;
+    let mut passes = 0;
+    loop {
+        let seen = ctx.state(W::rechecks);
+        if reported.as_ref().map(R::head_sha) != Some(head.as_str()) {
+            if passes == MAX_PASSES {
+                return Passes::ContinueFrom(head);
+            }
+            passes += 1;
+            match pass(head.clone()).await {
+                Pass::Moved(current) => {
+                    head = current;
+                    continue;
+                }
+                Pass::Reported(result) => reported = Some(result),
+            }
+        }
+        if ctx.state(W::rechecks) == seen {
+            return Passes::Done(reported);
+        }
+        match current_head(ctx, target).await {
+            Ok(current) => head = current,
+            Err(e) => {
+                if let Some(r) = reported.as_mut() {
+                    r.errors_mut().push(e);
+                }
+                return Passes::Done(reported);
+            }
+        }
+    }
+}
+
+impl Rechecked for PluginUpdateValidationWorkflow {
+    fn rechecks(&self) -> u64 {
+        self.rechecks
+    }
+}
+
+impl Rechecked for VersionValidationWorkflow {
+    fn rechecks(&self) -> u64 {
+        self.rechecks
+    }
+}
+
+impl CheckReport for PluginUpdateValidationResult {
+    fn head_sha(&self) -> &str {
+        &self.head_sha
+    }
+    fn errors_mut(&mut self) -> &mut Vec<String> {
+        &mut self.errors
+    }
+}
+
+impl CheckReport for VersionValidationResult {
+    fn head_sha(&self) -> &str {
+        &self.head_sha
+    }
+    fn errors_mut(&mut self) -> &mut Vec<String> {
+        &mut self.errors
+    }
+}
+
 /// Judges whether a PR that changes plugin-relevant code also updates the plugin, and
 /// whether its JSON plugin files are valid.
 #[workflow]
@@ -72,43 +163,19 @@ impl PluginUpdateValidationWorkflow {
         validate_target(&input.owner, &input.repo, input.pr_number, &input.head_sha)
             .map_err(invalid_input)?;
         let target = pull_target(&input.owner, &input.repo, input.pr_number);
-        let mut head = input.head_sha.clone();
-        let mut reported: Option<PluginUpdateValidationResult> = None;
-        let mut passes = 0;
-        loop {
-            let seen = ctx.state(|s| s.rechecks);
-            if reported.as_ref().map(|r| r.head_sha.as_str()) != Some(head.as_str()) {
-                if passes == MAX_PASSES {
-                    let next = PluginUpdateValidationInput {
-                        head_sha: head,
-                        ..input
-                    };
-                    ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
-                    unreachable!("continue_as_new returns only errors");
-                }
-                passes += 1;
-                match plugin_pass(ctx, &input, &head).await {
-                    Pass::Moved(current) => {
-                        head = current;
-                        continue;
-                    }
-                    Pass::Reported(result) => reported = Some(result),
-                }
-            }
-            if ctx.state(|s| s.rechecks) == seen {
-                break;
-            }
-            match current_head(ctx, &target).await {
-                Ok(current) => head = current,
-                Err(e) => {
-                    if let Some(r) = reported.as_mut() {
-                        r.errors.push(e);
-                    }
-                    break;
-                }
+        let view: &WorkflowContext<Self> = ctx;
+        let passes = until_current_head(view, &target, input.head_sha.clone(), async |head| {
+            plugin_pass(view, &input, &head).await
+        })
+        .await;
+        match passes {
+            Passes::Done(reported) => Ok(reported.unwrap_or_default()),
+            Passes::ContinueFrom(head_sha) => {
+                let next = PluginUpdateValidationInput { head_sha, ..input };
+                ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
+                unreachable!("continue_as_new returns only errors")
             }
         }
-        Ok(reported.unwrap_or_default())
     }
 
     /// A delivery for this PR arrived: look at its head again once the current pass is done.
@@ -211,7 +278,7 @@ async fn plugin_pass(
         problems,
         truncated: fetched.truncated,
     };
-    // Seed 001: a reminder when code changed without the plugin, success otherwise.
+    // A reminder when code changed without the plugin, success otherwise.
     let published = if result.needs_update {
         ctx.execute_activity(
             PrCheckActivities::post_reminder_comment,
@@ -267,43 +334,19 @@ impl VersionValidationWorkflow {
             .await
             .map_err(|e| ApplicationFailure::new(failure_message(&e)))?;
         let target = pull_target(&input.owner, &input.repo, input.pr_number);
-        let mut head = input.head_sha.clone();
-        let mut reported: Option<VersionValidationResult> = None;
-        let mut passes = 0;
-        loop {
-            let seen = ctx.state(|s| s.rechecks);
-            if reported.as_ref().map(|r| r.head_sha.as_str()) != Some(head.as_str()) {
-                if passes == MAX_PASSES {
-                    let next = VersionValidationInput {
-                        head_sha: head,
-                        ..input
-                    };
-                    ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
-                    unreachable!("continue_as_new returns only errors");
-                }
-                passes += 1;
-                match version_pass(ctx, &input, &paths, &head).await {
-                    Pass::Moved(current) => {
-                        head = current;
-                        continue;
-                    }
-                    Pass::Reported(result) => reported = Some(result),
-                }
-            }
-            if ctx.state(|s| s.rechecks) == seen {
-                break;
-            }
-            match current_head(ctx, &target).await {
-                Ok(current) => head = current,
-                Err(e) => {
-                    if let Some(r) = reported.as_mut() {
-                        r.errors.push(e);
-                    }
-                    break;
-                }
+        let view: &WorkflowContext<Self> = ctx;
+        let passes = until_current_head(view, &target, input.head_sha.clone(), async |head| {
+            version_pass(view, &input, &paths, &head).await
+        })
+        .await;
+        match passes {
+            Passes::Done(reported) => Ok(reported.unwrap_or_default()),
+            Passes::ContinueFrom(head_sha) => {
+                let next = VersionValidationInput { head_sha, ..input };
+                ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
+                unreachable!("continue_as_new returns only errors")
             }
         }
-        Ok(reported.unwrap_or_default())
     }
 
     /// A delivery for this PR arrived: look at its head again once the current pass is done.
