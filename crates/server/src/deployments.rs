@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use gdt_github::DeploymentState;
 use gdt_tracker::deployments::{
     DeploymentDetails, DeploymentStatusUpdate, DeploymentWorkflowInput, ListFilter,
-    ListedDeployment, StatusUpdateAck,
+    ListedDeployment, StartOutcome, StatusUpdateAck,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -68,6 +68,22 @@ pub struct DeploymentStarted {
     /// Why the workflow ended without completing, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl DeploymentStarted {
+    /// The answer for what [`gdt_tracker::deployments::DeploymentService::start_and_wait`]
+    /// found, with `status_url` where updates go.
+    pub fn new(outcome: StartOutcome, status_url: String) -> Self {
+        Self {
+            status_url,
+            workflow_id: outcome.started.workflow_id,
+            run_id: outcome.started.run_id,
+            created: outcome.started.created,
+            deployment_id: outcome.deployment_id,
+            workflow_status: outcome.workflow_status,
+            error: outcome.error,
+        }
+    }
 }
 
 /// The answer to `POST /api/v1/deployments/{workflow_id}/status`.
@@ -162,15 +178,7 @@ pub async fn start_deployment(
     } else {
         StatusCode::OK
     };
-    let body = DeploymentStarted {
-        status_url: format!("{location}/status"),
-        workflow_id: outcome.started.workflow_id,
-        run_id: outcome.started.run_id,
-        created: outcome.started.created,
-        deployment_id: outcome.deployment_id,
-        workflow_status: outcome.workflow_status,
-        error: outcome.error,
-    };
+    let body = DeploymentStarted::new(outcome, format!("{location}/status"));
     Ok((status, [(header::LOCATION, location)], Json(body)).into_response())
 }
 

@@ -49,18 +49,7 @@ pub(crate) async fn run(config: &Config, args: TrackArgs, out: OutputFormat) -> 
             let outcome = service
                 .start_and_wait(&input, &workflow_id, config.server.deployment_id_wait)
                 .await?;
-            print_started(
-                out,
-                &DeploymentStarted {
-                    status_url: String::new(),
-                    workflow_id: outcome.started.workflow_id,
-                    run_id: outcome.started.run_id,
-                    created: outcome.started.created,
-                    deployment_id: outcome.deployment_id,
-                    workflow_status: outcome.workflow_status,
-                    error: outcome.error,
-                },
-            );
+            print_started(out, &DeploymentStarted::new(outcome, String::new()));
         }
         TrackCommand::Update(args) => update(&service, args, out).await?,
         TrackCommand::Show(r) => print_view(out, &service.details(&r.workflow_id).await?),
