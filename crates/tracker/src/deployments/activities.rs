@@ -275,52 +275,37 @@ fn inline_wait_budget(ctx: &ActivityContext) -> std::time::Duration {
 pub(crate) fn to_activity_error(err: &gdt_github::Error) -> ActivityError {
     use gdt_github::Error as E;
     let message = err.to_string();
-    let permanent = matches!(
-        err,
-        E::Unauthorized { .. }
-            | E::Forbidden { .. }
-            | E::NotFound { .. }
-            | E::Validation { .. }
-            | E::Client { .. }
-            | E::Config(_)
-    );
-    if !permanent {
-        tracing::warn!(
-            github_status = err.status(),
-            error = %message,
-            "GitHub request failed; Temporal retries the activity"
-        );
-    } else {
+    let (type_name, non_retryable) = match *err {
+        E::RateLimited { .. } => ("RateLimited", false),
+        E::Server { .. } => ("GitHubServerError", false),
+        E::Transport(_) => ("GitHubUnavailable", false),
+        E::Unauthorized { .. } | E::Forbidden { .. } => ("AuthenticationError", true),
+        E::NotFound { .. } | E::Validation { .. } | E::Client { .. } | E::Config(_) => {
+            ("ValidationError", true)
+        }
+        E::Unexpected(_) => ("GitHubUnexpectedResponse", false),
+    };
+    if non_retryable {
         tracing::error!(
             github_status = err.status(),
             error = %message,
             "GitHub refused the request; the activity fails"
         );
+    } else {
+        tracing::warn!(
+            github_status = err.status(),
+            error = %message,
+            "GitHub request failed; Temporal retries the activity"
+        );
     }
-    let failure = match *err {
-        E::RateLimited { wait, .. } => ApplicationFailure::builder(message)
-            .type_name("RateLimited".to_owned())
-            .next_retry_delay(wait)
-            .build(),
-        E::Server { .. } => ApplicationFailure::builder(message)
-            .type_name("GitHubServerError".to_owned())
-            .build(),
-        E::Transport(_) => ApplicationFailure::builder(message)
-            .type_name("GitHubUnavailable".to_owned())
-            .build(),
-        E::Unauthorized { .. } | E::Forbidden { .. } => ApplicationFailure::builder(message)
-            .type_name("AuthenticationError".to_owned())
-            .non_retryable(true)
-            .build(),
-        E::NotFound { .. } | E::Validation { .. } | E::Client { .. } | E::Config(_) => {
-            ApplicationFailure::builder(message)
-                .type_name("ValidationError".to_owned())
-                .non_retryable(true)
-                .build()
-        }
-        E::Unexpected(_) => ApplicationFailure::builder(message)
-            .type_name("GitHubUnexpectedResponse".to_owned())
-            .build(),
+    let next_retry_delay = match *err {
+        E::RateLimited { wait, .. } => Some(wait),
+        _ => None,
     };
+    let failure = ApplicationFailure::builder(message)
+        .type_name(type_name.to_owned())
+        .non_retryable(non_retryable)
+        .maybe_next_retry_delay(next_retry_delay)
+        .build();
     ActivityError::application(failure)
 }
