@@ -53,6 +53,26 @@ async fn deliver(
     deliver_signed(server, event, delivery, body, Some(signature)).await
 }
 
+/// Delivers a push of `head_sha` to PR `owner/repo#number`, signed, and expects `202`.
+async fn push(
+    server: &ServerProcess,
+    delivery: &str,
+    owner: &str,
+    repo: &str,
+    number: u64,
+    head_sha: &str,
+) -> Value {
+    let (status, answer) = deliver(
+        server,
+        "pull_request",
+        delivery,
+        push_payload(owner, repo, number, head_sha),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    answer
+}
+
 /// The `synchronize` fixture moved to another PR and head.
 fn push_payload(owner: &str, repo: &str, number: u64, head_sha: &str) -> Vec<u8> {
     let mut payload: Value = serde_json::from_slice(&fixture("pull_request.synchronize")).unwrap();
@@ -379,14 +399,8 @@ async fn three_pushes_leave_one_comment_with_the_latest_result() {
         "files": [code, version("1.1.0"), manifest("1.1.0")]}),
     )
     .await;
-    let (status, body) = deliver(
-        &server,
-        "pull_request",
-        "p3",
-        push_payload(owner, repo, number, &sha(3)),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    push(&server, "p3", owner, repo, number, &sha(3)).await;
+
     let third = result_of("plugin-validation-acme/plugin#7");
     assert_eq!(third["NeedsUpdate"], false, "{third}");
     assert_eq!(third["SchemaValid"], true, "{third}");
@@ -464,14 +478,8 @@ async fn a_pr_with_250_files_is_read_completely() {
         "head_sha": sha(5), "files": files}),
     )
     .await;
-    let (status, body) = deliver(
-        &server,
-        "pull_request",
-        "b1",
-        push_payload("acme", "big", 250, &sha(5)),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    push(&server, "b1", "acme", "big", 250, &sha(5)).await;
+
     let result = result_of("plugin-validation-acme/big#250");
     assert_eq!(
         result["CodeFilesChanged"].as_array().unwrap().len(),
@@ -564,14 +572,8 @@ async fn invalid_plugin_json_fails_the_check_run_with_an_annotation() {
         ]}),
     )
     .await;
-    let (status, body) = deliver(
-        &server,
-        "pull_request",
-        "j1",
-        push_payload("acme", "broken", 3, &sha(9)),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    push(&server, "j1", "acme", "broken", 3, &sha(9)).await;
+
     let result = result_of("plugin-validation-acme/broken#3");
     assert_eq!(result["SchemaValid"], false, "{result}");
     let errors = result["Errors"].to_string();
@@ -806,23 +808,11 @@ async fn the_newest_head_wins_whatever_order_the_deliveries_arrive_in() {
             "kind": "latency", "latency_ms": 1500, "count": 1}),
         )
         .await;
-    let (status, newest) = deliver(
-        &servers[0],
-        "pull_request",
-        "late-5",
-        push_payload(owner, repo, number, &sha(5)),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{newest}");
+    push(&servers[0], "late-5", owner, repo, number, &sha(5)).await;
+
     wait_for_faults_to_fire(&h).await;
-    let (status, late) = deliver(
-        &servers[1],
-        "pull_request",
-        "late-3",
-        push_payload(owner, repo, number, &sha(3)),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{late}");
+    let late = push(&servers[1], "late-3", owner, repo, number, &sha(3)).await;
+
     for id in started_ids(&late) {
         result_of(&id);
     }
@@ -923,14 +913,8 @@ async fn two_workers_and_two_servers_keep_one_comment_per_check() {
         .fault(json!({"method": "POST", "path": format!("/repos/{owner}/{repo}/issues/{number}/comments"),
             "kind": "latency", "latency_ms": 3000, "count": 1}))
         .await;
-    let (status, first) = deliver(
-        &servers[0],
-        "pull_request",
-        "slow-1",
-        push_payload(owner, repo, number, &sha(1)),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    push(&servers[0], "slow-1", owner, repo, number, &sha(1)).await;
+
     wait_for_faults_to_fire(&h).await;
     move_head(
         &h,
@@ -940,14 +924,8 @@ async fn two_workers_and_two_servers_keep_one_comment_per_check() {
         json!({"head_sha": sha(2), "files": files_of_head(2)}),
     )
     .await;
-    let (status, second) = deliver(
-        &servers[1],
-        "pull_request",
-        "slow-2",
-        push_payload(owner, repo, number, &sha(2)),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{second}");
+    let second = push(&servers[1], "slow-2", owner, repo, number, &sha(2)).await;
+
     for id in started_ids(&second) {
         result_of(&id);
     }
@@ -1005,14 +983,8 @@ async fn two_workers_and_two_servers_keep_one_comment_per_check() {
     let oldest = post(installation, stale.clone()).await;
     let _duplicate = post(installation, stale.clone()).await;
     let quoted = post("test-token", format!("I saw this: {stale}")).await;
-    let (status, body) = deliver(
-        &servers[0],
-        "pull_request",
-        "dupes-4",
-        push_payload(owner, repo, number, &sha(4)),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let body = push(&servers[0], "dupes-4", owner, repo, number, &sha(4)).await;
+
     for id in started_ids(&body) {
         result_of(&id);
     }
@@ -1096,14 +1068,8 @@ async fn with_a_plain_token_the_comment_is_reported_and_the_check_run_failure_to
         "head_sha": sha(7), "files": files_of_head(7)}),
     )
     .await;
-    let (status, body) = deliver(
-        &server,
-        "pull_request",
-        "plain-7",
-        push_payload(owner, repo, number, &sha(7)),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let body = push(&server, "plain-7", owner, repo, number, &sha(7)).await;
+
     let ids = started_ids(&body);
     for id in &ids {
         let result = result_of(id);
