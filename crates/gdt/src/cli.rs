@@ -34,8 +34,10 @@ pub(crate) enum Command {
     /// sandbox when no GitHub credentials are configured, the worker and the API server.
     /// Ctrl-C stops it all.
     Dev(DevArgs),
-    /// Run the worker: polls the task queue and runs deployment workflows and activities.
-    /// Exits at start if GitHub refuses its credentials.
+    /// Run the worker: the deployment workflows and their activities (task queue
+    /// temporal.task_queue, default github-deployment-tracker) and the pull-request checks
+    /// that webhooks start (pr_checks.task_queue, default plugin-validation-queue; off when
+    /// pr_checks.enabled is false). Exits at start if GitHub refuses its credentials.
     Worker,
     /// Run the HTTP API pipelines call to report deployments (port 3000), with /health and
     /// /ready on the health port (8080). Needs INTERNAL_API_SHARED_SECRET or

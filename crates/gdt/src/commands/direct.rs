@@ -1,4 +1,4 @@
-//! Seed 003's scripts as commands that call GitHub directly, without Temporal:
+//! Commands that call GitHub directly, without Temporal, for scripts and for trying credentials:
 //! `gdt auth token`, `gdt deployment create|status|simulate`.
 
 use gdt_config::Config;
@@ -24,8 +24,8 @@ pub(crate) async fn auth(
                 token: String,
                 expires_at: Option<String>,
             }
-            // Printing the token is this command's purpose (seed 003's github-app-auth.sh);
-            // it goes to stdout only, never to the logs.
+            // Printing the token is this command's purpose (scripts call GitHub with it); it goes
+            // to stdout only, never to the logs.
             let shown = Token {
                 token: token.token.expose_secret().to_owned(),
                 expires_at: token.expires_at.map(|t| t.to_rfc3339()),
@@ -86,7 +86,8 @@ pub(crate) async fn deployment(
     Ok(())
 }
 
-/// auth → create → in_progress → success, printing each step (seed 003's deploy-simulation.sh).
+/// auth → create → in_progress → success, printing each step: a deployment's whole life
+/// against a repository, to try credentials and permissions before wiring a pipeline.
 async fn simulate(
     github: &gdt_github::Client,
     args: &DeploymentCreateArgs,
