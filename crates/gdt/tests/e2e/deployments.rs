@@ -60,6 +60,15 @@ async fn statuses(github: &GitHub, repo: &str, id: u64) -> Vec<Value> {
     list
 }
 
+/// The states GitHub holds for the deployment a workflow `result` names, oldest first.
+async fn posted_states(github: &GitHub, repo: &str, result: &Value) -> Vec<String> {
+    let id = result["deployment_id"].as_u64().expect("a deployment id");
+    states(&statuses(github, repo, id).await)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
 fn states(statuses: &[Value]) -> Vec<&str> {
     statuses
         .iter()
@@ -217,13 +226,10 @@ async fn a_silent_deployment_is_marked_inactive_after_the_inactivity_timeout() {
     let result = wait(&env, dir, &id);
     assert_eq!(result["final_status"], "inactive");
     assert_eq!(result["status_updates"], 2);
-    let posted = statuses(
-        &github,
-        "acme/api",
-        result["deployment_id"].as_u64().unwrap(),
-    )
-    .await;
-    assert_eq!(states(&posted), ["in_progress", "inactive"]);
+    assert_eq!(
+        posted_states(&github, "acme/api", &result).await,
+        ["in_progress", "inactive"]
+    );
     assert_eq!(
         posted[1]["description"],
         "No status update received within 2s; marked inactive"
@@ -252,14 +258,8 @@ async fn github_5xx_and_rate_limits_are_retried_without_duplicates() {
     assert_eq!(result["status_updates"], 2);
 
     assert_eq!(deployments(&github, "acme/api").await.len(), 1);
-    let posted = statuses(
-        &github,
-        "acme/api",
-        result["deployment_id"].as_u64().unwrap(),
-    )
-    .await;
     assert_eq!(
-        states(&posted),
+        posted_states(&github, "acme/api", &result).await,
         ["in_progress", "success"],
         "each status exactly once"
     );
@@ -350,13 +350,10 @@ async fn a_worker_killed_mid_deployment_loses_nothing_and_duplicates_nothing() {
     assert_eq!(result["final_status"], "success");
     assert_eq!(result["status_updates"], 3);
     assert_eq!(deployments(&github, "acme/api").await.len(), 1);
-    let posted = statuses(
-        &github,
-        "acme/api",
-        result["deployment_id"].as_u64().unwrap(),
-    )
-    .await;
-    assert_eq!(states(&posted), ["queued", "in_progress", "success"]);
+    assert_eq!(
+        posted_states(&github, "acme/api", &result).await,
+        ["queued", "in_progress", "success"]
+    );
     // The history written across the crash replays cleanly against the workflow code.
     replay(&id).await;
 }
@@ -389,13 +386,10 @@ async fn an_update_whose_event_id_was_seen_is_applied_once() {
     );
     let result = wait(&env, dir, &id);
     assert_eq!(result["status_updates"], 3);
-    let posted = statuses(
-        &github,
-        "acme/api",
-        result["deployment_id"].as_u64().unwrap(),
-    )
-    .await;
-    assert_eq!(states(&posted), ["queued", "in_progress", "success"]);
+    assert_eq!(
+        posted_states(&github, "acme/api", &result).await,
+        ["queued", "in_progress", "success"]
+    );
     let state = show(&env, dir, &id);
     let duplicates: Vec<&Value> = state["updates"]
         .as_array()
@@ -545,14 +539,14 @@ async fn invalid_input_fails_with_a_clear_message_and_touches_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seed_contract_through_the_temporal_cli() {
+async fn the_contract_holds_through_the_temporal_cli() {
     let github = GitHub::start().await;
-    let q = queue("seed");
+    let q = queue("contract");
     let env = github.env(&q);
     let dir = github.dir.path();
     let _worker = WorkerProcess::start(&env, dir);
 
-    // Seed 000's DeploymentWorkflowInput, as a pipeline would send it.
+    // A DeploymentWorkflowInput as a pipeline sends it, every documented field set.
     let input = json!({
         "repo_owner": "acme", "repo_name": "web", "commit_sha": SHA, "branch_name": "main",
         "environment": "production", "is_transient": false,
@@ -569,7 +563,7 @@ async fn seed_contract_through_the_temporal_cli() {
         "--task-queue",
         &q,
         "--workflow-id",
-        "seed-1",
+        "contract-1",
         "--input",
         &input,
     ]);
@@ -582,7 +576,7 @@ async fn seed_contract_through_the_temporal_cli() {
         "workflow",
         "signal",
         "--workflow-id",
-        "seed-1",
+        "contract-1",
         "--name",
         "deployment-status-update",
         "--input",
@@ -597,7 +591,7 @@ async fn seed_contract_through_the_temporal_cli() {
         "workflow",
         "result",
         "--workflow-id",
-        "seed-1",
+        "contract-1",
         "--output",
         "json",
     ]);
@@ -617,7 +611,7 @@ async fn seed_contract_through_the_temporal_cli() {
         "workflow",
         "query",
         "--workflow-id",
-        "seed-1",
+        "contract-1",
         "--name",
         "deployment-state",
         "--output",

@@ -280,7 +280,7 @@ async fn bad_signatures_and_bodies_get_their_codes() {
 }
 
 /// Seeds a PR in the sandbox.
-async fn seed_pull(h: &Harness, owner: &str, repo: &str, body: Value) {
+async fn create_pull(h: &Harness, owner: &str, repo: &str, body: Value) {
     let response = reqwest::Client::new()
         .post(format!(
             "{}/_sandbox/repos/{owner}/{repo}/pulls",
@@ -292,7 +292,7 @@ async fn seed_pull(h: &Harness, owner: &str, repo: &str, body: Value) {
         .unwrap();
     assert!(
         response.status().is_success(),
-        "seed: {}",
+        "create pull request: {}",
         response.text().await.unwrap()
     );
 }
@@ -350,7 +350,7 @@ async fn three_pushes_leave_one_comment_with_the_latest_result() {
                                    "content": format!("{{\"name\": \"p\", \"version\": \"{v}\"}}\n")})
     };
     // Push 1: code without plugin; VERSION 1.1.0 but plugin.json (unchanged) says 1.0.0.
-    seed_pull(
+    create_pull(
         &h,
         owner,
         repo,
@@ -470,7 +470,7 @@ async fn a_pr_with_250_files_is_read_completely() {
     let files: Vec<Value> = (0..250)
         .map(|i| json!({"filename": format!("internal/pkg{i:03}/service.go"), "status": "modified", "content": "package x\n"}))
         .collect();
-    seed_pull(
+    create_pull(
         &h,
         "acme",
         "big",
@@ -497,8 +497,8 @@ async fn a_pr_with_250_files_is_read_completely() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seed_001s_temporal_workflow_start_example_runs_as_written() {
-    let h = Harness::start("pr-seed").await;
+async fn the_readme_temporal_workflow_start_example_runs_as_written() {
+    let h = Harness::start("pr-readme").await;
     // The example names the task queue, so this worker polls it.
     let mut env = h.env.clone();
     env.push((
@@ -506,7 +506,7 @@ async fn seed_001s_temporal_workflow_start_example_runs_as_written() {
         "plugin-validation-queue".into(),
     ));
     let _worker = crate::support::WorkerProcess::start(&env, h.dir.path());
-    seed_pull(&h, "fyrsmithlabs", "contextd", json!({"number": 65, "base_ref": "main", "head_ref": "f",
+    create_pull(&h, "fyrsmithlabs", "contextd", json!({"number": 65, "base_ref": "main", "head_ref": "f",
         "head_sha": sha(6), "files": [{"filename": "internal/mcp/tools.go", "status": "modified", "content": "x"}]})).await;
     let workflow_id = format!("test-123-{}", std::process::id());
     let out = temporal(&[
@@ -560,7 +560,7 @@ async fn seed_001s_temporal_workflow_start_example_runs_as_written() {
 async fn invalid_plugin_json_fails_the_check_run_with_an_annotation() {
     let h = Harness::start("pr-json").await;
     let server = h.serve();
-    seed_pull(
+    create_pull(
         &h,
         "acme",
         "broken",
@@ -618,7 +618,7 @@ async fn a_check_run_created_before_a_502_is_updated_on_retry_not_doubled() {
          "content": "{\"name\": \"p\", \"version\": \"2.0.0\"}\n"}
     ]);
     for (repo, number) in [("retried", 4), ("happy", 5)] {
-        seed_pull(
+        create_pull(
             &h,
             "acme",
             repo,
@@ -784,7 +784,7 @@ async fn the_newest_head_wins_whatever_order_the_deliveries_arrive_in() {
 
     // 1. A late delivery of an older head while the newest head's check is still working.
     let (repo, number) = ("late", 21);
-    seed_pull(
+    create_pull(
         &h,
         owner,
         repo,
@@ -820,7 +820,7 @@ async fn the_newest_head_wins_whatever_order_the_deliveries_arrive_in() {
 
     // 2. Fifty concurrent deliveries over five heads, to two API servers, out of order.
     let (repo, number) = ("storm", 22);
-    seed_pull(
+    create_pull(
         &h,
         owner,
         repo,
@@ -901,7 +901,7 @@ async fn two_workers_and_two_servers_keep_one_comment_per_check() {
 
     // 1. Two heads pushed seconds apart while GitHub is slow to create the first comment.
     let (repo, number) = ("slow", 31);
-    seed_pull(
+    create_pull(
         &h,
         owner,
         repo,
@@ -945,7 +945,7 @@ async fn two_workers_and_two_servers_keep_one_comment_per_check() {
     // 2. Duplicates left by an earlier race: the oldest is kept and brought up to date, the
     // others are removed. A person quoting the marker is left alone.
     let (repo, number) = ("dupes", 32);
-    seed_pull(
+    create_pull(
         &h,
         owner,
         repo,
@@ -1060,7 +1060,7 @@ async fn with_a_plain_token_the_comment_is_reported_and_the_check_run_failure_to
     let _worker = crate::support::WorkerProcess::start(&env, h.dir.path());
     let server = ServerProcess::start(&env, h.dir.path());
     let (owner, repo, number) = ("acme", "plain", 41);
-    seed_pull(
+    create_pull(
         &h,
         owner,
         repo,
