@@ -26,12 +26,12 @@
 //! | [`Client::list_issue_comments`] | `GET /repos/{o}/{r}/issues/{n}/comments` | paginated |
 //! | [`Client::create_issue_comment`] | `POST /repos/{o}/{r}/issues/{n}/comments` | not repeated |
 //! | [`Client::update_issue_comment`] | `PATCH /repos/{o}/{r}/issues/comments/{id}` | idempotent |
+//! | [`Client::delete_issue_comment`] | `DELETE /repos/{o}/{r}/issues/comments/{id}` | idempotent; 404 counts as deleted |
 //! | [`Client::create_check_run`] | `POST /repos/{o}/{r}/check-runs` | not repeated; annotations in batches of 50 |
 //! | [`Client::update_check_run`] | `PATCH /repos/{o}/{r}/check-runs/{id}` | idempotent unless it carries annotations |
 //! | [`Client::list_check_runs`] | `GET /repos/{o}/{r}/commits/{ref}/check-runs?check_name=` | paginated |
 //!
 //! Listings follow `Link: rel="next"` with `per_page=100`.
-
 //!
 //! # Layout
 //!

@@ -711,6 +711,23 @@ fn pull_file_json(n: u64) -> serde_json::Value {
     })
 }
 
+/// A fake GitHub listing pull request files: `page(n)` says how many files page `n`
+/// has and whether a next page follows; file `i` of page `n` is `src/file{n*1000+i}.rs`.
+async fn pull_files_server(page: impl Fn(u64) -> (u64, bool) + Send + Sync + 'static) -> Server {
+    Server::start(move |req, base| {
+        let n = page_of(req);
+        let (count, more) = page(n);
+        let files: Vec<_> = (0..count).map(|i| pull_file_json(n * 1000 + i)).collect();
+        paged(
+            Reply::json(200, &serde_json::Value::Array(files)),
+            req,
+            base,
+            more,
+        )
+    })
+    .await
+}
+
 fn comment_json(id: u64, body: &str) -> serde_json::Value {
     serde_json::json!({
         "id": id,
@@ -725,12 +742,19 @@ fn comment_json(id: u64, body: &str) -> serde_json::Value {
     })
 }
 
-/// Comment 9 with the body the request sent, as GitHub answers a create or an update.
-fn comment_echo(status: u16, req: &support::Recorded) -> Reply {
-    Reply::json(
-        status,
-        &comment_json(9, req.json()["body"].as_str().unwrap_or("")),
-    )
+/// A fake GitHub whose first answer is a 502 and which then answers with comment 9
+/// carrying the body the request sent (`status` 201 for a create, 200 for an update),
+/// and a client for it.
+async fn comments_after_one_502(status: u16) -> (Server, Client) {
+    let server = Server::failing_first(1, Reply::message(502, "Server Error"), move |req, _| {
+        Reply::json(
+            status,
+            &comment_json(9, req.json()["body"].as_str().unwrap_or("")),
+        )
+    })
+    .await;
+    let client = token_client(&server.base);
+    (server, client)
 }
 
 fn check_run_json(id: u64, status: &str) -> serde_json::Value {
@@ -793,20 +817,7 @@ async fn get_pull_reads_head_and_base() {
 
 #[tokio::test]
 async fn list_pull_files_follows_three_pages() {
-    let server = Server::start(|req, base| {
-        let page = page_of(req);
-        let count = if page < 3 { 100 } else { 37 };
-        let files: Vec<_> = (0..count)
-            .map(|i| pull_file_json(page * 1000 + i))
-            .collect();
-        paged(
-            Reply::json(200, &serde_json::Value::Array(files)),
-            req,
-            base,
-            page < 3,
-        )
-    })
-    .await;
+    let server = pull_files_server(|page| (if page < 3 { 100 } else { 37 }, page < 3)).await;
     let client = token_client(&server.base);
     let listed = client
         .list_pull_files("acme", "web", 7)
@@ -842,17 +853,7 @@ async fn list_pull_files_follows_three_pages() {
 #[tokio::test]
 async fn list_pull_files_stops_at_githubs_3000_file_cap() {
     // A server that always offers another page: the client stops after 30.
-    let server = Server::start(|req, base| {
-        let page = page_of(req);
-        let files: Vec<_> = (0..100).map(|i| pull_file_json(page * 1000 + i)).collect();
-        paged(
-            Reply::json(200, &serde_json::Value::Array(files)),
-            req,
-            base,
-            true,
-        )
-    })
-    .await;
+    let server = pull_files_server(|_| (100, true)).await;
     let client = token_client(&server.base);
     let listed = client
         .list_pull_files("acme", "web", 7)
@@ -863,17 +864,7 @@ async fn list_pull_files_stops_at_githubs_3000_file_cap() {
     assert_eq!(server.requests().len(), 30);
 
     // Exactly 3,000 files without a further page is GitHub's cap too.
-    let server = Server::start(|req, base| {
-        let page = page_of(req);
-        let files: Vec<_> = (0..100).map(|i| pull_file_json(page * 1000 + i)).collect();
-        paged(
-            Reply::json(200, &serde_json::Value::Array(files)),
-            req,
-            base,
-            page < 30,
-        )
-    })
-    .await;
+    let server = pull_files_server(|page| (100, page < 30)).await;
     let client = token_client(&server.base);
     let listed = client
         .list_pull_files("acme", "web", 7)
@@ -885,32 +876,14 @@ async fn list_pull_files_stops_at_githubs_3000_file_cap() {
 
 /// Base64 with a newline after every 60 characters, as GitHub sends it.
 fn github_base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut plain = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                plain.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                plain.push('=');
-            }
-        }
-    }
-    let mut wrapped = String::new();
-    for (i, c) in plain.chars().enumerate() {
-        if i > 0 && i % 60 == 0 {
-            wrapped.push('\n');
-        }
-        wrapped.push(c);
-    }
-    wrapped.push('\n');
-    wrapped
+    use base64::Engine as _;
+    let plain = base64::engine::general_purpose::STANDARD.encode(data);
+    let lines: Vec<&str> = plain
+        .as_bytes()
+        .chunks(60)
+        .map(|line| std::str::from_utf8(line).expect("base64 is ASCII"))
+        .collect();
+    lines.join("\n") + "\n"
 }
 
 #[tokio::test]
@@ -1040,11 +1013,7 @@ async fn list_issue_comments_follows_pages() {
 
 #[tokio::test]
 async fn create_issue_comment_is_not_repeated_after_a_502() {
-    let server = Server::failing_first(1, Reply::message(502, "Server Error"), |req, _| {
-        comment_echo(201, req)
-    })
-    .await;
-    let client = token_client(&server.base);
+    let (server, client) = comments_after_one_502(201).await;
 
     let err = client
         .create_issue_comment("acme", "web", 7, "Deployed to production")
@@ -1075,11 +1044,7 @@ async fn create_issue_comment_is_not_repeated_after_a_502() {
 
 #[tokio::test]
 async fn update_issue_comment_patches_and_is_retried() {
-    let server = Server::failing_first(1, Reply::message(502, "Server Error"), |req, _| {
-        comment_echo(200, req)
-    })
-    .await;
-    let client = token_client(&server.base);
+    let (server, client) = comments_after_one_502(200).await;
     let updated = client
         .update_issue_comment("acme", "web", 9, "Deployed v2")
         .await

@@ -1,9 +1,9 @@
 //! The GitHub client: its configuration, construction and the state its clones share.
 //!
-//! The client's behaviour is split by reason to change: [`transport`] sends one request
-//! (headers, the retry loop, rate limits), [`token`] keeps the installation token,
-//! [`pagination`] follows `Link` headers, and each endpoint family has its own file under
-//! [`crate::endpoints`].
+//! The client's behaviour is split by reason to change: `transport` sends one request
+//! (headers, the retry loop, rate limits), `token` keeps the installation token,
+//! `pagination` follows `Link` headers, and each endpoint family has its own file under
+//! `src/endpoints/`.
 
 use std::fmt;
 use std::sync::Arc;

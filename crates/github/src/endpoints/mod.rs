@@ -1,6 +1,7 @@
 //! GitHub's endpoints, one file per family. Each adds its methods to
-//! [`Client`](crate::Client) and sends its requests through
-//! [`Client::execute`](crate::Client) (in `client/transport.rs`).
+//! [`Client`](crate::Client) and sends its requests through `Client::execute`
+//! (in `client/transport.rs`), so retries, rate limits and tokens are handled
+//! the same way for all of them.
 
 mod app;
 mod check_runs;
