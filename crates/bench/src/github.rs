@@ -3,6 +3,7 @@
 //! for reading back what the tracker wrote.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use gdt_github_sandbox::{SandboxApp, SandboxConfig, SpawnedSandbox};
 use secrecy::SecretString;
@@ -18,6 +19,19 @@ const READ_TOKEN: &str = "gdt-bench-read-token";
 /// benchmark of 1,000 deployments after about 1,200 of them; the rate limits a run wants
 /// are injected as faults instead.
 const UNLIMITED_QUOTA: u32 = 1_000_000_000;
+
+/// How the audit reader retries. The phase's faults are cleared before the audit, so a
+/// retry only covers a busy moment of the loopback sandbox: up to 5, backing off from 1 s
+/// doubling to 60 s, and no single sleep over 10 s.
+fn audit_retry() -> gdt_github::RetryPolicy {
+    gdt_github::RetryPolicy {
+        max_retries: 5,
+        initial_backoff: Duration::from_secs(1),
+        max_backoff: Duration::from_secs(60),
+        backoff_multiplier: 2.0,
+        max_inline_wait: Duration::from_secs(10),
+    }
+}
 
 /// A sandbox with one GitHub App (id 1, installation 1).
 pub struct GitHub {
@@ -153,7 +167,7 @@ impl GitHub {
         let base = url::Url::parse(self.url())
             .map_err(|e| Error::Sandbox(format!("sandbox URL {}: {e}", self.url())))?;
         let auth = gdt_github::Auth::Token(SecretString::from(READ_TOKEN.to_owned()));
-        gdt_github::Client::new(gdt_github::ClientConfig::new(base, auth))
+        gdt_github::Client::new(gdt_github::ClientConfig::new(base, auth, audit_retry()))
             .map_err(|e| Error::Sandbox(format!("cannot build the audit client: {e}")))
     }
 }

@@ -1,9 +1,9 @@
-//! Credentials: plain tokens, GitHub App JWTs and the installation token
-//! cache.
+//! Credentials: plain tokens and GitHub App keys, and the App JWTs signed with
+//! them. The installation token cache is in `client/token.rs`.
 
 use std::fmt;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -36,10 +36,6 @@ pub struct InstallationToken {
     /// When it expires; `None` for a plain token whose expiry is unknown.
     pub expires_at: Option<DateTime<Utc>>,
 }
-
-/// An installation token is refreshed when less than this is left, so a
-/// request never starts with a token about to die mid-flight.
-pub(crate) const REFRESH_MARGIN: TimeDelta = TimeDelta::minutes(5);
 
 /// The JWT is backdated to tolerate clock drift between us and GitHub.
 const JWT_BACKDATE_SECS: i64 = 60;
@@ -144,26 +140,6 @@ impl Credentials {
     }
 }
 
-/// A cached installation token.
-#[derive(Debug, Clone)]
-pub(crate) struct CachedToken {
-    pub(crate) token: SecretString,
-    pub(crate) expires_at: DateTime<Utc>,
-}
-
-impl CachedToken {
-    pub(crate) fn is_fresh(&self, now: DateTime<Utc>) -> bool {
-        self.expires_at - now > REFRESH_MARGIN
-    }
-}
-
-/// The answer of `POST /app/installations/{id}/access_tokens`.
-#[derive(Deserialize)]
-pub(crate) struct AccessTokenResponse {
-    pub(crate) token: SecretString,
-    pub(crate) expires_at: DateTime<Utc>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,19 +208,6 @@ mod tests {
             !shown.contains("PEMSECRET") && !shown.contains("ghs_SECRET"),
             "{shown}"
         );
-    }
-
-    #[test]
-    fn freshness_uses_five_minute_margin() {
-        let now = Utc::now();
-        let t = |mins| CachedToken {
-            token: SecretString::from("t"),
-            expires_at: now + TimeDelta::minutes(mins),
-        };
-        assert!(t(60).is_fresh(now));
-        assert!(t(6).is_fresh(now));
-        assert!(!t(4).is_fresh(now));
-        assert!(!t(-1).is_fresh(now));
     }
 
     #[test]

@@ -26,22 +26,31 @@
 //! | [`Client::list_issue_comments`] | `GET /repos/{o}/{r}/issues/{n}/comments` | paginated |
 //! | [`Client::create_issue_comment`] | `POST /repos/{o}/{r}/issues/{n}/comments` | not repeated |
 //! | [`Client::update_issue_comment`] | `PATCH /repos/{o}/{r}/issues/comments/{id}` | idempotent |
+//! | [`Client::delete_issue_comment`] | `DELETE /repos/{o}/{r}/issues/comments/{id}` | idempotent; 404 counts as deleted |
 //! | [`Client::create_check_run`] | `POST /repos/{o}/{r}/check-runs` | not repeated; annotations in batches of 50 |
 //! | [`Client::update_check_run`] | `PATCH /repos/{o}/{r}/check-runs/{id}` | idempotent unless it carries annotations |
 //! | [`Client::list_check_runs`] | `GET /repos/{o}/{r}/commits/{ref}/check-runs?check_name=` | paginated |
 //!
 //! Listings follow `Link: rel="next"` with `per_page=100`.
+//!
+//! # Layout
+//!
+//! - [`client`]: [`Client`] and [`ClientConfig`]; under it `transport` (headers and the
+//!   one retry loop), `token` (the installation token cache) and `pagination`.
+//! - `endpoints`: one file per endpoint family (app, deployments, pulls, contents,
+//!   comments, check runs), each adding its methods to [`Client`].
+//! - [`auth`], [`error`], [`retry`], [`types`]: credentials, the error classification,
+//!   the backoff policy, and GitHub's request and response bodies.
 
 pub mod auth;
 pub mod client;
-mod contents;
+mod endpoints;
 pub mod error;
-mod pagination;
 pub mod retry;
 pub mod types;
 
 pub use auth::{Auth, InstallationToken};
-pub use client::{default_user_agent, enterprise_base_url, Client, ClientConfig, DEFAULT_BASE_URL};
+pub use client::{default_user_agent, Client, ClientConfig, DEFAULT_BASE_URL};
 pub use error::{classify, Error, RateLimitKind};
 pub use retry::RetryPolicy;
 pub use types::{

@@ -6,6 +6,9 @@ use rand::Rng;
 
 /// How the client retries failed requests; mirrors the `github.rate_limit`
 /// configuration block.
+///
+/// There is no `Default`: the application's values are declared once, in its
+/// configuration, and every other caller (tests, the benchmark) states its own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     /// In-process retries for 5xx, connection errors and short rate limits.
@@ -21,18 +24,6 @@ pub struct RetryPolicy {
     /// (a Temporal activity) can hand it to its own retry mechanism instead
     /// of sleeping past its timeout.
     pub max_inline_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_retries: 5,
-            initial_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(60),
-            backoff_multiplier: 2.0,
-            max_inline_wait: Duration::from_secs(10),
-        }
-    }
 }
 
 impl RetryPolicy {
@@ -66,22 +57,23 @@ impl RetryPolicy {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    #[test]
-    fn defaults() {
-        let p = RetryPolicy::default();
-        assert_eq!(p.max_retries, 5);
-        assert_eq!(p.initial_backoff, Duration::from_secs(1));
-        assert_eq!(p.max_backoff, Duration::from_secs(60));
-        assert_eq!(p.max_inline_wait, Duration::from_secs(10));
-        assert!((p.backoff_multiplier - 2.0).abs() < f64::EPSILON);
+    /// The policy the crate's unit tests use: backoff from 1 s doubling up to 60 s.
+    pub(crate) fn test_policy() -> RetryPolicy {
+        RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            backoff_multiplier: 2.0,
+            max_inline_wait: Duration::from_secs(5),
+        }
     }
 
     #[test]
     fn ceiling_grows_exponentially_and_is_capped() {
-        let p = RetryPolicy::default();
+        let p = test_policy();
         let secs: Vec<u64> = (0..8).map(|n| p.backoff_ceiling(n).as_secs()).collect();
         assert_eq!(secs, vec![1, 2, 4, 8, 16, 32, 60, 60]);
         assert_eq!(p.backoff_ceiling(u32::MAX), Duration::from_secs(60));
@@ -92,7 +84,7 @@ mod tests {
         for m in [f64::NAN, f64::INFINITY, -3.0, 0.5] {
             let p = RetryPolicy {
                 backoff_multiplier: m,
-                ..RetryPolicy::default()
+                ..test_policy()
             };
             let d = p.backoff_ceiling(10);
             assert!(d <= p.max_backoff, "{m}: {d:?}");
@@ -103,7 +95,7 @@ mod tests {
     fn jitter_stays_between_half_and_full_ceiling() {
         let p = RetryPolicy {
             initial_backoff: Duration::from_millis(100),
-            ..RetryPolicy::default()
+            ..test_policy()
         };
         let mut rng = rand::rng();
         for n in 0..6 {

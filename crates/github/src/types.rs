@@ -3,7 +3,9 @@
 //!
 //! Response types are GitHub's objects and deserialize tolerantly: fields we
 //! do not strictly need default when absent, so a GHES version or a sandbox
-//! that omits them does not break decoding.
+//! that omits them does not break decoding. An absent `Option` field is `None`
+//! by serde's rule for `Option`; `#[serde(default)]` marks the other fields
+//! that default (an empty string, zero, `false`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -109,7 +111,7 @@ pub struct Actor {
     /// The login, e.g. `"octocat"` or `"my-app[bot]"`.
     pub login: String,
     /// The numeric id, when present.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
 }
 
@@ -181,13 +183,11 @@ pub struct Deployment {
     #[serde(default)]
     pub environment: String,
     /// The description.
-    #[serde(default)]
     pub description: Option<String>,
     /// The payload (GitHub may send an object or a string).
     #[serde(default)]
     pub payload: serde_json::Value,
     /// Who created the deployment.
-    #[serde(default)]
     pub creator: Option<Actor>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
@@ -200,10 +200,8 @@ pub struct Deployment {
     #[serde(default)]
     pub repository_url: String,
     /// Whether the environment is ephemeral.
-    #[serde(default)]
     pub transient_environment: Option<bool>,
     /// Whether the environment is production.
-    #[serde(default)]
     pub production_environment: Option<bool>,
     /// API URL of the deployment.
     #[serde(default)]
@@ -283,19 +281,14 @@ pub struct DeploymentStatus {
     /// The state.
     pub state: DeploymentState,
     /// The description.
-    #[serde(default)]
     pub description: Option<String>,
     /// The environment.
-    #[serde(default)]
     pub environment: Option<String>,
     /// Where the logs are.
-    #[serde(default)]
     pub log_url: Option<String>,
     /// Deprecated alias of `log_url`, still sent by GitHub.
-    #[serde(default)]
     pub target_url: Option<String>,
     /// Where the environment is reachable.
-    #[serde(default)]
     pub environment_url: Option<String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
@@ -310,16 +303,12 @@ pub struct App {
     /// The app id.
     pub id: u64,
     /// The URL-friendly name.
-    #[serde(default)]
     pub slug: Option<String>,
     /// The display name.
-    #[serde(default)]
     pub name: Option<String>,
     /// The account owning the app.
-    #[serde(default)]
     pub owner: Option<Actor>,
     /// The app's page on GitHub.
-    #[serde(default)]
     pub html_url: Option<String>,
 }
 
@@ -371,10 +360,8 @@ pub struct PullFile {
     #[serde(default)]
     pub changes: u64,
     /// The path before a rename or copy.
-    #[serde(default)]
     pub previous_filename: Option<String>,
     /// The blob SHA of the file after the change.
-    #[serde(default)]
     pub sha: Option<String>,
 }
 
@@ -433,7 +420,6 @@ pub struct IssueComment {
     #[serde(default)]
     pub html_url: String,
     /// The author; absent for deleted ("ghost") accounts.
-    #[serde(default)]
     pub user: Option<User>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
@@ -478,17 +464,17 @@ pub struct CheckAnnotation {
     /// The last line.
     pub end_line: u32,
     /// The first column; only valid when `start_line == end_line`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_column: Option<u32>,
     /// The last column; only valid when `start_line == end_line`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_column: Option<u32>,
     /// `"notice"`, `"warning"` or `"failure"`.
     pub annotation_level: String,
     /// The message.
     pub message: String,
     /// A short title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
 
@@ -501,7 +487,7 @@ pub struct CheckRunOutput {
     /// The Markdown summary.
     pub summary: String,
     /// Further Markdown details.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Annotations on lines of code.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -528,20 +514,20 @@ pub struct NewCheckRun {
     /// The commit the check is about.
     pub head_sha: String,
     /// `"queued"`, `"in_progress"` or `"completed"` (GitHub's default is queued).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Required with status `"completed"`: `"success"`, `"failure"`,
     /// `"neutral"`, `"cancelled"`, `"skipped"`, `"timed_out"` or `"action_required"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conclusion: Option<String>,
     /// Our own reference for the run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     /// Where the details are.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub details_url: Option<String>,
     /// The output.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<CheckRunOutput>,
 }
 
@@ -565,19 +551,19 @@ impl NewCheckRun {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckRunUpdate {
     /// The new status.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// The conclusion (required when completing).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub conclusion: Option<String>,
     /// Our own reference for the run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
     /// Where the details are.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub details_url: Option<String>,
     /// The output; annotations are appended to those the run already has.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<CheckRunOutput>,
 }
 
@@ -593,13 +579,10 @@ pub struct CheckRun {
     /// `"queued"`, `"in_progress"`, `"completed"`, ...
     pub status: String,
     /// The conclusion, once completed.
-    #[serde(default)]
     pub conclusion: Option<String>,
     /// The check run's page on GitHub.
-    #[serde(default)]
     pub html_url: Option<String>,
     /// What the run reports (its title and how many annotations it has).
-    #[serde(default)]
     pub output: Option<CheckRunOutputInfo>,
 }
 
@@ -607,7 +590,6 @@ pub struct CheckRun {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckRunOutputInfo {
     /// The title.
-    #[serde(default)]
     pub title: Option<String>,
     /// How many annotations the run has.
     #[serde(default)]

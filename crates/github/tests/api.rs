@@ -14,8 +14,8 @@ use gdt_github::{
 };
 use secrecy::{ExposeSecret, SecretString};
 use support::{
-    app_config, deployment_json, status_json, token_config, verify_app_jwt, Reply, Server, APP_ID,
-    INSTALLATION_ID,
+    app_client, deployment_json, fast_retry, status_json, token_client, token_config,
+    verify_app_jwt, Reply, Server, APP_ID, INSTALLATION_ID,
 };
 use url::Url;
 
@@ -33,21 +33,26 @@ fn counter() -> Arc<AtomicUsize> {
     Arc::new(AtomicUsize::new(0))
 }
 
+/// The `page` query parameter of a request (1 when absent).
+fn page_of(req: &support::Recorded) -> u64 {
+    req.query
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("page="))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+}
+
 #[tokio::test]
 async fn create_deployment_is_not_repeated_after_a_5xx() {
     // GitHub may have created the deployment before answering 502: repeating the POST could
     // create a second one, so the client hands the (retryable) error back after one request.
-    let calls = counter();
-    let c = Arc::clone(&calls);
-    let server = Server::start(move |_req, base| {
-        if c.fetch_add(1, Ordering::SeqCst) < 1 {
-            Reply::message(502, "Server Error")
-        } else {
-            Reply::json(201, &deployment_json(7, base))
-        }
+    let server = Server::failing_first(1, Reply::message(502, "Server Error"), |_, base| {
+        Reply::json(201, &deployment_json(7, base))
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
 
     let mut new = NewDeployment::new("main", "production");
     new.description = Some("Deploy main".into());
@@ -89,17 +94,11 @@ async fn create_deployment_is_not_repeated_after_a_5xx() {
 
 #[tokio::test]
 async fn reads_retry_5xx_then_succeed() {
-    let calls = counter();
-    let c = Arc::clone(&calls);
-    let server = Server::start(move |_req, _base| {
-        if c.fetch_add(1, Ordering::SeqCst) < 2 {
-            Reply::message(502, "Server Error")
-        } else {
-            Reply::json(200, &serde_json::json!([]))
-        }
+    let server = Server::failing_first(2, Reply::message(502, "Server Error"), |_, _| {
+        Reply::json(200, &serde_json::json!([]))
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
     let statuses = client
         .list_deployment_statuses("acme", "web", 1)
         .await
@@ -112,7 +111,7 @@ async fn reads_retry_5xx_then_succeed() {
 #[tokio::test]
 async fn server_errors_give_up_after_max_retries() {
     let server = Server::start(|_, _| Reply::message(503, "unavailable")).await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
 
     let err = client
         .list_deployment_statuses("acme", "web", 1)
@@ -146,20 +145,15 @@ async fn long_backoff_is_returned_instead_of_slept() {
 
 #[tokio::test]
 async fn primary_rate_limit_with_near_reset_is_slept_through() {
-    let calls = counter();
-    let c = Arc::clone(&calls);
     let reset = unix_now() + 2;
-    let server = Server::start(move |_, _| {
-        if c.fetch_add(1, Ordering::SeqCst) == 0 {
-            Reply::message(403, "API rate limit exceeded for installation ID 99.")
-                .header("x-ratelimit-remaining", 0)
-                .header("x-ratelimit-reset", reset)
-        } else {
-            Reply::json(200, &serde_json::json!([]))
-        }
+    let rate_limited = Reply::message(403, "API rate limit exceeded for installation ID 99.")
+        .header("x-ratelimit-remaining", 0)
+        .header("x-ratelimit-reset", reset);
+    let server = Server::failing_first(1, rate_limited, |_, _| {
+        Reply::json(200, &serde_json::json!([]))
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
 
     let started = Instant::now();
     let list = client
@@ -178,18 +172,13 @@ async fn primary_rate_limit_with_near_reset_is_slept_through() {
 
 #[tokio::test]
 async fn secondary_rate_limit_retry_after_is_honoured() {
-    let calls = counter();
-    let c = Arc::clone(&calls);
-    let server = Server::start(move |_, _| {
-        if c.fetch_add(1, Ordering::SeqCst) == 0 {
-            Reply::message(429, "You have exceeded a secondary rate limit.")
-                .header("retry-after", 1)
-        } else {
-            Reply::json(200, &serde_json::json!([status_json(1, "success")]))
-        }
+    let rate_limited =
+        Reply::message(429, "You have exceeded a secondary rate limit.").header("retry-after", 1);
+    let server = Server::failing_first(1, rate_limited, |_, _| {
+        Reply::json(200, &serde_json::json!([status_json(1, "success")]))
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
 
     let started = Instant::now();
     let statuses = client
@@ -216,9 +205,7 @@ async fn far_rate_limit_reset_is_returned_immediately() {
             .header("x-ratelimit-reset", reset)
     })
     .await;
-    let client = Client::new(token_config(&server.base))
-        .expect("client")
-        .with_max_inline_wait(Duration::from_secs(10));
+    let client = token_client(&server.base).with_max_inline_wait(Duration::from_secs(10));
 
     let started = Instant::now();
     let err = client
@@ -267,7 +254,7 @@ async fn client_errors_are_not_retried() {
         _ => Reply::message(401, "Bad credentials"),
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
     let new = NewDeployment::new("nope", "production");
     let mut errors = Vec::new();
 
@@ -327,7 +314,7 @@ async fn accepted_without_id_is_unexpected() {
         Reply::message(202, "Auto-merged master into topic-branch on deployment.")
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
     let err = client
         .create_deployment("acme", "web", &NewDeployment::new("topic", "qa"))
         .await
@@ -341,7 +328,7 @@ async fn accepted_without_id_is_unexpected() {
 #[tokio::test]
 async fn deployment_status_description_is_truncated_and_none_fields_omitted() {
     let server = Server::start(|_, _| Reply::json(201, &status_json(5, "failure"))).await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
 
     let status = NewDeploymentStatus {
         description: Some("é".repeat(300)),
@@ -373,14 +360,7 @@ async fn deployment_status_description_is_truncated_and_none_fields_omitted() {
 async fn list_deployments_follows_link_pagination() {
     // The base URL has a path, as on GHES.
     let server = Server::start(|req, base| {
-        let page: u64 = req
-            .query
-            .as_deref()
-            .unwrap_or_default()
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("page="))
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(1);
+        let page = page_of(req);
         let items: Vec<_> = (0..2).map(|i| deployment_json(page * 10 + i, base)).collect();
         let mut reply = Reply::json(200, &serde_json::Value::Array(items));
         let link = |p: u64, rel: &str| {
@@ -395,7 +375,7 @@ async fn list_deployments_follows_link_pagination() {
     })
     .await;
     let base = server.base.join("api/v3").expect("base");
-    let client = Client::new(token_config(&base)).expect("client");
+    let client = token_client(&base);
     assert_eq!(client.base_url(), &base);
 
     let filter = DeploymentFilter {
@@ -445,7 +425,7 @@ async fn connection_errors_are_transport_errors_and_retried() {
     let addr = listener.local_addr().expect("addr");
     drop(listener);
     let base = Url::parse(&format!("http://{addr}/")).expect("url");
-    let client = Client::new(token_config(&base)).expect("client");
+    let client = token_client(&base);
 
     let started = Instant::now();
     let err = client
@@ -525,7 +505,7 @@ async fn concurrent_calls_share_one_installation_token() {
         },
     )
     .await;
-    let client = Client::new(app_config(&server.base)).expect("client");
+    let client = app_client(&server.base);
 
     let tasks: Vec<_> = (0..50)
         .map(|i| {
@@ -573,7 +553,7 @@ async fn token_close_to_expiry_is_refreshed() {
         |_, _| Reply::json(200, &serde_json::json!([])),
     )
     .await;
-    let client = Client::new(app_config(&server.base)).expect("client");
+    let client = app_client(&server.base);
 
     for _ in 0..3 {
         client
@@ -607,7 +587,7 @@ async fn unauthorized_with_app_token_refreshes_once() {
         },
     )
     .await;
-    let client = Client::new(app_config(&server.base)).expect("client");
+    let client = app_client(&server.base);
 
     client
         .list_deployment_statuses("acme", "web", 1)
@@ -638,7 +618,7 @@ async fn get_app_uses_the_jwt() {
         |_, _| Reply::message(500, "unused"),
     )
     .await;
-    let client = Client::new(app_config(&server.base)).expect("client");
+    let client = app_client(&server.base);
     let app = client.get_app().await.expect("app");
     assert_eq!(app.id, APP_ID);
     assert_eq!(app.slug.as_deref(), Some("gdt"));
@@ -650,7 +630,7 @@ async fn get_app_uses_the_jwt() {
     );
     server.assert_github_headers();
 
-    let plain = Client::new(token_config(&server.base)).expect("client");
+    let plain = token_client(&server.base);
     let err = plain.get_app().await.expect_err("plain token");
     assert!(
         matches!(err, Error::Config(ref m) if m.contains("GitHub App")),
@@ -671,7 +651,7 @@ async fn token_exchange_failure_names_the_installation() {
         }
     })
     .await;
-    let client = Client::new(app_config(&server.base)).expect("client");
+    let client = app_client(&server.base);
     let err = client
         .list_deployment_statuses("acme", "web", 1)
         .await
@@ -694,6 +674,7 @@ fn bad_private_key_fails_at_construction() {
             installation_id: 2,
             private_key_pem: SecretString::from("not a key SECRETMATERIAL"),
         },
+        fast_retry(),
     );
     let err = Client::new(config).expect_err("bad key");
     assert!(matches!(err, Error::Config(_)));
@@ -703,17 +684,6 @@ fn bad_private_key_fails_at_construction() {
 }
 
 // ---- pulls, contents, comments, check runs -------------------------------
-
-/// The `page` query parameter of a request (1 when absent).
-fn page_of(req: &support::Recorded) -> u64 {
-    req.query
-        .as_deref()
-        .unwrap_or_default()
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("page="))
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(1)
-}
 
 /// A reply whose `Link` header points at `page + 1` of the same path when `more`.
 fn paged(reply: Reply, req: &support::Recorded, base: &Url, more: bool) -> Reply {
@@ -741,6 +711,23 @@ fn pull_file_json(n: u64) -> serde_json::Value {
     })
 }
 
+/// A fake GitHub listing pull request files: `page(n)` says how many files page `n`
+/// has and whether a next page follows; file `i` of page `n` is `src/file{n*1000+i}.rs`.
+async fn pull_files_server(page: impl Fn(u64) -> (u64, bool) + Send + Sync + 'static) -> Server {
+    Server::start(move |req, base| {
+        let n = page_of(req);
+        let (count, more) = page(n);
+        let files: Vec<_> = (0..count).map(|i| pull_file_json(n * 1000 + i)).collect();
+        paged(
+            Reply::json(200, &serde_json::Value::Array(files)),
+            req,
+            base,
+            more,
+        )
+    })
+    .await
+}
+
 fn comment_json(id: u64, body: &str) -> serde_json::Value {
     serde_json::json!({
         "id": id,
@@ -753,6 +740,21 @@ fn comment_json(id: u64, body: &str) -> serde_json::Value {
         "updated_at": "2024-05-01T11:00:00Z",
         "author_association": "NONE"
     })
+}
+
+/// A fake GitHub whose first answer is a 502 and which then answers with comment 9
+/// carrying the body the request sent (`status` 201 for a create, 200 for an update),
+/// and a client for it.
+async fn comments_after_one_502(status: u16) -> (Server, Client) {
+    let server = Server::failing_first(1, Reply::message(502, "Server Error"), move |req, _| {
+        Reply::json(
+            status,
+            &comment_json(9, req.json()["body"].as_str().unwrap_or("")),
+        )
+    })
+    .await;
+    let client = token_client(&server.base);
+    (server, client)
 }
 
 fn check_run_json(id: u64, status: &str) -> serde_json::Value {
@@ -800,7 +802,7 @@ async fn get_pull_reads_head_and_base() {
         )
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
     let pr = client.get_pull("acme", "web", 7).await.expect("pull");
     assert_eq!(pr.number, 7);
     assert_eq!(pr.state, "open");
@@ -815,21 +817,8 @@ async fn get_pull_reads_head_and_base() {
 
 #[tokio::test]
 async fn list_pull_files_follows_three_pages() {
-    let server = Server::start(|req, base| {
-        let page = page_of(req);
-        let count = if page < 3 { 100 } else { 37 };
-        let files: Vec<_> = (0..count)
-            .map(|i| pull_file_json(page * 1000 + i))
-            .collect();
-        paged(
-            Reply::json(200, &serde_json::Value::Array(files)),
-            req,
-            base,
-            page < 3,
-        )
-    })
-    .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let server = pull_files_server(|page| (if page < 3 { 100 } else { 37 }, page < 3)).await;
+    let client = token_client(&server.base);
     let listed = client
         .list_pull_files("acme", "web", 7)
         .await
@@ -864,18 +853,8 @@ async fn list_pull_files_follows_three_pages() {
 #[tokio::test]
 async fn list_pull_files_stops_at_githubs_3000_file_cap() {
     // A server that always offers another page: the client stops after 30.
-    let server = Server::start(|req, base| {
-        let page = page_of(req);
-        let files: Vec<_> = (0..100).map(|i| pull_file_json(page * 1000 + i)).collect();
-        paged(
-            Reply::json(200, &serde_json::Value::Array(files)),
-            req,
-            base,
-            true,
-        )
-    })
-    .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let server = pull_files_server(|_| (100, true)).await;
+    let client = token_client(&server.base);
     let listed = client
         .list_pull_files("acme", "web", 7)
         .await
@@ -885,18 +864,8 @@ async fn list_pull_files_stops_at_githubs_3000_file_cap() {
     assert_eq!(server.requests().len(), 30);
 
     // Exactly 3,000 files without a further page is GitHub's cap too.
-    let server = Server::start(|req, base| {
-        let page = page_of(req);
-        let files: Vec<_> = (0..100).map(|i| pull_file_json(page * 1000 + i)).collect();
-        paged(
-            Reply::json(200, &serde_json::Value::Array(files)),
-            req,
-            base,
-            page < 30,
-        )
-    })
-    .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let server = pull_files_server(|page| (100, page < 30)).await;
+    let client = token_client(&server.base);
     let listed = client
         .list_pull_files("acme", "web", 7)
         .await
@@ -907,32 +876,14 @@ async fn list_pull_files_stops_at_githubs_3000_file_cap() {
 
 /// Base64 with a newline after every 60 characters, as GitHub sends it.
 fn github_base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut plain = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                plain.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                plain.push('=');
-            }
-        }
-    }
-    let mut wrapped = String::new();
-    for (i, c) in plain.chars().enumerate() {
-        if i > 0 && i % 60 == 0 {
-            wrapped.push('\n');
-        }
-        wrapped.push(c);
-    }
-    wrapped.push('\n');
-    wrapped
+    use base64::Engine as _;
+    let plain = base64::engine::general_purpose::STANDARD.encode(data);
+    let lines: Vec<&str> = plain
+        .as_bytes()
+        .chunks(60)
+        .map(|line| std::str::from_utf8(line).expect("base64 is ASCII"))
+        .collect();
+    lines.join("\n") + "\n"
 }
 
 #[tokio::test]
@@ -957,7 +908,7 @@ async fn get_file_decodes_wrapped_base64_and_encodes_the_path() {
         }
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
     let file = client
         .get_file(
             "acme",
@@ -994,7 +945,7 @@ async fn get_file_404_is_none_and_directories_are_errors() {
         _ => Reply::message(404, "Not Found"),
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
 
     let missing = client
         .get_file("acme", "web", "gdt.yaml", "main")
@@ -1038,7 +989,7 @@ async fn list_issue_comments_follows_pages() {
         )
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
     let comments = client
         .list_issue_comments("acme", "web", 7)
         .await
@@ -1062,20 +1013,7 @@ async fn list_issue_comments_follows_pages() {
 
 #[tokio::test]
 async fn create_issue_comment_is_not_repeated_after_a_502() {
-    let calls = counter();
-    let c = Arc::clone(&calls);
-    let server = Server::start(move |req, _| {
-        if c.fetch_add(1, Ordering::SeqCst) == 0 {
-            Reply::message(502, "Server Error")
-        } else {
-            Reply::json(
-                201,
-                &comment_json(9, req.json()["body"].as_str().unwrap_or("")),
-            )
-        }
-    })
-    .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let (server, client) = comments_after_one_502(201).await;
 
     let err = client
         .create_issue_comment("acme", "web", 7, "Deployed to production")
@@ -1106,20 +1044,7 @@ async fn create_issue_comment_is_not_repeated_after_a_502() {
 
 #[tokio::test]
 async fn update_issue_comment_patches_and_is_retried() {
-    let calls = counter();
-    let c = Arc::clone(&calls);
-    let server = Server::start(move |req, _| {
-        if c.fetch_add(1, Ordering::SeqCst) == 0 {
-            Reply::message(502, "Server Error")
-        } else {
-            Reply::json(
-                200,
-                &comment_json(9, req.json()["body"].as_str().unwrap_or("")),
-            )
-        }
-    })
-    .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let (server, client) = comments_after_one_502(200).await;
     let updated = client
         .update_issue_comment("acme", "web", 9, "Deployed v2")
         .await
@@ -1147,7 +1072,7 @@ async fn check_run_annotations_go_in_batches_of_50() {
         _ => Reply::message(404, "Not Found"),
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
 
     let mut output = CheckRunOutput::new("Deploy plan", "3 services change");
     output.text = Some("details".into());
@@ -1228,7 +1153,7 @@ async fn check_run_summary_is_truncated_to_githubs_limit() {
         }
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
     // 70,000 bytes of mixed 1- and 3-byte characters.
     let summary = "aデ".repeat(17_500);
     assert!(summary.len() > MAX_CHECK_OUTPUT_BYTES);
@@ -1271,17 +1196,15 @@ async fn check_run_summary_is_truncated_to_githubs_limit() {
 async fn check_run_updates_with_annotations_are_not_repeated() {
     // GitHub appends annotations: repeating such a PATCH after a 502 could
     // duplicate them, while a plain status update is safe to repeat.
-    let calls = counter();
-    let c = Arc::clone(&calls);
-    let server = Server::start(move |_, _| {
-        if c.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+    let server = Server::start_counting(|n, _, _| {
+        if n % 2 == 0 {
             Reply::message(502, "Server Error")
         } else {
             Reply::json(200, &check_run_json(6, "completed"))
         }
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
 
     let plain = CheckRunUpdate {
         status: Some("completed".into()),
@@ -1331,7 +1254,7 @@ async fn list_check_runs_unwraps_the_object_and_follows_pages() {
         }
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
     let runs = client
         .list_check_runs("acme", "web", "release/1.2", "deploy plan")
         .await
@@ -1364,7 +1287,7 @@ async fn failed_annotation_batch_names_the_check_run() {
         }
     })
     .await;
-    let client = Client::new(token_config(&server.base)).expect("client");
+    let client = token_client(&server.base);
     let mut output = CheckRunOutput::new("Plan", "s");
     output.annotations = (1..=60).map(annotation).collect();
     let run = NewCheckRun {

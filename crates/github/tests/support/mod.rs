@@ -1,5 +1,6 @@
 //! A scriptable in-test HTTP server standing in for GitHub.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use gdt_github::{Auth, ClientConfig, RetryPolicy};
+use gdt_github::{Auth, Client, ClientConfig, RetryPolicy};
 use secrecy::SecretString;
 use url::Url;
 
@@ -116,6 +117,32 @@ impl Server {
         Self { base, requests }
     }
 
+    /// Starts a server answering the request numbered `n` (from 0) with
+    /// `handler(n, request, root)`.
+    pub(crate) async fn start_counting(
+        handler: impl Fn(usize, &Recorded, &Url) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        let calls = AtomicUsize::new(0);
+        Self::start(move |req, base| handler(calls.fetch_add(1, Ordering::SeqCst), req, base)).await
+    }
+
+    /// Starts a server answering the first `failures` requests with `failure` and
+    /// every later one with `then(request, root)`.
+    pub(crate) async fn failing_first(
+        failures: usize,
+        failure: Reply,
+        then: impl Fn(&Recorded, &Url) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        Self::start_counting(move |n, req, base| {
+            if n < failures {
+                failure.clone()
+            } else {
+                then(req, base)
+            }
+        })
+        .await
+    }
+
     pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().expect("lock").clone()
     }
@@ -198,30 +225,30 @@ pub(crate) fn fast_retry() -> RetryPolicy {
 }
 
 pub(crate) fn token_config(base: &Url) -> ClientConfig {
-    ClientConfig {
-        retry: fast_retry(),
-        ..ClientConfig::new(
-            base.clone(),
-            Auth::Token(SecretString::from("ghp_testtoken")),
-        )
-    }
+    ClientConfig::new(
+        base.clone(),
+        Auth::Token(SecretString::from("ghp_testtoken")),
+        fast_retry(),
+    )
+}
+
+/// A client with the plain token `ghp_testtoken` and the fast retry policy.
+pub(crate) fn token_client(base: &Url) -> Client {
+    Client::new(token_config(base)).expect("client")
 }
 
 pub(crate) const APP_ID: u64 = 4242;
 pub(crate) const INSTALLATION_ID: u64 = 99;
 
-pub(crate) fn app_config(base: &Url) -> ClientConfig {
-    ClientConfig {
-        retry: fast_retry(),
-        ..ClientConfig::new(
-            base.clone(),
-            Auth::App {
-                app_id: APP_ID,
-                installation_id: INSTALLATION_ID,
-                private_key_pem: SecretString::from(keypair().private_pem.clone()),
-            },
-        )
-    }
+/// A client authenticating as App [`APP_ID`], installation [`INSTALLATION_ID`], with
+/// the key from [`keypair`] and the fast retry policy.
+pub(crate) fn app_client(base: &Url) -> Client {
+    let auth = Auth::App {
+        app_id: APP_ID,
+        installation_id: INSTALLATION_ID,
+        private_key_pem: SecretString::from(keypair().private_pem.clone()),
+    };
+    Client::new(ClientConfig::new(base.clone(), auth, fast_retry())).expect("client")
 }
 
 pub(crate) struct Keypair {

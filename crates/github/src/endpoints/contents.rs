@@ -1,9 +1,48 @@
-//! Decoding the answer of `GET /repos/{owner}/{repo}/contents/{path}`.
+//! Reading a text file through the Contents API
+//! (`GET /repos/{owner}/{repo}/contents/{path}`) and decoding its answer.
 
+use http::Method;
 use serde::Deserialize;
 
+use crate::client::transport::Request;
 use crate::error::Error;
 use crate::types::FileContent;
+use crate::Client;
+
+impl Client {
+    /// Reads a text file at `git_ref` (`GET /repos/{owner}/{repo}/contents/{path}?ref=...`;
+    /// an empty `git_ref` means the default branch).
+    ///
+    /// Returns `None` when GitHub answers 404 — which it also does when the
+    /// ref does not exist or the repository is not visible. A directory, a
+    /// submodule, a symlink pointing outside the repository, a file over 1 MB
+    /// or content that is not UTF-8 is an [`Error::Unexpected`] naming the
+    /// path.
+    pub async fn get_file(
+        &self,
+        owner: &str,
+        repo: &str,
+        path: &str,
+        git_ref: &str,
+    ) -> Result<Option<FileContent>, Error> {
+        let mut segments = vec!["contents"];
+        segments.extend(path.split('/').filter(|s| !s.is_empty()));
+        if segments.len() == 1 {
+            return Err(Error::Config(format!(
+                "a file path is required to read repository contents (got {path:?})"
+            )));
+        }
+        let mut url = self.repo_endpoint(owner, repo, &segments)?;
+        if !git_ref.is_empty() {
+            url.query_pairs_mut().append_pair("ref", git_ref);
+        }
+        match self.execute(&Request::new(Method::GET, url)).await {
+            Ok(resp) => decode_file(&resp.body, path).map(Some),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+}
 
 /// A single entry of the Contents API. A directory answers with an array of
 /// these instead, which is rejected before this is decoded.
@@ -26,7 +65,7 @@ struct Entry {
 /// Turns the Contents API answer for `path` into a [`FileContent`]: checks it
 /// is a file, decodes the base64 `content` (GitHub wraps it with newlines)
 /// and requires UTF-8.
-pub(crate) fn decode_file(body: &[u8], path: &str) -> Result<FileContent, Error> {
+fn decode_file(body: &[u8], path: &str) -> Result<FileContent, Error> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         Error::Unexpected(format!("could not decode the contents of {path:?}: {e}"))
     })?;
@@ -74,7 +113,7 @@ pub(crate) fn decode_file(body: &[u8], path: &str) -> Result<FileContent, Error>
 
 /// Decodes standard base64, ignoring the whitespace GitHub inserts (a newline every 60
 /// characters) and tolerating missing padding.
-pub(crate) fn decode_base64(input: &str) -> Result<Vec<u8>, String> {
+fn decode_base64(input: &str) -> Result<Vec<u8>, String> {
     use base64::engine::{
         general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig,
     };
