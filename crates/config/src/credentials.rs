@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 use crate::error::ConfigError;
-use crate::model::{GitHubConfig, ServerConfig, TemporalConfig, WebhookConfig};
+use crate::settings::{GitHubConfig, ServerConfig, TemporalConfig, WebhookConfig};
 
 /// Which GitHub credentials are configured.
 #[derive(Debug, Clone)]

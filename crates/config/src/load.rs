@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use crate::env::{self, EnvSource};
 use crate::error::ConfigError;
 use crate::file;
-use crate::model::{enterprise_url, Config, ConfigSource};
+use crate::settings::{enterprise_url, Config, ConfigSource};
+use crate::table::setting;
 
 /// The system-wide configuration file, last in the search order.
 pub const SYSTEM_CONFIG_PATH: &str = "/etc/github-deployment-tracker/config.yaml";
@@ -43,7 +44,7 @@ pub fn search_paths(search_dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Loads and validates the configuration: defaults, then the YAML file, then
-/// `.env` (never overriding the real environment), then Temporal's variables,
+/// `.env` (never overriding the real environment), then the older variables,
 /// then ours (see [`crate::ENV_BINDINGS`]).
 ///
 /// Everything is validated here except the GitHub App key file, which
@@ -86,8 +87,9 @@ fn invalid(key: &'static str, problem: String) -> ConfigError {
     ConfigError::Invalid { key, problem }
 }
 
-fn not_empty(key: &'static str, value: &str, var: &str) -> Result<(), ConfigError> {
+fn not_empty(key: &'static str, value: &str) -> Result<(), ConfigError> {
     if value.trim().is_empty() {
+        let var = setting(key).and_then(|s| s.gdt_var()).unwrap_or_default();
         return Err(invalid(key, format!("is empty: set {var} or {key}")));
     }
     Ok(())
@@ -104,14 +106,9 @@ fn at_least_one(key: &'static str, value: usize) -> Result<(), ConfigError> {
 /// outcome does not depend on which layer set what.
 fn validate(c: &Config) -> Result<(), ConfigError> {
     let t = &c.temporal;
-    not_empty("temporal.host_port", &t.host_port, "GDT_TEMPORAL_HOST_PORT")?;
-    not_empty("temporal.namespace", &t.namespace, "GDT_TEMPORAL_NAMESPACE")?;
-    not_empty(
-        "temporal.task_queue",
-        &t.task_queue,
-        "GDT_TEMPORAL_TASK_QUEUE",
-    )?;
-    at_least_one("temporal.max_concurrent", t.max_concurrent)?;
+    not_empty("temporal.host_port", &t.host_port)?;
+    not_empty("temporal.namespace", &t.namespace)?;
+    not_empty("temporal.task_queue", &t.task_queue)?;
     at_least_one(
         "temporal.worker_options.max_concurrent_activity",
         t.worker_options.max_concurrent_activity,
@@ -185,7 +182,7 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
             ));
         }
     }
-    not_empty("app.environment", &c.app.environment, "GDT_APP_ENVIRONMENT")?;
+    not_empty("app.environment", &c.app.environment)?;
 
     for (key, value) in [
         (
@@ -262,21 +259,9 @@ fn validate_webhook(c: &Config) -> Result<(), ConfigError> {
 
 fn validate_pr_checks(c: &Config) -> Result<(), ConfigError> {
     let p = &c.pr_checks;
-    not_empty(
-        "pr_checks.task_queue",
-        &p.task_queue,
-        "GDT_PR_CHECKS_TASK_QUEUE",
-    )?;
-    not_empty(
-        "pr_checks.version_file",
-        &p.version_file,
-        "GDT_PR_CHECKS_VERSION_FILE",
-    )?;
-    not_empty(
-        "pr_checks.plugin_manifest",
-        &p.plugin_manifest,
-        "GDT_PR_CHECKS_PLUGIN_MANIFEST",
-    )?;
+    not_empty("pr_checks.task_queue", &p.task_queue)?;
+    not_empty("pr_checks.version_file", &p.version_file)?;
+    not_empty("pr_checks.plugin_manifest", &p.plugin_manifest)?;
     // An empty list is a choice (no file matches); an empty pattern in it is
     // a slip that would match nothing either, silently.
     for (key, patterns) in [
@@ -398,7 +383,7 @@ mod tests {
             ),
             (
                 |c| {
-                    c.pr_checks.schemas = vec![crate::SchemaRuleConfig {
+                    c.pr_checks.schemas = vec![crate::values::SchemaRuleConfig {
                         pattern: String::new(),
                         schema_path: "s.json".into(),
                     }];
@@ -407,7 +392,7 @@ mod tests {
             ),
             (
                 |c| {
-                    c.pr_checks.schemas = vec![crate::SchemaRuleConfig {
+                    c.pr_checks.schemas = vec![crate::values::SchemaRuleConfig {
                         pattern: "*.json".to_owned(),
                         schema_path: "".into(),
                     }];

@@ -9,7 +9,7 @@ use std::fs;
 use serde_json::Value;
 
 use crate::error::ConfigError;
-use crate::model::PrChecksConfig;
+use crate::settings::PrChecksConfig;
 
 impl PrChecksConfig {
     /// Reads and parses the schema file of every [`PrChecksConfig::schemas`]
@@ -57,7 +57,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::SchemaRuleConfig;
+    use crate::values::SchemaRuleConfig;
 
     fn checks(rules: &[(&str, &Path)]) -> PrChecksConfig {
         PrChecksConfig {

@@ -1,0 +1,224 @@
+//! The table of settings: [`Setting`], the `section!` macro that declares a typed section
+//! and its rows at once, and the keys that were removed.
+//!
+//! Everything that reads or describes a setting goes through this table: the YAML layer
+//! (`file.rs`), the variables (`env.rs`), the messages of `load.rs`, `gdt config check` and
+//! the generated documents (`docs.rs`). A setting is declared once, in `settings.rs`.
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use serde_norway::Value;
+
+use crate::settings::Config;
+use crate::values::{Parsed, Raw, YamlKind};
+
+/// One setting: its key, variables, type, default and documentation.
+pub struct Setting {
+    /// Dotted configuration key, e.g. `github.app_id`.
+    pub key: &'static str,
+    /// Its variables: the `GDT_*` name first, then the older names it overrides (Temporal's
+    /// own, those of earlier scripts). Empty for YAML-only settings.
+    pub env: &'static [&'static str],
+    /// One line saying what it does.
+    pub doc: &'static str,
+    /// Whether the value is a credential (never shown, never echoed in errors).
+    pub secret: bool,
+    pub(crate) yaml: YamlKind,
+    pub(crate) set_env: fn(&mut Config, &str) -> Parsed<()>,
+    pub(crate) set_yaml: fn(&mut Config, Raw) -> Parsed<()>,
+    pub(crate) show: fn(&Config) -> Value,
+}
+
+impl Setting {
+    /// The `GDT_*` variable, if the setting has variables.
+    pub fn gdt_var(&self) -> Option<&'static str> {
+        self.env.first().copied()
+    }
+
+    /// The value in `config`, as `gdt config check` shows it (secrets redacted).
+    pub fn show(&self, config: &Config) -> Value {
+        (self.show)(config)
+    }
+
+    /// The documentation line, on one line.
+    pub fn doc(&self) -> String {
+        self.doc.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+impl fmt::Debug for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Setting")
+            .field("key", &self.key)
+            .field("env", &self.env)
+            .field("secret", &self.secret)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every setting, in the order of the sections and their fields (the documents' order).
+pub static SETTINGS: LazyLock<Vec<&'static Setting>> = LazyLock::new(|| {
+    let mut all = Vec::new();
+    Config::collect(&mut all);
+    all
+});
+
+/// The setting with this key.
+pub fn setting(key: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().copied().find(|s| s.key == key)
+}
+
+/// A key that no longer exists, and what to do instead. Found in a file or the
+/// environment, it stops the process with that advice rather than being ignored.
+#[derive(Debug)]
+pub struct Removed {
+    /// The dotted key.
+    pub key: &'static str,
+    /// Its variable.
+    pub var: &'static str,
+    /// What to do instead.
+    pub advice: &'static str,
+}
+
+/// The removed keys.
+pub const REMOVED: &[Removed] = &[
+    Removed {
+        key: "temporal.max_concurrent",
+        var: "GDT_TEMPORAL_MAX_CONCURRENT",
+        advice: "the worker's limits are temporal.worker_options.max_concurrent_activity and \
+                 temporal.worker_options.max_concurrent_workflow; set those instead",
+    },
+    Removed {
+        key: "temporal.worker_options.enable_logging_replay",
+        var: "GDT_TEMPORAL_WORKER_OPTIONS_ENABLE_LOGGING_REPLAY",
+        advice: "the workflows write no log lines and the Temporal SDK has no such switch; \
+                 remove it",
+    },
+    Removed {
+        key: "github.upload_url",
+        var: "GDT_GITHUB_UPLOAD_URL",
+        advice: "gdt uploads nothing to GitHub; remove it (github.base_url and \
+                 github.enterprise_host say where GitHub is)",
+    },
+];
+
+/// `$c.a.b.field` from `(a.b)` and `field`.
+macro_rules! field {
+    ($c:ident, ($($p:ident).+), $f:ident) => {
+        $c.$($p).+.$f
+    };
+}
+
+/// `"a.b.field"` from `(a.b)` and `field`.
+macro_rules! key {
+    (($($p:ident).+), $f:ident) => {
+        concat!($(stringify!($p), ".",)+ stringify!($f))
+    };
+}
+
+/// Declares a section: a struct whose fields are settings (each with its doc comment,
+/// type, default and variables) and then its sub-sections, its `Default`, and the rows of
+/// [`SETTINGS`]. The path in parentheses is where the section sits in [`Config`], which is
+/// also its key prefix.
+macro_rules! section {
+    (
+        $(#[doc = $sdoc:literal])*
+        $name:ident $path:tt {
+            $(
+                $(#[doc = $doc:literal])*
+                $field:ident: $ty:ty = $default:expr $(, env $($var:literal),+)?;
+            )*
+        }
+        $({
+            $($(#[doc = $subdoc:literal])* $sub:ident: $subty:ident,)*
+        })?
+    ) => {
+        $(#[doc = $sdoc])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            $($(#[doc = $doc])* pub $field: $ty,)*
+            $($($(#[doc = $subdoc])* pub $sub: $subty,)*)?
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self {
+                    $($field: $default,)*
+                    $($($sub: $subty::default(),)*)?
+                }
+            }
+        }
+
+        impl $name {
+            const SETTINGS: &'static [$crate::table::Setting] = &[$(
+                $crate::table::Setting {
+                    key: $crate::table::key!($path, $field),
+                    env: &[$($($var),+)?],
+                    doc: concat!($($doc),*),
+                    secret: <$ty as $crate::values::Kind>::SECRET,
+                    yaml: <$ty as $crate::values::Kind>::YAML,
+                    set_env: |c, raw| {
+                        let slot = &mut $crate::table::field!(c, $path, $field);
+                        *slot = $crate::values::Kind::from_env(raw)?;
+                        Ok(())
+                    },
+                    set_yaml: |c, raw| {
+                        let slot = &mut $crate::table::field!(c, $path, $field);
+                        *slot = $crate::values::Kind::from_yaml(raw)?;
+                        Ok(())
+                    },
+                    show: |c| $crate::values::Kind::show(&$crate::table::field!(c, $path, $field)),
+                },
+            )*];
+
+            pub(crate) fn collect(all: &mut Vec<&'static $crate::table::Setting>) {
+                all.extend(Self::SETTINGS);
+                $($($subty::collect(all);)*)?
+            }
+        }
+    };
+}
+
+pub(crate) use {field, key, section};
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn keys_and_variables_are_unique_and_removed_ones_are_gone() {
+        let mut keys = HashSet::new();
+        let mut vars = HashSet::new();
+        for s in SETTINGS.iter() {
+            assert!(keys.insert(s.key), "duplicate key {}", s.key);
+            for var in s.env {
+                assert!(vars.insert(*var), "duplicate variable {var}");
+            }
+            assert!(!s.doc().is_empty(), "{} has no doc", s.key);
+        }
+        for r in REMOVED {
+            assert!(!keys.contains(r.key) && !vars.contains(r.var), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn every_gdt_variable_is_the_key_in_capitals_and_comes_first() {
+        for s in SETTINGS.iter() {
+            let derived = format!("GDT_{}", s.key.replace('.', "_").to_ascii_uppercase());
+            if let Some(gdt) = s.gdt_var() {
+                assert_eq!(gdt, derived, "{s:?}");
+            }
+            assert!(
+                s.env.iter().skip(1).all(|v| !v.starts_with("GDT_")),
+                "{s:?}"
+            );
+        }
+        for r in REMOVED {
+            let derived = format!("GDT_{}", r.key.replace('.', "_").to_ascii_uppercase());
+            assert_eq!(r.var, derived, "{r:?}");
+        }
+    }
+}
