@@ -3,7 +3,8 @@
 //! layer, the variables, the messages, `gdt config check`, README's table and
 //! `config/config.example.yaml` are all made from these declarations.
 //!
-//! Adding a setting is one line here and its use; `GDT_BLESS=1 cargo test -p gdt-config`
+//! `check required` makes `load` refuse a zero or empty value. Adding a setting is one
+//! declaration here and its use; `GDT_BLESS=1 cargo test -p gdt-config`
 //! then rewrites the two documents.
 
 use std::path::PathBuf;
@@ -25,11 +26,13 @@ section! {
     TemporalConfig (temporal) {
         /// Frontend address, `host:port`.
         host_port: String = "localhost:7233".to_owned(),
-            env "GDT_TEMPORAL_HOST_PORT", "TEMPORAL_ADDRESS";
+            env "GDT_TEMPORAL_HOST_PORT", "TEMPORAL_ADDRESS", check required;
         /// Temporal namespace.
-        namespace: String = "default".to_owned(), env "GDT_TEMPORAL_NAMESPACE", "TEMPORAL_NAMESPACE";
+        namespace: String = "default".to_owned(), env "GDT_TEMPORAL_NAMESPACE", "TEMPORAL_NAMESPACE",
+            check required;
         /// Task queue of the deployment workflows; changing it strands the running ones.
-        task_queue: String = "github-deployment-tracker".to_owned(), env "GDT_TEMPORAL_TASK_QUEUE";
+        task_queue: String = "github-deployment-tracker".to_owned(), env "GDT_TEMPORAL_TASK_QUEUE",
+            check required;
         /// API key for Temporal Cloud, sent as a bearer token; implies TLS.
         api_key: Option<SecretString> = None, env "GDT_TEMPORAL_API_KEY", "TEMPORAL_API_KEY";
     }
@@ -46,10 +49,10 @@ section! {
     WorkerOptions (temporal.worker_options) {
         /// Activities one worker runs at once.
         max_concurrent_activity: usize = 20,
-            env "GDT_TEMPORAL_WORKER_OPTIONS_MAX_CONCURRENT_ACTIVITY";
+            env "GDT_TEMPORAL_WORKER_OPTIONS_MAX_CONCURRENT_ACTIVITY", check required;
         /// Workflow tasks one worker runs at once.
         max_concurrent_workflow: usize = 10,
-            env "GDT_TEMPORAL_WORKER_OPTIONS_MAX_CONCURRENT_WORKFLOW";
+            env "GDT_TEMPORAL_WORKER_OPTIONS_MAX_CONCURRENT_WORKFLOW", check required;
     }
 }
 
@@ -105,7 +108,8 @@ section! {
         /// Retries after the first attempt.
         max_retries: u32 = 5, env "GDT_GITHUB_RATE_LIMIT_MAX_RETRIES";
         /// First back-off delay.
-        initial_backoff: Duration = Duration::from_secs(1), env "GDT_GITHUB_RATE_LIMIT_INITIAL_BACKOFF";
+        initial_backoff: Duration = Duration::from_secs(1), env "GDT_GITHUB_RATE_LIMIT_INITIAL_BACKOFF",
+            check required;
         /// Cap on a single back-off delay.
         max_backoff: Duration = Duration::from_secs(60), env "GDT_GITHUB_RATE_LIMIT_MAX_BACKOFF";
         /// Growth factor between delays (at least 1.0).
@@ -121,7 +125,8 @@ section! {
     AppConfig (app) {
         /// Name of this installation (development, staging, production), on the start-up log
         /// lines of `gdt worker` and `gdt serve`.
-        environment: String = "development".to_owned(), env "GDT_APP_ENVIRONMENT";
+        environment: String = "development".to_owned(), env "GDT_APP_ENVIRONMENT",
+            check required;
         /// Minimum level logged: trace, debug, info, warn or error.
         log_level: LogLevel = LogLevel::Info, env "GDT_APP_LOG_LEVEL";
         /// `json` lines (production) or `console` lines (a terminal).
@@ -129,9 +134,9 @@ section! {
         /// Reserved for Prometheus metrics: no command serves `/metrics` yet.
         metrics_enabled: bool = true, env "GDT_APP_METRICS_ENABLED";
         /// Port of the future metrics listener: no command listens on it yet.
-        metrics_port: u16 = 9090, env "GDT_APP_METRICS_PORT";
+        metrics_port: u16 = 9090, env "GDT_APP_METRICS_PORT", check required;
         /// Port of `/health` and `/ready`, on the host of `server.listen`.
-        health_port: u16 = 8080, env "GDT_APP_HEALTH_PORT";
+        health_port: u16 = 8080, env "GDT_APP_HEALTH_PORT", check required;
     }
 }
 
@@ -140,10 +145,10 @@ section! {
     DeploymentConfig (deployment) {
         /// A deployment with no status update for this long is marked inactive.
         inactivity_timeout: Duration = Duration::from_secs(30 * 60),
-            env "GDT_DEPLOYMENT_INACTIVITY_TIMEOUT";
+            env "GDT_DEPLOYMENT_INACTIVITY_TIMEOUT", check required;
         /// Hard cap on how long one deployment is tracked.
         execution_timeout: Duration = Duration::from_secs(2 * 60 * 60),
-            env "GDT_DEPLOYMENT_EXECUTION_TIMEOUT";
+            env "GDT_DEPLOYMENT_EXECUTION_TIMEOUT", check required;
     }
 }
 
@@ -153,12 +158,15 @@ section! {
         /// `host:port` of the JSON API and the GitHub webhooks.
         listen: String = "0.0.0.0:3000".to_owned(), env "GDT_SERVER_LISTEN";
         /// Largest request body accepted, in bytes.
-        max_body_bytes: usize = 1024 * 1024, env "GDT_SERVER_MAX_BODY_BYTES";
+        max_body_bytes: usize = 1024 * 1024, env "GDT_SERVER_MAX_BODY_BYTES",
+            check required;
         /// Longest time one request may take, end to end.
-        request_timeout: Duration = Duration::from_secs(30), env "GDT_SERVER_REQUEST_TIMEOUT";
+        request_timeout: Duration = Duration::from_secs(30), env "GDT_SERVER_REQUEST_TIMEOUT",
+            check required;
         /// One Temporal call taking longer makes the API answer 503; shorter than
         /// `request_timeout`.
-        temporal_timeout: Duration = Duration::from_secs(5), env "GDT_SERVER_TEMPORAL_TIMEOUT";
+        temporal_timeout: Duration = Duration::from_secs(5), env "GDT_SERVER_TEMPORAL_TIMEOUT",
+            check required;
         /// How long `POST /api/v1/deployments` waits for the GitHub deployment id (0s: not at
         /// all); shorter than `request_timeout`.
         deployment_id_wait: Duration = Duration::from_secs(5), env "GDT_SERVER_DEPLOYMENT_ID_WAIT";
@@ -184,7 +192,8 @@ section! {
         secrets_file: Option<PathBuf> = None,
             env "GDT_WEBHOOK_SECRETS_FILE", "GITHUB_WEBHOOK_SECRET_FILE";
         /// Largest webhook payload accepted, in bytes; 25 MiB is GitHub's own cap.
-        max_body_bytes: usize = 25 * 1024 * 1024, env "GDT_WEBHOOK_MAX_BODY_BYTES";
+        max_body_bytes: usize = 25 * 1024 * 1024, env "GDT_WEBHOOK_MAX_BODY_BYTES",
+            check required;
     }
 }
 
@@ -194,7 +203,8 @@ section! {
         /// Whether workers run the checks and the server accepts `pull_request` webhooks.
         enabled: bool = true, env "GDT_PR_CHECKS_ENABLED";
         /// Task queue of the check workflows; changing it strands the running ones.
-        task_queue: String = "plugin-validation-queue".to_owned(), env "GDT_PR_CHECKS_TASK_QUEUE";
+        task_queue: String = "plugin-validation-queue".to_owned(), env "GDT_PR_CHECKS_TASK_QUEUE",
+            check required;
         /// Where results go: `comment`, `check_run` or `both`.
         report: ReportMode = ReportMode::Both, env "GDT_PR_CHECKS_REPORT";
         /// Globs of the files whose change calls for a plugin update (unset: the check's
@@ -206,10 +216,11 @@ section! {
         /// `schema_path` (a local file); YAML only.
         schemas: Vec<SchemaRuleConfig> = Vec::new();
         /// Repository path of the file holding the version, e.g. `1.2.3`.
-        version_file: String = "VERSION".to_owned(), env "GDT_PR_CHECKS_VERSION_FILE";
+        version_file: String = "VERSION".to_owned(), env "GDT_PR_CHECKS_VERSION_FILE",
+            check required;
         /// Repository path of the plugin manifest whose `version` must match it.
         plugin_manifest: String = ".claude-plugin/plugin.json".to_owned(),
-            env "GDT_PR_CHECKS_PLUGIN_MANIFEST";
+            env "GDT_PR_CHECKS_PLUGIN_MANIFEST", check required;
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Setting {
     pub(crate) set_env: fn(&mut Config, &str) -> Parsed<()>,
     pub(crate) set_yaml: fn(&mut Config, Raw) -> Parsed<()>,
     pub(crate) show: fn(&Config) -> Value,
+    /// What is wrong with the value in a config, for the settings declared `check …`.
+    pub(crate) check: fn(&Config) -> Option<&'static str>,
 }
 
 impl Setting {
@@ -117,8 +119,18 @@ macro_rules! key {
     };
 }
 
+/// The check of a setting: none, or `values::$check` of its value.
+macro_rules! check {
+    ($path:tt, $f:ident) => {
+        |_| None
+    };
+    ($path:tt, $f:ident, $check:ident) => {
+        |c| $crate::values::$check(&$crate::table::field!(c, $path, $f))
+    };
+}
+
 /// Declares a section: a struct whose fields are settings (each with its doc comment,
-/// type, default and variables) and then its sub-sections, its `Default`, and the rows of
+/// type, default, variables and an optional `check required`) and then its sub-sections, its `Default`, and the rows of
 /// [`SETTINGS`]. The path in parentheses is where the section sits in [`Config`], which is
 /// also its key prefix.
 macro_rules! section {
@@ -127,7 +139,8 @@ macro_rules! section {
         $name:ident $path:tt {
             $(
                 $(#[doc = $doc:literal])*
-                $field:ident: $ty:ty = $default:expr $(, env $($var:literal),+)?;
+                $field:ident: $ty:ty = $default:expr $(, env $($var:literal),+)?
+                    $(, check $check:ident)?;
             )*
         }
         $({
@@ -169,6 +182,7 @@ macro_rules! section {
                         Ok(())
                     },
                     show: |c| $crate::values::Kind::show(&$crate::table::field!(c, $path, $field)),
+                    check: $crate::table::check!($path, $field $(, $check)?),
                 },
             )*];
 
@@ -180,7 +194,7 @@ macro_rules! section {
     };
 }
 
-pub(crate) use {field, key, section};
+pub(crate) use {check, field, key, section};
 
 #[cfg(test)]
 mod tests {

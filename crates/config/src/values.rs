@@ -234,6 +234,41 @@ impl Kind for Vec<SchemaRuleConfig> {
     }
 }
 
+/// The settings declared `check required`: zero or empty would stop the process later
+/// with a worse message (a worker that never polls, a queue named ""), so `load` refuses it.
+pub(crate) trait Required {
+    /// What is wrong with the value, if anything.
+    fn missing(&self) -> Option<&'static str>;
+}
+
+impl Required for String {
+    fn missing(&self) -> Option<&'static str> {
+        self.trim().is_empty().then_some("is empty")
+    }
+}
+
+impl Required for usize {
+    fn missing(&self) -> Option<&'static str> {
+        (*self == 0).then_some("must be at least 1 (it is 0)")
+    }
+}
+
+impl Required for u16 {
+    fn missing(&self) -> Option<&'static str> {
+        (*self == 0).then_some("must be a port between 1 and 65535")
+    }
+}
+
+impl Required for Duration {
+    fn missing(&self) -> Option<&'static str> {
+        self.is_zero().then_some("must be greater than zero")
+    }
+}
+
+pub(crate) fn required<T: Required>(value: &T) -> Option<&'static str> {
+    value.missing()
+}
+
 fn opt_text(raw: &str) -> Parsed<Option<String>> {
     Ok(Some(raw.trim().to_owned()).filter(|s| !s.is_empty()))
 }
