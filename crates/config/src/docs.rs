@@ -6,8 +6,7 @@
 
 use serde_norway::{Mapping, Value};
 
-use crate::settings::Config;
-use crate::table::{Setting, SETTINGS};
+use crate::settings::{Config, Setting, SETTINGS};
 
 /// The line before README's generated table.
 pub const README_BEGIN: &str = "<!-- settings:begin -->";

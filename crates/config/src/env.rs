@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
 use crate::error::{ConfigError, Origin};
-use crate::settings::Config;
-use crate::table::{Setting, REMOVED, SETTINGS};
+use crate::settings::{Config, Setting, SETTINGS};
+use crate::table::REMOVED;
 
 /// One environment variable and the configuration key it sets.
 #[derive(Debug, Clone, Copy)]

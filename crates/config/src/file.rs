@@ -14,8 +14,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use crate::error::{ConfigError, Origin};
-use crate::settings::Config;
-use crate::table::{Setting, REMOVED, SETTINGS};
+use crate::settings::{Config, Setting, SETTINGS};
+use crate::table::REMOVED;
 use crate::values::{self, Raw, SchemaRuleConfig, YamlKind};
 
 /// The values a file holds, in the order written.

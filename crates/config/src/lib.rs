@@ -18,7 +18,8 @@
 //! # Layout
 //! - `settings`: the declarations, the typed [`Config`] they make, and derived values
 //!   ([`TemporalConfig::tls_enabled`], [`GitHubConfig::effective_base_url`]);
-//! - `table`: [`Setting`], the `section!` macro behind the declarations, [`REMOVED`];
+//! - `table`: [`Row`] (a [`Setting`]), the `section!` macro behind the declarations,
+//!   [`REMOVED`];
 //! - `values`: the types a setting can have, parsed alike from YAML and variables;
 //! - `file`: the YAML layer, walked by the table (strict, every key optional);
 //! - `env`: [`ENV_BINDINGS`], [`EnvSource`] and `.env` handling;
@@ -49,10 +50,11 @@ pub use credentials::{ClientIdentity, GitHubCredentials, TlsMaterial};
 pub use env::{overlay_dotenv, EnvBinding, EnvSource, ENV_BINDINGS};
 pub use error::{ConfigError, Origin};
 pub use load::{load, search_paths, LoadOptions, SYSTEM_CONFIG_PATH};
+pub use settings::{setting, Setting, SETTINGS};
 pub use settings::{
     AppConfig, Config, ConfigSource, DeploymentConfig, GitHubConfig, PrChecksConfig,
     RateLimitConfig, ServerConfig, TemporalConfig, TlsConfig, WebhookConfig, WorkerOptions,
     DEFAULT_GITHUB_BASE_URL, DEFAULT_PRIVATE_KEY_PATH,
 };
-pub use table::{setting, Removed, Setting, REMOVED, SETTINGS};
+pub use table::{Removed, Row, REMOVED};
 pub use values::{InvalidChoice, LogFormat, LogLevel, ReportMode, SchemaRuleConfig};

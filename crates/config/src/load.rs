@@ -5,8 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::env::{self, EnvSource};
 use crate::error::ConfigError;
 use crate::file;
-use crate::settings::{enterprise_url, Config, ConfigSource};
-use crate::table::SETTINGS;
+use crate::settings::{enterprise_url, Config, ConfigSource, SETTINGS};
 
 /// The system-wide configuration file, last in the search order.
 pub const SYSTEM_CONFIG_PATH: &str = "/etc/github-deployment-tracker/config.yaml";

@@ -8,12 +8,13 @@
 //! then rewrites the two documents.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use url::Url;
 
-use crate::table::{section, Setting};
+use crate::table::{section, Row};
 use crate::values::{LogFormat, LogLevel, ReportMode, SchemaRuleConfig};
 
 /// The default GitHub API root (github.com).
@@ -222,6 +223,21 @@ section! {
         plugin_manifest: String = ".claude-plugin/plugin.json".to_owned(),
             env "GDT_PR_CHECKS_PLUGIN_MANIFEST", check required;
     }
+}
+
+/// One setting of [`Config`]: key, variables, doc line, and how to set, show and check it.
+pub type Setting = Row<Config>;
+
+/// Every setting, in the order of the sections and their fields (the documents' order).
+pub static SETTINGS: LazyLock<Vec<&'static Setting>> = LazyLock::new(|| {
+    let mut all = Vec::new();
+    Config::collect(&mut all);
+    all
+});
+
+/// The setting with this key.
+pub fn setting(key: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().copied().find(|s| s.key == key)
 }
 
 /// The whole configuration of the tracker (worker, server and CLI share it).

@@ -6,15 +6,14 @@
 //! the generated documents (`docs.rs`). A setting is declared once, in `settings.rs`.
 
 use std::fmt;
-use std::sync::LazyLock;
 
 use serde_norway::Value;
 
-use crate::settings::Config;
 use crate::values::{Parsed, Raw, YamlKind};
 
-/// One setting: its key, variables, type, default and documentation.
-pub struct Setting {
+/// One setting of a configuration `C`: its key, variables, type, default and
+/// documentation ([`crate::Setting`] is the one of [`crate::Config`]).
+pub struct Row<C: 'static> {
     /// Dotted configuration key, e.g. `github.app_id`.
     pub key: &'static str,
     /// Its variables: the `GDT_*` name first, then the older names it overrides (Temporal's
@@ -25,21 +24,21 @@ pub struct Setting {
     /// Whether the value is a credential (never shown, never echoed in errors).
     pub secret: bool,
     pub(crate) yaml: YamlKind,
-    pub(crate) set_env: fn(&mut Config, &str) -> Parsed<()>,
-    pub(crate) set_yaml: fn(&mut Config, Raw) -> Parsed<()>,
-    pub(crate) show: fn(&Config) -> Value,
+    pub(crate) set_env: fn(&mut C, &str) -> Parsed<()>,
+    pub(crate) set_yaml: fn(&mut C, Raw) -> Parsed<()>,
+    pub(crate) show: fn(&C) -> Value,
     /// What is wrong with the value in a config, for the settings declared `check …`.
-    pub(crate) check: fn(&Config) -> Option<&'static str>,
+    pub(crate) check: fn(&C) -> Option<&'static str>,
 }
 
-impl Setting {
+impl<C> Row<C> {
     /// The `GDT_*` variable, if the setting has variables.
     pub fn gdt_var(&self) -> Option<&'static str> {
         self.env.first().copied()
     }
 
     /// The value in `config`, as `gdt config check` shows it (secrets redacted).
-    pub fn show(&self, config: &Config) -> Value {
+    pub fn show(&self, config: &C) -> Value {
         (self.show)(config)
     }
 
@@ -49,7 +48,7 @@ impl Setting {
     }
 }
 
-impl fmt::Debug for Setting {
+impl<C> fmt::Debug for Row<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Setting")
             .field("key", &self.key)
@@ -57,18 +56,6 @@ impl fmt::Debug for Setting {
             .field("secret", &self.secret)
             .finish_non_exhaustive()
     }
-}
-
-/// Every setting, in the order of the sections and their fields (the documents' order).
-pub static SETTINGS: LazyLock<Vec<&'static Setting>> = LazyLock::new(|| {
-    let mut all = Vec::new();
-    Config::collect(&mut all);
-    all
-});
-
-/// The setting with this key.
-pub fn setting(key: &str) -> Option<&'static Setting> {
-    SETTINGS.iter().copied().find(|s| s.key == key)
 }
 
 /// A key that no longer exists, and what to do instead. Found in a file or the
@@ -131,8 +118,8 @@ macro_rules! check {
 
 /// Declares a section: a struct whose fields are settings (each with its doc comment,
 /// type, default, variables and an optional `check required`) and then its sub-sections, its `Default`, and the rows of
-/// [`SETTINGS`]. The path in parentheses is where the section sits in [`Config`], which is
-/// also its key prefix.
+/// `SETTINGS`. The path in parentheses is where the section sits in `Config` (named where the
+/// macro is used), which is also its key prefix.
 macro_rules! section {
     (
         $(#[doc = $sdoc:literal])*
@@ -164,8 +151,8 @@ macro_rules! section {
         }
 
         impl $name {
-            const SETTINGS: &'static [$crate::table::Setting] = &[$(
-                $crate::table::Setting {
+            const SETTINGS: &'static [$crate::table::Row<Config>] = &[$(
+                $crate::table::Row {
                     key: $crate::table::key!($path, $field),
                     env: &[$($($var),+)?],
                     doc: concat!($($doc),*),
@@ -186,7 +173,7 @@ macro_rules! section {
                 },
             )*];
 
-            pub(crate) fn collect(all: &mut Vec<&'static $crate::table::Setting>) {
+            pub(crate) fn collect(all: &mut Vec<&'static $crate::table::Row<Config>>) {
                 all.extend(Self::SETTINGS);
                 $($($subty::collect(all);)*)?
             }
@@ -195,44 +182,3 @@ macro_rules! section {
 }
 
 pub(crate) use {check, field, key, section};
-
-#[cfg(test)]
-mod tests {
-    use std::collections::HashSet;
-
-    use super::*;
-
-    #[test]
-    fn keys_and_variables_are_unique_and_removed_ones_are_gone() {
-        let mut keys = HashSet::new();
-        let mut vars = HashSet::new();
-        for s in SETTINGS.iter() {
-            assert!(keys.insert(s.key), "duplicate key {}", s.key);
-            for var in s.env {
-                assert!(vars.insert(*var), "duplicate variable {var}");
-            }
-            assert!(!s.doc().is_empty(), "{} has no doc", s.key);
-        }
-        for r in REMOVED {
-            assert!(!keys.contains(r.key) && !vars.contains(r.var), "{r:?}");
-        }
-    }
-
-    #[test]
-    fn every_gdt_variable_is_the_key_in_capitals_and_comes_first() {
-        for s in SETTINGS.iter() {
-            let derived = format!("GDT_{}", s.key.replace('.', "_").to_ascii_uppercase());
-            if let Some(gdt) = s.gdt_var() {
-                assert_eq!(gdt, derived, "{s:?}");
-            }
-            assert!(
-                s.env.iter().skip(1).all(|v| !v.starts_with("GDT_")),
-                "{s:?}"
-            );
-        }
-        for r in REMOVED {
-            let derived = format!("GDT_{}", r.key.replace('.', "_").to_ascii_uppercase());
-            assert_eq!(r.var, derived, "{r:?}");
-        }
-    }
-}

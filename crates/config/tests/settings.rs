@@ -1,10 +1,12 @@
 //! The typed configuration: its defaults, derived values and redacted rendering.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use gdt_config::{
     Config, GitHubConfig, LogFormat, LogLevel, ReportMode, SchemaRuleConfig, TemporalConfig,
+    REMOVED, SETTINGS,
 };
 use secrecy::SecretString;
 #[test]
@@ -211,4 +213,38 @@ fn log_enums_parse_case_insensitively() {
         Some(LogFormat::Console)
     );
     assert!("text".parse::<LogFormat>().is_err());
+}
+
+#[test]
+fn keys_and_variables_are_unique_and_removed_ones_are_gone() {
+    let mut keys = HashSet::new();
+    let mut vars = HashSet::new();
+    for s in SETTINGS.iter() {
+        assert!(keys.insert(s.key), "duplicate key {}", s.key);
+        for var in s.env {
+            assert!(vars.insert(*var), "duplicate variable {var}");
+        }
+        assert!(!s.doc().is_empty(), "{} has no doc", s.key);
+    }
+    for r in REMOVED {
+        assert!(!keys.contains(r.key) && !vars.contains(r.var), "{r:?}");
+    }
+}
+
+#[test]
+fn every_gdt_variable_is_the_key_in_capitals_and_comes_first() {
+    for s in SETTINGS.iter() {
+        let derived = format!("GDT_{}", s.key.replace('.', "_").to_ascii_uppercase());
+        if let Some(gdt) = s.gdt_var() {
+            assert_eq!(gdt, derived, "{s:?}");
+        }
+        assert!(
+            s.env.iter().skip(1).all(|v| !v.starts_with("GDT_")),
+            "{s:?}"
+        );
+    }
+    for r in REMOVED {
+        let derived = format!("GDT_{}", r.key.replace('.', "_").to_ascii_uppercase());
+        assert_eq!(r.var, derived, "{r:?}");
+    }
 }
