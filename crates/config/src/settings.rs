@@ -60,7 +60,7 @@ section! {
 section! {
     /// TLS settings for the Temporal connection.
     TlsConfig (temporal.tls) {
-        /// Dial Temporal over TLS; also switched on by an API key or any of the paths below.
+        /// Dial Temporal over TLS; also switched on by an API key or any certificate path.
         enabled: bool = false, env "GDT_TEMPORAL_TLS_ENABLED", "TEMPORAL_TLS";
         /// Overrides the SNI / verified host name (e.g. when dialing an IP).
         server_name: Option<String> = None,
