@@ -19,8 +19,8 @@ pub struct Row<C: 'static> {
     /// Its variables: the `GDT_*` name first, then the older names it overrides (Temporal's
     /// own, those of earlier scripts). Empty for YAML-only settings.
     pub env: &'static [&'static str],
-    /// One line saying what it does.
-    pub doc: &'static str,
+    /// What it does, as written in the doc comment (see [`Row::doc`]).
+    pub(crate) doc: &'static str,
     /// Whether the value is a credential (never shown, never echoed in errors).
     pub secret: bool,
     pub(crate) yaml: YamlKind,
