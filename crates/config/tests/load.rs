@@ -17,7 +17,7 @@ use tempfile::TempDir;
 const FAKE_PEM: &str =
     "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAfakefakefake\n-----END RSA PRIVATE KEY-----\n";
 
-/// The production ConfigMap of the design document (section 6.2), verbatim.
+/// A production ConfigMap in the layout deployments already use, verbatim.
 const DESIGN_CONFIGMAP: &str = "\
 temporal:
   host_port: temporal-frontend.temporal:7233
@@ -942,7 +942,7 @@ fn the_webhook_section_from_file_and_environment() {
     let accepted: Vec<&str> = accepted.iter().map(|t| t.expose_secret()).collect();
     assert_eq!(accepted, ["whs_from_yaml", "whs_new", "whs_old"]);
 
-    // Seed 001's variable overrides the file, ours overrides it.
+    // The older variable overrides the file, ours overrides it.
     let c = load(&opts(
         dir.path(),
         &[
