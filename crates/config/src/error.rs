@@ -9,9 +9,11 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use crate::values::Invalid;
+
 /// Where a rejected value was written, so an error can point at it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Setting {
+pub enum Origin {
     /// An environment variable (or a line of `.env`) bound to a key.
     Env {
         /// The variable name, e.g. `GDT_GITHUB_APP_ID`.
@@ -28,7 +30,7 @@ pub enum Setting {
     },
 }
 
-impl fmt::Display for Setting {
+impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Env { var, key } => write!(f, "{var} ({key})"),
@@ -89,7 +91,7 @@ pub enum ConfigError {
     #[error("invalid value {value:?} for {setting}: expected {expected}")]
     InvalidValue {
         /// Where it was written.
-        setting: Setting,
+        setting: Origin,
         /// The rejected text (`<redacted>` for secrets).
         value: String,
         /// What would have been accepted.
@@ -100,9 +102,18 @@ pub enum ConfigError {
     #[error("invalid duration {value:?} for {setting}: use e.g. \"2s\", \"30m\"")]
     InvalidDuration {
         /// Where it was written.
-        setting: Setting,
+        setting: Origin,
         /// The rejected text.
         value: String,
+    },
+
+    /// A key or variable that no longer exists.
+    #[error("{setting} was removed: {advice}")]
+    Removed {
+        /// Where it was written.
+        setting: Origin,
+        /// What to do instead.
+        advice: &'static str,
     },
 
     /// A value that parses but breaks a rule (empty, zero, out of order…).
@@ -264,4 +275,19 @@ pub enum ConfigError {
         /// The file.
         path: PathBuf,
     },
+}
+
+impl ConfigError {
+    /// A value of `setting` that did not parse: `value` as written (the caller redacts
+    /// secrets) and why.
+    pub(crate) fn rejected(setting: Origin, value: String, why: Invalid) -> Self {
+        match why {
+            Invalid::Expected(expected) => Self::InvalidValue {
+                setting,
+                value,
+                expected: expected.to_owned(),
+            },
+            Invalid::Duration => Self::InvalidDuration { setting, value },
+        }
+    }
 }

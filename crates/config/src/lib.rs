@@ -1,9 +1,9 @@
-//! Configuration of the `gdt` GitHub deployment tracker (worker, server, CLI).
+//! Configuration of the `gdt` GitHub deployment tracker (worker, server and CLI).
 //!
-//! The layout is the one of the Go/viper design document (`temporal.host_port`,
-//! `github.rate_limit.max_retries`, …), because deployed ConfigMaps and `.env`
-//! files already use it; see `config/config.example.yaml` at the repository
-//! root for every key.
+//! Every setting is declared once, in `settings.rs`: its key (`temporal.host_port`,
+//! `github.rate_limit.max_retries`, …), type, default, variables and doc line. The YAML
+//! layer, the variables, the messages, `gdt config check`, README's table and
+//! `config/config.example.yaml` are all made from that table ([`SETTINGS`]).
 //!
 //! # Sources, lowest to highest precedence
 //! 1. built-in defaults ([`Config::default`]);
@@ -11,19 +11,20 @@
 //!    [`search_paths`]; unknown keys are errors, so typos cannot pass silently;
 //! 3. `.env` in the search directory, which never overrides a variable that is
 //!    already set;
-//! 4. Temporal's variables (`TEMPORAL_ADDRESS`, …) and the design documents'
-//!    older names (`GITHUB_APP_ID`, `GITHUB_TOKEN`, `INTERNAL_API_SHARED_SECRET`,
-//!    `GITHUB_WEBHOOK_SECRET`, …);
-//! 5. our `GDT_*` variables.
-//!
-//! Variables are listed in [`ENV_BINDINGS`] (data, not name mangling) so the
-//! CLI can print what is read.
+//! 4. the older variables: Temporal's own (`TEMPORAL_ADDRESS`, …) and those of earlier
+//!    scripts (`GITHUB_APP_ID`, `GITHUB_TOKEN`, `INTERNAL_API_SHARED_SECRET`, …);
+//! 5. our `GDT_*` variables, each the key in capitals.
 //!
 //! # Layout
-//! - `model`: the typed [`Config`], defaults, [`Config::redacted_yaml`];
-//! - `file`: the YAML layer (strict, every field optional);
-//! - `env`: the variable table, [`EnvSource`] and `.env` handling;
+//! - `settings`: the declarations, the typed [`Config`] they make, and derived values
+//!   ([`TemporalConfig::tls_enabled`], [`GitHubConfig::effective_base_url`]);
+//! - `table`: [`Row`] (a [`Setting`]), the `section!` macro behind the declarations,
+//!   [`REMOVED`];
+//! - `values`: the types a setting can have, parsed alike from YAML and variables;
+//! - `file`: the YAML layer, walked by the table (strict, every key optional);
+//! - `env`: [`ENV_BINDINGS`], [`EnvSource`] and `.env` handling;
 //! - `load`: [`load`], the search order and cross-field validation;
+//! - `docs`: [`Config::redacted_yaml`], README's table and the example file;
 //! - `credentials`: reading the GitHub App key, the Temporal TLS files, the
 //!   server's API tokens ([`ServerConfig::api_tokens`]) and the webhook
 //!   secrets ([`WebhookConfig::secrets`]);
@@ -32,24 +33,28 @@
 //! - `error`: [`ConfigError`], whose messages name the key and the fix.
 //!
 //! Secrets are [`secrecy::SecretString`]s: they are never printed, never
-//! serialised (they render as `<redacted>`), and never quoted in an error.
+//! shown (they render as `<redacted>`), and never quoted in an error.
 
 mod credentials;
+pub mod docs;
 mod env;
 mod error;
 mod file;
 mod load;
-mod model;
 mod schemas;
+mod settings;
+mod table;
 mod values;
 
 pub use credentials::{ClientIdentity, GitHubCredentials, TlsMaterial};
 pub use env::{overlay_dotenv, EnvBinding, EnvSource, ENV_BINDINGS};
-pub use error::{ConfigError, Setting};
+pub use error::{ConfigError, Origin};
 pub use load::{load, search_paths, LoadOptions, SYSTEM_CONFIG_PATH};
-pub use model::{
-    AppConfig, Config, ConfigSource, DeploymentConfig, GitHubConfig, InvalidChoice, LogFormat,
-    LogLevel, PrChecksConfig, RateLimitConfig, ReportMode, SchemaRuleConfig, ServerConfig,
-    TemporalConfig, TlsConfig, WebhookConfig, WorkerOptions, DEFAULT_GITHUB_BASE_URL,
-    DEFAULT_GITHUB_UPLOAD_URL, DEFAULT_PRIVATE_KEY_PATH,
+pub use settings::{setting, Setting, SETTINGS};
+pub use settings::{
+    AppConfig, Config, ConfigSource, DeploymentConfig, GitHubConfig, PrChecksConfig,
+    RateLimitConfig, ServerConfig, TemporalConfig, TlsConfig, WebhookConfig, WorkerOptions,
+    DEFAULT_GITHUB_BASE_URL, DEFAULT_PRIVATE_KEY_PATH,
 };
+pub use table::{Removed, Row, REMOVED};
+pub use values::{InvalidChoice, LogFormat, LogLevel, ReportMode, SchemaRuleConfig};

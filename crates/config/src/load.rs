@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::env::{self, EnvSource};
 use crate::error::ConfigError;
 use crate::file;
-use crate::model::{enterprise_url, Config, ConfigSource};
+use crate::settings::{enterprise_url, Config, ConfigSource, SETTINGS};
 
 /// The system-wide configuration file, last in the search order.
 pub const SYSTEM_CONFIG_PATH: &str = "/etc/github-deployment-tracker/config.yaml";
@@ -43,7 +43,7 @@ pub fn search_paths(search_dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Loads and validates the configuration: defaults, then the YAML file, then
-/// `.env` (never overriding the real environment), then Temporal's variables,
+/// `.env` (never overriding the real environment), then the older variables,
 /// then ours (see [`crate::ENV_BINDINGS`]).
 ///
 /// Everything is validated here except the GitHub App key file, which
@@ -86,43 +86,18 @@ fn invalid(key: &'static str, problem: String) -> ConfigError {
     ConfigError::Invalid { key, problem }
 }
 
-fn not_empty(key: &'static str, value: &str, var: &str) -> Result<(), ConfigError> {
-    if value.trim().is_empty() {
-        return Err(invalid(key, format!("is empty: set {var} or {key}")));
-    }
-    Ok(())
-}
-
-fn at_least_one(key: &'static str, value: usize) -> Result<(), ConfigError> {
-    if value == 0 {
-        return Err(invalid(key, "must be at least 1 (it is 0)".to_owned()));
-    }
-    Ok(())
-}
-
-/// Cross-field and range checks, run once all layers are merged so the
-/// outcome does not depend on which layer set what.
+/// The declared checks (`check required`), then the rules across settings, run once all
+/// layers are merged so the outcome does not depend on which layer set what.
 fn validate(c: &Config) -> Result<(), ConfigError> {
-    let t = &c.temporal;
-    not_empty("temporal.host_port", &t.host_port, "GDT_TEMPORAL_HOST_PORT")?;
-    not_empty("temporal.namespace", &t.namespace, "GDT_TEMPORAL_NAMESPACE")?;
-    not_empty(
-        "temporal.task_queue",
-        &t.task_queue,
-        "GDT_TEMPORAL_TASK_QUEUE",
-    )?;
-    at_least_one("temporal.max_concurrent", t.max_concurrent)?;
-    at_least_one(
-        "temporal.worker_options.max_concurrent_activity",
-        t.worker_options.max_concurrent_activity,
-    )?;
-    at_least_one(
-        "temporal.worker_options.max_concurrent_workflow",
-        t.worker_options.max_concurrent_workflow,
-    )?;
+    for s in SETTINGS.iter() {
+        if let Some(problem) = (s.check)(c) {
+            let var = s.gdt_var().unwrap_or_default();
+            return Err(invalid(s.key, format!("{problem}: set {var} or {}", s.key)));
+        }
+    }
     // Reads the TLS files once: an unreadable certificate should stop the
     // process at start-up, not at the first reconnect.
-    t.tls_material()?;
+    c.temporal.tls_material()?;
 
     let g = &c.github;
     match (g.app_id, g.installation_id) {
@@ -148,12 +123,6 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         }
     }
     let r = &g.rate_limit;
-    if r.initial_backoff.is_zero() {
-        return Err(invalid(
-            "github.rate_limit.initial_backoff",
-            "must be greater than zero, e.g. \"1s\"".to_owned(),
-        ));
-    }
     if r.max_backoff < r.initial_backoff {
         return Err(invalid(
             "github.rate_limit.max_backoff",
@@ -174,43 +143,6 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         ));
     }
 
-    for (key, port) in [
-        ("app.metrics_port", c.app.metrics_port),
-        ("app.health_port", c.app.health_port),
-    ] {
-        if port == 0 {
-            return Err(invalid(
-                key,
-                "must be a port between 1 and 65535".to_owned(),
-            ));
-        }
-    }
-    not_empty("app.environment", &c.app.environment, "GDT_APP_ENVIRONMENT")?;
-
-    for (key, value) in [
-        (
-            "deployment.inactivity_timeout",
-            c.deployment.inactivity_timeout,
-        ),
-        (
-            "deployment.execution_timeout",
-            c.deployment.execution_timeout,
-        ),
-    ] {
-        if value.is_zero() {
-            return Err(invalid(
-                key,
-                "must be greater than zero, e.g. \"30m\"".to_owned(),
-            ));
-        }
-    }
-
-    validate_server(c)?;
-    validate_webhook(c)?;
-    validate_pr_checks(c)
-}
-
-fn validate_server(c: &Config) -> Result<(), ConfigError> {
     let s = &c.server;
     if !is_listen_address(&s.listen) {
         return Err(invalid(
@@ -220,19 +152,6 @@ fn validate_server(c: &Config) -> Result<(), ConfigError> {
                  or [::]:3000 (GDT_SERVER_LISTEN)",
                 s.listen
             ),
-        ));
-    }
-    at_least_one("server.max_body_bytes", s.max_body_bytes)?;
-    if s.request_timeout.is_zero() {
-        return Err(invalid(
-            "server.request_timeout",
-            "must be greater than zero, e.g. \"30s\"".to_owned(),
-        ));
-    }
-    if s.temporal_timeout.is_zero() {
-        return Err(invalid(
-            "server.temporal_timeout",
-            "must be greater than zero, e.g. \"5s\"".to_owned(),
         ));
     }
     // Either wait running as long as the whole request would only ever end
@@ -253,30 +172,11 @@ fn validate_server(c: &Config) -> Result<(), ConfigError> {
             ));
         }
     }
-    Ok(())
-}
-
-fn validate_webhook(c: &Config) -> Result<(), ConfigError> {
-    at_least_one("webhook.max_body_bytes", c.webhook.max_body_bytes)
+    validate_pr_checks(c)
 }
 
 fn validate_pr_checks(c: &Config) -> Result<(), ConfigError> {
     let p = &c.pr_checks;
-    not_empty(
-        "pr_checks.task_queue",
-        &p.task_queue,
-        "GDT_PR_CHECKS_TASK_QUEUE",
-    )?;
-    not_empty(
-        "pr_checks.version_file",
-        &p.version_file,
-        "GDT_PR_CHECKS_VERSION_FILE",
-    )?;
-    not_empty(
-        "pr_checks.plugin_manifest",
-        &p.plugin_manifest,
-        "GDT_PR_CHECKS_PLUGIN_MANIFEST",
-    )?;
     // An empty list is a choice (no file matches); an empty pattern in it is
     // a slip that would match nothing either, silently.
     for (key, patterns) in [
@@ -292,24 +192,20 @@ fn validate_pr_checks(c: &Config) -> Result<(), ConfigError> {
         }
     }
     for (i, rule) in p.schemas.iter().enumerate() {
-        if rule.pattern.trim().is_empty() {
-            return Err(invalid(
-                "pr_checks.schemas",
-                format!(
-                    "entry {i} has an empty pattern (pr_checks.schemas[{i}].pattern): \
-                     give a glob such as .claude-plugin/plugin.json"
-                ),
-            ));
-        }
-        if rule.schema_path.as_os_str().is_empty() {
-            return Err(invalid(
-                "pr_checks.schemas",
-                format!(
-                    "entry {i} has an empty schema_path (pr_checks.schemas[{i}].schema_path): \
-                     give the JSON Schema file"
-                ),
-            ));
-        }
+        let empty = if rule.pattern.trim().is_empty() {
+            ("pattern", "give a glob such as .claude-plugin/plugin.json")
+        } else if rule.schema_path.as_os_str().is_empty() {
+            ("schema_path", "give the JSON Schema file")
+        } else {
+            continue;
+        };
+        return Err(invalid(
+            "pr_checks.schemas",
+            format!(
+                "entry {i} has an empty {0} (pr_checks.schemas[{i}].{0}): {1}",
+                empty.0, empty.1
+            ),
+        ));
     }
     Ok(())
 }
@@ -398,7 +294,7 @@ mod tests {
             ),
             (
                 |c| {
-                    c.pr_checks.schemas = vec![crate::SchemaRuleConfig {
+                    c.pr_checks.schemas = vec![crate::values::SchemaRuleConfig {
                         pattern: String::new(),
                         schema_path: "s.json".into(),
                     }];
@@ -407,7 +303,7 @@ mod tests {
             ),
             (
                 |c| {
-                    c.pr_checks.schemas = vec![crate::SchemaRuleConfig {
+                    c.pr_checks.schemas = vec![crate::values::SchemaRuleConfig {
                         pattern: "*.json".to_owned(),
                         schema_path: "".into(),
                     }];

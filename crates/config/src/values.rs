@@ -1,17 +1,20 @@
-//! Scalar parsers shared by the file and environment layers, so that "2s",
+//! The types a setting can have. [`Kind`] says, once per type, how a value is read from an
+//! environment variable and from YAML and how `gdt config check` shows it, so that "2s",
 //! "true" or a URL mean exactly the same thing wherever they are written.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use serde::Deserialize;
+use serde_norway::Value;
 use url::Url;
-
-use crate::model::{LogFormat, LogLevel, ReportMode};
 
 /// Why a raw text was rejected; the caller turns it into a [`crate::ConfigError`]
 /// that also names the variable or key.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Invalid {
     /// Not of the expected shape; the text says what would be accepted.
     Expected(&'static str),
@@ -21,48 +24,258 @@ pub(crate) enum Invalid {
 
 pub(crate) type Parsed<T> = Result<T, Invalid>;
 
-pub(crate) fn text(raw: &str) -> Parsed<String> {
-    Ok(raw.trim().to_owned())
+/// What serde reads from YAML for a setting, before the setting's own parsing. Reading the
+/// exact Rust type keeps serde's messages (`expected u16`) with their key path, line and column.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum YamlKind {
+    Text,
+    Bool,
+    U16,
+    U32,
+    U64,
+    Usize,
+    F64,
+    Secret,
+    List,
+    Schemas,
 }
 
-pub(crate) fn opt_text(raw: &str) -> Parsed<Option<String>> {
+/// A value as read from YAML, see [`YamlKind`].
+pub(crate) enum Raw {
+    Text(String),
+    Bool(bool),
+    Int(u64),
+    Float(f64),
+    Secret(Option<SecretString>),
+    List(Vec<String>),
+    Schemas(Vec<SchemaRuleConfig>),
+}
+
+/// A type a setting can have.
+pub(crate) trait Kind: Sized {
+    /// What YAML holds for it.
+    const YAML: YamlKind;
+    /// Credentials are never shown, and never echoed in an error.
+    const SECRET: bool = false;
+    /// Parses an environment variable (or `.env` line).
+    fn from_env(raw: &str) -> Parsed<Self>;
+    /// Converts what YAML held; texts are parsed as in [`Kind::from_env`].
+    fn from_yaml(raw: Raw) -> Parsed<Self>;
+    /// The value as `gdt config check` and the generated documents show it.
+    fn show(&self) -> Value;
+}
+
+/// Types written as text in YAML, parsed by `$parse` wherever they come from.
+macro_rules! text_kinds {
+    ($($ty:ty => $parse:expr, |$v:ident| $show:expr;)*) => {$(
+        impl Kind for $ty {
+            const YAML: YamlKind = YamlKind::Text;
+            fn from_env(raw: &str) -> Parsed<Self> {
+                $parse(raw)
+            }
+            fn from_yaml(raw: Raw) -> Parsed<Self> {
+                match raw {
+                    Raw::Text(text) => $parse(&text),
+                    _ => Err(Invalid::Expected("text")),
+                }
+            }
+            fn show(&self) -> Value {
+                let $v = self;
+                $show
+            }
+        }
+    )*};
+}
+
+text_kinds! {
+    String => |raw: &str| Ok(raw.trim().to_owned()), |v| Value::from(v.as_str());
+    Option<String> => opt_text, |v| v.as_deref().map_or(Value::Null, Value::from);
+    PathBuf => |raw: &str| Ok(PathBuf::from(raw.trim())), |v| Value::from(v.display().to_string());
+    Option<PathBuf> => |raw: &str| Ok(opt_text(raw)?.map(PathBuf::from)),
+        |v| v.as_ref().map_or(Value::Null, |p| Value::from(p.display().to_string()));
+    Duration => |raw: &str| humantime::parse_duration(raw.trim()).map_err(|_| Invalid::Duration),
+        |v| Value::from(humantime::format_duration(*v).to_string());
+    Url => |raw: &str| parse_http_url(raw)
+        .map_err(|_| Invalid::Expected("an absolute http(s) URL such as https://api.github.com")),
+        |v| Value::from(v.as_str());
+    LogLevel => choice, |v| Value::from(v.as_str());
+    LogFormat => choice, |v| Value::from(v.as_str());
+    ReportMode => choice, |v| Value::from(v.as_str());
+}
+
+/// Numbers and booleans: typed in YAML (a range check, if any, comes with validation),
+/// parsed by `$parse` from the environment.
+macro_rules! typed_kinds {
+    ($($ty:ty: $kind:ident, $raw:ident => $parse:expr;)*) => {$(
+        impl Kind for $ty {
+            const YAML: YamlKind = YamlKind::$kind;
+            fn from_env(raw: &str) -> Parsed<Self> {
+                $parse(raw.trim())
+            }
+            fn from_yaml(raw: Raw) -> Parsed<Self> {
+                // serde read the exact type, so the conversion cannot fail.
+                #[allow(clippy::useless_conversion)]
+                match raw {
+                    Raw::$raw(v) => <$ty>::try_from(v).map_err(|_| Invalid::Expected(stringify!($ty))),
+                    _ => Err(Invalid::Expected(stringify!($ty))),
+                }
+            }
+            fn show(&self) -> Value {
+                Value::from(*self)
+            }
+        }
+    )*};
+}
+
+typed_kinds! {
+    // GitHub ids. `0` is accepted: it is the documented "not configured" value.
+    u64: U64, Int => |raw: &str| raw.parse().map_err(|_| Invalid::Expected("a positive integer"));
+    // Limits: zero would mean a worker that never polls or a server that takes no body.
+    usize: Usize, Int => |raw: &str| match raw.parse() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(Invalid::Expected("a positive integer")),
+    };
+    u32: U32, Int => |raw: &str| raw.parse().map_err(|_| Invalid::Expected("a non-negative integer"));
+    u16: U16, Int => |raw: &str| match raw.parse() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(Invalid::Expected("a port number between 1 and 65535")),
+    };
+    f64: F64, Float => |raw: &str| match raw.parse::<f64>() {
+        Ok(m) if m.is_finite() => Ok(m),
+        _ => Err(Invalid::Expected("a number such as 2.0")),
+    };
+    bool: Bool, Bool => flag;
+}
+
+impl Kind for Option<SecretString> {
+    const YAML: YamlKind = YamlKind::Secret;
+    const SECRET: bool = true;
+    fn from_env(raw: &str) -> Parsed<Self> {
+        Ok(secret(raw))
+    }
+    fn from_yaml(raw: Raw) -> Parsed<Self> {
+        match raw {
+            Raw::Secret(secret) => Ok(secret),
+            _ => Err(Invalid::Expected("a quoted string")),
+        }
+    }
+    fn show(&self) -> Value {
+        Value::from(if self.is_some() {
+            "<redacted>"
+        } else {
+            "<unset>"
+        })
+    }
+}
+
+/// Glob lists: `None` is the check's built-in list, `Some(vec![])` matches nothing.
+impl Kind for Option<Vec<String>> {
+    const YAML: YamlKind = YamlKind::List;
+    fn from_env(raw: &str) -> Parsed<Self> {
+        Ok(Some(patterns(raw)))
+    }
+    fn from_yaml(raw: Raw) -> Parsed<Self> {
+        match raw {
+            // Trimmed like every other text; an empty one is rejected by `load`'s checks,
+            // which can name its position.
+            Raw::List(items) => Ok(Some(items.iter().map(|p| p.trim().to_owned()).collect())),
+            _ => Err(Invalid::Expected("a list")),
+        }
+    }
+    fn show(&self) -> Value {
+        self.as_ref()
+            .map_or(Value::Null, |items| Value::from(items.clone()))
+    }
+}
+
+/// One entry of [`crate::PrChecksConfig::schemas`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaRuleConfig {
+    /// Glob of the repository paths the schema applies to, e.g.
+    /// `.claude-plugin/plugin.json`.
+    pub pattern: String,
+    /// Local file holding the JSON Schema (relative paths are relative to the
+    /// working directory, like every path of this configuration).
+    pub schema_path: PathBuf,
+}
+
+/// The schema rules are YAML only: a list of maps has no sensible variable form.
+impl Kind for Vec<SchemaRuleConfig> {
+    const YAML: YamlKind = YamlKind::Schemas;
+    fn from_env(_: &str) -> Parsed<Self> {
+        Err(Invalid::Expected(
+            "a YAML list (there is no variable for it)",
+        ))
+    }
+    fn from_yaml(raw: Raw) -> Parsed<Self> {
+        match raw {
+            Raw::Schemas(rules) => Ok(rules
+                .into_iter()
+                .map(|r| SchemaRuleConfig {
+                    pattern: r.pattern.trim().to_owned(),
+                    ..r
+                })
+                .collect()),
+            _ => Err(Invalid::Expected("a list of pattern and schema_path")),
+        }
+    }
+    fn show(&self) -> Value {
+        let rule = |r: &SchemaRuleConfig| {
+            let mut map = serde_norway::Mapping::new();
+            map.insert("pattern".into(), r.pattern.as_str().into());
+            map.insert(
+                "schema_path".into(),
+                r.schema_path.display().to_string().into(),
+            );
+            Value::Mapping(map)
+        };
+        Value::Sequence(self.iter().map(rule).collect())
+    }
+}
+
+/// The settings declared `check required`: zero or empty would stop the process later
+/// with a worse message (a worker that never polls, a queue named ""), so `load` refuses it.
+pub(crate) trait Required {
+    /// What is wrong with the value, if anything.
+    fn missing(&self) -> Option<&'static str>;
+}
+
+impl Required for String {
+    fn missing(&self) -> Option<&'static str> {
+        self.trim().is_empty().then_some("is empty")
+    }
+}
+
+impl Required for usize {
+    fn missing(&self) -> Option<&'static str> {
+        (*self == 0).then_some("must be at least 1 (it is 0)")
+    }
+}
+
+impl Required for u16 {
+    fn missing(&self) -> Option<&'static str> {
+        (*self == 0).then_some("must be a port between 1 and 65535")
+    }
+}
+
+impl Required for Duration {
+    fn missing(&self) -> Option<&'static str> {
+        self.is_zero().then_some("must be greater than zero")
+    }
+}
+
+pub(crate) fn required<T: Required>(value: &T) -> Option<&'static str> {
+    value.missing()
+}
+
+fn opt_text(raw: &str) -> Parsed<Option<String>> {
     Ok(Some(raw.trim().to_owned()).filter(|s| !s.is_empty()))
 }
 
-pub(crate) fn path(raw: &str) -> Parsed<PathBuf> {
-    Ok(PathBuf::from(raw.trim()))
-}
-
-pub(crate) fn opt_path(raw: &str) -> Parsed<Option<PathBuf>> {
-    Ok(opt_text(raw)?.map(PathBuf::from))
-}
-
-/// GitHub ids. `0` is accepted: it is the documented "not configured" value.
-pub(crate) fn id(raw: &str) -> Parsed<u64> {
-    raw.trim()
-        .parse()
-        .map_err(|_| Invalid::Expected("a positive integer"))
-}
-
-/// Concurrency limits: zero would mean a worker that never polls.
-pub(crate) fn count(raw: &str) -> Parsed<usize> {
-    match raw.trim().parse() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(Invalid::Expected("a positive integer")),
-    }
-}
-
-pub(crate) fn retries(raw: &str) -> Parsed<u32> {
-    raw.trim()
-        .parse()
-        .map_err(|_| Invalid::Expected("a non-negative integer"))
-}
-
-pub(crate) fn port(raw: &str) -> Parsed<u16> {
-    match raw.trim().parse() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(Invalid::Expected("a port number between 1 and 65535")),
-    }
+fn choice<T: FromStr<Err = InvalidChoice>>(raw: &str) -> Parsed<T> {
+    raw.parse()
+        .map_err(|e: InvalidChoice| Invalid::Expected(e.expected))
 }
 
 /// Booleans as Go's `strconv.ParseBool` (which viper used) plus yes/no/on/off.
@@ -74,42 +287,11 @@ pub(crate) fn flag(raw: &str) -> Parsed<bool> {
     }
 }
 
-pub(crate) fn duration(raw: &str) -> Parsed<Duration> {
-    humantime::parse_duration(raw.trim()).map_err(|_| Invalid::Duration)
-}
-
-pub(crate) fn multiplier(raw: &str) -> Parsed<f64> {
-    match raw.trim().parse::<f64>() {
-        Ok(m) if m.is_finite() => Ok(m),
-        _ => Err(Invalid::Expected("a number such as 2.0")),
-    }
-}
-
-pub(crate) fn http_url(raw: &str) -> Parsed<Url> {
-    parse_http_url(raw)
-        .map_err(|_| Invalid::Expected("an absolute http(s) URL such as https://api.github.com"))
-}
-
-pub(crate) fn log_level(raw: &str) -> Parsed<LogLevel> {
-    raw.parse()
-        .map_err(|_| Invalid::Expected(LogLevel::EXPECTED))
-}
-
-pub(crate) fn log_format(raw: &str) -> Parsed<LogFormat> {
-    raw.parse()
-        .map_err(|_| Invalid::Expected(LogFormat::EXPECTED))
-}
-
-pub(crate) fn report_mode(raw: &str) -> Parsed<ReportMode> {
-    raw.parse()
-        .map_err(|_| Invalid::Expected(ReportMode::EXPECTED))
-}
-
 /// A comma-separated list of glob patterns, each trimmed, empty items
 /// dropped (so `,` alone is the empty list). A comma inside braces belongs to
 /// the pattern, because `{types,config}.go` is a glob alternation; a
 /// backslash escapes the character after it, as in the glob syntax.
-pub(crate) fn patterns(raw: &str) -> Parsed<Option<Vec<String>>> {
+pub(crate) fn patterns(raw: &str) -> Vec<String> {
     let mut items = Vec::new();
     let mut current = String::new();
     let mut depth = 0_usize;
@@ -133,21 +315,19 @@ pub(crate) fn patterns(raw: &str) -> Parsed<Option<Vec<String>>> {
         }
     }
     items.push(current);
-    Ok(Some(
-        items
-            .iter()
-            .map(|item| item.trim())
-            .filter(|item| !item.is_empty())
-            .map(str::to_owned)
-            .collect(),
-    ))
+    items
+        .iter()
+        .map(|item| item.trim())
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Secrets are trimmed too: a token file written with `echo` ends in a newline,
 /// which GitHub would reject with a baffling 401.
-pub(crate) fn secret(raw: &str) -> Parsed<Option<SecretString>> {
+pub(crate) fn secret(raw: &str) -> Option<SecretString> {
     let trimmed = raw.trim();
-    Ok((!trimmed.is_empty()).then(|| SecretString::from(trimmed.to_owned())))
+    (!trimmed.is_empty()).then(|| SecretString::from(trimmed.to_owned()))
 }
 
 /// An absolute `http`/`https` URL with a host; anything else cannot be an API root.
@@ -160,6 +340,106 @@ pub(crate) fn parse_http_url(raw: &str) -> Result<Url, String> {
         return Err("the URL has no host".to_owned());
     }
     Ok(url)
+}
+
+/// A string that is not one of an enum's spellings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value {value:?}: expected {expected}")]
+pub struct InvalidChoice {
+    /// The rejected text.
+    pub value: String,
+    /// The accepted spellings.
+    pub expected: &'static str,
+}
+
+/// An enum of spellings: `as_str`, `Display` and a case-insensitive `FromStr`.
+macro_rules! choices {
+    ($(#[doc = $doc:literal])* $name:ident, $expected:literal {
+        $($(#[doc = $vdoc:literal])* $variant:ident = $text:literal,)*
+    }) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[doc = $vdoc])* $variant,)*
+        }
+
+        impl $name {
+            /// The name used in YAML and the variables.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)*
+                }
+            }
+        }
+
+        /// Case-insensitive, so `INFO` from a Helm value works.
+        impl FromStr for $name {
+            type Err = InvalidChoice;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s.trim().to_ascii_lowercase().as_str() {
+                    $($text => Ok(Self::$variant),)*
+                    _ => Err(InvalidChoice { value: s.to_owned(), expected: $expected }),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+choices! {
+    /// Log verbosity, in the names tracing and zerolog share; usable as a tracing
+    /// `EnvFilter` directive.
+    LogLevel, "one of trace, debug, info, warn, error" {
+        /// Everything.
+        Trace = "trace",
+        /// Diagnostic detail.
+        Debug = "debug",
+        /// Normal operation (default).
+        Info = "info",
+        /// Something odd but handled.
+        Warn = "warn",
+        /// Failures.
+        Error = "error",
+    }
+}
+
+choices! {
+    /// Log line format.
+    LogFormat, "json or console" {
+        /// One JSON object per line, for log collectors (default).
+        Json = "json",
+        /// Human-readable lines, for terminals.
+        Console = "console",
+    }
+}
+
+choices! {
+    /// Where the pull-request checks report their result.
+    ReportMode, "one of comment, check_run, both" {
+        /// A comment on the pull request only.
+        Comment = "comment",
+        /// A check run on the head commit only.
+        CheckRun = "check_run",
+        /// Both a comment and a check run (default).
+        Both = "both",
+    }
+}
+
+impl ReportMode {
+    /// Whether a comment is posted on the pull request.
+    pub fn comments(self) -> bool {
+        matches!(self, Self::Comment | Self::Both)
+    }
+
+    /// Whether a check run is created on the head commit.
+    pub fn check_runs(self) -> bool {
+        matches!(self, Self::CheckRun | Self::Both)
+    }
 }
 
 #[cfg(test)]
@@ -196,24 +476,25 @@ mod tests {
             ("5 parsecs", None),
         ];
         for (raw, want) in cases {
-            assert_eq!(duration(raw).ok().map(|d| d.as_secs()), want, "{raw:?}");
+            let got = Duration::from_env(raw).ok().map(|d| d.as_secs());
+            assert_eq!(got, want, "{raw:?}");
         }
     }
 
     #[test]
     fn numbers() {
-        assert_eq!(id("123").ok(), Some(123));
-        assert_eq!(id("0").ok(), Some(0));
-        assert!(id("-1").is_err());
-        assert!(id("abc").is_err());
-        assert!(count("0").is_err());
-        assert_eq!(count("20").ok(), Some(20));
-        assert_eq!(retries("0").ok(), Some(0));
-        assert!(port("0").is_err());
-        assert!(port("70000").is_err());
-        assert_eq!(port("9090").ok(), Some(9090));
-        assert!(multiplier("NaN").is_err());
-        assert_eq!(multiplier("1.5").ok(), Some(1.5));
+        assert_eq!(u64::from_env("123").ok(), Some(123));
+        assert_eq!(u64::from_env("0").ok(), Some(0));
+        assert!(u64::from_env("-1").is_err());
+        assert!(u64::from_env("abc").is_err());
+        assert!(usize::from_env("0").is_err());
+        assert_eq!(usize::from_env("20").ok(), Some(20));
+        assert_eq!(u32::from_env("0").ok(), Some(0));
+        assert!(u16::from_env("0").is_err());
+        assert!(u16::from_env("70000").is_err());
+        assert_eq!(u16::from_env("9090").ok(), Some(9090));
+        assert!(f64::from_env("NaN").is_err());
+        assert_eq!(f64::from_env("1.5").ok(), Some(1.5));
     }
 
     #[test]
@@ -243,9 +524,10 @@ mod tests {
             ("{a,{b,c}},d", &["{a,{b,c}}", "d"]),
         ];
         for (raw, want) in cases {
+            let want: Vec<String> = want.iter().map(|s| (*s).to_owned()).collect();
             assert_eq!(
-                patterns(raw).ok(),
-                Some(Some(want.iter().map(|s| (*s).to_owned()).collect())),
+                Option::<Vec<String>>::from_env(raw).ok(),
+                Some(Some(want)),
                 "{raw:?}"
             );
         }
@@ -253,10 +535,13 @@ mod tests {
 
     #[test]
     fn report_modes() {
-        assert_eq!(report_mode("check_run").ok(), Some(ReportMode::CheckRun));
-        assert_eq!(report_mode(" Both ").ok(), Some(ReportMode::Both));
+        assert_eq!(
+            ReportMode::from_env("check_run").ok(),
+            Some(ReportMode::CheckRun)
+        );
+        assert_eq!(ReportMode::from_env(" Both ").ok(), Some(ReportMode::Both));
         assert!(matches!(
-            report_mode("checks"),
+            ReportMode::from_env("checks"),
             Err(Invalid::Expected("one of comment, check_run, both"))
         ));
     }
@@ -264,6 +549,6 @@ mod tests {
     #[test]
     fn empty_optional_text_is_unset() {
         assert_eq!(opt_text("  ").ok(), Some(None));
-        assert!(secret("").ok().is_some_and(|s| s.is_none()));
+        assert!(secret("").is_none());
     }
 }

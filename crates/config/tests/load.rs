@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use gdt_config::{
     load, overlay_dotenv, search_paths, Config, ConfigError, EnvSource, GitHubCredentials,
-    LoadOptions, LogFormat, LogLevel, ReportMode, SchemaRuleConfig, ENV_BINDINGS,
+    LoadOptions, LogFormat, LogLevel, ReportMode, SchemaRuleConfig, ENV_BINDINGS, REMOVED,
     SYSTEM_CONFIG_PATH,
 };
 use secrecy::ExposeSecret;
@@ -17,7 +17,7 @@ use tempfile::TempDir;
 const FAKE_PEM: &str =
     "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAfakefakefake\n-----END RSA PRIVATE KEY-----\n";
 
-/// The production ConfigMap of the design document (section 6.2), verbatim.
+/// A production ConfigMap in the layout deployments already use, verbatim.
 const DESIGN_CONFIGMAP: &str = "\
 temporal:
   host_port: temporal-frontend.temporal:7233
@@ -117,7 +117,11 @@ fn the_design_documents_production_configmap_parses() {
     assert_eq!(c.temporal.namespace, "production");
     assert_eq!(c.temporal.worker_options.max_concurrent_activity, 50);
     assert_eq!(c.temporal.worker_options.max_concurrent_workflow, 20);
-    assert_eq!(c.temporal.max_concurrent, 10, "unset keys keep defaults");
+    assert_eq!(
+        c.github.rate_limit.max_inline_wait,
+        Duration::from_secs(10),
+        "unset keys keep defaults"
+    );
     assert_eq!(
         (c.github.app_id, c.github.installation_id),
         (234567, 890123)
@@ -128,10 +132,6 @@ fn the_design_documents_production_configmap_parses() {
     assert_eq!(
         c.github.effective_base_url().as_str(),
         "https://github.company.com/api/v3"
-    );
-    assert_eq!(
-        c.github.effective_upload_url().as_str(),
-        "https://github.company.com/api/uploads"
     );
     assert_eq!(c.app.environment, "production");
     assert_eq!(c.app.log_format, LogFormat::Json);
@@ -833,10 +833,8 @@ fn the_variable_table_lists_every_documented_name() {
         "GDT_TEMPORAL_HOST_PORT",
         "GDT_TEMPORAL_NAMESPACE",
         "GDT_TEMPORAL_TASK_QUEUE",
-        "GDT_TEMPORAL_MAX_CONCURRENT",
         "GDT_TEMPORAL_WORKER_OPTIONS_MAX_CONCURRENT_ACTIVITY",
         "GDT_TEMPORAL_WORKER_OPTIONS_MAX_CONCURRENT_WORKFLOW",
-        "GDT_TEMPORAL_WORKER_OPTIONS_ENABLE_LOGGING_REPLAY",
         "GDT_TEMPORAL_API_KEY",
         "GDT_TEMPORAL_TLS_ENABLED",
         "GDT_TEMPORAL_TLS_SERVER_NAME",
@@ -844,7 +842,6 @@ fn the_variable_table_lists_every_documented_name() {
         "GDT_TEMPORAL_TLS_CLIENT_CERT_PATH",
         "GDT_TEMPORAL_TLS_CLIENT_KEY_PATH",
         "GDT_GITHUB_BASE_URL",
-        "GDT_GITHUB_UPLOAD_URL",
         "GDT_GITHUB_ENTERPRISE",
         "GDT_GITHUB_ENTERPRISE_HOST",
         "GDT_GITHUB_APP_ID",
@@ -888,6 +885,18 @@ fn the_variable_table_lists_every_documented_name() {
     ];
     for name in documented {
         assert!(ENV_BINDINGS.iter().any(|b| b.var == name), "{name} missing");
+    }
+    // Documented once, removed since: setting them is an error that says what to do.
+    for name in [
+        "GDT_TEMPORAL_MAX_CONCURRENT",
+        "GDT_TEMPORAL_WORKER_OPTIONS_ENABLE_LOGGING_REPLAY",
+        "GDT_GITHUB_UPLOAD_URL",
+    ] {
+        assert!(REMOVED.iter().any(|r| r.var == name), "{name} missing");
+        assert!(
+            !ENV_BINDINGS.iter().any(|b| b.var == name),
+            "{name} still read"
+        );
     }
     let secrets: Vec<&str> = ENV_BINDINGS
         .iter()
@@ -933,7 +942,7 @@ fn the_webhook_section_from_file_and_environment() {
     let accepted: Vec<&str> = accepted.iter().map(|t| t.expose_secret()).collect();
     assert_eq!(accepted, ["whs_from_yaml", "whs_new", "whs_old"]);
 
-    // Seed 001's variable overrides the file, ours overrides it.
+    // The older variable overrides the file, ours overrides it.
     let c = load(&opts(
         dir.path(),
         &[

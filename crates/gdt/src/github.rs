@@ -67,7 +67,7 @@ pub(crate) fn client_with_auth(cfg: &Config, auth: Auth) -> anyhow::Result<Clien
         base_url: cfg.github.effective_base_url(),
         auth,
         retry,
-        user_agent: format!("github-deployment-tracker/{}", env!("CARGO_PKG_VERSION")),
+        user_agent: gdt_github::default_user_agent(),
     })
     .context("cannot create the GitHub client")
 }

@@ -50,16 +50,15 @@ pub(crate) fn run(config: &Config, cmd: ConfigCommand, out: OutputFormat) -> any
                         println!("# ERROR: {problem}");
                     }
                     println!("#\n# Environment variables (later ones win over earlier ones):");
-                    for binding in gdt_config::ENV_BINDINGS {
+                    for binding in gdt_config::ENV_BINDINGS.iter() {
                         println!("#   {:<52} {}", binding.var, binding.key);
                     }
                 }
                 OutputFormat::Json => {
-                    let value: serde_json::Value = serde_yaml_to_json(&yaml)?;
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&serde_json::json!({
-                            "config": value,
+                            "config": config.redacted_json(),
                             "github_credentials": credentials,
                             "errors": shown,
                         }))?
@@ -73,8 +72,4 @@ pub(crate) fn run(config: &Config, cmd: ConfigCommand, out: OutputFormat) -> any
             }
         }
     }
-}
-
-fn serde_yaml_to_json(yaml: &str) -> anyhow::Result<serde_json::Value> {
-    Ok(serde_yaml::from_str(yaml)?)
 }

@@ -103,6 +103,7 @@ pub(crate) async fn serve(
     let api_address = listeners.api.local_addr()?;
     let health_address = listeners.health.local_addr()?;
     tracing::info!(
+        environment = %config.app.environment,
         api = %api_address,
         health = %health_address,
         tokens = tokens.len(),

@@ -101,6 +101,7 @@ pub(crate) async fn serve(
         }
     });
     tracing::info!(
+        environment = %config.app.environment,
         task_queue = %config.temporal.task_queue,
         pr_checks_task_queue = %if config.pr_checks.enabled { config.pr_checks.task_queue.as_str() } else { "(disabled)" },
         namespace = %config.temporal.namespace,

@@ -1,0 +1,197 @@
+//! Everything shown from the table of settings: the effective configuration of `gdt config
+//! check` (secrets redacted), README's table of settings and `config/config.example.yaml`.
+//!
+//! The two documents are committed; `tests/docs.rs` fails when they differ from what the
+//! declarations give, and `GDT_BLESS=1 cargo test -p gdt-config` rewrites them.
+
+use serde_norway::{Mapping, Value};
+
+use crate::settings::{Config, Setting, SETTINGS};
+
+/// The line before README's generated table.
+pub const README_BEGIN: &str = "<!-- settings:begin -->";
+/// The line after README's generated table.
+pub const README_END: &str = "<!-- settings:end -->";
+
+impl Config {
+    /// The effective configuration as YAML for `gdt config check` and support
+    /// tickets: secrets appear as `"<redacted>"` (or `"<unset>"`), the App key
+    /// only by its path, the GitHub URL and TLS flag as they will be used.
+    /// A comment header says which file, `.env` and variables were applied.
+    pub fn redacted_yaml(&self) -> String {
+        let mut out = String::from("# gdt effective configuration (secrets redacted)\n");
+        let file = self
+            .source
+            .file
+            .as_ref()
+            .map_or_else(|| "none (defaults)".to_owned(), |p| p.display().to_string());
+        out.push_str(&format!("# config file: {file}\n"));
+        if let Some(dotenv) = &self.source.dotenv_file {
+            out.push_str(&format!("# .env file: {}\n", dotenv.display()));
+        }
+        if !self.source.env_vars.is_empty() {
+            out.push_str(&format!(
+                "# environment variables applied: {}\n",
+                self.source.env_vars.join(", ")
+            ));
+        }
+        out.push_str(&yaml(&self.effective_tree()));
+        out
+    }
+
+    /// The same as [`Config::redacted_yaml`] as JSON (without the header), for
+    /// `gdt config check --output json`.
+    pub fn redacted_json(&self) -> serde_json::Value {
+        // Every key is a string, so this cannot fail; NaN would become null.
+        serde_json::to_value(self.effective_tree()).unwrap_or_default()
+    }
+
+    /// Every setting by its key path, with the GitHub URL and the TLS flag as used.
+    fn effective_tree(&self) -> Value {
+        let mut effective = self.clone();
+        effective.github.base_url = self.github.effective_base_url();
+        effective.temporal.tls.enabled = self.temporal.tls_enabled();
+        let mut root = Mapping::new();
+        for setting in SETTINGS.iter() {
+            let mut path: Vec<&str> = setting.key.split('.').collect();
+            let leaf = path.pop().unwrap_or_default();
+            let mut map = &mut root;
+            for part in path {
+                let node = map
+                    .entry(part.into())
+                    .or_insert_with(|| Value::Mapping(Mapping::new()));
+                let Value::Mapping(next) = node else {
+                    unreachable!("a section key is never a setting key")
+                };
+                map = next;
+            }
+            map.insert(leaf.into(), setting.show(&effective));
+        }
+        Value::Mapping(root)
+    }
+}
+
+/// README's table of settings, between [`README_BEGIN`] and [`README_END`] (included).
+pub fn readme_table() -> String {
+    let defaults = Config::default();
+    let mut out = format!(
+        "{README_BEGIN}\n<!-- Made from crates/config/src/settings.rs; \
+         `GDT_BLESS=1 cargo test -p gdt-config` rewrites it. -->\n\
+         | Key | Variables (the first wins) | Default | What it does |\n|---|---|---|---|\n"
+    );
+    for s in SETTINGS.iter() {
+        let vars = if s.env.is_empty() {
+            "YAML only".to_owned()
+        } else {
+            s.env
+                .iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let default = match s.show(&defaults) {
+            _ if s.secret => "secret; unset".to_owned(),
+            Value::Null => "unset".to_owned(),
+            value => format!("`{}`", yaml(&value).trim_end()),
+        };
+        out.push_str(&format!(
+            "| `{}` | {vars} | {default} | {} |\n",
+            s.key,
+            s.doc().replace('|', "\\|")
+        ));
+    }
+    out.push_str(README_END);
+    out.push('\n');
+    out
+}
+
+/// `config/config.example.yaml`: every key with its doc line, variables and default, so
+/// the file loads as it is and gives the defaults.
+pub fn example_yaml() -> String {
+    let defaults = Config::default();
+    let mut out = String::from(EXAMPLE_HEADER);
+    let mut open: Vec<&str> = Vec::new();
+    for s in SETTINGS.iter() {
+        let mut path: Vec<&str> = s.key.split('.').collect();
+        let leaf = path.pop().unwrap_or_default();
+        let common = open.iter().zip(&path).take_while(|(a, b)| a == b).count();
+        open.truncate(common);
+        for part in &path[common..] {
+            if open.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&format!("{}{part}:\n", indent(open.len())));
+            open.push(part);
+        }
+        example_entry(&mut out, &indent(open.len()), leaf, s, &defaults);
+    }
+    out
+}
+
+fn example_entry(out: &mut String, pad: &str, leaf: &str, s: &Setting, defaults: &Config) {
+    for line in wrap(&s.doc(), 92 - pad.len()) {
+        out.push_str(&format!("{pad}# {line}\n"));
+    }
+    if !s.env.is_empty() {
+        out.push_str(&format!("{pad}# Variables: {}\n", s.env.join(", ")));
+    }
+    match s.show(defaults) {
+        _ if s.secret => out.push_str(&format!("{pad}# {leaf}: <secret>\n")),
+        Value::Null => out.push_str(&format!("{pad}# {leaf}:\n")),
+        value => out.push_str(&format!("{pad}{leaf}: {}\n", yaml(&value).trim_end())),
+    }
+}
+
+const EXAMPLE_HEADER: &str = "\
+# Configuration of gdt, the GitHub deployment tracker (worker, server and CLI).
+# Made from crates/config/src/settings.rs: `GDT_BLESS=1 cargo test -p gdt-config` rewrites it.
+#
+# Every key is optional: the values below are the built-in defaults, so this
+# file loads as it is. Copy it to one of the places gdt looks (first found wins)
+#   1. --config PATH            (must exist)
+#   2. ./config.yaml
+#   3. ./config/config.yaml
+#   4. /etc/github-deployment-tracker/config.yaml
+# and keep only what you change. Unknown keys are errors, so a typo is caught.
+#
+# Precedence, lowest to highest:
+#   defaults < this file < .env (never overrides a variable already set)
+#   < the older variables (Temporal's own such as TEMPORAL_ADDRESS, and
+#     GITHUB_APP_ID, GITHUB_TOKEN, INTERNAL_API_SHARED_SECRET, ...)
+#   < GDT_<KEY> variables, the key in capitals with dots as underscores.
+# Each key lists its variables, the GDT_ one first. Empty variables are
+# ignored. `gdt config check` prints the variables and the effective
+# configuration (secrets redacted).
+#
+# Durations are humantime strings: \"500ms\", \"2s\", \"30m\", \"1h 30m\".
+# Secrets are better set through the environment or a mounted file than
+# written here; keys shown commented out are unset by default.
+";
+
+fn indent(depth: usize) -> String {
+    "  ".repeat(depth)
+}
+
+fn yaml(value: &Value) -> String {
+    // Only a non-string map key could fail, and the table has none.
+    serde_norway::to_string(value).unwrap_or_default()
+}
+
+/// `text` in lines of at most `width` characters, breaking between words.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines
+            .last_mut()
+            .filter(|l| l.len() + 1 + word.len() <= width || l.is_empty());
+        match line {
+            Some(line) if line.is_empty() => line.push_str(word),
+            Some(line) => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            None => lines.push(word.to_owned()),
+        }
+    }
+    lines
+}
