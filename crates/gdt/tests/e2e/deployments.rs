@@ -226,10 +226,13 @@ async fn a_silent_deployment_is_marked_inactive_after_the_inactivity_timeout() {
     let result = wait(&env, dir, &id);
     assert_eq!(result["final_status"], "inactive");
     assert_eq!(result["status_updates"], 2);
-    assert_eq!(
-        posted_states(&github, "acme/api", &result).await,
-        ["in_progress", "inactive"]
-    );
+    let posted = statuses(
+        &github,
+        "acme/api",
+        result["deployment_id"].as_u64().unwrap(),
+    )
+    .await;
+    assert_eq!(states(&posted), ["in_progress", "inactive"]);
     assert_eq!(
         posted[1]["description"],
         "No status update received within 2s; marked inactive"
