@@ -63,6 +63,7 @@
 
 mod auth;
 pub mod config;
+mod context;
 mod error;
 pub mod faults;
 pub mod journal;
@@ -83,14 +84,14 @@ pub use journal::JournalEntry;
 /// A GitHub API emulator; cheap to clone (all clones share one state).
 #[derive(Clone)]
 pub struct Sandbox {
-    shared: Arc<server::Shared>,
+    shared: Arc<context::Shared>,
 }
 
 impl Sandbox {
     /// A sandbox with no repositories, accepting `config`'s credentials.
     pub fn new(config: SandboxConfig) -> Sandbox {
         Sandbox {
-            shared: Arc::new(server::Shared::new(config)),
+            shared: Arc::new(context::Shared::new(config)),
         }
     }
 

@@ -12,20 +12,10 @@ use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Map, Value};
 
-use crate::auth::Principal;
+use crate::context::RequestContext;
 use crate::error::{json_response, ApiError};
-use crate::objects::Actor;
 use crate::pagination::Page;
-use crate::server::RequestContext;
 use crate::state::Listed;
-
-/// Who acts: the App behind an installation token, else the sandbox bot.
-pub(crate) fn actor(ctx: &RequestContext) -> Actor {
-    match ctx.principal.as_ref().and_then(Principal::app_id) {
-        Some(app_id) => Actor::App(app_id),
-        None => Actor::SandboxBot,
-    }
-}
 
 /// Ids and numbers in paths that are not numbers name nothing, so they are 404s.
 pub(crate) fn path_number(raw: &str) -> Result<u64, ApiError> {

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use super::pulls::render_pull_minimal;
 use super::{
-    is_commit_ref, repo_entry, repo_key, repository_html_url, repository_url, Inner, Listed, Repo,
-    Store, StoreError,
+    is_commit_ref, listed_in, repo_entry, repository_html_url, repository_url, Inner, Listed, Repo,
+    RepoName, Store, StoreError,
 };
 use crate::objects::{encode_path, node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
@@ -210,19 +210,18 @@ impl Store {
     pub(crate) fn create_check_run(
         &self,
         ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        repo: &RepoName,
         new: NewCheckRun,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
+        let mut guard = self.lock();
         let inner = &mut *guard;
         // `head_sha` must be a commit; branch names are refused, as on GitHub.
         let head_sha = Some(&new.head_sha)
             .filter(|sha| is_commit_ref(sha))
-            .and_then(|sha| inner.resolve(owner, name, sha))
-            .ok_or(StoreError::UnknownRef)?;
-        let suite_key = (repo_key(owner, name), head_sha.clone(), new.app_id);
+            .and_then(|sha| inner.resolve(repo, sha))
+            .ok_or_else(|| StoreError::NoCommitForSha(new.head_sha.clone()))?;
+        let suite_key = (repo.key(), head_sha.clone(), new.app_id);
         let mut run = CheckRun {
             id: inner.last_check_run_id + 1,
             head_sha,
@@ -248,7 +247,7 @@ impl Store {
             inner.last_check_suite_id += 1;
             inner.last_check_suite_id
         });
-        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, owner, name, now);
+        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, repo, now);
         repo.check_run_ids.push(run.id);
         let rendered = render_check_run(ctx, repo, &run);
         inner.check_runs.insert(run.id, run);
@@ -259,12 +258,11 @@ impl Store {
     pub(crate) fn get_check_run(
         &self,
         ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        repo: &RepoName,
         id: u64,
     ) -> Result<Value, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
-        let (repo, run) = find_run(&inner, owner, name, id)?;
+        let inner = self.lock();
+        let (repo, run) = find_run(&inner, repo, id)?;
         Ok(render_check_run(ctx, repo, run))
     }
 
@@ -272,21 +270,20 @@ impl Store {
     pub(crate) fn update_check_run(
         &self,
         ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        repo: &RepoName,
         id: u64,
         update: CheckRunUpdate,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
+        let mut guard = self.lock();
         let inner = &mut *guard;
-        find_run(inner, owner, name, id)?;
+        find_run(inner, repo, id)?;
         let run = inner.check_runs.get_mut(&id).ok_or(StoreError::NotFound)?;
         run.apply(update.fields, now)?;
         if let Some(new_name) = update.name {
             run.name = new_name;
         }
-        let (repo, run) = find_run(inner, owner, name, id)?;
+        let (repo, run) = find_run(inner, repo, id)?;
         Ok(render_check_run(ctx, repo, run))
     }
 
@@ -295,17 +292,16 @@ impl Store {
     pub(crate) fn list_check_runs(
         &self,
         ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        repo: &RepoName,
         git_ref: &str,
         filter: &CheckRunFilter,
         page: Page,
     ) -> Result<Listed, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
+        let inner = self.lock();
         let sha = inner
-            .resolve(owner, name, git_ref)
-            .ok_or(StoreError::UnknownRef)?;
-        let Ok(repo) = inner.repo(owner, name) else {
+            .resolve(repo, git_ref)
+            .ok_or_else(|| StoreError::NoCommitForSha(git_ref.to_owned()))?;
+        let Ok(repo) = inner.repo(repo) else {
             return Ok(Listed {
                 total: 0,
                 items: Vec::new(),
@@ -341,13 +337,12 @@ impl Store {
     pub(crate) fn list_annotations(
         &self,
         ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        repo: &RepoName,
         id: u64,
         page: Page,
     ) -> Result<Listed, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
-        let (repo, run) = find_run(&inner, owner, name, id)?;
+        let inner = self.lock();
+        let (repo, run) = find_run(&inner, repo, id)?;
         let items = run.annotations[page.range(run.annotations.len())]
             .iter()
             .map(|annotation| render_annotation(ctx, repo, run, annotation))
@@ -361,15 +356,11 @@ impl Store {
 
 fn find_run<'a>(
     inner: &'a Inner,
-    owner: &str,
-    name: &str,
+    repo: &RepoName,
     id: u64,
 ) -> Result<(&'a Repo, &'a CheckRun), StoreError> {
-    let repo = inner.repo(owner, name)?;
-    if repo.check_run_ids.binary_search(&id).is_err() {
-        return Err(StoreError::NotFound);
-    }
-    let run = inner.check_runs.get(&id).ok_or(StoreError::NotFound)?;
+    let repo = inner.repo(repo)?;
+    let run = listed_in(&repo.check_run_ids, &inner.check_runs, id)?;
     Ok((repo, run))
 }
 

@@ -1,11 +1,11 @@
-//! Issue comments on seeded pull requests (GitHub keeps a pull request's
+//! Issue comments on pull requests (GitHub keeps a pull request's
 //! conversation on the issue of the same number).
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{
-    repo_key, repository_html_url, repository_url, Inner, Listed, Repo, Store, StoreError,
+    repository_html_url, repository_url, Inner, Listed, Repo, RepoName, Store, StoreError,
 };
 use crate::objects::{node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
@@ -20,7 +20,8 @@ pub(crate) struct NewComment {
 #[derive(Debug)]
 pub(super) struct Comment {
     id: u64,
-    /// [`repo_key`] of the repository, so an id from another repository is a 404.
+    /// [`RepoName::key`] of the repository, so an id from another repository
+    /// is a 404.
     repo_key: String,
     issue_number: u64,
     body: String,
@@ -30,19 +31,18 @@ pub(super) struct Comment {
 }
 
 impl Store {
-    /// Comments on a seeded pull request; `NotFound` for any other number.
+    /// Comments on a pull request; `NotFound` for any other number.
     pub(crate) fn create_comment(
         &self,
         ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        repo: &RepoName,
         number: u64,
         new: NewComment,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
+        let mut guard = self.lock();
         let inner = &mut *guard;
-        let key = repo_key(owner, name);
+        let key = repo.key();
         let repo = inner.repos.get_mut(&key).ok_or(StoreError::NotFound)?;
         let pull = repo.pulls.get_mut(&number).ok_or(StoreError::NotFound)?;
         inner.last_comment_id += 1;
@@ -67,13 +67,12 @@ impl Store {
     pub(crate) fn list_comments(
         &self,
         ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        repo: &RepoName,
         number: u64,
         page: Page,
     ) -> Result<Listed, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
-        let repo = inner.repo(owner, name)?;
+        let inner = self.lock();
+        let repo = inner.repo(repo)?;
         let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
         let ids = &pull.comment_ids;
         let items = ids[page.range(ids.len())]
@@ -91,12 +90,11 @@ impl Store {
     pub(crate) fn get_comment(
         &self,
         ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        repo: &RepoName,
         id: u64,
     ) -> Result<Value, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
-        let (repo, comment) = find_comment(&inner, owner, name, id)?;
+        let inner = self.lock();
+        let (repo, comment) = find_comment(&inner, repo, id)?;
         Ok(render_comment(ctx, repo, comment))
     }
 
@@ -104,32 +102,26 @@ impl Store {
     pub(crate) fn update_comment(
         &self,
         ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        repo: &RepoName,
         id: u64,
         body: String,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
+        let mut guard = self.lock();
         let inner = &mut *guard;
-        find_comment(inner, owner, name, id)?;
+        find_comment(inner, repo, id)?;
         let comment = inner.comments.get_mut(&id).ok_or(StoreError::NotFound)?;
         comment.body = body;
         comment.updated_at = now;
-        let (repo, comment) = find_comment(inner, owner, name, id)?;
+        let (repo, comment) = find_comment(inner, repo, id)?;
         Ok(render_comment(ctx, repo, comment))
     }
 
     /// Deletes a comment: it leaves its pull request's list and its id names nothing.
-    pub(crate) fn delete_comment(
-        &self,
-        owner: &str,
-        name: &str,
-        id: u64,
-    ) -> Result<(), StoreError> {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
+    pub(crate) fn delete_comment(&self, repo: &RepoName, id: u64) -> Result<(), StoreError> {
+        let mut guard = self.lock();
         let inner = &mut *guard;
-        find_comment(inner, owner, name, id)?;
+        find_comment(inner, repo, id)?;
         let comment = inner.comments.remove(&id).ok_or(StoreError::NotFound)?;
         let repo = inner
             .repos
@@ -144,15 +136,15 @@ impl Store {
 
 fn find_comment<'a>(
     inner: &'a Inner,
-    owner: &str,
-    name: &str,
+    repo: &RepoName,
     id: u64,
 ) -> Result<(&'a Repo, &'a Comment), StoreError> {
-    let repo = inner.repo(owner, name)?;
+    let key = repo.key();
+    let repo = inner.repo(repo)?;
     let comment = inner
         .comments
         .get(&id)
-        .filter(|comment| comment.repo_key == repo_key(owner, name))
+        .filter(|comment| comment.repo_key == key)
         .ok_or(StoreError::NotFound)?;
     Ok((repo, comment))
 }
