@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::objects::{Actor, RenderContext};
-use crate::state::{RepoName, Store};
+use crate::state::{RepoName, Scope, Store};
 use crate::SandboxConfig;
 
 /// Everything the handlers share.
@@ -60,6 +60,17 @@ impl Shared {
             .unwrap_or("localhost");
         format!("http://{host}")
     }
+
+    /// The store's scope for `repo`, rendering `url` fields under `base_url`.
+    pub(crate) fn scope<'a>(&'a self, repo: &'a RepoName, base_url: &'a str) -> Scope<'a> {
+        Scope {
+            repo,
+            render: RenderContext {
+                base_url,
+                auth: &self.auth,
+            },
+        }
+    }
 }
 
 /// What the layer hands to GitHub-route handlers.
@@ -71,13 +82,6 @@ pub(crate) struct RequestContext {
 }
 
 impl RequestContext {
-    pub(crate) fn render<'a>(&'a self, shared: &'a Shared) -> RenderContext<'a> {
-        RenderContext {
-            base_url: &self.base_url,
-            auth: &shared.auth,
-        }
-    }
-
     /// Who acts: the App behind an installation token, else the sandbox bot.
     pub(crate) fn actor(&self) -> Actor {
         match self.principal.as_ref().and_then(Principal::app_id) {
@@ -104,9 +108,9 @@ impl<T> RepoRequest<T> {
         &self.shared.store
     }
 
-    /// How the objects of this request are rendered.
-    pub(crate) fn render(&self) -> RenderContext<'_> {
-        self.ctx.render(&self.shared)
+    /// The repository this request acts on, and how its answer is rendered.
+    pub(crate) fn scope(&self) -> Scope<'_> {
+        self.shared.scope(&self.repo, &self.ctx.base_url)
     }
 }
 

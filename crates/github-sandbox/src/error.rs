@@ -5,8 +5,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::state::StoreError;
-
 /// `documentation_url` of errors that have no more specific page.
 pub(crate) const DOCS_REST: &str = "https://docs.github.com/rest";
 /// `documentation_url` of rate-limit errors.
@@ -153,35 +151,6 @@ impl ApiError {
                 "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
             ),
         }
-    }
-}
-
-impl ApiError {
-    /// GitHub's answer to a store refusal, on an endpoint whose errors link
-    /// `docs`. The one mapping from store errors to answers: the store picks
-    /// the refusal (and its message), this picks the status and body shape.
-    pub(crate) fn from_store(err: &StoreError, docs: &'static str) -> Self {
-        let message = err.to_string();
-        match err {
-            StoreError::NotFound => Self::NotFound,
-            StoreError::NoRefFound(_) | StoreError::NoCommitForSha(_) => {
-                Self::Unprocessable { message, docs }
-            }
-            StoreError::NoCommitForRef(_) => Self::NotFoundMessage { message, docs },
-            StoreError::ConclusionRequired => Self::InvalidRequest {
-                detail: message,
-                docs,
-            },
-        }
-    }
-}
-
-/// For endpoints whose errors link GitHub's REST overview (reads, whose only
-/// refusal is `NotFound`); the others call [`ApiError::from_store`] with
-/// their own page.
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
-        Self::from_store(&err, DOCS_REST)
     }
 }
 

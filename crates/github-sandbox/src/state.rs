@@ -44,6 +44,13 @@ impl RepoName {
     }
 }
 
+/// Where a store operation acts and how its answer is rendered: the
+/// repository a request names, with the request's base URL and Apps.
+pub(crate) struct Scope<'a> {
+    pub(crate) repo: &'a RepoName,
+    pub(crate) render: RenderContext<'a>,
+}
+
 fn repo_key(owner: &str, name: &str) -> String {
     format!(
         "{}/{}",
@@ -53,8 +60,8 @@ fn repo_key(owner: &str, name: &str) -> String {
 }
 
 /// Why a store operation failed. Each refusal carries what GitHub's message
-/// quotes, and its `Display` is that message; [`crate::error::ApiError`] turns
-/// it into GitHub's answer in one place.
+/// quotes, and its `Display` is that message; `ApiError::from_store` (in
+/// `routes`) turns it into GitHub's answer, in one place.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum StoreError {
     /// The repository, or the deployment, pull request, comment or check run
@@ -215,6 +222,23 @@ fn listed_in<'a, T>(
     objects.get(&id).ok_or(StoreError::NotFound)
 }
 
+/// An object a repository holds under a global id: a deployment, an issue
+/// comment or a check run. Only its own repository's paths reach it.
+trait Held: Sized {
+    /// The object `id` with its repository; `NotFound` unless `repo` holds it.
+    fn find<'a>(
+        inner: &'a Inner,
+        repo: &RepoName,
+        id: u64,
+    ) -> Result<(&'a Repo, &'a Self), StoreError>;
+
+    /// The object `id`, to change once [`Held::find`] has found it.
+    fn find_mut(inner: &mut Inner, id: u64) -> Option<&mut Self>;
+
+    /// The object as GitHub sends it.
+    fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value;
+}
+
 /// The repositories with everything in them.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
@@ -225,6 +249,28 @@ impl Store {
     /// The whole state, locked for one operation.
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().expect("store mutex poisoned")
+    }
+
+    /// One object, rendered.
+    fn get<T: Held>(&self, at: &Scope<'_>, id: u64) -> Result<Value, StoreError> {
+        let inner = self.lock();
+        let (repo, object) = T::find(&inner, at.repo, id)?;
+        Ok(object.render(&at.render, repo))
+    }
+
+    /// Changes one object with `change` and renders it. A `change` that
+    /// refuses returns the error and leaves the object as it was.
+    fn change<T: Held>(
+        &self,
+        at: &Scope<'_>,
+        id: u64,
+        change: impl FnOnce(&mut T) -> Result<(), StoreError>,
+    ) -> Result<Value, StoreError> {
+        let mut inner = self.lock();
+        T::find(&inner, at.repo, id)?;
+        change(T::find_mut(&mut inner, id).ok_or(StoreError::NotFound)?)?;
+        let (repo, object) = T::find(&inner, at.repo, id)?;
+        Ok(object.render(&at.render, repo))
     }
 
     /// Forgets every repository with its deployments, statuses, pull

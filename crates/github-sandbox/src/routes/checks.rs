@@ -41,16 +41,14 @@ pub(crate) async fn create(req: RepoRequest, body: Bytes) -> Result<Response, Ap
     };
     let created = req
         .store()
-        .create_check_run(&req.render(), &req.repo, new, Utc::now())
+        .create_check_run(&req.scope(), new, Utc::now())
         .map_err(|err| ApiError::from_store(&err, docs))?;
     Ok(json_response(StatusCode::CREATED, &created))
 }
 
 /// `GET /repos/{owner}/{repo}/check-runs/{check_run_id}`
 pub(crate) async fn get_one(req: RepoRequest<u64>) -> Result<Response, ApiError> {
-    let run = req
-        .store()
-        .get_check_run(&req.render(), &req.repo, req.rest)?;
+    let run = req.store().get_check_run(&req.scope(), req.rest)?;
     Ok(json_response(StatusCode::OK, &run))
 }
 
@@ -68,7 +66,7 @@ pub(crate) async fn update(req: RepoRequest<String>, body: Bytes) -> Result<Resp
     };
     let updated = req
         .store()
-        .update_check_run(&req.render(), &req.repo, id, update, Utc::now())
+        .update_check_run(&req.scope(), id, update, Utc::now())
         .map_err(|err| ApiError::from_store(&err, docs))?;
     Ok(json_response(StatusCode::OK, &updated))
 }
@@ -90,7 +88,7 @@ pub(crate) async fn list_for_ref(req: RepoRequest<String>, uri: Uri) -> Result<R
     let page = Page::from_query(uri.query());
     let listed = req
         .store()
-        .list_check_runs(&req.render(), &req.repo, &req.rest, &filter, page)
+        .list_check_runs(&req.scope(), &req.rest, &filter, page)
         .map_err(|err| ApiError::from_store(&err, DOCS_LIST_CHECK_RUNS))?;
     let total = listed.total;
     let body = json!({"total_count": total, "check_runs": listed.items});
@@ -109,9 +107,7 @@ pub(crate) async fn list_annotations(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let page = Page::from_query(uri.query());
-    let listed = req
-        .store()
-        .list_annotations(&req.render(), &req.repo, req.rest, page)?;
+    let listed = req.store().list_annotations(&req.scope(), req.rest, page)?;
     Ok(paginated(&req.ctx, &uri, page, listed))
 }
 

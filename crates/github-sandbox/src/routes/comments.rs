@@ -19,9 +19,7 @@ const MAX_BODY_CHARS: usize = 65_536;
 /// `GET /repos/{owner}/{repo}/issues/{issue_number}/comments`
 pub(crate) async fn list(req: RepoRequest<u64>, uri: Uri) -> Result<Response, ApiError> {
     let page = Page::from_query(uri.query());
-    let listed = req
-        .store()
-        .list_comments(&req.render(), &req.repo, req.rest, page)?;
+    let listed = req.store().list_comments(&req.scope(), req.rest, page)?;
     Ok(paginated(&req.ctx, &uri, page, listed))
 }
 
@@ -31,26 +29,24 @@ pub(crate) async fn create(req: RepoRequest<u64>, body: Bytes) -> Result<Respons
         body: comment_body(&body, DOCS_CREATE_COMMENT)?,
         actor: req.ctx.actor(),
     };
-    let created =
-        req.store()
-            .create_comment(&req.render(), &req.repo, req.rest, new, Utc::now())?;
+    let created = req
+        .store()
+        .create_comment(&req.scope(), req.rest, new, Utc::now())?;
     Ok(json_response(StatusCode::CREATED, &created))
 }
 
 /// `GET /repos/{owner}/{repo}/issues/comments/{comment_id}`
 pub(crate) async fn get_one(req: RepoRequest<u64>) -> Result<Response, ApiError> {
-    let comment = req
-        .store()
-        .get_comment(&req.render(), &req.repo, req.rest)?;
+    let comment = req.store().get_comment(&req.scope(), req.rest)?;
     Ok(json_response(StatusCode::OK, &comment))
 }
 
 /// `PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}`
 pub(crate) async fn update(req: RepoRequest<u64>, body: Bytes) -> Result<Response, ApiError> {
     let body = comment_body(&body, DOCS_UPDATE_COMMENT)?;
-    let updated =
-        req.store()
-            .update_comment(&req.render(), &req.repo, req.rest, body, Utc::now())?;
+    let updated = req
+        .store()
+        .update_comment(&req.scope(), req.rest, body, Utc::now())?;
     Ok(json_response(StatusCode::OK, &updated))
 }
 

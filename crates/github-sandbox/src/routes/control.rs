@@ -16,7 +16,6 @@ use serde_json::{json, Value};
 use crate::context::Shared;
 use crate::error::json_response;
 use crate::faults::FaultSpec;
-use crate::objects::RenderContext;
 use crate::state::{NewPull, PullPatch, RepoName};
 
 fn bad_request(message: &str) -> Response {
@@ -86,12 +85,9 @@ pub(crate) async fn create_pull(
         return bad_request(&err.to_string());
     }
     let base_url = shared.base_url(&headers);
-    let ctx = RenderContext {
-        base_url: &base_url,
-        auth: &shared.auth,
-    };
     let repo = RepoName { owner, name };
-    let pull = shared.store.create_pull(&ctx, &repo, new, Utc::now());
+    let at = shared.scope(&repo, &base_url);
+    let pull = shared.store.create_pull(&at, new, Utc::now());
     json_response(StatusCode::CREATED, &pull)
 }
 
@@ -114,15 +110,9 @@ pub(crate) async fn update_pull(
         return bad_request(&err.to_string());
     }
     let base_url = shared.base_url(&headers);
-    let ctx = RenderContext {
-        base_url: &base_url,
-        auth: &shared.auth,
-    };
     let repo = RepoName { owner, name };
-    match shared
-        .store
-        .update_pull(&ctx, &repo, number, patch, Utc::now())
-    {
+    let at = shared.scope(&repo, &base_url);
+    match shared.store.update_pull(&at, number, patch, Utc::now()) {
         Ok(pull) => json_response(StatusCode::OK, &pull),
         Err(_) => not_found_response(),
     }

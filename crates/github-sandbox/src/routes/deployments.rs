@@ -24,7 +24,7 @@ pub(crate) async fn create(req: RepoRequest, body: Bytes) -> Result<Response, Ap
     let new = parse_new_deployment(&body, req.ctx.actor())?;
     let created = req
         .store()
-        .create_deployment(&req.render(), &req.repo, new, Utc::now())
+        .create_deployment(&req.scope(), new, Utc::now())
         .map_err(|err| ApiError::from_store(&err, docs))?;
     Ok(json_response(StatusCode::CREATED, &created))
 }
@@ -83,17 +83,13 @@ pub(crate) async fn list(req: RepoRequest, uri: Uri) -> Response {
         }
     }
     let page = Page::from_query(uri.query());
-    let listed = req
-        .store()
-        .list_deployments(&req.render(), &req.repo, &filter, page);
+    let listed = req.store().list_deployments(&req.scope(), &filter, page);
     paginated(&req.ctx, &uri, page, listed)
 }
 
 /// `GET /repos/{owner}/{repo}/deployments/{id}`
 pub(crate) async fn get_one(req: RepoRequest<u64>) -> Result<Response, ApiError> {
-    let deployment = req
-        .store()
-        .get_deployment(&req.render(), &req.repo, req.rest)?;
+    let deployment = req.store().get_deployment(&req.scope(), req.rest)?;
     Ok(json_response(StatusCode::OK, &deployment))
 }
 
@@ -106,7 +102,7 @@ pub(crate) async fn create_status(
     let new = parse_new_status(&body, req.ctx.actor())?;
     let created = req
         .store()
-        .create_status(&req.render(), &req.repo, req.rest, new, Utc::now())?;
+        .create_status(&req.scope(), req.rest, new, Utc::now())?;
     Ok(json_response(StatusCode::CREATED, &created))
 }
 
@@ -149,8 +145,6 @@ fn parse_new_status(body: &Body, actor: Actor) -> Result<NewStatus, ApiError> {
 /// `GET /repos/{owner}/{repo}/deployments/{id}/statuses`
 pub(crate) async fn list_statuses(req: RepoRequest<u64>, uri: Uri) -> Result<Response, ApiError> {
     let page = Page::from_query(uri.query());
-    let listed = req
-        .store()
-        .list_statuses(&req.render(), &req.repo, req.rest, page)?;
+    let listed = req.store().list_statuses(&req.scope(), req.rest, page)?;
     Ok(paginated(&req.ctx, &uri, page, listed))
 }

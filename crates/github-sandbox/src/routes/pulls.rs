@@ -12,16 +12,14 @@ use crate::routes::paginated;
 
 /// `GET /repos/{owner}/{repo}/pulls/{pull_number}`
 pub(crate) async fn get_one(req: RepoRequest<u64>) -> Result<Response, ApiError> {
-    let pull = req.store().get_pull(&req.render(), &req.repo, req.rest)?;
+    let pull = req.store().get_pull(&req.scope(), req.rest)?;
     Ok(json_response(StatusCode::OK, &pull))
 }
 
 /// `GET /repos/{owner}/{repo}/pulls/{pull_number}/files`
 pub(crate) async fn list_files(req: RepoRequest<u64>, uri: Uri) -> Result<Response, ApiError> {
     let page = Page::from_query(uri.query());
-    let listed = req
-        .store()
-        .list_pull_files(&req.render(), &req.repo, req.rest, page)?;
+    let listed = req.store().list_pull_files(&req.scope(), req.rest, page)?;
     Ok(paginated(&req.ctx, &uri, page, listed))
 }
 
@@ -36,7 +34,7 @@ pub(crate) async fn get_contents(req: RepoRequest<String>, uri: Uri) -> Result<R
         .filter(|git_ref| !git_ref.is_empty());
     let contents = req
         .store()
-        .get_contents(&req.render(), &req.repo, &req.rest, git_ref.as_deref())
+        .get_contents(&req.scope(), &req.rest, git_ref.as_deref())
         .map_err(|err| ApiError::from_store(&err, DOCS_GET_CONTENT))?;
     Ok(json_response(StatusCode::OK, &contents))
 }

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use super::pulls::render_pull_minimal;
 use super::{
-    is_commit_ref, listed_in, repo_entry, repository_html_url, repository_url, Inner, Listed, Repo,
-    RepoName, Store, StoreError,
+    is_commit_ref, listed_in, repo_entry, repository_html_url, repository_url, Held, Inner, Listed,
+    Repo, RepoName, Scope, Store, StoreError,
 };
 use crate::objects::{encode_path, node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
@@ -209,8 +209,7 @@ impl Store {
     /// Creates a check run on a commit, creating the repository on first use.
     pub(crate) fn create_check_run(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         new: NewCheckRun,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
@@ -219,9 +218,9 @@ impl Store {
         // `head_sha` must be a commit; branch names are refused, as on GitHub.
         let head_sha = Some(&new.head_sha)
             .filter(|sha| is_commit_ref(sha))
-            .and_then(|sha| inner.resolve(repo, sha))
+            .and_then(|sha| inner.resolve(at.repo, sha))
             .ok_or_else(|| StoreError::NoCommitForSha(new.head_sha.clone()))?;
-        let suite_key = (repo.key(), head_sha.clone(), new.app_id);
+        let suite_key = (at.repo.key(), head_sha.clone(), new.app_id);
         let mut run = CheckRun {
             id: inner.last_check_run_id + 1,
             head_sha,
@@ -247,61 +246,49 @@ impl Store {
             inner.last_check_suite_id += 1;
             inner.last_check_suite_id
         });
-        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, repo, now);
+        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, at.repo, now);
         repo.check_run_ids.push(run.id);
-        let rendered = render_check_run(ctx, repo, &run);
+        let rendered = render_check_run(&at.render, repo, &run);
         inner.check_runs.insert(run.id, run);
         Ok(rendered)
     }
 
     /// `GET /repos/{owner}/{repo}/check-runs/{id}`
-    pub(crate) fn get_check_run(
-        &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
-        id: u64,
-    ) -> Result<Value, StoreError> {
-        let inner = self.lock();
-        let (repo, run) = find_run(&inner, repo, id)?;
-        Ok(render_check_run(ctx, repo, run))
+    pub(crate) fn get_check_run(&self, at: &Scope<'_>, id: u64) -> Result<Value, StoreError> {
+        self.get::<CheckRun>(at, id)
     }
 
     /// Updates a check run; see [`CheckRun::apply`].
     pub(crate) fn update_check_run(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         id: u64,
         update: CheckRunUpdate,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
-        let mut guard = self.lock();
-        let inner = &mut *guard;
-        find_run(inner, repo, id)?;
-        let run = inner.check_runs.get_mut(&id).ok_or(StoreError::NotFound)?;
-        run.apply(update.fields, now)?;
-        if let Some(new_name) = update.name {
-            run.name = new_name;
-        }
-        let (repo, run) = find_run(inner, repo, id)?;
-        Ok(render_check_run(ctx, repo, run))
+        self.change(at, id, |run: &mut CheckRun| {
+            run.apply(update.fields, now)?;
+            if let Some(new_name) = update.name {
+                run.name = new_name;
+            }
+            Ok(())
+        })
     }
 
     /// The check runs of the commit `git_ref` names, newest first, and their
     /// total before paging.
     pub(crate) fn list_check_runs(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         git_ref: &str,
         filter: &CheckRunFilter,
         page: Page,
     ) -> Result<Listed, StoreError> {
         let inner = self.lock();
         let sha = inner
-            .resolve(repo, git_ref)
+            .resolve(at.repo, git_ref)
             .ok_or_else(|| StoreError::NoCommitForSha(git_ref.to_owned()))?;
-        let Ok(repo) = inner.repo(repo) else {
+        let Ok(repo) = inner.repo(at.repo) else {
             return Ok(Listed {
                 total: 0,
                 items: Vec::new(),
@@ -325,7 +312,7 @@ impl Store {
         runs.retain(|run| filter.status.is_none_or(|status| run.status == status));
         let items = runs[page.range(runs.len())]
             .iter()
-            .map(|run| render_check_run(ctx, repo, run))
+            .map(|run| render_check_run(&at.render, repo, run))
             .collect();
         Ok(Listed {
             total: runs.len(),
@@ -336,16 +323,15 @@ impl Store {
     /// One page of a check run's annotations, in the order they were added.
     pub(crate) fn list_annotations(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         id: u64,
         page: Page,
     ) -> Result<Listed, StoreError> {
         let inner = self.lock();
-        let (repo, run) = find_run(&inner, repo, id)?;
+        let (repo, run) = CheckRun::find(&inner, at.repo, id)?;
         let items = run.annotations[page.range(run.annotations.len())]
             .iter()
-            .map(|annotation| render_annotation(ctx, repo, run, annotation))
+            .map(|annotation| render_annotation(&at.render, repo, run, annotation))
             .collect();
         Ok(Listed {
             total: run.annotations.len(),
@@ -354,14 +340,24 @@ impl Store {
     }
 }
 
-fn find_run<'a>(
-    inner: &'a Inner,
-    repo: &RepoName,
-    id: u64,
-) -> Result<(&'a Repo, &'a CheckRun), StoreError> {
-    let repo = inner.repo(repo)?;
-    let run = listed_in(&repo.check_run_ids, &inner.check_runs, id)?;
-    Ok((repo, run))
+impl Held for CheckRun {
+    fn find<'a>(
+        inner: &'a Inner,
+        repo: &RepoName,
+        id: u64,
+    ) -> Result<(&'a Repo, &'a Self), StoreError> {
+        let repo = inner.repo(repo)?;
+        let run = listed_in(&repo.check_run_ids, &inner.check_runs, id)?;
+        Ok((repo, run))
+    }
+
+    fn find_mut(inner: &mut Inner, id: u64) -> Option<&mut Self> {
+        inner.check_runs.get_mut(&id)
+    }
+
+    fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value {
+        render_check_run(ctx, repo, self)
+    }
 }
 
 fn render_check_run(ctx: &RenderContext<'_>, repo: &Repo, run: &CheckRun) -> Value {

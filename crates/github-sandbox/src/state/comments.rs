@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{
-    repository_html_url, repository_url, Inner, Listed, Repo, RepoName, Store, StoreError,
+    repository_html_url, repository_url, Held, Inner, Listed, Repo, RepoName, Scope, Store,
+    StoreError,
 };
 use crate::objects::{node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
@@ -34,15 +35,14 @@ impl Store {
     /// Comments on a pull request; `NotFound` for any other number.
     pub(crate) fn create_comment(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         number: u64,
         new: NewComment,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
         let mut guard = self.lock();
         let inner = &mut *guard;
-        let key = repo.key();
+        let key = at.repo.key();
         let repo = inner.repos.get_mut(&key).ok_or(StoreError::NotFound)?;
         let pull = repo.pulls.get_mut(&number).ok_or(StoreError::NotFound)?;
         inner.last_comment_id += 1;
@@ -58,7 +58,7 @@ impl Store {
         pull.comment_ids.push(comment.id);
         // A new comment bumps the pull request's `updated_at`, as on GitHub.
         pull.updated_at = now;
-        let rendered = render_comment(ctx, repo, &comment);
+        let rendered = render_comment(&at.render, repo, &comment);
         inner.comments.insert(comment.id, comment);
         Ok(rendered)
     }
@@ -66,19 +66,18 @@ impl Store {
     /// One page of a pull request's comments, oldest first.
     pub(crate) fn list_comments(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         number: u64,
         page: Page,
     ) -> Result<Listed, StoreError> {
         let inner = self.lock();
-        let repo = inner.repo(repo)?;
+        let repo = inner.repo(at.repo)?;
         let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
         let ids = &pull.comment_ids;
         let items = ids[page.range(ids.len())]
             .iter()
             .filter_map(|id| inner.comments.get(id))
-            .map(|comment| render_comment(ctx, repo, comment))
+            .map(|comment| render_comment(&at.render, repo, comment))
             .collect();
         Ok(Listed {
             total: ids.len(),
@@ -87,41 +86,30 @@ impl Store {
     }
 
     /// `GET /repos/{owner}/{repo}/issues/comments/{id}`
-    pub(crate) fn get_comment(
-        &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
-        id: u64,
-    ) -> Result<Value, StoreError> {
-        let inner = self.lock();
-        let (repo, comment) = find_comment(&inner, repo, id)?;
-        Ok(render_comment(ctx, repo, comment))
+    pub(crate) fn get_comment(&self, at: &Scope<'_>, id: u64) -> Result<Value, StoreError> {
+        self.get::<Comment>(at, id)
     }
 
     /// Replaces a comment's body; `updated_at` moves, `created_at` stays.
     pub(crate) fn update_comment(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         id: u64,
         body: String,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
-        let mut guard = self.lock();
-        let inner = &mut *guard;
-        find_comment(inner, repo, id)?;
-        let comment = inner.comments.get_mut(&id).ok_or(StoreError::NotFound)?;
-        comment.body = body;
-        comment.updated_at = now;
-        let (repo, comment) = find_comment(inner, repo, id)?;
-        Ok(render_comment(ctx, repo, comment))
+        self.change(at, id, |comment: &mut Comment| {
+            comment.body = body;
+            comment.updated_at = now;
+            Ok(())
+        })
     }
 
     /// Deletes a comment: it leaves its pull request's list and its id names nothing.
     pub(crate) fn delete_comment(&self, repo: &RepoName, id: u64) -> Result<(), StoreError> {
         let mut guard = self.lock();
         let inner = &mut *guard;
-        find_comment(inner, repo, id)?;
+        Comment::find(inner, repo, id)?;
         let comment = inner.comments.remove(&id).ok_or(StoreError::NotFound)?;
         let repo = inner
             .repos
@@ -134,19 +122,29 @@ impl Store {
     }
 }
 
-fn find_comment<'a>(
-    inner: &'a Inner,
-    repo: &RepoName,
-    id: u64,
-) -> Result<(&'a Repo, &'a Comment), StoreError> {
-    let key = repo.key();
-    let repo = inner.repo(repo)?;
-    let comment = inner
-        .comments
-        .get(&id)
-        .filter(|comment| comment.repo_key == key)
-        .ok_or(StoreError::NotFound)?;
-    Ok((repo, comment))
+impl Held for Comment {
+    fn find<'a>(
+        inner: &'a Inner,
+        repo: &RepoName,
+        id: u64,
+    ) -> Result<(&'a Repo, &'a Self), StoreError> {
+        let key = repo.key();
+        let repo = inner.repo(repo)?;
+        let comment = inner
+            .comments
+            .get(&id)
+            .filter(|comment| comment.repo_key == key)
+            .ok_or(StoreError::NotFound)?;
+        Ok((repo, comment))
+    }
+
+    fn find_mut(inner: &mut Inner, id: u64) -> Option<&mut Self> {
+        inner.comments.get_mut(&id)
+    }
+
+    fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value {
+        render_comment(ctx, repo, self)
+    }
 }
 
 fn render_comment(ctx: &RenderContext<'_>, repo: &Repo, comment: &Comment) -> Value {

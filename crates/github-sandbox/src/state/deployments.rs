@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::{
-    listed_in, repo_entry, repository_url, Inner, Listed, Repo, RepoName, Store, StoreError,
+    listed_in, repo_entry, repository_url, Held, Inner, Listed, Repo, RepoName, Scope, Store,
+    StoreError,
 };
 use crate::objects::{node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
@@ -125,17 +126,16 @@ impl Store {
     /// Creates a deployment, creating the repository on first use.
     pub(crate) fn create_deployment(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         new: NewDeployment,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let sha = inner
-            .resolve(repo, &new.git_ref)
+            .resolve(at.repo, &new.git_ref)
             .ok_or_else(|| StoreError::NoRefFound(new.git_ref.clone()))?;
-        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, repo, now);
+        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, at.repo, now);
         inner.last_deployment_id += 1;
         let deployment = Deployment {
             id: inner.last_deployment_id,
@@ -154,7 +154,7 @@ impl Store {
             statuses: Vec::new(),
         };
         repo.deployment_ids.push(deployment.id);
-        let rendered = render_deployment(ctx, repo, &deployment);
+        let rendered = render_deployment(&at.render, repo, &deployment);
         inner.deployments.insert(deployment.id, deployment);
         Ok(rendered)
     }
@@ -162,13 +162,12 @@ impl Store {
     /// One page of a repository's deployments, newest first.
     pub(crate) fn list_deployments(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         filter: &DeploymentFilter,
         page: Page,
     ) -> Listed {
         let inner = self.lock();
-        let Ok(repo) = inner.repo(repo) else {
+        let Ok(repo) = inner.repo(at.repo) else {
             // Repositories exist from their first use; before it they are empty.
             return Listed {
                 total: 0,
@@ -195,7 +194,7 @@ impl Store {
             .collect();
         let items = matching[page.range(matching.len())]
             .iter()
-            .map(|d| render_deployment(ctx, repo, d))
+            .map(|d| render_deployment(&at.render, repo, d))
             .collect();
         Listed {
             total: matching.len(),
@@ -204,15 +203,8 @@ impl Store {
     }
 
     /// One deployment.
-    pub(crate) fn get_deployment(
-        &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
-        id: u64,
-    ) -> Result<Value, StoreError> {
-        let inner = self.lock();
-        let (repo, deployment) = find(&inner, repo, id)?;
-        Ok(render_deployment(ctx, repo, deployment))
+    pub(crate) fn get_deployment(&self, at: &Scope<'_>, id: u64) -> Result<Value, StoreError> {
+        self.get::<Deployment>(at, id)
     }
 
     /// Adds a status to a deployment, applying `auto_inactive`.
@@ -227,15 +219,14 @@ impl Store {
     /// away). Deployments that failed or are still in progress are left alone.
     pub(crate) fn create_status(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         id: u64,
         new: NewStatus,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
         let mut guard = self.lock();
         let inner = &mut *guard;
-        find(inner, repo, id)?;
+        Deployment::find(inner, at.repo, id)?;
         let Some(deployment) = inner.deployments.get_mut(&id) else {
             return Err(StoreError::NotFound);
         };
@@ -265,7 +256,7 @@ impl Store {
         let environment = deployment.environment.clone();
         if deactivate_others {
             let earlier: Vec<u64> = inner
-                .repo(repo)
+                .repo(at.repo)
                 .map(|repo| {
                     repo.deployment_ids
                         .iter()
@@ -300,21 +291,20 @@ impl Store {
             }
         }
 
-        let (repo, deployment) = find(inner, repo, id)?;
+        let (repo, deployment) = Deployment::find(inner, at.repo, id)?;
         let status = deployment.statuses.last().ok_or(StoreError::NotFound)?;
-        Ok(render_status(ctx, repo, deployment, status))
+        Ok(render_status(&at.render, repo, deployment, status))
     }
 
     /// One page of a deployment's statuses, newest first.
     pub(crate) fn list_statuses(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         id: u64,
         page: Page,
     ) -> Result<Listed, StoreError> {
         let inner = self.lock();
-        let (repo, deployment) = find(&inner, repo, id)?;
+        let (repo, deployment) = Deployment::find(&inner, at.repo, id)?;
         let total = deployment.statuses.len();
         let range = page.range(total);
         // Newest first: page ranges index the reversed list.
@@ -324,20 +314,30 @@ impl Store {
             .rev()
             .skip(range.start)
             .take(range.len())
-            .map(|s| render_status(ctx, repo, deployment, s))
+            .map(|s| render_status(&at.render, repo, deployment, s))
             .collect();
         Ok(Listed { total, items })
     }
 }
 
-fn find<'a>(
-    inner: &'a Inner,
-    repo: &RepoName,
-    id: u64,
-) -> Result<(&'a Repo, &'a Deployment), StoreError> {
-    let repo = inner.repo(repo)?;
-    let deployment = listed_in(&repo.deployment_ids, &inner.deployments, id)?;
-    Ok((repo, deployment))
+impl Held for Deployment {
+    fn find<'a>(
+        inner: &'a Inner,
+        repo: &RepoName,
+        id: u64,
+    ) -> Result<(&'a Repo, &'a Self), StoreError> {
+        let repo = inner.repo(repo)?;
+        let deployment = listed_in(&repo.deployment_ids, &inner.deployments, id)?;
+        Ok((repo, deployment))
+    }
+
+    fn find_mut(inner: &mut Inner, id: u64) -> Option<&mut Self> {
+        inner.deployments.get_mut(&id)
+    }
+
+    fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value {
+        render_deployment(ctx, repo, self)
+    }
 }
 
 fn render_deployment(ctx: &RenderContext<'_>, repo: &Repo, d: &Deployment) -> Value {

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::{
     branch_sha, fake_id, fake_sha, repo_entry, repository_html_url, repository_url, Listed, Repo,
-    RepoName, Store, StoreError,
+    Scope, Store, StoreError,
 };
 use crate::objects::{base64_lines, encode_path, merge, node_id, timestamp, user, RenderContext};
 use crate::pagination::Page;
@@ -317,17 +317,11 @@ fn added_file_patch(content: &str) -> String {
 impl Store {
     /// Creates a pull request, replacing one with the same number (which keeps
     /// its id, creation time and comments).
-    pub(crate) fn create_pull(
-        &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
-        new: NewPull,
-        now: DateTime<Utc>,
-    ) -> Value {
+    pub(crate) fn create_pull(&self, at: &Scope<'_>, new: NewPull, now: DateTime<Utc>) -> Value {
         let mut guard = self.lock();
         let inner = &mut *guard;
         inner.last_move += 1;
-        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, repo, now);
+        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, at.repo, now);
         let head_sha = new.head_sha.to_ascii_lowercase();
         let base_sha = base_sha(repo, &new.base_ref);
         let (id, created_at, comment_ids) = match repo.pulls.remove(&new.number) {
@@ -358,14 +352,13 @@ impl Store {
         };
         let number = pull.number;
         repo.pulls.insert(number, pull);
-        render_pull(ctx, repo, &repo.pulls[&number])
+        render_pull(&at.render, repo, &repo.pulls[&number])
     }
 
     /// Updates a pull request; see [`PullPatch`].
     pub(crate) fn update_pull(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         number: u64,
         patch: PullPatch,
         now: DateTime<Utc>,
@@ -374,7 +367,7 @@ impl Store {
         let inner = &mut *guard;
         let repo = inner
             .repos
-            .get_mut(&repo.key())
+            .get_mut(&at.repo.key())
             .ok_or(StoreError::NotFound)?;
         let base = patch
             .base_ref
@@ -418,33 +411,27 @@ impl Store {
         pull.updated_at = now;
         repo.latest_head = Some(pull.head_sha.clone());
         let pull = &repo.pulls[&number];
-        Ok(render_pull(ctx, repo, pull))
+        Ok(render_pull(&at.render, repo, pull))
     }
 
     /// `GET /repos/{owner}/{repo}/pulls/{number}`
-    pub(crate) fn get_pull(
-        &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
-        number: u64,
-    ) -> Result<Value, StoreError> {
+    pub(crate) fn get_pull(&self, at: &Scope<'_>, number: u64) -> Result<Value, StoreError> {
         let inner = self.lock();
-        let repo = inner.repo(repo)?;
+        let repo = inner.repo(at.repo)?;
         let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
-        Ok(render_pull(ctx, repo, pull))
+        Ok(render_pull(&at.render, repo, pull))
     }
 
     /// One page of the files changed at a pull request's head, capped at
     /// GitHub's 3000.
     pub(crate) fn list_pull_files(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         number: u64,
         page: Page,
     ) -> Result<Listed, StoreError> {
         let inner = self.lock();
-        let repo = inner.repo(repo)?;
+        let repo = inner.repo(at.repo)?;
         let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
         let files = repo
             .heads
@@ -453,7 +440,7 @@ impl Store {
         let listed = &files[..files.len().min(MAX_LISTED_FILES)];
         let items = listed[page.range(listed.len())]
             .iter()
-            .map(|file| render_file(ctx, repo, &pull.head_sha, file))
+            .map(|file| render_file(&at.render, repo, &pull.head_sha, file))
             .collect();
         Ok(Listed {
             total: listed.len(),
@@ -467,8 +454,7 @@ impl Store {
     /// missing or removed there.
     pub(crate) fn get_contents(
         &self,
-        ctx: &RenderContext<'_>,
-        repo: &RepoName,
+        at: &Scope<'_>,
         path: &str,
         git_ref: Option<&str>,
     ) -> Result<Value, StoreError> {
@@ -476,26 +462,26 @@ impl Store {
         let (shown_ref, sha) = match git_ref {
             Some(git_ref) => {
                 let sha = inner
-                    .resolve(repo, git_ref)
+                    .resolve(at.repo, git_ref)
                     .ok_or_else(|| StoreError::NoCommitForRef(git_ref.to_owned()))?;
                 (git_ref.to_owned(), sha)
             }
             None => {
                 let sha = inner
-                    .repo(repo)?
+                    .repo(at.repo)?
                     .latest_head
                     .clone()
                     .ok_or(StoreError::NotFound)?;
                 (sha.clone(), sha)
             }
         };
-        let repo = inner.repo(repo)?;
+        let repo = inner.repo(at.repo)?;
         let file = repo
             .heads
             .get(&sha)
             .and_then(|snapshot| snapshot.present(path))
             .ok_or(StoreError::NotFound)?;
-        Ok(render_contents(ctx, repo, &shown_ref, file))
+        Ok(render_contents(&at.render, repo, &shown_ref, file))
     }
 }
 
