@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::objects::RenderContext;
+use crate::pagination::Page;
 
 pub(crate) use checks::{
     Annotation, AnnotationLevel, CheckRunFields, CheckRunFilter, CheckRunUpdate, CheckStatus,
@@ -84,9 +85,20 @@ pub(crate) enum StoreError {
 }
 
 /// One page of a list and the total it was cut from.
+#[derive(Debug, Default)]
 pub(crate) struct Listed {
     pub(crate) total: usize,
     pub(crate) items: Vec<Value>,
+}
+
+impl Listed {
+    /// `page` of `all`, each item rendered by `render`.
+    fn page<T>(all: &[T], page: Page, render: impl FnMut(&T) -> Value) -> Self {
+        Self {
+            total: all.len(),
+            items: all[page.range(all.len())].iter().map(render).collect(),
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -289,10 +289,7 @@ impl Store {
             .resolve(at.repo, git_ref)
             .ok_or_else(|| StoreError::NoCommitForSha(git_ref.to_owned()))?;
         let Ok(repo) = inner.repo(at.repo) else {
-            return Ok(Listed {
-                total: 0,
-                items: Vec::new(),
-            });
+            return Ok(Listed::default());
         };
         let mut runs: Vec<&CheckRun> = repo
             .check_run_ids
@@ -310,14 +307,9 @@ impl Store {
             runs.retain(|run| seen.insert((run.name.as_str(), run.app_id)));
         }
         runs.retain(|run| filter.status.is_none_or(|status| run.status == status));
-        let items = runs[page.range(runs.len())]
-            .iter()
-            .map(|run| render_check_run(&at.render, repo, run))
-            .collect();
-        Ok(Listed {
-            total: runs.len(),
-            items,
-        })
+        Ok(Listed::page(&runs, page, |run| {
+            render_check_run(&at.render, repo, run)
+        }))
     }
 
     /// One page of a check run's annotations, in the order they were added.
@@ -329,14 +321,9 @@ impl Store {
     ) -> Result<Listed, StoreError> {
         let inner = self.lock();
         let (repo, run) = CheckRun::find(&inner, at.repo, id)?;
-        let items = run.annotations[page.range(run.annotations.len())]
-            .iter()
-            .map(|annotation| render_annotation(&at.render, repo, run, annotation))
-            .collect();
-        Ok(Listed {
-            total: run.annotations.len(),
-            items,
-        })
+        Ok(Listed::page(&run.annotations, page, |annotation| {
+            render_annotation(&at.render, repo, run, annotation)
+        }))
     }
 }
 

@@ -71,8 +71,7 @@ impl Store {
         page: Page,
     ) -> Result<Listed, StoreError> {
         let inner = self.lock();
-        let repo = inner.repo(at.repo)?;
-        let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
+        let (repo, pull) = inner.pull(at.repo, number)?;
         let ids = &pull.comment_ids;
         let items = ids[page.range(ids.len())]
             .iter()

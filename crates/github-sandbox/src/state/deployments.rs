@@ -169,10 +169,7 @@ impl Store {
         let inner = self.lock();
         let Ok(repo) = inner.repo(at.repo) else {
             // Repositories exist from their first use; before it they are empty.
-            return Listed {
-                total: 0,
-                items: Vec::new(),
-            };
+            return Listed::default();
         };
         let matching: Vec<&Deployment> = repo
             .deployment_ids
@@ -192,14 +189,7 @@ impl Store {
                         .is_none_or(|e| d.environment == e)
             })
             .collect();
-        let items = matching[page.range(matching.len())]
-            .iter()
-            .map(|d| render_deployment(&at.render, repo, d))
-            .collect();
-        Listed {
-            total: matching.len(),
-            items,
-        }
+        Listed::page(&matching, page, |d| render_deployment(&at.render, repo, d))
     }
 
     /// One deployment.
@@ -305,18 +295,10 @@ impl Store {
     ) -> Result<Listed, StoreError> {
         let inner = self.lock();
         let (repo, deployment) = Deployment::find(&inner, at.repo, id)?;
-        let total = deployment.statuses.len();
-        let range = page.range(total);
-        // Newest first: page ranges index the reversed list.
-        let items = deployment
-            .statuses
-            .iter()
-            .rev()
-            .skip(range.start)
-            .take(range.len())
-            .map(|s| render_status(&at.render, repo, deployment, s))
-            .collect();
-        Ok(Listed { total, items })
+        let newest_first: Vec<&Status> = deployment.statuses.iter().rev().collect();
+        Ok(Listed::page(&newest_first, page, |s| {
+            render_status(&at.render, repo, deployment, s)
+        }))
     }
 }
 

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{
-    branch_sha, fake_id, fake_sha, repo_entry, repository_html_url, repository_url, Listed, Repo,
-    Scope, Store, StoreError,
+    branch_sha, fake_id, fake_sha, repo_entry, repository_html_url, repository_url, Inner, Listed,
+    Repo, RepoName, Scope, Store, StoreError,
 };
 use crate::objects::{base64_lines, encode_path, merge, node_id, timestamp, user, RenderContext};
 use crate::pagination::Page;
@@ -417,8 +417,7 @@ impl Store {
     /// `GET /repos/{owner}/{repo}/pulls/{number}`
     pub(crate) fn get_pull(&self, at: &Scope<'_>, number: u64) -> Result<Value, StoreError> {
         let inner = self.lock();
-        let repo = inner.repo(at.repo)?;
-        let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
+        let (repo, pull) = inner.pull(at.repo, number)?;
         Ok(render_pull(&at.render, repo, pull))
     }
 
@@ -431,21 +430,15 @@ impl Store {
         page: Page,
     ) -> Result<Listed, StoreError> {
         let inner = self.lock();
-        let repo = inner.repo(at.repo)?;
-        let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
+        let (repo, pull) = inner.pull(at.repo, number)?;
         let files = repo
             .heads
             .get(&pull.head_sha)
             .map_or(&[][..], |snapshot| &snapshot.files[..]);
         let listed = &files[..files.len().min(MAX_LISTED_FILES)];
-        let items = listed[page.range(listed.len())]
-            .iter()
-            .map(|file| render_file(&at.render, repo, &pull.head_sha, file))
-            .collect();
-        Ok(Listed {
-            total: listed.len(),
-            items,
-        })
+        Ok(Listed::page(listed, page, |file| {
+            render_file(&at.render, repo, &pull.head_sha, file)
+        }))
     }
 
     /// The contents object of the file at `path` at `git_ref`; without a ref,
@@ -482,6 +475,15 @@ impl Store {
             .and_then(|snapshot| snapshot.present(path))
             .ok_or(StoreError::NotFound)?;
         Ok(render_contents(&at.render, repo, &shown_ref, file))
+    }
+}
+
+impl Inner {
+    /// Pull request `number` with its repository.
+    pub(super) fn pull(&self, repo: &RepoName, number: u64) -> Result<(&Repo, &Pull), StoreError> {
+        let repo = self.repo(repo)?;
+        let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
+        Ok((repo, pull))
     }
 }
 
