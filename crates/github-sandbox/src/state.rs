@@ -23,11 +23,13 @@ use crate::objects::RenderContext;
 use crate::pagination::Page;
 
 pub(crate) use checks::{
-    Annotation, AnnotationLevel, CheckRunFields, CheckRunFilter, CheckRunUpdate, CheckStatus,
-    Conclusion, NewCheckRun, OutputInput,
+    Annotation, AnnotationLevel, CheckRun, CheckRunFields, CheckRunFilter, CheckRunUpdate,
+    CheckStatus, Conclusion, NewCheckRun, OutputInput,
 };
-pub(crate) use comments::NewComment;
-pub(crate) use deployments::{DeploymentFilter, DeploymentState, NewDeployment, NewStatus};
+pub(crate) use comments::{Comment, NewComment};
+pub(crate) use deployments::{
+    Deployment, DeploymentFilter, DeploymentState, NewDeployment, NewStatus,
+};
 pub(crate) use pulls::{NewPull, PullPatch};
 
 /// A repository as a request names it, `{owner}/{repo}`. GitHub matches both
@@ -101,8 +103,10 @@ impl Listed {
     }
 }
 
+/// A repository. Visible to the crate only because [`Held`] names it; its
+/// fields stay private to the store.
 #[derive(Debug)]
-struct Repo {
+pub(crate) struct Repo {
     id: u64,
     /// Owner and name as first used (GitHub treats them case-insensitively).
     owner: String,
@@ -168,8 +172,10 @@ impl Repo {
     }
 }
 
+/// Everything the store holds, behind its one mutex. Visible to the crate
+/// only because [`Held`] names it; its fields stay private to the store.
 #[derive(Debug, Default)]
-struct Inner {
+pub(crate) struct Inner {
     repos: HashMap<String, Repo>,
     deployments: HashMap<u64, deployments::Deployment>,
     /// Comments by id; each pull request lists the ids of its own.
@@ -222,33 +228,34 @@ fn repo_entry<'a>(
     })
 }
 
-/// The object `id` of `objects` if `ids` (ascending: one repository's ids of
-/// that kind) holds it. Ids are global, so another repository's id is
-/// `NotFound` here, as on GitHub.
-fn listed_in<'a, T>(
-    ids: &[u64],
-    objects: &'a HashMap<u64, T>,
-    id: u64,
-) -> Result<&'a T, StoreError> {
-    ids.binary_search(&id).map_err(|_| StoreError::NotFound)?;
-    objects.get(&id).ok_or(StoreError::NotFound)
-}
-
 /// An object a repository holds under a global id: a deployment, an issue
-/// comment or a check run. Only its own repository's paths reach it.
-trait Held: Sized {
+/// comment or a check run. Ids are global, as on GitHub, but only the
+/// object's own repository's paths reach it.
+pub(crate) trait Held: Sized {
+    /// Every object of this kind, by id.
+    fn all(inner: &Inner) -> &HashMap<u64, Self>;
+
+    fn all_mut(inner: &mut Inner) -> &mut HashMap<u64, Self>;
+
+    /// Whether `repo` holds this object.
+    fn held_by(&self, repo: &Repo) -> bool;
+
+    /// The object as GitHub sends it.
+    fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value;
+
     /// The object `id` with its repository; `NotFound` unless `repo` holds it.
     fn find<'a>(
         inner: &'a Inner,
         repo: &RepoName,
         id: u64,
-    ) -> Result<(&'a Repo, &'a Self), StoreError>;
-
-    /// The object `id`, to change once [`Held::find`] has found it.
-    fn find_mut(inner: &mut Inner, id: u64) -> Option<&mut Self>;
-
-    /// The object as GitHub sends it.
-    fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value;
+    ) -> Result<(&'a Repo, &'a Self), StoreError> {
+        let repo = inner.repo(repo)?;
+        let object = Self::all(inner)
+            .get(&id)
+            .filter(|object| object.held_by(repo))
+            .ok_or(StoreError::NotFound)?;
+        Ok((repo, object))
+    }
 }
 
 /// The repositories with everything in them.
@@ -263,8 +270,8 @@ impl Store {
         self.inner.lock().expect("store mutex poisoned")
     }
 
-    /// One object, rendered.
-    fn get<T: Held>(&self, at: &Scope<'_>, id: u64) -> Result<Value, StoreError> {
+    /// One deployment, comment or check run, rendered.
+    pub(crate) fn get<T: Held>(&self, at: &Scope<'_>, id: u64) -> Result<Value, StoreError> {
         let inner = self.lock();
         let (repo, object) = T::find(&inner, at.repo, id)?;
         Ok(object.render(&at.render, repo))
@@ -280,7 +287,8 @@ impl Store {
     ) -> Result<Value, StoreError> {
         let mut inner = self.lock();
         T::find(&inner, at.repo, id)?;
-        change(T::find_mut(&mut inner, id).ok_or(StoreError::NotFound)?)?;
+        let object = T::all_mut(&mut inner).get_mut(&id);
+        change(object.ok_or(StoreError::NotFound)?)?;
         let (repo, object) = T::find(&inner, at.repo, id)?;
         Ok(object.render(&at.render, repo))
     }

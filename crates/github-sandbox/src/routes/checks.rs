@@ -18,8 +18,8 @@ use crate::error::{
 use crate::pagination::Page;
 use crate::routes::{paginated, parse_object, path_number, with_link, Body};
 use crate::state::{
-    Annotation, AnnotationLevel, CheckRunFields, CheckRunFilter, CheckRunUpdate, CheckStatus,
-    Conclusion, NewCheckRun, OutputInput,
+    Annotation, AnnotationLevel, CheckRun, CheckRunFields, CheckRunFilter, CheckRunUpdate,
+    CheckStatus, Conclusion, NewCheckRun, OutputInput,
 };
 
 /// GitHub's limit on annotations per request; more go in later updates.
@@ -48,7 +48,7 @@ pub(crate) async fn create(req: RepoRequest, body: Bytes) -> Result<Response, Ap
 
 /// `GET /repos/{owner}/{repo}/check-runs/{check_run_id}`
 pub(crate) async fn get_one(req: RepoRequest<u64>) -> Result<Response, ApiError> {
-    let run = req.store().get_check_run(&req.scope(), req.rest)?;
+    let run = req.store().get::<CheckRun>(&req.scope(), req.rest)?;
     Ok(json_response(StatusCode::OK, &run))
 }
 

@@ -11,7 +11,7 @@ use crate::context::RepoRequest;
 use crate::error::{json_response, ApiError, DOCS_CREATE_COMMENT, DOCS_UPDATE_COMMENT};
 use crate::pagination::Page;
 use crate::routes::{paginated, parse_object, Body};
-use crate::state::NewComment;
+use crate::state::{Comment, NewComment};
 
 /// GitHub's limit on a comment body, in characters.
 const MAX_BODY_CHARS: usize = 65_536;
@@ -37,7 +37,7 @@ pub(crate) async fn create(req: RepoRequest<u64>, body: Bytes) -> Result<Respons
 
 /// `GET /repos/{owner}/{repo}/issues/comments/{comment_id}`
 pub(crate) async fn get_one(req: RepoRequest<u64>) -> Result<Response, ApiError> {
-    let comment = req.store().get_comment(&req.scope(), req.rest)?;
+    let comment = req.store().get::<Comment>(&req.scope(), req.rest)?;
     Ok(json_response(StatusCode::OK, &comment))
 }
 

@@ -12,7 +12,7 @@ use crate::error::{json_response, ApiError, DOCS_CREATE_DEPLOYMENT, DOCS_CREATE_
 use crate::objects::Actor;
 use crate::pagination::Page;
 use crate::routes::{paginated, parse_object, Body};
-use crate::state::{DeploymentFilter, DeploymentState, NewDeployment, NewStatus};
+use crate::state::{Deployment, DeploymentFilter, DeploymentState, NewDeployment, NewStatus};
 
 /// GitHub's limit on a status description, in characters.
 const MAX_STATUS_DESCRIPTION_CHARS: usize = 140;
@@ -89,7 +89,7 @@ pub(crate) async fn list(req: RepoRequest, uri: Uri) -> Response {
 
 /// `GET /repos/{owner}/{repo}/deployments/{id}`
 pub(crate) async fn get_one(req: RepoRequest<u64>) -> Result<Response, ApiError> {
-    let deployment = req.store().get_deployment(&req.scope(), req.rest)?;
+    let deployment = req.store().get::<Deployment>(&req.scope(), req.rest)?;
     Ok(json_response(StatusCode::OK, &deployment))
 }
 

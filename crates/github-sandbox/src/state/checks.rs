@@ -1,15 +1,15 @@
 //! Check runs: created and updated by Apps on a commit, listed per ref, with
 //! annotations that accumulate across updates as on GitHub.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::pulls::render_pull_minimal;
 use super::{
-    is_commit_ref, listed_in, repo_entry, repository_html_url, repository_url, Held, Inner, Listed,
-    Repo, RepoName, Scope, Store, StoreError,
+    is_commit_ref, repo_entry, repository_html_url, repository_url, Held, Inner, Listed, Repo,
+    Scope, Store, StoreError,
 };
 use crate::objects::{encode_path, node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
@@ -142,8 +142,9 @@ pub(crate) struct CheckRunFilter {
     pub(crate) all: bool,
 }
 
+/// A check run with its annotations.
 #[derive(Debug)]
-pub(super) struct CheckRun {
+pub(crate) struct CheckRun {
     id: u64,
     head_sha: String,
     name: String,
@@ -253,11 +254,6 @@ impl Store {
         Ok(rendered)
     }
 
-    /// `GET /repos/{owner}/{repo}/check-runs/{id}`
-    pub(crate) fn get_check_run(&self, at: &Scope<'_>, id: u64) -> Result<Value, StoreError> {
-        self.get::<CheckRun>(at, id)
-    }
-
     /// Updates a check run; see [`CheckRun::apply`].
     pub(crate) fn update_check_run(
         &self,
@@ -328,18 +324,16 @@ impl Store {
 }
 
 impl Held for CheckRun {
-    fn find<'a>(
-        inner: &'a Inner,
-        repo: &RepoName,
-        id: u64,
-    ) -> Result<(&'a Repo, &'a Self), StoreError> {
-        let repo = inner.repo(repo)?;
-        let run = listed_in(&repo.check_run_ids, &inner.check_runs, id)?;
-        Ok((repo, run))
+    fn all(inner: &Inner) -> &HashMap<u64, Self> {
+        &inner.check_runs
     }
 
-    fn find_mut(inner: &mut Inner, id: u64) -> Option<&mut Self> {
-        inner.check_runs.get_mut(&id)
+    fn all_mut(inner: &mut Inner) -> &mut HashMap<u64, Self> {
+        &mut inner.check_runs
+    }
+
+    fn held_by(&self, repo: &Repo) -> bool {
+        repo.check_run_ids.binary_search(&self.id).is_ok()
     }
 
     fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value {

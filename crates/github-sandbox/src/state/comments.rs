@@ -1,12 +1,14 @@
 //! Issue comments on pull requests (GitHub keeps a pull request's
 //! conversation on the issue of the same number).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{
-    repository_html_url, repository_url, Held, Inner, Listed, Repo, RepoName, Scope, Store,
-    StoreError,
+    repo_key, repository_html_url, repository_url, Held, Inner, Listed, Repo, RepoName, Scope,
+    Store, StoreError,
 };
 use crate::objects::{node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
@@ -18,8 +20,9 @@ pub(crate) struct NewComment {
     pub(crate) actor: Actor,
 }
 
+/// An issue comment.
 #[derive(Debug)]
-pub(super) struct Comment {
+pub(crate) struct Comment {
     id: u64,
     /// [`RepoName::key`] of the repository, so an id from another repository
     /// is a 404.
@@ -84,11 +87,6 @@ impl Store {
         })
     }
 
-    /// `GET /repos/{owner}/{repo}/issues/comments/{id}`
-    pub(crate) fn get_comment(&self, at: &Scope<'_>, id: u64) -> Result<Value, StoreError> {
-        self.get::<Comment>(at, id)
-    }
-
     /// Replaces a comment's body; `updated_at` moves, `created_at` stays.
     pub(crate) fn update_comment(
         &self,
@@ -122,23 +120,16 @@ impl Store {
 }
 
 impl Held for Comment {
-    fn find<'a>(
-        inner: &'a Inner,
-        repo: &RepoName,
-        id: u64,
-    ) -> Result<(&'a Repo, &'a Self), StoreError> {
-        let key = repo.key();
-        let repo = inner.repo(repo)?;
-        let comment = inner
-            .comments
-            .get(&id)
-            .filter(|comment| comment.repo_key == key)
-            .ok_or(StoreError::NotFound)?;
-        Ok((repo, comment))
+    fn all(inner: &Inner) -> &HashMap<u64, Self> {
+        &inner.comments
     }
 
-    fn find_mut(inner: &mut Inner, id: u64) -> Option<&mut Self> {
-        inner.comments.get_mut(&id)
+    fn all_mut(inner: &mut Inner) -> &mut HashMap<u64, Self> {
+        &mut inner.comments
+    }
+
+    fn held_by(&self, repo: &Repo) -> bool {
+        self.repo_key == repo_key(&repo.owner, &repo.name)
     }
 
     fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value {

@@ -1,12 +1,11 @@
 //! Deployments and their statuses, with GitHub's `auto_inactive`.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::{
-    listed_in, repo_entry, repository_url, Held, Inner, Listed, Repo, RepoName, Scope, Store,
-    StoreError,
-};
+use super::{repo_entry, repository_url, Held, Inner, Listed, Repo, Scope, Store, StoreError};
 use crate::objects::{node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
 
@@ -84,8 +83,9 @@ pub(crate) struct DeploymentFilter {
     pub(crate) environment: Option<String>,
 }
 
+/// A deployment with its statuses.
 #[derive(Debug)]
-pub(super) struct Deployment {
+pub(crate) struct Deployment {
     id: u64,
     sha: String,
     git_ref: String,
@@ -190,11 +190,6 @@ impl Store {
             })
             .collect();
         Listed::page(&matching, page, |d| render_deployment(&at.render, repo, d))
-    }
-
-    /// One deployment.
-    pub(crate) fn get_deployment(&self, at: &Scope<'_>, id: u64) -> Result<Value, StoreError> {
-        self.get::<Deployment>(at, id)
     }
 
     /// Adds a status to a deployment, applying `auto_inactive`.
@@ -303,18 +298,16 @@ impl Store {
 }
 
 impl Held for Deployment {
-    fn find<'a>(
-        inner: &'a Inner,
-        repo: &RepoName,
-        id: u64,
-    ) -> Result<(&'a Repo, &'a Self), StoreError> {
-        let repo = inner.repo(repo)?;
-        let deployment = listed_in(&repo.deployment_ids, &inner.deployments, id)?;
-        Ok((repo, deployment))
+    fn all(inner: &Inner) -> &HashMap<u64, Self> {
+        &inner.deployments
     }
 
-    fn find_mut(inner: &mut Inner, id: u64) -> Option<&mut Self> {
-        inner.deployments.get_mut(&id)
+    fn all_mut(inner: &mut Inner) -> &mut HashMap<u64, Self> {
+        &mut inner.deployments
+    }
+
+    fn held_by(&self, repo: &Repo) -> bool {
+        repo.deployment_ids.binary_search(&self.id).is_ok()
     }
 
     fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value {
