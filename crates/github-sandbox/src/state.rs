@@ -1,6 +1,6 @@
-//! The in-memory repositories and how a ref resolves in them, here; what they
-//! hold in the submodules: deployments with their statuses and
-//! `auto_inactive` in [`deployments`], pull requests prepared through the
+//! The in-memory store: repositories and how a ref resolves in them. What a
+//! repository holds lives in the submodules: deployments with their statuses
+//! and `auto_inactive` in [`deployments`], pull requests created through the
 //! test controls with their files and contents in [`pulls`], issue comments
 //! in [`comments`], check runs in [`checks`].
 //!
