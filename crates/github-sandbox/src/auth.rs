@@ -12,7 +12,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::Value;
 
-use crate::config::{SandboxApp, SandboxConfig};
+use crate::config::{SandboxApp, SandboxConfig, SANDBOX_BOT_ID};
 use crate::error::ApiError;
 
 /// Who a request is authenticated as.
@@ -42,7 +42,7 @@ impl Principal {
     /// How GitHub names the limited party in the rate-limit message.
     pub(crate) fn limited_party(&self) -> String {
         match self {
-            Self::Plain { .. } => format!("user ID {}", crate::objects::SANDBOX_BOT_ID),
+            Self::Plain { .. } => format!("user ID {}", SANDBOX_BOT_ID),
             Self::Installation {
                 installation_id, ..
             } => format!("installation ID {installation_id}"),

@@ -1,4 +1,5 @@
-//! Configuration of a sandbox: which GitHub Apps and tokens it accepts.
+//! Configuration of a sandbox: which GitHub Apps and tokens it accepts, and
+//! the identity of its bot.
 
 use rsa::pkcs1::{EncodeRsaPrivateKey, LineEnding};
 use rsa::pkcs8::EncodePublicKey;
@@ -62,6 +63,12 @@ pub enum KeyGenError {
 
 /// Slug of generated Apps, so their bot is the sandbox's default creator.
 pub const DEFAULT_APP_SLUG: &str = "gdt-sandbox";
+
+/// User id of the bot that acts for plain tokens (`{DEFAULT_APP_SLUG}[bot]`),
+/// and the base of every App bot's id. Here, beside the slug, because both
+/// the credentials (`auth`, in rate-limit messages) and the rendered objects
+/// (`objects`, as creators) name this user.
+pub(crate) const SANDBOX_BOT_ID: u64 = 900_000_000;
 
 impl SandboxApp {
     /// Generates an App with a fresh 2048-bit key that may mint tokens for

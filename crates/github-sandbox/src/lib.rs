@@ -3,17 +3,24 @@
 //! GitHub.
 //!
 //! # Layout
-//! - [`config`]: which Apps and tokens the sandbox accepts.
+//! - [`config`]: which Apps and tokens the sandbox accepts, and its bot's id.
 //! - `server`: the router and the layer every GitHub route goes through
 //!   (faults → authentication → rate limit → handler → headers → journal).
+//! - `context`: what handlers share (`Shared`) and receive (`RequestContext`,
+//!   and `RepoRequest`, the extractor of every `/repos/{owner}/{repo}/...`
+//!   handler).
 //! - `auth`: plain tokens, App JWTs, minted installation tokens, quotas.
-//! - `state`: the in-memory repositories: deployments and statuses, and in
-//!   its submodules seeded pull requests with their files and contents
-//!   (`pulls`), issue comments (`comments`) and check runs (`checks`).
+//! - `state`: the in-memory repositories and ref resolution, and in its
+//!   submodules deployments with their statuses (`deployments`), pull
+//!   requests with their files and contents (`pulls`), issue comments
+//!   (`comments`) and check runs (`checks`).
 //! - `objects`: GitHub's JSON shapes shared by several objects (users, Apps,
 //!   base64 content, URL paths).
 //! - `routes`: handlers for `/app`, deployments, pull requests and contents,
-//!   issue comments, check runs, and `/_sandbox`.
+//!   issue comments, check runs, and `/_sandbox`; the one mapping from the
+//!   store's refusals to GitHub's answers.
+//! - `error`: GitHub's error answers; `pagination`: `per_page`, `page` and
+//!   the `Link` header.
 //! - [`faults`]: injectable failures; [`journal`]: the request log.
 //!
 //! # GitHub routes
@@ -37,19 +44,19 @@
 //! GitHub's `Link` header.
 //!
 //! # Pull requests and contents
-//! The sandbox has no git repository behind it. Pull requests are seeded
+//! The sandbox has no git repository behind it. Pull requests are created
 //! through the test controls with the files changed at their head, and those
 //! files are all the contents it knows: a path reads at a head SHA only if it
-//! was seeded there (not `removed`); every other path is a 404. Moving a head
+//! was given there (not `removed`); every other path is a 404. Moving a head
 //! keeps the old head's files readable by its SHA, as in git.
 //!
 //! A ref resolves, in this order, to the head of the pull request whose head
-//! branch it names (the most recently seeded or updated one when branches
-//! repeat), to the base of one whose base branch it names, to a seeded head
-//! SHA it abbreviates (7 or more hex digits), to `main` or `develop` (fixed
+//! branch it names (the most recently created or updated one when branches
+//! repeat), to the base of one whose base branch it names, to a pull
+//! request's head SHA it abbreviates (7 or more hex digits), to `main` or `develop` (fixed
 //! SHAs), or to any other commit of 7-40 hex digits. Deployments, contents and
 //! check runs share this rule. `contents` without `ref` reads the head most
-//! recently seeded or updated in the repository (standing in for the default
+//! recently created or updated in the repository (standing in for the default
 //! branch); a ref that resolves to nothing is GitHub's 404 "No commit found
 //! for the ref ...".
 //!
@@ -57,12 +64,13 @@
 //! No authentication, no faults, not journaled:
 //! `GET /_sandbox/requests[?since=N]`, `GET|POST|DELETE /_sandbox/faults`,
 //! `POST /_sandbox/reset`, `GET /_sandbox/health`,
-//! `POST /_sandbox/repos/{o}/{r}/pulls` (seed or replace a pull request) and
+//! `POST /_sandbox/repos/{o}/{r}/pulls` (create or replace a pull request) and
 //! `PATCH /_sandbox/repos/{o}/{r}/pulls/{n}` (move its head, change its refs,
 //! title or files).
 
 mod auth;
 pub mod config;
+mod context;
 mod error;
 pub mod faults;
 pub mod journal;
@@ -83,14 +91,14 @@ pub use journal::JournalEntry;
 /// A GitHub API emulator; cheap to clone (all clones share one state).
 #[derive(Clone)]
 pub struct Sandbox {
-    shared: Arc<server::Shared>,
+    shared: Arc<context::Shared>,
 }
 
 impl Sandbox {
     /// A sandbox with no repositories, accepting `config`'s credentials.
     pub fn new(config: SandboxConfig) -> Sandbox {
         Sandbox {
-            shared: Arc::new(server::Shared::new(config)),
+            shared: Arc::new(context::Shared::new(config)),
         }
     }
 

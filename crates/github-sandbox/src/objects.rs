@@ -8,10 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::auth::Auth;
-use crate::config::{SandboxApp, DEFAULT_APP_SLUG};
-
-/// User id of the bot that acts for plain tokens.
-pub(crate) const SANDBOX_BOT_ID: u64 = 900_000_000;
+use crate::config::{SandboxApp, DEFAULT_APP_SLUG, SANDBOX_BOT_ID};
 /// User id of the organisation that owns every sandbox App.
 const APP_OWNER_ID: u64 = 900_100_000;
 const APP_OWNER_LOGIN: &str = "gdt-sandbox-org";

@@ -1,7 +1,7 @@
 //! Router assembly and the layer every GitHub route goes through: faults,
 //! authentication, the primary rate limit, GitHub's headers and the journal.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -12,74 +12,15 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 
-use crate::auth::{credential, Auth, Credential, Principal, RateLimit};
+use crate::auth::{credential, Credential, Principal, RateLimit};
+use crate::context::{RequestContext, Shared};
 use crate::error::{json_response, ApiError};
-use crate::faults::{FaultKind, Faults};
-use crate::journal::{Journal, JournalEntry};
-use crate::objects::RenderContext;
+use crate::faults::FaultKind;
+use crate::journal::JournalEntry;
 use crate::routes::{apps, checks, comments, control, deployments, pulls};
-use crate::state::Store;
-use crate::SandboxConfig;
 
 /// The largest request body the test controls accept.
-const SEED_BODY_LIMIT: usize = 64 * 1024 * 1024;
-
-/// Everything the handlers share.
-pub(crate) struct Shared {
-    pub(crate) auth: Auth,
-    pub(crate) store: Store,
-    pub(crate) faults: Faults,
-    pub(crate) journal: Journal,
-    /// `SandboxConfig::public_url`, without a trailing slash.
-    public_url: Option<String>,
-    /// `http://{addr}` once [`crate::Sandbox::serve`] knows its listener.
-    pub(crate) bound_url: OnceLock<String>,
-}
-
-impl Shared {
-    pub(crate) fn new(config: SandboxConfig) -> Self {
-        Self {
-            auth: Auth::new(&config),
-            store: Store::default(),
-            faults: Faults::default(),
-            journal: Journal::default(),
-            public_url: config
-                .public_url
-                .map(|url| url.trim_end_matches('/').to_owned()),
-            bound_url: OnceLock::new(),
-        }
-    }
-
-    /// Base of `url` fields: configured, else the bound address, else the
-    /// request's `Host` (for routers driven without a socket).
-    pub(crate) fn base_url(&self, headers: &HeaderMap) -> String {
-        if let Some(url) = self.public_url.as_ref().or(self.bound_url.get()) {
-            return url.clone();
-        }
-        let host = headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        format!("http://{host}")
-    }
-}
-
-/// What the layer hands to GitHub-route handlers.
-#[derive(Debug, Clone)]
-pub(crate) struct RequestContext {
-    /// `None` only on routes that do not require authentication.
-    pub(crate) principal: Option<Principal>,
-    pub(crate) base_url: String,
-}
-
-impl RequestContext {
-    pub(crate) fn render<'a>(&'a self, shared: &'a Shared) -> RenderContext<'a> {
-        RenderContext {
-            base_url: &self.base_url,
-            auth: &shared.auth,
-        }
-    }
-}
+const CONTROL_BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Builds the whole router: GitHub routes behind [`github_layer`], and the
 /// test controls under `/_sandbox`, which bypass it.
@@ -152,16 +93,16 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .delete(control::clear_faults),
         )
         .route("/reset", post(control::reset))
-        .route("/repos/{owner}/{repo}/pulls", post(control::seed_pull))
+        .route("/repos/{owner}/{repo}/pulls", post(control::create_pull))
         .route(
             "/repos/{owner}/{repo}/pulls/{number}",
             patch(control::update_pull),
         )
         .route("/health", get(control::health))
         .fallback(control::not_found)
-        // Pull request seeds carry whole files, thousands of them to reach
-        // the 3000-file cap: more than axum's default 2 MB.
-        .layer(DefaultBodyLimit::max(SEED_BODY_LIMIT));
+        // Pull requests sent to the controls carry whole files, thousands of
+        // them to reach the 3000-file cap: more than axum's default 2 MB.
+        .layer(DefaultBodyLimit::max(CONTROL_BODY_LIMIT));
     Router::new()
         .nest("/_sandbox", controls)
         .merge(github)

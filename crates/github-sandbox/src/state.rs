@@ -1,6 +1,8 @@
-//! The in-memory repositories: deployments and their statuses here, seeded
-//! pull requests with their files and contents in [`pulls`], issue comments in
-//! [`comments`], check runs in [`checks`].
+//! The in-memory store: repositories and how a ref resolves in them. What a
+//! repository holds lives in the submodules: deployments with their statuses
+//! and `auto_inactive` in [`deployments`], pull requests created through the
+//! test controls with their files and contents in [`pulls`], issue comments
+//! in [`comments`], check runs in [`checks`].
 //!
 //! One mutex guards everything; every operation is a short synchronous
 //! critical section (never held across an await), which is ample for the
@@ -8,118 +10,103 @@
 
 mod checks;
 mod comments;
+mod deployments;
 mod pulls;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
-use crate::objects::{node_id, timestamp, Actor, RenderContext};
+use crate::objects::RenderContext;
 use crate::pagination::Page;
 
 pub(crate) use checks::{
-    Annotation, AnnotationLevel, CheckRunFields, CheckRunFilter, CheckRunUpdate, CheckStatus,
-    Conclusion, NewCheckRun, OutputInput,
+    Annotation, AnnotationLevel, CheckRun, CheckRunFields, CheckRunFilter, CheckRunUpdate,
+    CheckStatus, Conclusion, NewCheckRun, OutputInput,
 };
-pub(crate) use comments::NewComment;
-pub(crate) use pulls::{PullPatch, PullSeed};
+pub(crate) use comments::{Comment, NewComment};
+pub(crate) use deployments::{
+    Deployment, DeploymentFilter, DeploymentState, NewDeployment, NewStatus,
+};
+pub(crate) use pulls::{NewPull, PullPatch};
 
-/// The states a deployment status can have.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum DeploymentState {
-    Error,
-    Failure,
-    Inactive,
-    InProgress,
-    Queued,
-    Pending,
-    Success,
+/// A repository as a request names it, `{owner}/{repo}`. GitHub matches both
+/// parts case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RepoName {
+    pub(crate) owner: String,
+    pub(crate) name: String,
 }
 
-impl DeploymentState {
-    pub(crate) fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "error" => Self::Error,
-            "failure" => Self::Failure,
-            "inactive" => Self::Inactive,
-            "in_progress" => Self::InProgress,
-            "queued" => Self::Queued,
-            "pending" => Self::Pending,
-            "success" => Self::Success,
-            _ => return None,
-        })
-    }
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Error => "error",
-            Self::Failure => "failure",
-            Self::Inactive => "inactive",
-            Self::InProgress => "in_progress",
-            Self::Queued => "queued",
-            Self::Pending => "pending",
-            Self::Success => "success",
-        }
+impl RepoName {
+    /// The key the repository is stored under: both parts in lower case.
+    fn key(&self) -> String {
+        repo_key(&self.owner, &self.name)
     }
 }
 
-/// A validated create-deployment request.
-#[derive(Debug, Clone)]
-pub(crate) struct NewDeployment {
-    pub(crate) git_ref: String,
-    pub(crate) task: String,
-    pub(crate) payload: Value,
-    pub(crate) environment: String,
-    pub(crate) description: Option<String>,
-    pub(crate) transient_environment: bool,
-    pub(crate) production_environment: bool,
-    pub(crate) actor: Actor,
+/// Where a store operation acts and how its answer is rendered: the
+/// repository a request names, with the request's base URL and Apps.
+pub(crate) struct Scope<'a> {
+    pub(crate) repo: &'a RepoName,
+    pub(crate) render: RenderContext<'a>,
 }
 
-/// A validated create-deployment-status request.
-#[derive(Debug, Clone)]
-pub(crate) struct NewStatus {
-    pub(crate) state: DeploymentState,
-    pub(crate) description: String,
-    pub(crate) environment: Option<String>,
-    pub(crate) environment_url: String,
-    pub(crate) target_url: String,
-    pub(crate) log_url: String,
-    pub(crate) auto_inactive: bool,
-    pub(crate) actor: Actor,
+fn repo_key(owner: &str, name: &str) -> String {
+    format!(
+        "{}/{}",
+        owner.to_ascii_lowercase(),
+        name.to_ascii_lowercase()
+    )
 }
 
-/// Filters of the list-deployments endpoint; `None` matches everything.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct DeploymentFilter {
-    pub(crate) sha: Option<String>,
-    pub(crate) git_ref: Option<String>,
-    pub(crate) task: Option<String>,
-    pub(crate) environment: Option<String>,
-}
-
-/// Why a store operation failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a store operation failed. Each refusal carries what GitHub's message
+/// quotes, and its `Display` is that message; `ApiError::from_store` (in
+/// `routes`) turns it into GitHub's answer, in one place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum StoreError {
-    /// The deployment, pull request, comment or check run does not exist in
-    /// that repository.
+    /// The repository, or the deployment, pull request, comment or check run
+    /// in it, does not exist.
+    #[error("Not Found")]
     NotFound,
-    /// The ref names neither a branch nor a commit.
-    UnknownRef,
+    /// A deployment's ref names neither a branch nor a commit.
+    #[error("No ref found for: {0}")]
+    NoRefFound(String),
+    /// A check run's `head_sha`, or the ref its list is asked for, names no
+    /// commit.
+    #[error("No commit found for SHA: {0}")]
+    NoCommitForSha(String),
+    /// The `ref` of a contents request names no commit.
+    #[error("No commit found for the ref {0}")]
+    NoCommitForRef(String),
     /// A check run would be completed without a conclusion.
+    #[error("\"conclusion\" wasn't supplied.")]
     ConclusionRequired,
 }
 
 /// One page of a list and the total it was cut from.
+#[derive(Debug, Default)]
 pub(crate) struct Listed {
     pub(crate) total: usize,
     pub(crate) items: Vec<Value>,
 }
 
+impl Listed {
+    /// `page` of `all`, each item rendered by `render`.
+    fn page<T>(all: &[T], page: Page, render: impl FnMut(&T) -> Value) -> Self {
+        Self {
+            total: all.len(),
+            items: all[page.range(all.len())].iter().map(render).collect(),
+        }
+    }
+}
+
+/// A repository. Visible to the crate only because [`Held`] names it; its
+/// fields stay private to the store.
 #[derive(Debug)]
-struct Repo {
+pub(crate) struct Repo {
     id: u64,
     /// Owner and name as first used (GitHub treats them case-insensitively).
     owner: String,
@@ -128,13 +115,13 @@ struct Repo {
     created_at: DateTime<Utc>,
     /// Ascending, so newest-first listing walks it backwards.
     deployment_ids: Vec<u64>,
-    /// Seeded pull requests by number.
+    /// Pull requests by number.
     pulls: BTreeMap<u64, pulls::Pull>,
     /// The changed files of every head SHA a pull request has had. Old heads
     /// are kept when a head moves, so their contents stay readable by SHA, as
     /// in git.
     heads: HashMap<String, pulls::Snapshot>,
-    /// The most recently seeded or moved head: what `contents` reads when the
+    /// The most recently created or moved head: what `contents` reads when the
     /// request names no `ref`.
     latest_head: Option<String>,
     /// Ascending.
@@ -156,9 +143,9 @@ impl Repo {
         }
     }
 
-    /// Resolves a ref the way this repository's git would: branches of seeded
+    /// Resolves a ref the way this repository's git would: branches of its
     /// pull requests (the most recently moved head wins when two share a
-    /// branch), abbreviations of seeded head SHAs, then the fixed branches and
+    /// branch), abbreviations of their head SHAs, then the fixed branches and
     /// any commit (see [`resolve_ref`]).
     fn resolve(&self, git_ref: &str) -> Option<String> {
         let branch = branch_name(git_ref);
@@ -175,9 +162,9 @@ impl Repo {
         }
         if is_commit_ref(git_ref) {
             let prefix = git_ref.to_ascii_lowercase();
-            let mut seeded = self.heads.keys().filter(|sha| sha.starts_with(&prefix));
-            // An ambiguous abbreviation names none of the seeded heads.
-            if let (Some(sha), None) = (seeded.next(), seeded.next()) {
+            let mut heads = self.heads.keys().filter(|sha| sha.starts_with(&prefix));
+            // An ambiguous abbreviation names none of the heads.
+            if let (Some(sha), None) = (heads.next(), heads.next()) {
                 return Some(sha.clone());
             }
         }
@@ -185,48 +172,12 @@ impl Repo {
     }
 }
 
-#[derive(Debug)]
-struct Deployment {
-    id: u64,
-    sha: String,
-    git_ref: String,
-    task: String,
-    payload: Value,
-    original_environment: String,
-    environment: String,
-    description: Option<String>,
-    transient_environment: bool,
-    production_environment: bool,
-    actor: Actor,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    /// Oldest first.
-    statuses: Vec<Status>,
-}
-
-impl Deployment {
-    fn latest_state(&self) -> Option<DeploymentState> {
-        self.statuses.last().map(|s| s.state)
-    }
-}
-
-#[derive(Debug)]
-struct Status {
-    id: u64,
-    state: DeploymentState,
-    description: String,
-    environment: String,
-    environment_url: String,
-    target_url: String,
-    log_url: String,
-    actor: Actor,
-    created_at: DateTime<Utc>,
-}
-
+/// Everything the store holds, behind its one mutex. Visible to the crate
+/// only because [`Held`] names it; its fields stay private to the store.
 #[derive(Debug, Default)]
-struct Inner {
+pub(crate) struct Inner {
     repos: HashMap<String, Repo>,
-    deployments: HashMap<u64, Deployment>,
+    deployments: HashMap<u64, deployments::Deployment>,
     /// Comments by id; each pull request lists the ids of its own.
     comments: HashMap<u64, comments::Comment>,
     /// Check runs by id; each repository lists the ids of its own.
@@ -244,23 +195,22 @@ struct Inner {
     last_comment_id: u64,
     last_check_run_id: u64,
     last_check_suite_id: u64,
-    /// Counts pull request seeds and updates, to know which came last.
+    /// Counts pull request creations and updates, to know which came last.
     last_move: u64,
 }
 
 impl Inner {
     /// Resolves a ref in a repository, which need not have been used yet.
-    fn resolve(&self, owner: &str, name: &str, git_ref: &str) -> Option<String> {
-        match self.repos.get(&repo_key(owner, name)) {
-            Some(repo) => repo.resolve(git_ref),
-            None => resolve_ref(owner, name, git_ref),
+    fn resolve(&self, repo: &RepoName, git_ref: &str) -> Option<String> {
+        match self.repos.get(&repo.key()) {
+            Some(known) => known.resolve(git_ref),
+            None => resolve_ref(&repo.owner, &repo.name, git_ref),
         }
     }
 
-    fn repo(&self, owner: &str, name: &str) -> Result<&Repo, StoreError> {
-        self.repos
-            .get(&repo_key(owner, name))
-            .ok_or(StoreError::NotFound)
+    /// A repository that has been used; `NotFound` before its first use.
+    fn repo(&self, repo: &RepoName) -> Result<&Repo, StoreError> {
+        self.repos.get(&repo.key()).ok_or(StoreError::NotFound)
     }
 }
 
@@ -269,273 +219,90 @@ impl Inner {
 fn repo_entry<'a>(
     repos: &'a mut HashMap<String, Repo>,
     last_repo_id: &mut u64,
-    owner: &str,
-    name: &str,
+    repo: &RepoName,
     now: DateTime<Utc>,
 ) -> &'a mut Repo {
-    repos.entry(repo_key(owner, name)).or_insert_with(|| {
+    repos.entry(repo.key()).or_insert_with(|| {
         *last_repo_id += 1;
-        Repo::new(*last_repo_id, owner, name, now)
+        Repo::new(*last_repo_id, &repo.owner, &repo.name, now)
     })
 }
 
-/// Repositories with their deployments and statuses.
+/// An object a repository holds under a global id: a deployment, an issue
+/// comment or a check run. Ids are global, as on GitHub, but only the
+/// object's own repository's paths reach it.
+pub(crate) trait Held: Sized {
+    /// Every object of this kind, by id.
+    fn all(inner: &Inner) -> &HashMap<u64, Self>;
+
+    fn all_mut(inner: &mut Inner) -> &mut HashMap<u64, Self>;
+
+    /// Whether `repo` holds this object.
+    fn held_by(&self, repo: &Repo) -> bool;
+
+    /// The object as GitHub sends it.
+    fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value;
+
+    /// The object `id` with its repository; `NotFound` unless `repo` holds it.
+    fn find<'a>(
+        inner: &'a Inner,
+        repo: &RepoName,
+        id: u64,
+    ) -> Result<(&'a Repo, &'a Self), StoreError> {
+        let repo = inner.repo(repo)?;
+        let object = Self::all(inner)
+            .get(&id)
+            .filter(|object| object.held_by(repo))
+            .ok_or(StoreError::NotFound)?;
+        Ok((repo, object))
+    }
+}
+
+/// The repositories with everything in them.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     inner: Mutex<Inner>,
 }
 
-fn repo_key(owner: &str, name: &str) -> String {
-    format!(
-        "{}/{}",
-        owner.to_ascii_lowercase(),
-        name.to_ascii_lowercase()
-    )
-}
-
 impl Store {
-    /// Creates a deployment, creating the repository on first use.
-    pub(crate) fn create_deployment(
-        &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
-        new: NewDeployment,
-        now: DateTime<Utc>,
-    ) -> Result<Value, StoreError> {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
-        let inner = &mut *guard;
-        let sha = inner
-            .resolve(owner, name, &new.git_ref)
-            .ok_or(StoreError::UnknownRef)?;
-        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, owner, name, now);
-        inner.last_deployment_id += 1;
-        let deployment = Deployment {
-            id: inner.last_deployment_id,
-            sha,
-            git_ref: new.git_ref,
-            task: new.task,
-            payload: new.payload,
-            original_environment: new.environment.clone(),
-            environment: new.environment,
-            description: new.description,
-            transient_environment: new.transient_environment,
-            production_environment: new.production_environment,
-            actor: new.actor,
-            created_at: now,
-            updated_at: now,
-            statuses: Vec::new(),
-        };
-        repo.deployment_ids.push(deployment.id);
-        let rendered = render_deployment(ctx, repo, &deployment);
-        inner.deployments.insert(deployment.id, deployment);
-        Ok(rendered)
+    /// The whole state, locked for one operation.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().expect("store mutex poisoned")
     }
 
-    /// One page of a repository's deployments, newest first.
-    pub(crate) fn list_deployments(
-        &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
-        filter: &DeploymentFilter,
-        page: Page,
-    ) -> Listed {
-        let inner = self.inner.lock().expect("store mutex poisoned");
-        let Some(repo) = inner.repos.get(&repo_key(owner, name)) else {
-            // Repositories exist from their first use; before it they are empty.
-            return Listed {
-                total: 0,
-                items: Vec::new(),
-            };
-        };
-        let matching: Vec<&Deployment> = repo
-            .deployment_ids
-            .iter()
-            .rev()
-            .filter_map(|id| inner.deployments.get(id))
-            .filter(|d| {
-                filter
-                    .sha
-                    .as_deref()
-                    .is_none_or(|s| d.sha.eq_ignore_ascii_case(s))
-                    && filter.git_ref.as_deref().is_none_or(|r| d.git_ref == r)
-                    && filter.task.as_deref().is_none_or(|t| d.task == t)
-                    && filter
-                        .environment
-                        .as_deref()
-                        .is_none_or(|e| d.environment == e)
-            })
-            .collect();
-        let items = matching[page.range(matching.len())]
-            .iter()
-            .map(|d| render_deployment(ctx, repo, d))
-            .collect();
-        Listed {
-            total: matching.len(),
-            items,
-        }
+    /// One deployment, comment or check run, rendered.
+    pub(crate) fn get<T: Held>(&self, at: &Scope<'_>, id: u64) -> Result<Value, StoreError> {
+        let inner = self.lock();
+        let (repo, object) = T::find(&inner, at.repo, id)?;
+        Ok(object.render(&at.render, repo))
     }
 
-    /// One deployment.
-    pub(crate) fn get_deployment(
+    /// Changes one object with `change` and renders it. A `change` that
+    /// refuses returns the error and leaves the object as it was.
+    fn change<T: Held>(
         &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        at: &Scope<'_>,
         id: u64,
+        change: impl FnOnce(&mut T) -> Result<(), StoreError>,
     ) -> Result<Value, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
-        let (repo, deployment) = find(&inner, owner, name, id)?;
-        Ok(render_deployment(ctx, repo, deployment))
-    }
-
-    /// Adds a status to a deployment, applying `auto_inactive`.
-    ///
-    /// `auto_inactive` follows GitHub's documentation: a new `success` status
-    /// appends an `inactive` status to every *earlier* deployment of the same
-    /// repository and environment whose latest state is `success`. Transient
-    /// deployments are exempt both ways: a `success` on a transient deployment
-    /// deactivates nothing (its environment is its own, short-lived one), and
-    /// a transient deployment is never deactivated by another one (it is
-    /// expected to be marked inactive explicitly when its environment goes
-    /// away). Deployments that failed or are still in progress are left alone.
-    pub(crate) fn create_status(
-        &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
-        id: u64,
-        new: NewStatus,
-        now: DateTime<Utc>,
-    ) -> Result<Value, StoreError> {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
-        let inner = &mut *guard;
-        find(inner, owner, name, id)?;
-        let Some(deployment) = inner.deployments.get_mut(&id) else {
-            return Err(StoreError::NotFound);
-        };
-        inner.last_status_id += 1;
-        let status_id = inner.last_status_id;
-        // GitHub lets a status move its deployment to another environment.
-        if let Some(environment) = new.environment {
-            deployment.environment = environment;
-        }
-        let status = Status {
-            id: status_id,
-            state: new.state,
-            description: new.description,
-            environment: deployment.environment.clone(),
-            environment_url: new.environment_url,
-            target_url: new.target_url,
-            log_url: new.log_url,
-            actor: new.actor,
-            created_at: now,
-        };
-        deployment.statuses.push(status);
-        deployment.updated_at = now;
-
-        let deactivate_others = new.state == DeploymentState::Success
-            && new.auto_inactive
-            && !deployment.transient_environment;
-        let environment = deployment.environment.clone();
-        let key = repo_key(owner, name);
-        if deactivate_others {
-            let earlier: Vec<u64> = inner
-                .repos
-                .get(&key)
-                .map(|repo| {
-                    repo.deployment_ids
-                        .iter()
-                        .copied()
-                        .filter(|d| *d < id)
-                        .collect()
-                })
-                .unwrap_or_default();
-            for other_id in earlier {
-                let Some(other) = inner.deployments.get_mut(&other_id) else {
-                    continue;
-                };
-                if other.transient_environment
-                    || other.environment != environment
-                    || other.latest_state() != Some(DeploymentState::Success)
-                {
-                    continue;
-                }
-                inner.last_status_id += 1;
-                other.statuses.push(Status {
-                    id: inner.last_status_id,
-                    state: DeploymentState::Inactive,
-                    description: String::new(),
-                    environment: other.environment.clone(),
-                    environment_url: String::new(),
-                    target_url: String::new(),
-                    log_url: String::new(),
-                    actor: new.actor,
-                    created_at: now,
-                });
-                other.updated_at = now;
-            }
-        }
-
-        let (repo, deployment) = find(inner, owner, name, id)?;
-        let status = deployment.statuses.last().ok_or(StoreError::NotFound)?;
-        Ok(render_status(ctx, repo, deployment, status))
-    }
-
-    /// One page of a deployment's statuses, newest first.
-    pub(crate) fn list_statuses(
-        &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
-        id: u64,
-        page: Page,
-    ) -> Result<Listed, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
-        let (repo, deployment) = find(&inner, owner, name, id)?;
-        let total = deployment.statuses.len();
-        let range = page.range(total);
-        // Newest first: page ranges index the reversed list.
-        let items = deployment
-            .statuses
-            .iter()
-            .rev()
-            .skip(range.start)
-            .take(range.len())
-            .map(|s| render_status(ctx, repo, deployment, s))
-            .collect();
-        Ok(Listed { total, items })
+        let mut inner = self.lock();
+        T::find(&inner, at.repo, id)?;
+        let object = T::all_mut(&mut inner).get_mut(&id);
+        change(object.ok_or(StoreError::NotFound)?)?;
+        let (repo, object) = T::find(&inner, at.repo, id)?;
+        Ok(object.render(&at.render, repo))
     }
 
     /// Forgets every repository with its deployments, statuses, pull
     /// requests, comments and check runs.
     pub(crate) fn reset(&self) {
-        let mut inner = self.inner.lock().expect("store mutex poisoned");
+        let mut inner = self.lock();
         inner.repos.clear();
         inner.deployments.clear();
         inner.comments.clear();
         inner.check_runs.clear();
         inner.check_suites.clear();
     }
-}
-
-fn find<'a>(
-    inner: &'a Inner,
-    owner: &str,
-    name: &str,
-    id: u64,
-) -> Result<(&'a Repo, &'a Deployment), StoreError> {
-    let repo = inner
-        .repos
-        .get(&repo_key(owner, name))
-        .ok_or(StoreError::NotFound)?;
-    // Ids are global, so an id of another repository's deployment is a 404 here.
-    if repo.deployment_ids.binary_search(&id).is_err() {
-        return Err(StoreError::NotFound);
-    }
-    let deployment = inner.deployments.get(&id).ok_or(StoreError::NotFound)?;
-    Ok((repo, deployment))
 }
 
 fn repository_url(ctx: &RenderContext<'_>, repo: &Repo) -> String {
@@ -546,64 +313,6 @@ fn repository_url(ctx: &RenderContext<'_>, repo: &Repo) -> String {
 /// the web pages' URLs under its own base, as it does users' `html_url`.
 fn repository_html_url(ctx: &RenderContext<'_>, repo: &Repo) -> String {
     format!("{}/{}/{}", ctx.base_url, repo.owner, repo.name)
-}
-
-fn render_deployment(ctx: &RenderContext<'_>, repo: &Repo, d: &Deployment) -> Value {
-    let repository_url = repository_url(ctx, repo);
-    let url = format!("{repository_url}/deployments/{}", d.id);
-    json!({
-        "url": url,
-        "id": d.id,
-        "node_id": node_id("Deployment", d.id),
-        "sha": d.sha,
-        "ref": d.git_ref,
-        "task": d.task,
-        "payload": d.payload,
-        "original_environment": d.original_environment,
-        "environment": d.environment,
-        "description": d.description,
-        "creator": ctx.creator(d.actor),
-        "created_at": timestamp(d.created_at),
-        "updated_at": timestamp(d.updated_at),
-        "statuses_url": format!("{url}/statuses"),
-        "repository_url": repository_url,
-        "transient_environment": d.transient_environment,
-        "production_environment": d.production_environment,
-        "performed_via_github_app": ctx.performed_via(d.actor),
-    })
-}
-
-fn render_status(ctx: &RenderContext<'_>, repo: &Repo, d: &Deployment, s: &Status) -> Value {
-    let repository_url = repository_url(ctx, repo);
-    let deployment_url = format!("{repository_url}/deployments/{}", d.id);
-    let mut object = Map::new();
-    object.insert(
-        "url".into(),
-        json!(format!("{deployment_url}/statuses/{}", s.id)),
-    );
-    object.insert("id".into(), json!(s.id));
-    object.insert("node_id".into(), json!(node_id("DeploymentStatus", s.id)));
-    object.insert("state".into(), json!(s.state.as_str()));
-    object.insert("creator".into(), ctx.creator(s.actor));
-    object.insert("description".into(), json!(s.description));
-    object.insert("environment".into(), json!(s.environment));
-    object.insert("target_url".into(), json!(s.target_url));
-    // GitHub sends `log_url: ""` when unset, but the payload schema requires a
-    // URI there, so the field is left out instead of sending an invalid value.
-    if !s.log_url.is_empty() {
-        object.insert("log_url".into(), json!(s.log_url));
-    }
-    object.insert("environment_url".into(), json!(s.environment_url));
-    object.insert("created_at".into(), json!(timestamp(s.created_at)));
-    // Statuses are immutable, so they are never updated after creation.
-    object.insert("updated_at".into(), json!(timestamp(s.created_at)));
-    object.insert("deployment_url".into(), json!(deployment_url));
-    object.insert("repository_url".into(), json!(repository_url));
-    object.insert(
-        "performed_via_github_app".into(),
-        ctx.performed_via(s.actor),
-    );
-    Value::Object(object)
 }
 
 /// Resolves a ref as in a repository whose branches are `main` and `develop`

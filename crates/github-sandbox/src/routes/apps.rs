@@ -10,9 +10,9 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::auth::Principal;
+use crate::context::{RequestContext, Shared};
 use crate::error::{json_response, ApiError};
 use crate::objects::{app_object, installation_permissions, timestamp};
-use crate::server::{RequestContext, Shared};
 
 /// The App of the request's JWT; the layer guarantees one on `/app` routes.
 fn jwt_app(ctx: &RequestContext) -> Result<u64, ApiError> {

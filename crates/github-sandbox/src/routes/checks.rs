@@ -4,26 +4,22 @@
 //! Creating and updating need an installation token, as on GitHub; reading
 //! works with any token.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
-use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use axum::Extension;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::auth::Principal;
+use crate::context::{RepoRequest, RequestContext};
 use crate::error::{
     json_response, ApiError, DOCS_CREATE_CHECK_RUN, DOCS_LIST_CHECK_RUNS, DOCS_UPDATE_CHECK_RUN,
 };
 use crate::pagination::Page;
 use crate::routes::{paginated, parse_object, path_number, with_link, Body};
-use crate::server::{RequestContext, Shared};
 use crate::state::{
-    Annotation, AnnotationLevel, CheckRunFields, CheckRunFilter, CheckRunUpdate, CheckStatus,
-    Conclusion, NewCheckRun, OutputInput, StoreError,
+    Annotation, AnnotationLevel, CheckRun, CheckRunFields, CheckRunFilter, CheckRunUpdate,
+    CheckStatus, Conclusion, NewCheckRun, OutputInput,
 };
 
 /// GitHub's limit on annotations per request; more go in later updates.
@@ -33,14 +29,9 @@ const MAX_ANNOTATIONS_PER_REQUEST: usize = 50;
 const MAX_OUTPUT_SIZE: usize = 65_535;
 
 /// `POST /repos/{owner}/{repo}/check-runs`
-pub(crate) async fn create(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+pub(crate) async fn create(req: RepoRequest, body: Bytes) -> Result<Response, ApiError> {
     let docs = DOCS_CREATE_CHECK_RUN;
-    let app_id = installation_app(&ctx, docs)?;
+    let app_id = installation_app(&req.ctx, docs)?;
     let body = Body::new(parse_object(&body, docs)?, docs);
     let new = NewCheckRun {
         name: body.required_string("name")?,
@@ -48,63 +39,40 @@ pub(crate) async fn create(
         app_id,
         fields: parse_fields(&body, true)?,
     };
-    let head_sha = new.head_sha.clone();
-    let created = shared
-        .store
-        .create_check_run(&ctx.render(&shared), &owner, &repo, new, Utc::now())
-        .map_err(|err| match err {
-            StoreError::UnknownRef => ApiError::Unprocessable {
-                message: format!("No commit found for SHA: {head_sha}"),
-                docs,
-            },
-            other => store_error(other, docs),
-        })?;
+    let created = req
+        .store()
+        .create_check_run(&req.scope(), new, Utc::now())
+        .map_err(|err| ApiError::from_store(&err, docs))?;
     Ok(json_response(StatusCode::CREATED, &created))
 }
 
 /// `GET /repos/{owner}/{repo}/check-runs/{check_run_id}`
-pub(crate) async fn get_one(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
-) -> Result<Response, ApiError> {
-    let id = path_number(&id)?;
-    let run = shared
-        .store
-        .get_check_run(&ctx.render(&shared), &owner, &repo, id)
-        .map_err(|_| ApiError::NotFound)?;
+pub(crate) async fn get_one(req: RepoRequest<u64>) -> Result<Response, ApiError> {
+    let run = req.store().get::<CheckRun>(&req.scope(), req.rest)?;
     Ok(json_response(StatusCode::OK, &run))
 }
 
-/// `PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}`
-pub(crate) async fn update(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
+/// `PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}`. The id is taken
+/// as text and parsed after the token check, so a plain token gets the 403
+/// whatever the id.
+pub(crate) async fn update(req: RepoRequest<String>, body: Bytes) -> Result<Response, ApiError> {
     let docs = DOCS_UPDATE_CHECK_RUN;
-    installation_app(&ctx, docs)?;
-    let id = path_number(&id)?;
+    installation_app(&req.ctx, docs)?;
+    let id = path_number(&req.rest)?;
     let body = Body::new(parse_object(&body, docs)?, docs);
     let update = CheckRunUpdate {
         name: body.string("name")?,
         fields: parse_fields(&body, false)?,
     };
-    let updated = shared
-        .store
-        .update_check_run(&ctx.render(&shared), &owner, &repo, id, update, Utc::now())
-        .map_err(|err| store_error(err, docs))?;
+    let updated = req
+        .store()
+        .update_check_run(&req.scope(), id, update, Utc::now())
+        .map_err(|err| ApiError::from_store(&err, docs))?;
     Ok(json_response(StatusCode::OK, &updated))
 }
 
 /// `GET /repos/{owner}/{repo}/commits/{ref}/check-runs[?check_name=&status=&filter=&app_id=]`
-pub(crate) async fn list_for_ref(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo, git_ref)): Path<(String, String, String)>,
-    uri: Uri,
-) -> Result<Response, ApiError> {
+pub(crate) async fn list_for_ref(req: RepoRequest<String>, uri: Uri) -> Result<Response, ApiError> {
     let mut filter = CheckRunFilter::default();
     for (key, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
         match key.as_ref() {
@@ -118,20 +86,14 @@ pub(crate) async fn list_for_ref(
         }
     }
     let page = Page::from_query(uri.query());
-    let listed = shared
-        .store
-        .list_check_runs(&ctx.render(&shared), &owner, &repo, &git_ref, &filter, page)
-        .map_err(|err| match err {
-            StoreError::UnknownRef => ApiError::Unprocessable {
-                message: format!("No commit found for SHA: {git_ref}"),
-                docs: DOCS_LIST_CHECK_RUNS,
-            },
-            other => store_error(other, DOCS_LIST_CHECK_RUNS),
-        })?;
+    let listed = req
+        .store()
+        .list_check_runs(&req.scope(), &req.rest, &filter, page)
+        .map_err(|err| ApiError::from_store(&err, DOCS_LIST_CHECK_RUNS))?;
     let total = listed.total;
     let body = json!({"total_count": total, "check_runs": listed.items});
     Ok(with_link(
-        &ctx,
+        &req.ctx,
         &uri,
         page,
         total,
@@ -141,18 +103,12 @@ pub(crate) async fn list_for_ref(
 
 /// `GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations`
 pub(crate) async fn list_annotations(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
+    req: RepoRequest<u64>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let id = path_number(&id)?;
     let page = Page::from_query(uri.query());
-    let listed = shared
-        .store
-        .list_annotations(&ctx.render(&shared), &owner, &repo, id, page)
-        .map_err(|_| ApiError::NotFound)?;
-    Ok(paginated(&ctx, &uri, page, listed))
+    let listed = req.store().list_annotations(&req.scope(), req.rest, page)?;
+    Ok(paginated(&req.ctx, &uri, page, listed))
 }
 
 /// The App behind the request's installation token. GitHub refuses check run
@@ -164,16 +120,6 @@ fn installation_app(ctx: &RequestContext, docs: &'static str) -> Result<u64, Api
             message: "You must authenticate via a GitHub App.",
             docs,
         }),
-    }
-}
-
-fn store_error(err: StoreError, docs: &'static str) -> ApiError {
-    match err {
-        StoreError::ConclusionRequired => ApiError::InvalidRequest {
-            detail: "\"conclusion\" wasn't supplied.".to_owned(),
-            docs,
-        },
-        StoreError::NotFound | StoreError::UnknownRef => ApiError::NotFound,
     }
 }
 

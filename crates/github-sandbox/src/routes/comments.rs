@@ -1,101 +1,58 @@
-//! Issue comments on seeded pull requests:
+//! Issue comments on pull requests:
 //! `/repos/{owner}/{repo}/issues/{number}/comments` and
 //! `/repos/{owner}/{repo}/issues/comments/{id}` (read, edit, delete).
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
-use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse as _, Response};
-use axum::Extension;
 use chrono::Utc;
 
+use crate::context::RepoRequest;
 use crate::error::{json_response, ApiError, DOCS_CREATE_COMMENT, DOCS_UPDATE_COMMENT};
 use crate::pagination::Page;
-use crate::routes::{actor, paginated, parse_object, path_number, Body};
-use crate::server::{RequestContext, Shared};
-use crate::state::NewComment;
+use crate::routes::{paginated, parse_object, Body};
+use crate::state::{Comment, NewComment};
 
 /// GitHub's limit on a comment body, in characters.
 const MAX_BODY_CHARS: usize = 65_536;
 
 /// `GET /repos/{owner}/{repo}/issues/{issue_number}/comments`
-pub(crate) async fn list(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo, number)): Path<(String, String, String)>,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    let number = path_number(&number)?;
+pub(crate) async fn list(req: RepoRequest<u64>, uri: Uri) -> Result<Response, ApiError> {
     let page = Page::from_query(uri.query());
-    let listed = shared
-        .store
-        .list_comments(&ctx.render(&shared), &owner, &repo, number, page)
-        .map_err(|_| ApiError::NotFound)?;
-    Ok(paginated(&ctx, &uri, page, listed))
+    let listed = req.store().list_comments(&req.scope(), req.rest, page)?;
+    Ok(paginated(&req.ctx, &uri, page, listed))
 }
 
 /// `POST /repos/{owner}/{repo}/issues/{issue_number}/comments`
-pub(crate) async fn create(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo, number)): Path<(String, String, String)>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let number = path_number(&number)?;
-    let body = comment_body(&body, DOCS_CREATE_COMMENT)?;
+pub(crate) async fn create(req: RepoRequest<u64>, body: Bytes) -> Result<Response, ApiError> {
     let new = NewComment {
-        body,
-        actor: actor(&ctx),
+        body: comment_body(&body, DOCS_CREATE_COMMENT)?,
+        actor: req.ctx.actor(),
     };
-    let created = shared
-        .store
-        .create_comment(&ctx.render(&shared), &owner, &repo, number, new, Utc::now())
-        .map_err(|_| ApiError::NotFound)?;
+    let created = req
+        .store()
+        .create_comment(&req.scope(), req.rest, new, Utc::now())?;
     Ok(json_response(StatusCode::CREATED, &created))
 }
 
 /// `GET /repos/{owner}/{repo}/issues/comments/{comment_id}`
-pub(crate) async fn get_one(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
-) -> Result<Response, ApiError> {
-    let id = path_number(&id)?;
-    let comment = shared
-        .store
-        .get_comment(&ctx.render(&shared), &owner, &repo, id)
-        .map_err(|_| ApiError::NotFound)?;
+pub(crate) async fn get_one(req: RepoRequest<u64>) -> Result<Response, ApiError> {
+    let comment = req.store().get::<Comment>(&req.scope(), req.rest)?;
     Ok(json_response(StatusCode::OK, &comment))
 }
 
 /// `PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}`
-pub(crate) async fn update(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let id = path_number(&id)?;
+pub(crate) async fn update(req: RepoRequest<u64>, body: Bytes) -> Result<Response, ApiError> {
     let body = comment_body(&body, DOCS_UPDATE_COMMENT)?;
-    let updated = shared
-        .store
-        .update_comment(&ctx.render(&shared), &owner, &repo, id, body, Utc::now())
-        .map_err(|_| ApiError::NotFound)?;
+    let updated = req
+        .store()
+        .update_comment(&req.scope(), req.rest, body, Utc::now())?;
     Ok(json_response(StatusCode::OK, &updated))
 }
 
 /// `DELETE /repos/{owner}/{repo}/issues/comments/{comment_id}`: `204`, as on GitHub.
-pub(crate) async fn delete(
-    State(shared): State<Arc<Shared>>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
-) -> Result<Response, ApiError> {
-    let id = path_number(&id)?;
-    shared
-        .store
-        .delete_comment(&owner, &repo, id)
-        .map_err(|_| ApiError::NotFound)?;
+pub(crate) async fn delete(req: RepoRequest<u64>) -> Result<Response, ApiError> {
+    req.store().delete_comment(&req.repo, req.rest)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

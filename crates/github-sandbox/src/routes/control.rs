@@ -1,5 +1,6 @@
 //! Test controls under `/_sandbox/` (no authentication, not journaled, no
-//! faults): the journal, faults, reset, health, and seeding pull requests.
+//! faults): the journal, faults, reset, health, and the pull requests (with
+//! their files) that the GitHub routes then serve.
 
 use std::sync::Arc;
 
@@ -12,11 +13,10 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::context::Shared;
 use crate::error::json_response;
 use crate::faults::FaultSpec;
-use crate::objects::RenderContext;
-use crate::server::Shared;
-use crate::state::{PullPatch, PullSeed};
+use crate::state::{NewPull, PullPatch, RepoName};
 
 fn bad_request(message: &str) -> Response {
     json_response(StatusCode::BAD_REQUEST, &json!({"message": message}))
@@ -69,37 +69,33 @@ pub(crate) async fn clear_faults(State(shared): State<Arc<Shared>>) -> StatusCod
     StatusCode::NO_CONTENT
 }
 
-/// `POST /_sandbox/repos/{owner}/{repo}/pulls`: seeds (or replaces) a pull
-/// request with the files changed at its head; see [`PullSeed`].
-pub(crate) async fn seed_pull(
+/// `POST /_sandbox/repos/{owner}/{repo}/pulls`: creates (or replaces) a pull
+/// request with the files changed at its head; see [`NewPull`].
+pub(crate) async fn create_pull(
     State(shared): State<Arc<Shared>>,
-    Path((owner, repo)): Path<(String, String)>,
+    Path((owner, name)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let seed: PullSeed = match serde_json::from_slice(&body) {
-        Ok(seed) => seed,
+    let new: NewPull = match serde_json::from_slice(&body) {
+        Ok(new) => new,
         Err(err) => return bad_request(&format!("invalid pull request: {err}")),
     };
-    if let Err(err) = seed.check() {
+    if let Err(err) = new.check() {
         return bad_request(&err.to_string());
     }
     let base_url = shared.base_url(&headers);
-    let ctx = RenderContext {
-        base_url: &base_url,
-        auth: &shared.auth,
-    };
-    let pull = shared
-        .store
-        .seed_pull(&ctx, &owner, &repo, seed, Utc::now());
+    let repo = RepoName { owner, name };
+    let at = shared.scope(&repo, &base_url);
+    let pull = shared.store.create_pull(&at, new, Utc::now());
     json_response(StatusCode::CREATED, &pull)
 }
 
-/// `PATCH /_sandbox/repos/{owner}/{repo}/pulls/{number}`: moves a seeded pull
+/// `PATCH /_sandbox/repos/{owner}/{repo}/pulls/{number}`: moves a pull
 /// request's head or changes its refs, title or files; see [`PullPatch`].
 pub(crate) async fn update_pull(
     State(shared): State<Arc<Shared>>,
-    Path((owner, repo, number)): Path<(String, String, String)>,
+    Path((owner, name, number)): Path<(String, String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -114,14 +110,9 @@ pub(crate) async fn update_pull(
         return bad_request(&err.to_string());
     }
     let base_url = shared.base_url(&headers);
-    let ctx = RenderContext {
-        base_url: &base_url,
-        auth: &shared.auth,
-    };
-    match shared
-        .store
-        .update_pull(&ctx, &owner, &repo, number, patch, Utc::now())
-    {
+    let repo = RepoName { owner, name };
+    let at = shared.scope(&repo, &base_url);
+    match shared.store.update_pull(&at, number, patch, Utc::now()) {
         Ok(pull) => json_response(StatusCode::OK, &pull),
         Err(_) => not_found_response(),
     }

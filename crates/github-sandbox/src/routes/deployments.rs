@@ -1,54 +1,31 @@
 //! Deployments and deployment statuses:
 //! `/repos/{owner}/{repo}/deployments[/{id}[/statuses]]`.
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
-use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use axum::Extension;
 use chrono::Utc;
 use serde_json::Value;
 
+use crate::context::RepoRequest;
 use crate::error::{json_response, ApiError, DOCS_CREATE_DEPLOYMENT, DOCS_CREATE_STATUS};
 use crate::objects::Actor;
 use crate::pagination::Page;
-use crate::routes::{actor, paginated, parse_object, path_number, Body};
-use crate::server::{RequestContext, Shared};
-use crate::state::{DeploymentFilter, DeploymentState, NewDeployment, NewStatus, StoreError};
+use crate::routes::{paginated, parse_object, Body};
+use crate::state::{Deployment, DeploymentFilter, DeploymentState, NewDeployment, NewStatus};
 
 /// GitHub's limit on a status description, in characters.
 const MAX_STATUS_DESCRIPTION_CHARS: usize = 140;
 
-fn store_error(err: StoreError, git_ref: &str) -> ApiError {
-    match err {
-        // Deployments have no conclusion; the arm only completes the match.
-        StoreError::NotFound | StoreError::ConclusionRequired => ApiError::NotFound,
-        StoreError::UnknownRef => ApiError::Unprocessable {
-            message: format!("No ref found for: {git_ref}"),
-            docs: DOCS_CREATE_DEPLOYMENT,
-        },
-    }
-}
-
 /// `POST /repos/{owner}/{repo}/deployments`
-pub(crate) async fn create(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let body = Body::new(
-        parse_object(&body, DOCS_CREATE_DEPLOYMENT)?,
-        DOCS_CREATE_DEPLOYMENT,
-    );
-    let new = parse_new_deployment(&body, actor(&ctx))?;
-    let git_ref = new.git_ref.clone();
-    let created = shared
-        .store
-        .create_deployment(&ctx.render(&shared), &owner, &repo, new, Utc::now())
-        .map_err(|err| store_error(err, &git_ref))?;
+pub(crate) async fn create(req: RepoRequest, body: Bytes) -> Result<Response, ApiError> {
+    let docs = DOCS_CREATE_DEPLOYMENT;
+    let body = Body::new(parse_object(&body, docs)?, docs);
+    let new = parse_new_deployment(&body, req.ctx.actor())?;
+    let created = req
+        .store()
+        .create_deployment(&req.scope(), new, Utc::now())
+        .map_err(|err| ApiError::from_store(&err, docs))?;
     Ok(json_response(StatusCode::CREATED, &created))
 }
 
@@ -93,12 +70,7 @@ fn parse_new_deployment(body: &Body, actor: Actor) -> Result<NewDeployment, ApiE
 }
 
 /// `GET /repos/{owner}/{repo}/deployments`
-pub(crate) async fn list(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo)): Path<(String, String)>,
-    uri: Uri,
-) -> Response {
+pub(crate) async fn list(req: RepoRequest, uri: Uri) -> Response {
     let mut filter = DeploymentFilter::default();
     for (key, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
         let value = Some(value.into_owned());
@@ -111,40 +83,26 @@ pub(crate) async fn list(
         }
     }
     let page = Page::from_query(uri.query());
-    let listed = shared
-        .store
-        .list_deployments(&ctx.render(&shared), &owner, &repo, &filter, page);
-    paginated(&ctx, &uri, page, listed)
+    let listed = req.store().list_deployments(&req.scope(), &filter, page);
+    paginated(&req.ctx, &uri, page, listed)
 }
 
 /// `GET /repos/{owner}/{repo}/deployments/{id}`
-pub(crate) async fn get_one(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
-) -> Result<Response, ApiError> {
-    let id = path_number(&id)?;
-    let deployment = shared
-        .store
-        .get_deployment(&ctx.render(&shared), &owner, &repo, id)
-        .map_err(|err| store_error(err, ""))?;
+pub(crate) async fn get_one(req: RepoRequest<u64>) -> Result<Response, ApiError> {
+    let deployment = req.store().get::<Deployment>(&req.scope(), req.rest)?;
     Ok(json_response(StatusCode::OK, &deployment))
 }
 
 /// `POST /repos/{owner}/{repo}/deployments/{id}/statuses`
 pub(crate) async fn create_status(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
+    req: RepoRequest<u64>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let id = path_number(&id)?;
     let body = Body::new(parse_object(&body, DOCS_CREATE_STATUS)?, DOCS_CREATE_STATUS);
-    let new = parse_new_status(&body, actor(&ctx))?;
-    let created = shared
-        .store
-        .create_status(&ctx.render(&shared), &owner, &repo, id, new, Utc::now())
-        .map_err(|err| store_error(err, ""))?;
+    let new = parse_new_status(&body, req.ctx.actor())?;
+    let created = req
+        .store()
+        .create_status(&req.scope(), req.rest, new, Utc::now())?;
     Ok(json_response(StatusCode::CREATED, &created))
 }
 
@@ -185,17 +143,8 @@ fn parse_new_status(body: &Body, actor: Actor) -> Result<NewStatus, ApiError> {
 }
 
 /// `GET /repos/{owner}/{repo}/deployments/{id}/statuses`
-pub(crate) async fn list_statuses(
-    State(shared): State<Arc<Shared>>,
-    Extension(ctx): Extension<RequestContext>,
-    Path((owner, repo, id)): Path<(String, String, String)>,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    let id = path_number(&id)?;
+pub(crate) async fn list_statuses(req: RepoRequest<u64>, uri: Uri) -> Result<Response, ApiError> {
     let page = Page::from_query(uri.query());
-    let listed = shared
-        .store
-        .list_statuses(&ctx.render(&shared), &owner, &repo, id, page)
-        .map_err(|err| store_error(err, ""))?;
-    Ok(paginated(&ctx, &uri, page, listed))
+    let listed = req.store().list_statuses(&req.scope(), req.rest, page)?;
+    Ok(paginated(&req.ctx, &uri, page, listed))
 }

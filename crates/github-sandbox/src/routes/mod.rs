@@ -12,18 +12,37 @@ use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Map, Value};
 
-use crate::auth::Principal;
-use crate::error::{json_response, ApiError};
-use crate::objects::Actor;
+use crate::context::RequestContext;
+use crate::error::{json_response, ApiError, DOCS_REST};
 use crate::pagination::Page;
-use crate::server::RequestContext;
-use crate::state::Listed;
+use crate::state::{Listed, StoreError};
 
-/// Who acts: the App behind an installation token, else the sandbox bot.
-pub(crate) fn actor(ctx: &RequestContext) -> Actor {
-    match ctx.principal.as_ref().and_then(Principal::app_id) {
-        Some(app_id) => Actor::App(app_id),
-        None => Actor::SandboxBot,
+impl ApiError {
+    /// GitHub's answer to a store refusal, on an endpoint whose errors link
+    /// `docs`. The one mapping from store errors to answers: the store picks
+    /// the refusal (and its message), this picks the status and body shape.
+    pub(crate) fn from_store(err: &StoreError, docs: &'static str) -> Self {
+        let message = err.to_string();
+        match err {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::NoRefFound(_) | StoreError::NoCommitForSha(_) => {
+                Self::Unprocessable { message, docs }
+            }
+            StoreError::NoCommitForRef(_) => Self::NotFoundMessage { message, docs },
+            StoreError::ConclusionRequired => Self::InvalidRequest {
+                detail: message,
+                docs,
+            },
+        }
+    }
+}
+
+/// For endpoints whose errors link GitHub's REST overview (reads, whose only
+/// refusal is `NotFound`); the others call [`ApiError::from_store`] with
+/// their own page.
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        Self::from_store(&err, DOCS_REST)
     }
 }
 

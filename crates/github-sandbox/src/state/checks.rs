@@ -1,15 +1,15 @@
 //! Check runs: created and updated by Apps on a commit, listed per ref, with
 //! annotations that accumulate across updates as on GitHub.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::pulls::render_pull_minimal;
 use super::{
-    is_commit_ref, repo_entry, repo_key, repository_html_url, repository_url, Inner, Listed, Repo,
-    Store, StoreError,
+    is_commit_ref, repo_entry, repository_html_url, repository_url, Held, Inner, Listed, Repo,
+    Scope, Store, StoreError,
 };
 use crate::objects::{encode_path, node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
@@ -142,8 +142,9 @@ pub(crate) struct CheckRunFilter {
     pub(crate) all: bool,
 }
 
+/// A check run with its annotations.
 #[derive(Debug)]
-pub(super) struct CheckRun {
+pub(crate) struct CheckRun {
     id: u64,
     head_sha: String,
     name: String,
@@ -209,20 +210,18 @@ impl Store {
     /// Creates a check run on a commit, creating the repository on first use.
     pub(crate) fn create_check_run(
         &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        at: &Scope<'_>,
         new: NewCheckRun,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
+        let mut guard = self.lock();
         let inner = &mut *guard;
         // `head_sha` must be a commit; branch names are refused, as on GitHub.
         let head_sha = Some(&new.head_sha)
             .filter(|sha| is_commit_ref(sha))
-            .and_then(|sha| inner.resolve(owner, name, sha))
-            .ok_or(StoreError::UnknownRef)?;
-        let suite_key = (repo_key(owner, name), head_sha.clone(), new.app_id);
+            .and_then(|sha| inner.resolve(at.repo, sha))
+            .ok_or_else(|| StoreError::NoCommitForSha(new.head_sha.clone()))?;
+        let suite_key = (at.repo.key(), head_sha.clone(), new.app_id);
         let mut run = CheckRun {
             id: inner.last_check_run_id + 1,
             head_sha,
@@ -248,68 +247,45 @@ impl Store {
             inner.last_check_suite_id += 1;
             inner.last_check_suite_id
         });
-        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, owner, name, now);
+        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, at.repo, now);
         repo.check_run_ids.push(run.id);
-        let rendered = render_check_run(ctx, repo, &run);
+        let rendered = render_check_run(&at.render, repo, &run);
         inner.check_runs.insert(run.id, run);
         Ok(rendered)
-    }
-
-    /// `GET /repos/{owner}/{repo}/check-runs/{id}`
-    pub(crate) fn get_check_run(
-        &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
-        id: u64,
-    ) -> Result<Value, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
-        let (repo, run) = find_run(&inner, owner, name, id)?;
-        Ok(render_check_run(ctx, repo, run))
     }
 
     /// Updates a check run; see [`CheckRun::apply`].
     pub(crate) fn update_check_run(
         &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        at: &Scope<'_>,
         id: u64,
         update: CheckRunUpdate,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
-        let inner = &mut *guard;
-        find_run(inner, owner, name, id)?;
-        let run = inner.check_runs.get_mut(&id).ok_or(StoreError::NotFound)?;
-        run.apply(update.fields, now)?;
-        if let Some(new_name) = update.name {
-            run.name = new_name;
-        }
-        let (repo, run) = find_run(inner, owner, name, id)?;
-        Ok(render_check_run(ctx, repo, run))
+        self.change(at, id, |run: &mut CheckRun| {
+            run.apply(update.fields, now)?;
+            if let Some(new_name) = update.name {
+                run.name = new_name;
+            }
+            Ok(())
+        })
     }
 
     /// The check runs of the commit `git_ref` names, newest first, and their
     /// total before paging.
     pub(crate) fn list_check_runs(
         &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        at: &Scope<'_>,
         git_ref: &str,
         filter: &CheckRunFilter,
         page: Page,
     ) -> Result<Listed, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
+        let inner = self.lock();
         let sha = inner
-            .resolve(owner, name, git_ref)
-            .ok_or(StoreError::UnknownRef)?;
-        let Ok(repo) = inner.repo(owner, name) else {
-            return Ok(Listed {
-                total: 0,
-                items: Vec::new(),
-            });
+            .resolve(at.repo, git_ref)
+            .ok_or_else(|| StoreError::NoCommitForSha(git_ref.to_owned()))?;
+        let Ok(repo) = inner.repo(at.repo) else {
+            return Ok(Listed::default());
         };
         let mut runs: Vec<&CheckRun> = repo
             .check_run_ids
@@ -327,50 +303,42 @@ impl Store {
             runs.retain(|run| seen.insert((run.name.as_str(), run.app_id)));
         }
         runs.retain(|run| filter.status.is_none_or(|status| run.status == status));
-        let items = runs[page.range(runs.len())]
-            .iter()
-            .map(|run| render_check_run(ctx, repo, run))
-            .collect();
-        Ok(Listed {
-            total: runs.len(),
-            items,
-        })
+        Ok(Listed::page(&runs, page, |run| {
+            render_check_run(&at.render, repo, run)
+        }))
     }
 
     /// One page of a check run's annotations, in the order they were added.
     pub(crate) fn list_annotations(
         &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        at: &Scope<'_>,
         id: u64,
         page: Page,
     ) -> Result<Listed, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
-        let (repo, run) = find_run(&inner, owner, name, id)?;
-        let items = run.annotations[page.range(run.annotations.len())]
-            .iter()
-            .map(|annotation| render_annotation(ctx, repo, run, annotation))
-            .collect();
-        Ok(Listed {
-            total: run.annotations.len(),
-            items,
-        })
+        let inner = self.lock();
+        let (repo, run) = CheckRun::find(&inner, at.repo, id)?;
+        Ok(Listed::page(&run.annotations, page, |annotation| {
+            render_annotation(&at.render, repo, run, annotation)
+        }))
     }
 }
 
-fn find_run<'a>(
-    inner: &'a Inner,
-    owner: &str,
-    name: &str,
-    id: u64,
-) -> Result<(&'a Repo, &'a CheckRun), StoreError> {
-    let repo = inner.repo(owner, name)?;
-    if repo.check_run_ids.binary_search(&id).is_err() {
-        return Err(StoreError::NotFound);
+impl Held for CheckRun {
+    fn all(inner: &Inner) -> &HashMap<u64, Self> {
+        &inner.check_runs
     }
-    let run = inner.check_runs.get(&id).ok_or(StoreError::NotFound)?;
-    Ok((repo, run))
+
+    fn all_mut(inner: &mut Inner) -> &mut HashMap<u64, Self> {
+        &mut inner.check_runs
+    }
+
+    fn held_by(&self, repo: &Repo) -> bool {
+        repo.check_run_ids.binary_search(&self.id).is_ok()
+    }
+
+    fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value {
+        render_check_run(ctx, repo, self)
+    }
 }
 
 fn render_check_run(ctx: &RenderContext<'_>, repo: &Repo, run: &CheckRun) -> Value {

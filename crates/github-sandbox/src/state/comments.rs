@@ -1,11 +1,14 @@
-//! Issue comments on seeded pull requests (GitHub keeps a pull request's
+//! Issue comments on pull requests (GitHub keeps a pull request's
 //! conversation on the issue of the same number).
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{
-    repo_key, repository_html_url, repository_url, Inner, Listed, Repo, Store, StoreError,
+    repo_key, repository_html_url, repository_url, Held, Inner, Listed, Repo, RepoName, Scope,
+    Store, StoreError,
 };
 use crate::objects::{node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
@@ -17,10 +20,12 @@ pub(crate) struct NewComment {
     pub(crate) actor: Actor,
 }
 
+/// An issue comment.
 #[derive(Debug)]
-pub(super) struct Comment {
+pub(crate) struct Comment {
     id: u64,
-    /// [`repo_key`] of the repository, so an id from another repository is a 404.
+    /// [`RepoName::key`] of the repository, so an id from another repository
+    /// is a 404.
     repo_key: String,
     issue_number: u64,
     body: String,
@@ -30,19 +35,17 @@ pub(super) struct Comment {
 }
 
 impl Store {
-    /// Comments on a seeded pull request; `NotFound` for any other number.
+    /// Comments on a pull request; `NotFound` for any other number.
     pub(crate) fn create_comment(
         &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        at: &Scope<'_>,
         number: u64,
         new: NewComment,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
+        let mut guard = self.lock();
         let inner = &mut *guard;
-        let key = repo_key(owner, name);
+        let key = at.repo.key();
         let repo = inner.repos.get_mut(&key).ok_or(StoreError::NotFound)?;
         let pull = repo.pulls.get_mut(&number).ok_or(StoreError::NotFound)?;
         inner.last_comment_id += 1;
@@ -58,7 +61,7 @@ impl Store {
         pull.comment_ids.push(comment.id);
         // A new comment bumps the pull request's `updated_at`, as on GitHub.
         pull.updated_at = now;
-        let rendered = render_comment(ctx, repo, &comment);
+        let rendered = render_comment(&at.render, repo, &comment);
         inner.comments.insert(comment.id, comment);
         Ok(rendered)
     }
@@ -66,20 +69,17 @@ impl Store {
     /// One page of a pull request's comments, oldest first.
     pub(crate) fn list_comments(
         &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        at: &Scope<'_>,
         number: u64,
         page: Page,
     ) -> Result<Listed, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
-        let repo = inner.repo(owner, name)?;
-        let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
+        let inner = self.lock();
+        let (repo, pull) = inner.pull(at.repo, number)?;
         let ids = &pull.comment_ids;
         let items = ids[page.range(ids.len())]
             .iter()
             .filter_map(|id| inner.comments.get(id))
-            .map(|comment| render_comment(ctx, repo, comment))
+            .map(|comment| render_comment(&at.render, repo, comment))
             .collect();
         Ok(Listed {
             total: ids.len(),
@@ -87,49 +87,26 @@ impl Store {
         })
     }
 
-    /// `GET /repos/{owner}/{repo}/issues/comments/{id}`
-    pub(crate) fn get_comment(
-        &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
-        id: u64,
-    ) -> Result<Value, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
-        let (repo, comment) = find_comment(&inner, owner, name, id)?;
-        Ok(render_comment(ctx, repo, comment))
-    }
-
     /// Replaces a comment's body; `updated_at` moves, `created_at` stays.
     pub(crate) fn update_comment(
         &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        at: &Scope<'_>,
         id: u64,
         body: String,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
-        let inner = &mut *guard;
-        find_comment(inner, owner, name, id)?;
-        let comment = inner.comments.get_mut(&id).ok_or(StoreError::NotFound)?;
-        comment.body = body;
-        comment.updated_at = now;
-        let (repo, comment) = find_comment(inner, owner, name, id)?;
-        Ok(render_comment(ctx, repo, comment))
+        self.change(at, id, |comment: &mut Comment| {
+            comment.body = body;
+            comment.updated_at = now;
+            Ok(())
+        })
     }
 
     /// Deletes a comment: it leaves its pull request's list and its id names nothing.
-    pub(crate) fn delete_comment(
-        &self,
-        owner: &str,
-        name: &str,
-        id: u64,
-    ) -> Result<(), StoreError> {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
+    pub(crate) fn delete_comment(&self, repo: &RepoName, id: u64) -> Result<(), StoreError> {
+        let mut guard = self.lock();
         let inner = &mut *guard;
-        find_comment(inner, owner, name, id)?;
+        Comment::find(inner, repo, id)?;
         let comment = inner.comments.remove(&id).ok_or(StoreError::NotFound)?;
         let repo = inner
             .repos
@@ -142,19 +119,22 @@ impl Store {
     }
 }
 
-fn find_comment<'a>(
-    inner: &'a Inner,
-    owner: &str,
-    name: &str,
-    id: u64,
-) -> Result<(&'a Repo, &'a Comment), StoreError> {
-    let repo = inner.repo(owner, name)?;
-    let comment = inner
-        .comments
-        .get(&id)
-        .filter(|comment| comment.repo_key == repo_key(owner, name))
-        .ok_or(StoreError::NotFound)?;
-    Ok((repo, comment))
+impl Held for Comment {
+    fn all(inner: &Inner) -> &HashMap<u64, Self> {
+        &inner.comments
+    }
+
+    fn all_mut(inner: &mut Inner) -> &mut HashMap<u64, Self> {
+        &mut inner.comments
+    }
+
+    fn held_by(&self, repo: &Repo) -> bool {
+        self.repo_key == repo_key(&repo.owner, &repo.name)
+    }
+
+    fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value {
+        render_comment(ctx, repo, self)
+    }
 }
 
 fn render_comment(ctx: &RenderContext<'_>, repo: &Repo, comment: &Comment) -> Value {

@@ -1,9 +1,10 @@
-//! Seeded pull requests: the pull request object, its changed files, and the
-//! contents of those files at every head the pull request has had.
+//! Pull requests created through the test controls: the pull request object,
+//! its changed files, and the contents of those files at every head the pull
+//! request has had.
 //!
 //! The sandbox knows a repository's files only through the pull requests
-//! seeded into it: the contents of a path at a head SHA are those of the file
-//! seeded with that head, and every other path is missing there.
+//! created in it: the contents of a path at a head SHA are those of the file
+//! given with that head, and every other path is missing there.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,8 +13,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{
-    branch_sha, fake_id, fake_sha, repo_entry, repo_key, repository_html_url, repository_url,
-    Listed, Repo, Store, StoreError,
+    branch_sha, fake_id, fake_sha, repo_entry, repository_html_url, repository_url, Inner, Listed,
+    Repo, RepoName, Scope, Store, StoreError,
 };
 use crate::objects::{base64_lines, encode_path, merge, node_id, timestamp, user, RenderContext};
 use crate::pagination::Page;
@@ -52,7 +53,7 @@ impl FileStatus {
 /// The body of `POST /_sandbox/repos/{owner}/{repo}/pulls`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct PullSeed {
+pub(crate) struct NewPull {
     pub(crate) number: u64,
     pub(crate) base_ref: String,
     pub(crate) head_ref: String,
@@ -61,13 +62,13 @@ pub(crate) struct PullSeed {
     /// Defaults to "Pull request #{number}".
     pub(crate) title: Option<String>,
     #[serde(default)]
-    pub(crate) files: Vec<FileSeed>,
+    pub(crate) files: Vec<NewFile>,
 }
 
 /// The body of `PATCH /_sandbox/repos/{owner}/{repo}/pulls/{number}`: every
 /// key optional. A new `head_sha` moves the head (keeping the old head's
 /// files readable by its SHA); `files` replace the file list of the head.
-/// Without `files`, a head moved to a SHA never seeded carries the old head's
+/// Without `files`, a head moved to a SHA never seen before carries the old head's
 /// files over, and one moved back to an earlier head finds that head's files.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -78,17 +79,17 @@ pub(crate) struct PullPatch {
     pub(crate) head_ref: Option<String>,
     pub(crate) head_sha: Option<String>,
     pub(crate) title: Option<String>,
-    pub(crate) files: Option<Vec<FileSeed>>,
+    pub(crate) files: Option<Vec<NewFile>>,
 }
 
-/// One changed file of a seeded head.
+/// One changed file at a pull request's head.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct FileSeed {
+pub(crate) struct NewFile {
     pub(crate) filename: String,
     pub(crate) status: FileStatus,
     /// The file's text at the head: required to be absent for removed files;
-    /// a file seeded without it reads as empty.
+    /// a file given without it reads as empty.
     pub(crate) content: Option<String>,
     /// Required for renamed files, allowed for copied ones.
     pub(crate) previous_filename: Option<String>,
@@ -100,9 +101,9 @@ pub(crate) struct FileSeed {
     pub(crate) patch: Option<String>,
 }
 
-/// Why a seed was refused (answered 400 by the control route).
+/// Why a pull request sent to the test controls was refused (answered 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum SeedError {
+pub(crate) enum PullError {
     #[error("number must be at least 1")]
     ZeroNumber,
     #[error("number {body} in the body does not match {path} in the path")]
@@ -123,10 +124,10 @@ pub(crate) enum SeedError {
     UnexpectedPrevious(String),
 }
 
-impl PullSeed {
-    pub(crate) fn check(&self) -> Result<(), SeedError> {
+impl NewPull {
+    pub(crate) fn check(&self) -> Result<(), PullError> {
         if self.number == 0 {
-            return Err(SeedError::ZeroNumber);
+            return Err(PullError::ZeroNumber);
         }
         check_ref("base_ref", &self.base_ref)?;
         check_ref("head_ref", &self.head_ref)?;
@@ -136,9 +137,9 @@ impl PullSeed {
 }
 
 impl PullPatch {
-    pub(crate) fn check(&self, number: u64) -> Result<(), SeedError> {
+    pub(crate) fn check(&self, number: u64) -> Result<(), PullError> {
         if let Some(body) = self.number.filter(|body| *body != number) {
-            return Err(SeedError::NumberMismatch { body, path: number });
+            return Err(PullError::NumberMismatch { body, path: number });
         }
         if let Some(base_ref) = &self.base_ref {
             check_ref("base_ref", base_ref)?;
@@ -153,22 +154,22 @@ impl PullPatch {
     }
 }
 
-fn check_ref(field: &'static str, value: &str) -> Result<(), SeedError> {
+fn check_ref(field: &'static str, value: &str) -> Result<(), PullError> {
     if value.trim().is_empty() {
-        return Err(SeedError::Empty(field));
+        return Err(PullError::Empty(field));
     }
     Ok(())
 }
 
-fn check_sha(sha: &str) -> Result<(), SeedError> {
+fn check_sha(sha: &str) -> Result<(), PullError> {
     if sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(())
     } else {
-        Err(SeedError::BadSha(sha.to_owned()))
+        Err(PullError::BadSha(sha.to_owned()))
     }
 }
 
-fn check_files(files: &[FileSeed]) -> Result<(), SeedError> {
+fn check_files(files: &[NewFile]) -> Result<(), PullError> {
     let mut seen = HashSet::new();
     for file in files {
         let name = &file.filename;
@@ -177,21 +178,21 @@ fn check_files(files: &[FileSeed]) -> Result<(), SeedError> {
                 .split('/')
                 .all(|segment| !matches!(segment, "" | "." | ".."));
         if !valid {
-            return Err(SeedError::BadFilename(name.clone()));
+            return Err(PullError::BadFilename(name.clone()));
         }
         if !seen.insert(name.as_str()) {
-            return Err(SeedError::DuplicateFile(name.clone()));
+            return Err(PullError::DuplicateFile(name.clone()));
         }
         match file.status {
             FileStatus::Removed if file.content.is_some() => {
-                return Err(SeedError::RemovedWithContent(name.clone()));
+                return Err(PullError::RemovedWithContent(name.clone()));
             }
             FileStatus::Renamed if file.previous_filename.is_none() => {
-                return Err(SeedError::RenameWithoutPrevious(name.clone()));
+                return Err(PullError::RenameWithoutPrevious(name.clone()));
             }
             FileStatus::Renamed | FileStatus::Copied => {}
             _ if file.previous_filename.is_some() => {
-                return Err(SeedError::UnexpectedPrevious(name.clone()));
+                return Err(PullError::UnexpectedPrevious(name.clone()));
             }
             _ => {}
         }
@@ -199,7 +200,7 @@ fn check_files(files: &[FileSeed]) -> Result<(), SeedError> {
     Ok(())
 }
 
-/// A seeded pull request.
+/// A pull request.
 #[derive(Debug)]
 pub(super) struct Pull {
     id: u64,
@@ -213,9 +214,10 @@ pub(super) struct Pull {
     pub(super) updated_at: DateTime<Utc>,
     /// One, plus one per head move: the sandbox's stand-in for a commit count.
     commits: u64,
-    /// Ascending. Comments belong to the number, so re-seeding keeps them.
+    /// Ascending. Comments belong to the number, so replacing the pull
+    /// request keeps them.
     pub(super) comment_ids: Vec<u64>,
-    /// When this pull request was last seeded or updated, in
+    /// When this pull request was last created or updated, in
     /// [`super::Inner::last_move`] ticks: the latest one wins a branch name
     /// two pull requests share.
     pub(super) moved: u64,
@@ -224,7 +226,7 @@ pub(super) struct Pull {
 /// The changed files of one head SHA.
 #[derive(Debug, Clone)]
 pub(super) struct Snapshot {
-    /// In the order seeded, which is the order the files endpoint lists them.
+    /// In the order given, which is the order the files endpoint lists them.
     files: Vec<ChangedFile>,
     /// Index into `files` by file name.
     by_name: HashMap<String, usize>,
@@ -246,10 +248,10 @@ struct ChangedFile {
 }
 
 impl Snapshot {
-    fn new(head_sha: &str, files: Vec<FileSeed>) -> Self {
+    fn new(head_sha: &str, files: Vec<NewFile>) -> Self {
         let files: Vec<ChangedFile> = files
             .into_iter()
-            .map(|seed| ChangedFile::new(head_sha, seed))
+            .map(|file| ChangedFile::new(head_sha, file))
             .collect();
         let by_name = files
             .iter()
@@ -275,28 +277,28 @@ impl Snapshot {
 }
 
 impl ChangedFile {
-    fn new(head_sha: &str, seed: FileSeed) -> Self {
-        let content = seed.content.unwrap_or_default();
-        let sha = if seed.status == FileStatus::Removed {
+    fn new(head_sha: &str, file: NewFile) -> Self {
+        let content = file.content.unwrap_or_default();
+        let sha = if file.status == FileStatus::Removed {
             // The blob that was removed is unknown; any stable SHA will do.
-            fake_sha(&format!("removed:{head_sha}:{}", seed.filename))
+            fake_sha(&format!("removed:{head_sha}:{}", file.filename))
         } else {
             fake_sha(&format!("blob:{content}"))
         };
-        let added = seed.status == FileStatus::Added;
+        let added = file.status == FileStatus::Added;
         let line_count = u64::try_from(content.lines().count()).unwrap_or(u64::MAX);
-        let additions = seed.additions.unwrap_or(if added { line_count } else { 0 });
-        let patch = seed
+        let additions = file.additions.unwrap_or(if added { line_count } else { 0 });
+        let patch = file
             .patch
             .or_else(|| (added && !content.is_empty()).then(|| added_file_patch(&content)));
         Self {
-            filename: seed.filename,
-            status: seed.status,
-            previous_filename: seed.previous_filename,
+            filename: file.filename,
+            status: file.status,
+            previous_filename: file.previous_filename,
             content,
             sha,
             additions,
-            deletions: seed.deletions.unwrap_or(0),
+            deletions: file.deletions.unwrap_or(0),
             patch,
         }
     }
@@ -313,23 +315,16 @@ fn added_file_patch(content: &str) -> String {
 }
 
 impl Store {
-    /// Seeds a pull request, replacing one with the same number (which keeps
+    /// Creates a pull request, replacing one with the same number (which keeps
     /// its id, creation time and comments).
-    pub(crate) fn seed_pull(
-        &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
-        seed: PullSeed,
-        now: DateTime<Utc>,
-    ) -> Value {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
+    pub(crate) fn create_pull(&self, at: &Scope<'_>, new: NewPull, now: DateTime<Utc>) -> Value {
+        let mut guard = self.lock();
         let inner = &mut *guard;
         inner.last_move += 1;
-        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, owner, name, now);
-        let head_sha = seed.head_sha.to_ascii_lowercase();
-        let base_sha = base_sha(repo, &seed.base_ref);
-        let (id, created_at, comment_ids) = match repo.pulls.remove(&seed.number) {
+        let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, at.repo, now);
+        let head_sha = new.head_sha.to_ascii_lowercase();
+        let base_sha = base_sha(repo, &new.base_ref);
+        let (id, created_at, comment_ids) = match repo.pulls.remove(&new.number) {
             Some(old) => (old.id, old.created_at, old.comment_ids),
             None => {
                 inner.last_pull_id += 1;
@@ -337,17 +332,17 @@ impl Store {
             }
         };
         repo.heads
-            .insert(head_sha.clone(), Snapshot::new(&head_sha, seed.files));
+            .insert(head_sha.clone(), Snapshot::new(&head_sha, new.files));
         repo.latest_head = Some(head_sha.clone());
         let pull = Pull {
             id,
-            number: seed.number,
-            title: seed
+            number: new.number,
+            title: new
                 .title
-                .unwrap_or_else(|| format!("Pull request #{}", seed.number)),
-            base_ref: seed.base_ref,
+                .unwrap_or_else(|| format!("Pull request #{}", new.number)),
+            base_ref: new.base_ref,
             base_sha,
-            head_ref: seed.head_ref,
+            head_ref: new.head_ref,
             head_sha,
             created_at,
             updated_at: now,
@@ -357,24 +352,22 @@ impl Store {
         };
         let number = pull.number;
         repo.pulls.insert(number, pull);
-        render_pull(ctx, repo, &repo.pulls[&number])
+        render_pull(&at.render, repo, &repo.pulls[&number])
     }
 
-    /// Updates a seeded pull request; see [`PullPatch`].
+    /// Updates a pull request; see [`PullPatch`].
     pub(crate) fn update_pull(
         &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        at: &Scope<'_>,
         number: u64,
         patch: PullPatch,
         now: DateTime<Utc>,
     ) -> Result<Value, StoreError> {
-        let mut guard = self.inner.lock().expect("store mutex poisoned");
+        let mut guard = self.lock();
         let inner = &mut *guard;
         let repo = inner
             .repos
-            .get_mut(&repo_key(owner, name))
+            .get_mut(&at.repo.key())
             .ok_or(StoreError::NotFound)?;
         let base = patch
             .base_ref
@@ -418,87 +411,79 @@ impl Store {
         pull.updated_at = now;
         repo.latest_head = Some(pull.head_sha.clone());
         let pull = &repo.pulls[&number];
-        Ok(render_pull(ctx, repo, pull))
+        Ok(render_pull(&at.render, repo, pull))
     }
 
     /// `GET /repos/{owner}/{repo}/pulls/{number}`
-    pub(crate) fn get_pull(
-        &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
-        number: u64,
-    ) -> Result<Value, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
-        let repo = inner.repo(owner, name)?;
-        let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
-        Ok(render_pull(ctx, repo, pull))
+    pub(crate) fn get_pull(&self, at: &Scope<'_>, number: u64) -> Result<Value, StoreError> {
+        let inner = self.lock();
+        let (repo, pull) = inner.pull(at.repo, number)?;
+        Ok(render_pull(&at.render, repo, pull))
     }
 
     /// One page of the files changed at a pull request's head, capped at
     /// GitHub's 3000.
     pub(crate) fn list_pull_files(
         &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        at: &Scope<'_>,
         number: u64,
         page: Page,
     ) -> Result<Listed, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
-        let repo = inner.repo(owner, name)?;
-        let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
+        let inner = self.lock();
+        let (repo, pull) = inner.pull(at.repo, number)?;
         let files = repo
             .heads
             .get(&pull.head_sha)
             .map_or(&[][..], |snapshot| &snapshot.files[..]);
         let listed = &files[..files.len().min(MAX_LISTED_FILES)];
-        let items = listed[page.range(listed.len())]
-            .iter()
-            .map(|file| render_file(ctx, repo, &pull.head_sha, file))
-            .collect();
-        Ok(Listed {
-            total: listed.len(),
-            items,
-        })
+        Ok(Listed::page(listed, page, |file| {
+            render_file(&at.render, repo, &pull.head_sha, file)
+        }))
     }
 
     /// The contents object of the file at `path` at `git_ref`; without a ref,
-    /// at the head most recently seeded or updated in the repository.
-    /// `UnknownRef` when the ref names no commit; `NotFound` when the file is
+    /// at the head most recently created or updated in the repository.
+    /// `NoCommitForRef` when the ref names no commit; `NotFound` when the file is
     /// missing or removed there.
     pub(crate) fn get_contents(
         &self,
-        ctx: &RenderContext<'_>,
-        owner: &str,
-        name: &str,
+        at: &Scope<'_>,
         path: &str,
         git_ref: Option<&str>,
     ) -> Result<Value, StoreError> {
-        let inner = self.inner.lock().expect("store mutex poisoned");
+        let inner = self.lock();
         let (shown_ref, sha) = match git_ref {
             Some(git_ref) => {
                 let sha = inner
-                    .resolve(owner, name, git_ref)
-                    .ok_or(StoreError::UnknownRef)?;
+                    .resolve(at.repo, git_ref)
+                    .ok_or_else(|| StoreError::NoCommitForRef(git_ref.to_owned()))?;
                 (git_ref.to_owned(), sha)
             }
             None => {
                 let sha = inner
-                    .repo(owner, name)?
+                    .repo(at.repo)?
                     .latest_head
                     .clone()
                     .ok_or(StoreError::NotFound)?;
                 (sha.clone(), sha)
             }
         };
-        let repo = inner.repo(owner, name)?;
+        let repo = inner.repo(at.repo)?;
         let file = repo
             .heads
             .get(&sha)
             .and_then(|snapshot| snapshot.present(path))
             .ok_or(StoreError::NotFound)?;
-        Ok(render_contents(ctx, repo, &shown_ref, file))
+        Ok(render_contents(&at.render, repo, &shown_ref, file))
+    }
+}
+
+impl Inner {
+    /// Pull request `number` with its repository.
+    pub(super) fn pull(&self, repo: &RepoName, number: u64) -> Result<(&Repo, &Pull), StoreError> {
+        let repo = self.repo(repo)?;
+        let pull = repo.pulls.get(&number).ok_or(StoreError::NotFound)?;
+        Ok((repo, pull))
     }
 }
 
@@ -601,7 +586,7 @@ fn render_pull(ctx: &RenderContext<'_>, repo: &Repo, pull: &Pull) -> Value {
     merge(identity, state)
 }
 
-/// The user that owns a repository and authors its seeded pull requests.
+/// The user that owns a repository and authors its pull requests.
 fn owner_user(ctx: &RenderContext<'_>, repo: &Repo) -> Value {
     user(
         ctx.base_url,
@@ -812,8 +797,8 @@ fn render_contents(
 mod tests {
     use super::*;
 
-    fn file(filename: &str, status: FileStatus) -> FileSeed {
-        FileSeed {
+    fn file(filename: &str, status: FileStatus) -> NewFile {
+        NewFile {
             filename: filename.to_owned(),
             status,
             content: None,
@@ -825,12 +810,12 @@ mod tests {
     }
 
     #[test]
-    fn seeds_are_checked() {
-        let removed_with_content = FileSeed {
+    fn pull_inputs_are_checked() {
+        let removed_with_content = NewFile {
             content: Some("x".into()),
             ..file("a", FileStatus::Removed)
         };
-        let modified_with_previous = FileSeed {
+        let modified_with_previous = NewFile {
             previous_filename: Some("b".into()),
             ..file("a", FileStatus::Modified)
         };
@@ -841,27 +826,27 @@ mod tests {
                     file("a", FileStatus::Added),
                     file("a", FileStatus::Modified),
                 ],
-                Some(SeedError::DuplicateFile("a".into())),
+                Some(PullError::DuplicateFile("a".into())),
             ),
             (
                 vec![file("/abs", FileStatus::Added)],
-                Some(SeedError::BadFilename("/abs".into())),
+                Some(PullError::BadFilename("/abs".into())),
             ),
             (
                 vec![file("a/../b", FileStatus::Added)],
-                Some(SeedError::BadFilename("a/../b".into())),
+                Some(PullError::BadFilename("a/../b".into())),
             ),
             (
                 vec![removed_with_content],
-                Some(SeedError::RemovedWithContent("a".into())),
+                Some(PullError::RemovedWithContent("a".into())),
             ),
             (
                 vec![file("a", FileStatus::Renamed)],
-                Some(SeedError::RenameWithoutPrevious("a".into())),
+                Some(PullError::RenameWithoutPrevious("a".into())),
             ),
             (
                 vec![modified_with_previous],
-                Some(SeedError::UnexpectedPrevious("a".into())),
+                Some(PullError::UnexpectedPrevious("a".into())),
             ),
         ];
         for (files, expected) in cases {
@@ -873,11 +858,11 @@ mod tests {
 
     #[test]
     fn added_files_count_lines_and_get_a_patch() {
-        let seed = FileSeed {
+        let added = NewFile {
             content: Some("one\ntwo\n".into()),
             ..file("a.txt", FileStatus::Added)
         };
-        let changed = ChangedFile::new("h", seed);
+        let changed = ChangedFile::new("h", added);
         assert_eq!((changed.additions, changed.deletions), (2, 0));
         assert_eq!(
             changed.patch.as_deref(),
@@ -889,7 +874,7 @@ mod tests {
         );
         let modified = ChangedFile::new(
             "h",
-            FileSeed {
+            NewFile {
                 content: Some("x".into()),
                 ..file("b", FileStatus::Modified)
             },

@@ -21,7 +21,7 @@ fn annotations(count: usize, first_line: u64) -> Vec<Value> {
 /// A repository with pull request #4 at `HEAD` on branch `plan`, and an
 /// installation token.
 async fn setup(app: &TestApp) -> String {
-    app.seed_pull(
+    app.create_pull(
         "acme/infra",
         json!({"number": 4, "base_ref": "main", "head_ref": "plan", "head_sha": HEAD}),
     )

@@ -6,8 +6,8 @@ use crate::helpers::{assert_valid, spawn_app, TestApp, APP_ID, ISSUE_COMMENT_SCH
 
 const HEAD: &str = "abcdefabcdefabcdefabcdefabcdefabcdefabcd";
 
-async fn seed(app: &TestApp, number: u64) {
-    app.seed_pull(
+async fn create(app: &TestApp, number: u64) {
+    app.create_pull(
         "acme/shop",
         json!({"number": number, "base_ref": "main", "head_ref": format!("topic-{number}"), "head_sha": HEAD}),
     )
@@ -31,7 +31,7 @@ async fn wait_past(timestamp: &Value) {
 #[tokio::test]
 async fn comments_are_created_listed_and_schema_valid() {
     let app = spawn_app().await;
-    seed(&app, 5).await;
+    create(&app, 5).await;
     let base = &app.server.base_url;
 
     let plain = app.post(&path(5), &json!({"body": "Plan: 2 to add"})).await;
@@ -84,7 +84,7 @@ async fn comments_are_created_listed_and_schema_valid() {
 #[tokio::test]
 async fn comments_paginate_oldest_first() {
     let app = spawn_app().await;
-    seed(&app, 9).await;
+    create(&app, 9).await;
     for i in 0..65 {
         let answer = app
             .post(&path(9), &json!({"body": format!("comment {i}")}))
@@ -133,7 +133,7 @@ async fn comments_paginate_oldest_first() {
 #[tokio::test]
 async fn updating_a_comment_replaces_its_body_and_moves_updated_at() {
     let app = spawn_app().await;
-    seed(&app, 2).await;
+    create(&app, 2).await;
     let created = app.post(&path(2), &json!({"body": "first"})).await.body;
     let id = created["id"].as_u64().expect("id");
     wait_past(&created["created_at"]).await;
@@ -173,7 +173,7 @@ async fn updating_a_comment_replaces_its_body_and_moves_updated_at() {
 #[tokio::test]
 async fn a_deleted_comment_is_gone_from_its_pull_request() {
     let app = spawn_app().await;
-    seed(&app, 3).await;
+    create(&app, 3).await;
     let first = app.post(&path(3), &json!({"body": "first"})).await.body;
     let second = app.post(&path(3), &json!({"body": "second"})).await.body;
     let comment_path = |c: &Value| format!("/repos/acme/shop/issues/comments/{}", c["id"]);
@@ -201,7 +201,7 @@ async fn a_deleted_comment_is_gone_from_its_pull_request() {
 #[tokio::test]
 async fn blank_or_missing_bodies_are_422_and_other_issues_404() {
     let app = spawn_app().await;
-    seed(&app, 1).await;
+    create(&app, 1).await;
     let blank = app.post(&path(1), &json!({"body": ""})).await;
     assert_eq!(blank.status, 422);
     assert_eq!(
@@ -246,7 +246,7 @@ async fn blank_or_missing_bodies_are_422_and_other_issues_404() {
         "https://docs.github.com/rest/issues/comments#update-an-issue-comment"
     );
 
-    // Only seeded pull requests have comments.
+    // Only pull requests that were created have comments.
     let elsewhere = app.post(&path(2), &json!({"body": "hello"})).await;
     assert_eq!(elsewhere.status, 404);
     assert_eq!(elsewhere.body["message"], "Not Found");

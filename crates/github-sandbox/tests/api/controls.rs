@@ -104,7 +104,7 @@ async fn health_and_unknown_controls() {
 async fn reset_clears_pull_requests_comments_and_check_runs() {
     let app = spawn_app().await;
     let head = "0123456789abcdef0123456789abcdef01234567";
-    app.seed_pull(
+    app.create_pull(
         "o/r",
         json!({"number": 1, "base_ref": "main", "head_ref": "topic", "head_sha": head,
                "files": [{"filename": "a.txt", "status": "added", "content": "a"}]}),

@@ -167,21 +167,21 @@ impl TestApp {
         answer.body["token"].as_str().expect("token").to_owned()
     }
 
-    /// Seeds a pull request through the test controls and returns it
+    /// Creates a pull request through the test controls and returns it
     /// (asserting 201).
-    pub(crate) async fn seed_pull(&self, repo: &str, body: Value) -> Value {
-        let answer = self.seed_pull_answer(repo, &body).await;
+    pub(crate) async fn create_pull(&self, repo: &str, body: Value) -> Value {
+        let answer = self.create_pull_answer(repo, &body).await;
         assert_eq!(answer.status, 201, "{}", answer.text);
         answer.body
     }
 
-    pub(crate) async fn seed_pull_answer(&self, repo: &str, body: &Value) -> Answer {
+    pub(crate) async fn create_pull_answer(&self, repo: &str, body: &Value) -> Answer {
         let path = format!("/_sandbox/repos/{repo}/pulls");
         self.send(self.client.post(self.url(&path)).json(body))
             .await
     }
 
-    /// Updates a seeded pull request through the test controls.
+    /// Updates a pull request through the test controls.
     pub(crate) async fn move_pull(&self, repo: &str, number: u64, body: &Value) -> Answer {
         let path = format!("/_sandbox/repos/{repo}/pulls/{number}");
         self.send(self.client.patch(self.url(&path)).json(body))

@@ -28,8 +28,8 @@ fn decoded(contents: &Value) -> String {
     String::from_utf8(bytes).expect("utf-8")
 }
 
-async fn seed_example(app: &TestApp) -> Value {
-    app.seed_pull(
+async fn create_example(app: &TestApp) -> Value {
+    app.create_pull(
         "acme/shop",
         json!({
             "number": 7,
@@ -52,16 +52,16 @@ async fn seed_example(app: &TestApp) -> Value {
 const LIB_RS: &str = "//! Ünïcödé crate docs.\npub fn answer() -> u32 {\n    42\n}\n\npub const NAME: &str = \"shop\";\n";
 
 #[tokio::test]
-async fn seeded_pull_request_is_a_schema_valid_pull_request() {
+async fn created_pull_request_is_a_schema_valid_pull_request() {
     let app = spawn_app().await;
     let main_sha = app.deploy("acme/shop", json!({"ref": "main"})).await["sha"].clone();
-    let seeded = seed_example(&app).await;
+    let created = create_example(&app).await;
     let answer = app.get("/repos/acme/shop/pulls/7").await;
     assert_eq!(answer.status, 200, "{}", answer.text);
     assert!(answer.header("x-ratelimit-remaining").is_some());
     let pull = &answer.body;
     assert_valid(&PULL_REQUEST_SCHEMA, pull);
-    assert_eq!(pull, &seeded, "the seed answers with the pull request");
+    assert_eq!(pull, &created, "creating answers with the pull request");
     // The schemas are closed down to the nested repository and users, so a
     // stray field anywhere would fail the check above.
     for pointer in ["", "/head/repo", "/base/repo/owner", "/_links/self"] {
@@ -97,7 +97,7 @@ async fn seeded_pull_request_is_a_schema_valid_pull_request() {
     assert_eq!(pull["base"]["sha"], main_sha);
     assert_eq!(pull["user"]["login"], "acme");
     assert_eq!(pull["changed_files"], 4);
-    // LIB_RS has 6 lines, README.md counts what was seeded, moved\n is 0:
+    // LIB_RS has 6 lines, README.md counts what was given, moved\n is 0:
     // only added files count their lines by default.
     assert_eq!(pull["additions"], 7);
     assert_eq!(pull["deletions"], 2);
@@ -106,9 +106,9 @@ async fn seeded_pull_request_is_a_schema_valid_pull_request() {
 }
 
 #[tokio::test]
-async fn unseeded_pull_requests_are_404() {
+async fn unknown_pull_requests_are_404() {
     let app = spawn_app().await;
-    seed_example(&app).await;
+    create_example(&app).await;
     for path in [
         "/repos/acme/shop/pulls/8",
         "/repos/acme/shop/pulls/abc",
@@ -130,7 +130,7 @@ async fn files_paginate_with_link_headers() {
     let app = spawn_app().await;
     let mut files = added_files(249);
     files.push(json!({"filename": "b.txt", "status": "renamed", "previous_filename": "a.txt", "content": "x", "patch": "@@ -1 +1 @@"}));
-    app.seed_pull(
+    app.create_pull(
         "acme/big",
         json!({"number": 1, "base_ref": "main", "head_ref": "many", "head_sha": HEAD, "files": files}),
     )
@@ -225,7 +225,7 @@ async fn files_paginate_with_link_headers() {
 #[tokio::test]
 async fn no_page_lists_files_beyond_3000() {
     let app = spawn_app().await;
-    app.seed_pull(
+    app.create_pull(
         "acme/huge",
         json!({"number": 2, "base_ref": "main", "head_ref": "huge", "head_sha": HEAD, "files": added_files(3100)}),
     )
@@ -256,7 +256,7 @@ async fn no_page_lists_files_beyond_3000() {
 #[tokio::test]
 async fn contents_round_trip_at_the_head_sha_its_prefix_and_branch() {
     let app = spawn_app().await;
-    seed_example(&app).await;
+    create_example(&app).await;
     let files = app.get("/repos/acme/shop/pulls/7/files").await;
     let blob_sha = files.body[0]["sha"].clone();
     let base = &app.server.base_url;
@@ -293,7 +293,7 @@ async fn contents_round_trip_at_the_head_sha_its_prefix_and_branch() {
     );
 
     // The same file by abbreviated SHA, by branch (plain and qualified) and
-    // without a ref (the latest seeded head).
+    // without a ref (the latest created or updated head).
     for git_ref in [&HEAD[..7], "feature/x", "refs/heads/feature/x"] {
         let answer = app
             .get(&format!(
@@ -324,16 +324,16 @@ async fn contents_round_trip_at_the_head_sha_its_prefix_and_branch() {
 #[tokio::test]
 async fn removed_missing_and_unknown_refs_are_404() {
     let app = spawn_app().await;
-    seed_example(&app).await;
+    create_example(&app).await;
     let not_found = json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"});
     for path in [
         format!("/repos/acme/shop/contents/old.txt?ref={HEAD}"),
         format!("/repos/acme/shop/contents/old/name.txt?ref={HEAD}"),
         format!("/repos/acme/shop/contents/missing.txt?ref={HEAD}"),
         "/repos/acme/shop/contents/old.txt".to_owned(),
-        // `main` exists, but no file was seeded on it.
+        // `main` exists, but no file was given on it.
         "/repos/acme/shop/contents/src/lib.rs?ref=main".to_owned(),
-        // Nothing was seeded in this repository.
+        // No pull request was created in this repository.
         "/repos/acme/empty/contents/src/lib.rs".to_owned(),
         // A directory.
         format!("/repos/acme/shop/contents/src?ref={HEAD}"),
@@ -359,7 +359,7 @@ async fn removed_missing_and_unknown_refs_are_404() {
 async fn moving_the_head_keeps_old_contents_readable_by_sha() {
     let app = spawn_app().await;
     let first = app
-        .seed_pull(
+        .create_pull(
             "o/r",
             json!({"number": 3, "base_ref": "main", "head_ref": "topic", "head_sha": HEAD,
                    "files": [{"filename": "a.txt", "status": "added", "content": "v1\n"}]}),
@@ -437,21 +437,21 @@ async fn moving_the_head_keeps_old_contents_readable_by_sha() {
     assert_eq!(decoded(&read("topic", "a.txt").await.body), "v1\n");
     assert_eq!(read("", "b.txt").await.status, 404);
 
-    // Seeding the number again replaces the pull request but keeps its id.
-    let reseeded = app
-        .seed_pull(
+    // Creating the number again replaces the pull request but keeps its id.
+    let replaced = app
+        .create_pull(
             "o/r",
             json!({"number": 3, "base_ref": "develop", "head_ref": "other", "head_sha": HEAD}),
         )
         .await;
-    assert_eq!(reseeded["id"], first["id"]);
-    assert_eq!(reseeded["base"]["ref"], "develop");
-    assert_eq!(reseeded["changed_files"], 0);
-    assert_eq!(reseeded["commits"], 1);
+    assert_eq!(replaced["id"], first["id"]);
+    assert_eq!(replaced["base"]["ref"], "develop");
+    assert_eq!(replaced["changed_files"], 0);
+    assert_eq!(replaced["commits"], 1);
 }
 
 #[tokio::test]
-async fn invalid_seeds_are_400_and_unseeded_updates_404() {
+async fn invalid_pull_requests_are_400_and_updates_of_unknown_ones_404() {
     let app = spawn_app().await;
     let valid = json!({"number": 1, "base_ref": "main", "head_ref": "x", "head_sha": HEAD});
     let with = |key: &str, value: Value| {
@@ -477,7 +477,7 @@ async fn invalid_seeds_are_400_and_unseeded_updates_404() {
         with("files", json!([{"filename": "/a", "status": "added"}])),
         json!({"number": 1, "base_ref": "main", "head_sha": HEAD}),
     ] {
-        let answer = app.seed_pull_answer("o/r", &body).await;
+        let answer = app.create_pull_answer("o/r", &body).await;
         assert_eq!(answer.status, 400, "{body}: {}", answer.text);
         assert!(answer.body["message"].is_string(), "{}", answer.text);
     }
@@ -487,7 +487,7 @@ async fn invalid_seeds_are_400_and_unseeded_updates_404() {
         app.move_pull("o/r", 1, &json!({"title": "t"})).await.status,
         404
     );
-    app.seed_pull("o/r", valid).await;
+    app.create_pull("o/r", valid).await;
     let mismatch = app.move_pull("o/r", 1, &json!({"number": 2})).await;
     assert_eq!(mismatch.status, 400, "{}", mismatch.text);
     let bad_sha = app.move_pull("o/r", 1, &json!({"head_sha": "main"})).await;
@@ -497,7 +497,7 @@ async fn invalid_seeds_are_400_and_unseeded_updates_404() {
 #[tokio::test]
 async fn new_routes_go_through_faults_quota_and_journal() {
     let app = spawn_app().await;
-    seed_example(&app).await;
+    create_example(&app).await;
     app.add_fault(json!({"method": "GET", "path": "/repos/*/*/pulls/*/files", "kind": "500"}))
         .await;
     let faulted = app.get("/repos/acme/shop/pulls/7/files").await;
@@ -523,7 +523,7 @@ async fn new_routes_go_through_faults_quota_and_journal() {
             )
         })
         .collect();
-    // The seed went through the controls and is not journaled.
+    // The pull request went through the controls and is not journaled.
     assert_eq!(
         summary,
         [
