@@ -59,18 +59,39 @@ impl GitHubConfig {
     /// An App wins over a token because it is what production uses; the
     /// token is a local-development convenience.
     pub fn credentials(&self) -> Result<GitHubCredentials, ConfigError> {
-        match (self.app_id, self.installation_id) {
-            (0, 0) => Ok(self
+        Ok(match self.app_ids()? {
+            None => self
                 .token
                 .clone()
-                .map_or(GitHubCredentials::None, GitHubCredentials::Token)),
-            (app_id, 0) => Err(ConfigError::InstallationIdMissing { app_id }),
-            (0, installation_id) => Err(ConfigError::AppIdMissing { installation_id }),
-            (app_id, installation_id) => Ok(GitHubCredentials::App {
+                .map_or(GitHubCredentials::None, GitHubCredentials::Token),
+            Some((app_id, installation_id)) => GitHubCredentials::App {
                 app_id,
                 installation_id,
                 private_key_pem: read_private_key(&self.private_key_path)?,
-            }),
+            },
+        })
+    }
+
+    /// The App id and the installation id when both are set; one without the
+    /// other is an error (`load` checks it too).
+    pub(crate) fn app_ids(&self) -> Result<Option<(u64, u64)>, ConfigError> {
+        match (self.app_id, self.installation_id) {
+            (0, 0) => Ok(None),
+            (app_id, 0) => Err(ConfigError::invalid(
+                "github.app_id",
+                format!(
+                    "is set ({app_id}) but github.installation_id is not: \
+                     set GDT_GITHUB_INSTALLATION_ID or github.installation_id"
+                ),
+            )),
+            (0, installation_id) => Err(ConfigError::invalid(
+                "github.installation_id",
+                format!(
+                    "is set ({installation_id}) but github.app_id is not: \
+                     set GDT_GITHUB_APP_ID or github.app_id"
+                ),
+            )),
+            ids => Ok(Some(ids)),
         }
     }
 }
@@ -131,8 +152,18 @@ impl TemporalConfig {
             .transpose()?;
         let client_identity = match (&tls.client_cert_path, &tls.client_key_path) {
             (None, None) => None,
-            (Some(_), None) => return Err(ConfigError::TlsClientKeyMissing),
-            (None, Some(_)) => return Err(ConfigError::TlsClientCertMissing),
+            (Some(_), None) => {
+                return Err(half_of_mtls(
+                    "temporal.tls.client_cert_path",
+                    "client_key_path",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(half_of_mtls(
+                    "temporal.tls.client_key_path",
+                    "client_cert_path",
+                ))
+            }
             (Some(cert), Some(key)) => Some(ClientIdentity {
                 cert: read_pem("temporal.tls.client_cert_path", cert)?,
                 key: SecretSlice::from(read_pem("temporal.tls.client_key_path", key)?),
@@ -144,6 +175,18 @@ impl TemporalConfig {
             client_identity,
         }))
     }
+}
+
+/// mTLS needs both halves; `key` is set, its pair `unset` (e.g. `client_key_path`) is not.
+fn half_of_mtls(key: &'static str, unset: &str) -> ConfigError {
+    let var = unset.to_ascii_uppercase();
+    ConfigError::invalid(
+        key,
+        format!(
+            "is set but temporal.tls.{unset} is not: mTLS needs both \
+             (set GDT_TEMPORAL_TLS_{var} or TEMPORAL_TLS_{var})"
+        ),
+    )
 }
 
 fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {

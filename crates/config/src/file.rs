@@ -8,78 +8,96 @@
 
 use std::fmt;
 use std::fs;
+use std::marker::PhantomData;
 use std::path::Path;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use crate::error::{ConfigError, Origin};
-use crate::settings::{Config, Setting, SETTINGS};
+use crate::error::ConfigError;
+use crate::settings::Config;
 use crate::table::REMOVED;
-use crate::values::{self, Raw, SchemaRuleConfig, YamlKind};
+use crate::values::{FromYaml, Invalid, Kind};
 
-/// The values a file holds, in the order written.
-pub(crate) type FileValues = Vec<(&'static Setting, Raw)>;
+/// The texts that did not parse as their setting's type, in the order written: the key,
+/// the text and why.
+pub(crate) type Failed = Vec<(&'static str, String, Invalid)>;
 
-/// Reads and parses `path`. An empty (or comments-only) file is valid and
-/// changes nothing.
-pub(crate) fn read(path: &Path) -> Result<FileValues, ConfigError> {
+/// Reads `path` on top of `config`. An empty (or comments-only) file is valid and changes
+/// nothing. A text that does not parse gets the same message as the variable would, naming
+/// the key and the file, once the rest of the file has been read.
+pub(crate) fn apply(config: &mut Config, path: &Path) -> Result<(), ConfigError> {
     let text = fs::read_to_string(path).map_err(|source| ConfigError::ReadConfigFile {
         path: path.to_owned(),
         source,
     })?;
-    parse(&text, path)
-}
-
-pub(crate) fn parse(text: &str, path: &Path) -> Result<FileValues, ConfigError> {
-    let mut values = Vec::new();
-    let section = Section {
-        prefix: String::new(),
-        values: &mut values,
-    };
-    section
-        .deserialize(serde_norway::Deserializer::from_str(text))
+    let mut failed = Failed::new();
+    Patch::new(config, &mut failed)
+        .deserialize(serde_norway::Deserializer::from_str(&text))
         .map_err(|e| parse_error(path, &e))?;
-    Ok(values)
-}
-
-/// Applies the values of a file on top of `config`; a text that does not parse gets the
-/// same message as the variable would, naming the key and the file.
-pub(crate) fn apply(
-    config: &mut Config,
-    values: FileValues,
-    path: &Path,
-) -> Result<(), ConfigError> {
-    for (setting, raw) in values {
-        let written = match &raw {
-            Raw::Text(text) => text.clone(),
-            _ => String::new(),
-        };
-        (setting.set_yaml)(config, raw).map_err(|why| {
-            let origin = Origin::File {
-                key: setting.key,
-                path: path.to_owned(),
-            };
-            ConfigError::rejected(origin, written, why)
-        })?;
+    match failed.into_iter().next() {
+        Some((key, text, why)) => Err(ConfigError::rejected(
+            format!("{key} in {}", path.display()),
+            text,
+            why,
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-/// A map of settings and sections under `prefix` (empty at the top).
-struct Section<'a> {
-    prefix: String,
-    values: &'a mut FileValues,
+/// A map of settings and sub-sections, as `section!` declares it.
+pub(crate) trait Section {
+    /// The key prefix of its settings, e.g. `temporal.` (empty at the top).
+    const PREFIX: &'static str;
+    /// Its settings and sub-sections, in the order declared.
+    const KEYS: &'static [&'static str];
+    /// Reads the value of `name`, one of [`Section::KEYS`].
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        name: &str,
+        map: &mut A,
+        failed: &mut Failed,
+    ) -> Result<(), A::Error>;
 }
 
-impl<'de> DeserializeSeed<'de> for Section<'_> {
+/// Stores a setting's value read from YAML; `key:` with no value changes nothing.
+pub(crate) fn set<T>(slot: &mut T, value: Option<Yaml<T>>, key: &'static str, failed: &mut Failed) {
+    match value {
+        Some(Yaml(Ok(value))) => *slot = value,
+        Some(Yaml(Err((text, why)))) => failed.push((key, text, why)),
+        None => {}
+    }
+}
+
+/// A setting's value as read by its [`Kind`].
+pub(crate) struct Yaml<T>(FromYaml<T>);
+
+impl<'de, T: Kind> Deserialize<'de> for Yaml<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::from_yaml(d).map(Yaml)
+    }
+}
+
+/// Reads a section of the file into `S`, changing only what the file mentions.
+pub(crate) struct Patch<'a, S> {
+    section: &'a mut S,
+    failed: &'a mut Failed,
+}
+
+impl<'a, S> Patch<'a, S> {
+    pub(crate) fn new(section: &'a mut S, failed: &'a mut Failed) -> Self {
+        Self { section, failed }
+    }
+}
+
+impl<'de, S: Section> DeserializeSeed<'de> for Patch<'_, S> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_option(self)
     }
 }
 
-impl<'de> Visitor<'de> for Section<'_> {
+impl<'de, S: Section> Visitor<'de> for Patch<'_, S> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -101,75 +119,39 @@ impl<'de> Visitor<'de> for Section<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut seen = Vec::new();
-        while let Some(key) = map.next_key_seed(KeySeed {
-            prefix: &self.prefix,
-        })? {
-            if seen.contains(&key.name) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate field `{}`",
-                    key.name
-                )));
+        while let Some(name) = map.next_key_seed(KeySeed::<S>(PhantomData))? {
+            if seen.contains(&name) {
+                return Err(de::Error::custom(format_args!("duplicate field `{name}`")));
             }
-            match key.setting {
-                Some(setting) => {
-                    if let Some(raw) = map.next_value_seed(Leaf(setting.yaml))? {
-                        self.values.push((setting, raw));
-                    }
-                }
-                None => map.next_value_seed(Section {
-                    prefix: key.full.clone(),
-                    values: &mut *self.values,
-                })?,
-            }
-            seen.push(key.name);
+            self.section.read(name, &mut map, self.failed)?;
+            seen.push(name);
         }
         Ok(())
     }
 }
 
-/// A key of the map: a setting, or a section when `setting` is `None`.
-struct Key {
-    name: String,
-    full: String,
-    setting: Option<&'static Setting>,
-}
+/// A key of section `S`. Checked while it is read, so that an error points at the key.
+struct KeySeed<S>(PhantomData<S>);
 
-struct KeySeed<'a> {
-    prefix: &'a str,
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = Key;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+impl<'de, S: Section> DeserializeSeed<'de> for KeySeed<S> {
+    type Value = &'static str;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl Visitor<'_> for KeySeed<'_> {
-    type Value = Key;
+impl<S: Section> Visitor<'_> for KeySeed<S> {
+    type Value = &'static str;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a key")
     }
 
-    fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
-        let full = match self.prefix {
-            "" => name.to_owned(),
-            prefix => format!("{prefix}.{name}"),
-        };
-        let setting = SETTINGS.iter().copied().find(|s| s.key == full);
-        let is_section = SETTINGS.iter().any(|s| {
-            s.key
-                .strip_prefix(full.as_str())
-                .is_some_and(|rest| rest.starts_with('.'))
-        });
-        if setting.is_some() || is_section {
-            return Ok(Key {
-                name: name.to_owned(),
-                full,
-                setting,
-            });
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+        if let Some(key) = S::KEYS.iter().find(|k| **k == name) {
+            return Ok(key);
         }
+        let full = format!("{}{name}", S::PREFIX);
         if let Some(removed) = REMOVED.iter().find(|r| r.key == full) {
             return Err(E::custom(format_args!(
                 "{REMOVED_MARK}{full}` was removed: {}",
@@ -177,19 +159,7 @@ impl Visitor<'_> for KeySeed<'_> {
             )));
         }
         // serde's own wording, which `parse_error` turns into the full key.
-        let mut valid: Vec<&str> = Vec::new();
-        for s in SETTINGS.iter() {
-            let rest = match self.prefix {
-                "" => Some(s.key),
-                prefix => s.key.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')),
-            };
-            if let Some(next) = rest.and_then(|r| r.split('.').next()) {
-                if !valid.contains(&next) {
-                    valid.push(next);
-                }
-            }
-        }
-        let valid: Vec<String> = valid.iter().map(|k| format!("`{k}`")).collect();
+        let valid: Vec<String> = S::KEYS.iter().map(|k| format!("`{k}`")).collect();
         Err(E::custom(format_args!(
             "unknown field `{name}`, expected one of {}",
             valid.join(", ")
@@ -198,93 +168,6 @@ impl Visitor<'_> for KeySeed<'_> {
 }
 
 const REMOVED_MARK: &str = "the key `";
-
-/// A setting's value, read as its type so that serde's messages (with the key path,
-/// line and column) say what was expected.
-struct Leaf(YamlKind);
-
-impl<'de> DeserializeSeed<'de> for Leaf {
-    type Value = Option<Raw>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Raw>, D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Leaf {
-    type Value = Option<Raw>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a value")
-    }
-
-    /// `key:` with no value changes nothing.
-    fn visit_none<E: de::Error>(self) -> Result<Option<Raw>, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Option<Raw>, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<Raw>, D::Error> {
-        Ok(Some(match self.0 {
-            YamlKind::Text => Raw::Text(String::deserialize(d)?),
-            YamlKind::Bool => Raw::Bool(bool::deserialize(d)?),
-            YamlKind::U16 => Raw::Int(u16::deserialize(d)?.into()),
-            YamlKind::U32 => Raw::Int(u32::deserialize(d)?.into()),
-            YamlKind::U64 => Raw::Int(u64::deserialize(d)?),
-            YamlKind::Usize => Raw::Int(usize::deserialize(d)? as u64),
-            YamlKind::F64 => Raw::Float(f64::deserialize(d)?),
-            YamlKind::Secret => Raw::Secret(d.deserialize_any(SecretText)?),
-            YamlKind::List => Raw::List(Vec::deserialize(d)?),
-            YamlKind::Schemas => Raw::Schemas(Vec::<SchemaRuleConfig>::deserialize(d)?),
-        }))
-    }
-}
-
-/// Secrets accept only strings, and a wrong type is reported without echoing
-/// the value (serde's default message would quote it).
-struct SecretText;
-
-impl<'de> Visitor<'de> for SecretText {
-    type Value = Option<secrecy::SecretString>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(values::secret(v))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Err(not_a_string())
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(not_a_string())
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(not_a_string())
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Err(not_a_string())
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(not_a_string())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(not_a_string())
-    }
-}
-
-fn not_a_string<E: de::Error>() -> E {
-    E::custom("a secret must be a quoted string (value not shown)")
-}
 
 fn parse_error(path: &Path, e: &serde_norway::Error) -> ConfigError {
     let location = e.location().map(|l| (l.line(), l.column()));

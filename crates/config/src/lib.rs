@@ -48,7 +48,7 @@ mod values;
 
 pub use credentials::{ClientIdentity, GitHubCredentials, TlsMaterial};
 pub use env::{overlay_dotenv, EnvBinding, EnvSource, ENV_BINDINGS};
-pub use error::{ConfigError, Origin};
+pub use error::ConfigError;
 pub use load::{load, search_paths, LoadOptions, SYSTEM_CONFIG_PATH};
 pub use settings::{setting, Setting, SETTINGS};
 pub use settings::{

@@ -54,8 +54,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
     let mut source = ConfigSource::default();
 
     if let Some(path) = locate_file(opts)? {
-        let parsed = file::read(&path)?;
-        file::apply(&mut config, parsed, &path)?;
+        file::apply(&mut config, &path)?;
         source.file = Some(path);
     }
 
@@ -82,17 +81,16 @@ fn locate_file(opts: &LoadOptions) -> Result<Option<PathBuf>, ConfigError> {
         .find(|p| p.is_file()))
 }
 
-fn invalid(key: &'static str, problem: String) -> ConfigError {
-    ConfigError::Invalid { key, problem }
-}
-
 /// The declared checks (`check required`), then the rules across settings, run once all
 /// layers are merged so the outcome does not depend on which layer set what.
 fn validate(c: &Config) -> Result<(), ConfigError> {
     for s in SETTINGS.iter() {
         if let Some(problem) = (s.check)(c) {
             let var = s.gdt_var().unwrap_or_default();
-            return Err(invalid(s.key, format!("{problem}: set {var} or {}", s.key)));
+            return Err(ConfigError::invalid(
+                s.key,
+                format!("{problem}: set {var} or {}", s.key),
+            ));
         }
     }
     // Reads the TLS files once: an unreadable certificate should stop the
@@ -100,19 +98,16 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     c.temporal.tls_material()?;
 
     let g = &c.github;
-    match (g.app_id, g.installation_id) {
-        (app_id, 0) if app_id != 0 => return Err(ConfigError::InstallationIdMissing { app_id }),
-        (0, installation_id) if installation_id != 0 => {
-            return Err(ConfigError::AppIdMissing { installation_id })
-        }
-        _ => {}
-    }
+    g.app_ids()?;
     if g.enterprise {
         if g.enterprise_host.trim().is_empty() {
-            return Err(ConfigError::EnterpriseHostMissing);
+            return Err(ConfigError::invalid(
+                "github.enterprise",
+                "is true but github.enterprise_host is empty: set GDT_GITHUB_ENTERPRISE_HOST",
+            ));
         }
         if enterprise_url(&g.enterprise_host, "/api/v3").is_none() {
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 "github.enterprise_host",
                 format!(
                     "{:?} is not a host name: use e.g. github.company.com \
@@ -124,7 +119,7 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     }
     let r = &g.rate_limit;
     if r.max_backoff < r.initial_backoff {
-        return Err(invalid(
+        return Err(ConfigError::invalid(
             "github.rate_limit.max_backoff",
             format!(
                 "({}) is shorter than github.rate_limit.initial_backoff ({}): raise it",
@@ -134,7 +129,7 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         ));
     }
     if !(r.backoff_multiplier.is_finite() && r.backoff_multiplier >= 1.0) {
-        return Err(invalid(
+        return Err(ConfigError::invalid(
             "github.rate_limit.backoff_multiplier",
             format!(
                 "must be at least 1.0 (it is {}), e.g. 2.0",
@@ -145,7 +140,7 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
 
     let s = &c.server;
     if !is_listen_address(&s.listen) {
-        return Err(invalid(
+        return Err(ConfigError::invalid(
             "server.listen",
             format!(
                 "{:?} is not an address to listen on: use host:port, e.g. 0.0.0.0:3000 \
@@ -161,7 +156,7 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         ("server.deployment_id_wait", s.deployment_id_wait),
     ] {
         if value >= s.request_timeout {
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 key,
                 format!(
                     "({}) must be shorter than server.request_timeout ({}): lower it or raise \
@@ -185,7 +180,7 @@ fn validate_pr_checks(c: &Config) -> Result<(), ConfigError> {
     ] {
         let patterns = patterns.as_deref().unwrap_or_default();
         if let Some(i) = patterns.iter().position(|p| p.trim().is_empty()) {
-            return Err(invalid(
+            return Err(ConfigError::invalid(
                 key,
                 format!("has an empty pattern at position {i} (counting from 0): remove it"),
             ));
@@ -199,7 +194,7 @@ fn validate_pr_checks(c: &Config) -> Result<(), ConfigError> {
         } else {
             continue;
         };
-        return Err(invalid(
+        return Err(ConfigError::invalid(
             "pr_checks.schemas",
             format!(
                 "entry {i} has an empty {0} (pr_checks.schemas[{i}].{0}): {1}",

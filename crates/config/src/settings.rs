@@ -262,17 +262,43 @@ pub struct Config {
     pub source: ConfigSource,
 }
 
-impl Config {
-    pub(crate) fn collect(all: &mut Vec<&'static Setting>) {
-        TemporalConfig::collect(all);
-        GitHubConfig::collect(all);
-        AppConfig::collect(all);
-        DeploymentConfig::collect(all);
-        ServerConfig::collect(all);
-        WebhookConfig::collect(all);
-        PrChecksConfig::collect(all);
-    }
+/// The sections of [`Config`], for the rows and the YAML layer.
+macro_rules! sections {
+    ($($name:ident: $ty:ident),*) => {
+        impl Config {
+            fn collect(all: &mut Vec<&'static Setting>) {
+                $($ty::collect(all);)*
+            }
+        }
+
+        impl crate::file::Section for Config {
+            const PREFIX: &'static str = "";
+            const KEYS: &'static [&'static str] = &[$(stringify!($name)),*];
+
+            fn read<'de, A: serde::de::MapAccess<'de>>(
+                &mut self,
+                name: &str,
+                map: &mut A,
+                failed: &mut crate::file::Failed,
+            ) -> Result<(), A::Error> {
+                match name {
+                    $(stringify!($name) => map.next_value_seed(crate::file::Patch::new(&mut self.$name, failed)),)*
+                    _ => Ok(()),
+                }
+            }
+        }
+    };
 }
+
+sections!(
+    temporal: TemporalConfig,
+    github: GitHubConfig,
+    app: AppConfig,
+    deployment: DeploymentConfig,
+    server: ServerConfig,
+    webhook: WebhookConfig,
+    pr_checks: PrChecksConfig
+);
 
 /// Which sources were actually used to build a [`Config`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_norway::Value;
 use url::Url;
@@ -24,43 +25,23 @@ pub(crate) enum Invalid {
 
 pub(crate) type Parsed<T> = Result<T, Invalid>;
 
-/// What serde reads from YAML for a setting, before the setting's own parsing. Reading the
-/// exact Rust type keeps serde's messages (`expected u16`) with their key path, line and column.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum YamlKind {
-    Text,
-    Bool,
-    U16,
-    U32,
-    U64,
-    Usize,
-    F64,
-    Secret,
-    List,
-    Schemas,
-}
-
-/// A value as read from YAML, see [`YamlKind`].
-pub(crate) enum Raw {
-    Text(String),
-    Bool(bool),
-    Int(u64),
-    Float(f64),
-    Secret(Option<SecretString>),
-    List(Vec<String>),
-    Schemas(Vec<SchemaRuleConfig>),
-}
+/// A value read from YAML: the setting's type, or the text that did not parse as it (its
+/// message names the key and file, like a variable's, once the whole file has been read).
+pub(crate) type FromYaml<T> = Result<T, (String, Invalid)>;
 
 /// A type a setting can have.
 pub(crate) trait Kind: Sized {
-    /// What YAML holds for it.
-    const YAML: YamlKind;
     /// Credentials are never shown, and never echoed in an error.
     const SECRET: bool = false;
     /// Parses an environment variable (or `.env` line).
     fn from_env(raw: &str) -> Parsed<Self>;
-    /// Converts what YAML held; texts are parsed as in [`Kind::from_env`].
-    fn from_yaml(raw: Raw) -> Parsed<Self>;
+    /// Reads the value from YAML: by default a text parsed as in [`Kind::from_env`]. Typed
+    /// kinds read their own type instead, so that serde's messages (`expected u16`) come
+    /// with the key path, line and column.
+    fn from_yaml<'de, D: Deserializer<'de>>(d: D) -> Result<FromYaml<Self>, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(Self::from_env(&text).map_err(|why| (text, why)))
+    }
     /// The value as `gdt config check` and the generated documents show it.
     fn show(&self) -> Value;
 }
@@ -69,15 +50,8 @@ pub(crate) trait Kind: Sized {
 macro_rules! text_kinds {
     ($($ty:ty => $parse:expr, |$v:ident| $show:expr;)*) => {$(
         impl Kind for $ty {
-            const YAML: YamlKind = YamlKind::Text;
             fn from_env(raw: &str) -> Parsed<Self> {
                 $parse(raw)
-            }
-            fn from_yaml(raw: Raw) -> Parsed<Self> {
-                match raw {
-                    Raw::Text(text) => $parse(&text),
-                    _ => Err(Invalid::Expected("text")),
-                }
             }
             fn show(&self) -> Value {
                 let $v = self;
@@ -95,9 +69,7 @@ text_kinds! {
         |v| v.as_ref().map_or(Value::Null, |p| Value::from(p.display().to_string()));
     Duration => |raw: &str| humantime::parse_duration(raw.trim()).map_err(|_| Invalid::Duration),
         |v| Value::from(humantime::format_duration(*v).to_string());
-    Url => |raw: &str| parse_http_url(raw)
-        .map_err(|_| Invalid::Expected("an absolute http(s) URL such as https://api.github.com")),
-        |v| Value::from(v.as_str());
+    Url => parse_http_url, |v| Value::from(v.as_str());
     LogLevel => choice, |v| Value::from(v.as_str());
     LogFormat => choice, |v| Value::from(v.as_str());
     ReportMode => choice, |v| Value::from(v.as_str());
@@ -106,19 +78,13 @@ text_kinds! {
 /// Numbers and booleans: typed in YAML (a range check, if any, comes with validation),
 /// parsed by `$parse` from the environment.
 macro_rules! typed_kinds {
-    ($($ty:ty: $kind:ident, $raw:ident => $parse:expr;)*) => {$(
+    ($($ty:ty => $parse:expr;)*) => {$(
         impl Kind for $ty {
-            const YAML: YamlKind = YamlKind::$kind;
             fn from_env(raw: &str) -> Parsed<Self> {
                 $parse(raw.trim())
             }
-            fn from_yaml(raw: Raw) -> Parsed<Self> {
-                // serde read the exact type, so the conversion cannot fail.
-                #[allow(clippy::useless_conversion)]
-                match raw {
-                    Raw::$raw(v) => <$ty>::try_from(v).map_err(|_| Invalid::Expected(stringify!($ty))),
-                    _ => Err(Invalid::Expected(stringify!($ty))),
-                }
+            fn from_yaml<'de, D: Deserializer<'de>>(d: D) -> Result<FromYaml<Self>, D::Error> {
+                Self::deserialize(d).map(Ok)
             }
             fn show(&self) -> Value {
                 Value::from(*self)
@@ -129,35 +95,31 @@ macro_rules! typed_kinds {
 
 typed_kinds! {
     // GitHub ids. `0` is accepted: it is the documented "not configured" value.
-    u64: U64, Int => |raw: &str| raw.parse().map_err(|_| Invalid::Expected("a positive integer"));
+    u64 => |raw: &str| raw.parse().map_err(|_| Invalid::Expected("a positive integer"));
     // Limits: zero would mean a worker that never polls or a server that takes no body.
-    usize: Usize, Int => |raw: &str| match raw.parse() {
+    usize => |raw: &str| match raw.parse() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(Invalid::Expected("a positive integer")),
     };
-    u32: U32, Int => |raw: &str| raw.parse().map_err(|_| Invalid::Expected("a non-negative integer"));
-    u16: U16, Int => |raw: &str| match raw.parse() {
+    u32 => |raw: &str| raw.parse().map_err(|_| Invalid::Expected("a non-negative integer"));
+    u16 => |raw: &str| match raw.parse() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(Invalid::Expected("a port number between 1 and 65535")),
     };
-    f64: F64, Float => |raw: &str| match raw.parse::<f64>() {
+    f64 => |raw: &str| match raw.parse::<f64>() {
         Ok(m) if m.is_finite() => Ok(m),
         _ => Err(Invalid::Expected("a number such as 2.0")),
     };
-    bool: Bool, Bool => flag;
+    bool => flag;
 }
 
 impl Kind for Option<SecretString> {
-    const YAML: YamlKind = YamlKind::Secret;
     const SECRET: bool = true;
     fn from_env(raw: &str) -> Parsed<Self> {
         Ok(secret(raw))
     }
-    fn from_yaml(raw: Raw) -> Parsed<Self> {
-        match raw {
-            Raw::Secret(secret) => Ok(secret),
-            _ => Err(Invalid::Expected("a quoted string")),
-        }
+    fn from_yaml<'de, D: Deserializer<'de>>(d: D) -> Result<FromYaml<Self>, D::Error> {
+        d.deserialize_any(SecretText).map(Ok)
     }
     fn show(&self) -> Value {
         Value::from(if self.is_some() {
@@ -168,19 +130,57 @@ impl Kind for Option<SecretString> {
     }
 }
 
+/// Secrets accept only strings, and a wrong type is reported without echoing
+/// the value (serde's default message would quote it).
+struct SecretText;
+
+/// The visits of the types that are not text.
+macro_rules! not_text {
+    ($($visit:ident: $ty:ty),*) => {$(
+        fn $visit<E: de::Error>(self, _: $ty) -> Result<Self::Value, E> {
+            Err(E::custom("a secret must be a quoted string (value not shown)"))
+        }
+    )*};
+}
+
+impl<'de> Visitor<'de> for SecretText {
+    type Value = Option<SecretString>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(secret(v))
+    }
+
+    not_text!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64);
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom(
+            "a secret must be a quoted string (value not shown)",
+        ))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom(
+            "a secret must be a quoted string (value not shown)",
+        ))
+    }
+}
+
 /// Glob lists: `None` is the check's built-in list, `Some(vec![])` matches nothing.
 impl Kind for Option<Vec<String>> {
-    const YAML: YamlKind = YamlKind::List;
     fn from_env(raw: &str) -> Parsed<Self> {
         Ok(Some(patterns(raw)))
     }
-    fn from_yaml(raw: Raw) -> Parsed<Self> {
-        match raw {
-            // Trimmed like every other text; an empty one is rejected by `load`'s checks,
-            // which can name its position.
-            Raw::List(items) => Ok(Some(items.iter().map(|p| p.trim().to_owned()).collect())),
-            _ => Err(Invalid::Expected("a list")),
-        }
+    /// Trimmed like every other text; an empty one is rejected by `load`'s checks, which
+    /// can name its position.
+    fn from_yaml<'de, D: Deserializer<'de>>(d: D) -> Result<FromYaml<Self>, D::Error> {
+        let items = Vec::<String>::deserialize(d)?;
+        Ok(Ok(Some(
+            items.iter().map(|p| p.trim().to_owned()).collect(),
+        )))
     }
     fn show(&self) -> Value {
         self.as_ref()
@@ -202,23 +202,19 @@ pub struct SchemaRuleConfig {
 
 /// The schema rules are YAML only: a list of maps has no sensible variable form.
 impl Kind for Vec<SchemaRuleConfig> {
-    const YAML: YamlKind = YamlKind::Schemas;
     fn from_env(_: &str) -> Parsed<Self> {
         Err(Invalid::Expected(
             "a YAML list (there is no variable for it)",
         ))
     }
-    fn from_yaml(raw: Raw) -> Parsed<Self> {
-        match raw {
-            Raw::Schemas(rules) => Ok(rules
-                .into_iter()
-                .map(|r| SchemaRuleConfig {
-                    pattern: r.pattern.trim().to_owned(),
-                    ..r
-                })
-                .collect()),
-            _ => Err(Invalid::Expected("a list of pattern and schema_path")),
-        }
+    fn from_yaml<'de, D: Deserializer<'de>>(d: D) -> Result<FromYaml<Self>, D::Error> {
+        let rules = Vec::<SchemaRuleConfig>::deserialize(d)?.into_iter();
+        Ok(Ok(rules
+            .map(|r| SchemaRuleConfig {
+                pattern: r.pattern.trim().to_owned(),
+                ..r
+            })
+            .collect()))
     }
     fn show(&self) -> Value {
         let rule = |r: &SchemaRuleConfig| {
@@ -241,32 +237,22 @@ pub(crate) trait Required {
     fn missing(&self) -> Option<&'static str>;
 }
 
-impl Required for String {
-    fn missing(&self) -> Option<&'static str> {
-        self.trim().is_empty().then_some("is empty")
-    }
+macro_rules! required {
+    ($($ty:ty: |$v:ident| $wrong:expr => $problem:literal;)*) => {$(
+        impl Required for $ty {
+            fn missing(&self) -> Option<&'static str> {
+                let $v = self;
+                $wrong.then_some($problem)
+            }
+        }
+    )*};
 }
 
-impl Required for usize {
-    fn missing(&self) -> Option<&'static str> {
-        (*self == 0).then_some("must be at least 1 (it is 0)")
-    }
-}
-
-impl Required for u16 {
-    fn missing(&self) -> Option<&'static str> {
-        (*self == 0).then_some("must be a port between 1 and 65535")
-    }
-}
-
-impl Required for Duration {
-    fn missing(&self) -> Option<&'static str> {
-        self.is_zero().then_some("must be greater than zero")
-    }
-}
-
-pub(crate) fn required<T: Required>(value: &T) -> Option<&'static str> {
-    value.missing()
+required! {
+    String: |v| v.trim().is_empty() => "is empty";
+    usize: |v| *v == 0 => "must be at least 1 (it is 0)";
+    u16: |v| *v == 0 => "must be a port between 1 and 65535";
+    Duration: |v| v.is_zero() => "must be greater than zero";
 }
 
 fn opt_text(raw: &str) -> Parsed<Option<String>> {
@@ -279,7 +265,7 @@ fn choice<T: FromStr<Err = InvalidChoice>>(raw: &str) -> Parsed<T> {
 }
 
 /// Booleans as Go's `strconv.ParseBool` (which viper used) plus yes/no/on/off.
-pub(crate) fn flag(raw: &str) -> Parsed<bool> {
+fn flag(raw: &str) -> Parsed<bool> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "true" | "t" | "1" | "yes" | "on" => Ok(true),
         "false" | "f" | "0" | "no" | "off" => Ok(false),
@@ -291,7 +277,7 @@ pub(crate) fn flag(raw: &str) -> Parsed<bool> {
 /// dropped (so `,` alone is the empty list). A comma inside braces belongs to
 /// the pattern, because `{types,config}.go` is a glob alternation; a
 /// backslash escapes the character after it, as in the glob syntax.
-pub(crate) fn patterns(raw: &str) -> Vec<String> {
+fn patterns(raw: &str) -> Vec<String> {
     let mut items = Vec::new();
     let mut current = String::new();
     let mut depth = 0_usize;
@@ -325,21 +311,19 @@ pub(crate) fn patterns(raw: &str) -> Vec<String> {
 
 /// Secrets are trimmed too: a token file written with `echo` ends in a newline,
 /// which GitHub would reject with a baffling 401.
-pub(crate) fn secret(raw: &str) -> Option<SecretString> {
+fn secret(raw: &str) -> Option<SecretString> {
     let trimmed = raw.trim();
     (!trimmed.is_empty()).then(|| SecretString::from(trimmed.to_owned()))
 }
 
 /// An absolute `http`/`https` URL with a host; anything else cannot be an API root.
-pub(crate) fn parse_http_url(raw: &str) -> Result<Url, String> {
-    let url = Url::parse(raw.trim()).map_err(|e| e.to_string())?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("scheme {:?} is not http or https", url.scheme()));
-    }
-    if url.host_str().is_none() {
-        return Err("the URL has no host".to_owned());
-    }
-    Ok(url)
+fn parse_http_url(raw: &str) -> Parsed<Url> {
+    Url::parse(raw.trim())
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
+        .ok_or(Invalid::Expected(
+            "an absolute http(s) URL such as https://api.github.com",
+        ))
 }
 
 /// A string that is not one of an enum's spellings.
