@@ -169,27 +169,46 @@ impl<S: Section> Visitor<'_> for KeySeed<S> {
 
 const REMOVED_MARK: &str = "the key `";
 
+/// serde's message as ours: the location after the key it is about, and an unknown field
+/// (`temporal: unknown field `hostport`, expected …`) as the full dotted key and the valid
+/// keys.
 fn parse_error(path: &Path, e: &serde_norway::Error) -> ConfigError {
     let location = e.location().map(|l| (l.line(), l.column()));
-    let mut message = e.to_string();
-    let mut at = String::new();
-    if let Some((line, column)) = location {
-        let suffix = format!(" at line {line} column {column}");
-        if let Some(stripped) = message.strip_suffix(&suffix) {
-            message = stripped.to_owned();
+    let suffix = location.map_or_else(String::new, |(l, c)| format!(" at line {l} column {c}"));
+    let message = e.to_string();
+    let message = message.strip_suffix(&suffix).unwrap_or(&message);
+    let at = if message.contains(" at line ") {
+        ""
+    } else {
+        suffix.as_str()
+    };
+    // serde's path to the value, e.g. `temporal.tls` or `pr_checks.schemas[0]`.
+    let (prefix, rest) = match message.split_once(": ") {
+        Some((p, rest))
+            if p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c)) =>
+        {
+            (Some(p), rest)
         }
-        if !message.contains(" at line ") {
-            at = suffix;
+        _ => (None, message),
+    };
+    let removed = rest
+        .strip_prefix(REMOVED_MARK)
+        .and_then(|r| r.split_once('`'));
+    let unknown = rest
+        .strip_prefix("unknown field `")
+        .and_then(|r| r.split_once('`'));
+    let detail = match (removed, unknown) {
+        (Some((key, advice)), _) => format!("{REMOVED_MARK}{key}`{at}{advice}"),
+        (_, Some((field, tail))) => {
+            let key = prefix.map_or_else(|| field.to_owned(), |p| format!("{p}.{field}"));
+            let hint = tail.trim_start_matches(',').trim();
+            let hint = hint
+                .strip_prefix("expected ")
+                .map_or_else(|| hint.to_owned(), |h| format!("valid keys here: {h}"));
+            format!("unknown key `{key}`{at} ({hint})")
         }
-    }
-    let detail = match explain(&message) {
-        Some(Explained::Unknown { key, hint }) => format!("unknown key `{key}`{at} ({hint})"),
-        Some(Explained::Removed(text)) => format!("{REMOVED_MARK}{text}").replacen(
-            "` was removed",
-            &format!("`{at} was removed"),
-            1,
-        ),
-        None => format!("{message}{at}"),
+        _ => format!("{message}{at}"),
     };
     ConfigError::ParseConfigFile {
         path: path.to_owned(),
@@ -197,37 +216,4 @@ fn parse_error(path: &Path, e: &serde_norway::Error) -> ConfigError {
         line: location.map(|(l, _)| l),
         column: location.map(|(_, c)| c),
     }
-}
-
-enum Explained {
-    /// The full dotted key and the list of valid keys.
-    Unknown { key: String, hint: String },
-    /// The text after the mark.
-    Removed(String),
-}
-
-/// Turns serde's "`temporal: unknown field `hostport`, expected …`" into the full dotted
-/// key and the list of valid keys, and drops the path before a removed key's message.
-fn explain(message: &str) -> Option<Explained> {
-    const MARK: &str = "unknown field `";
-    let (prefix, rest) = match message.split_once(": ") {
-        Some((path, rest))
-            if path
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']')) =>
-        {
-            (Some(path), rest)
-        }
-        _ => (None, message),
-    };
-    if let Some(removed) = rest.strip_prefix(REMOVED_MARK) {
-        return Some(Explained::Removed(removed.to_owned()));
-    }
-    let (field, tail) = rest.strip_prefix(MARK)?.split_once('`')?;
-    let key = prefix.map_or_else(|| field.to_owned(), |p| format!("{p}.{field}"));
-    let hint = tail.trim_start_matches(',').trim();
-    let hint = hint
-        .strip_prefix("expected ")
-        .map_or_else(|| hint.to_owned(), |h| format!("valid keys here: {h}"));
-    Some(Explained::Unknown { key, hint })
 }
