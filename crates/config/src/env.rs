@@ -179,14 +179,8 @@ pub(crate) fn apply(
         });
     }
     let mut applied = Vec::new();
-    for binding in ENV_BINDINGS.iter() {
-        let Some(raw) = env.get(binding.var) else {
-            continue;
-        };
-        if raw.trim().is_empty() {
-            continue;
-        }
-        binding.apply(config, raw)?;
+    for binding in ENV_BINDINGS.iter().filter(|b| set(b.var)) {
+        binding.apply(config, &env[binding.var])?;
         applied.push(binding.var.to_owned());
     }
     Ok(applied)

@@ -81,7 +81,7 @@ section! {
     /// GitHub API location and credentials.
     GitHubConfig (github) {
         /// API root on github.com; ignored when `enterprise` is true.
-        base_url: Url = literal_url(DEFAULT_GITHUB_BASE_URL), env "GDT_GITHUB_BASE_URL";
+        base_url: Url = Url::parse(DEFAULT_GITHUB_BASE_URL).expect("a URL"), env "GDT_GITHUB_BASE_URL";
         /// Talk to a GitHub Enterprise Server at `enterprise_host` (API root `https://HOST/api/v3`).
         enterprise: bool = false, env "GDT_GITHUB_ENTERPRISE";
         /// Host name of the Enterprise Server, no scheme, e.g. `github.company.com`.
@@ -352,13 +352,4 @@ pub(crate) fn enterprise_url(host: &str, path: &str) -> Option<Url> {
     }
     let url = Url::parse(&format!("https://{host}{path}")).ok()?;
     (url.path() == path).then_some(url)
-}
-
-/// Parses a URL literal of this crate. The literals are constants covered by
-/// the defaults test, so the fallback is unreachable in practice.
-fn literal_url(s: &'static str) -> Url {
-    match Url::parse(s) {
-        Ok(url) => url,
-        Err(e) => unreachable!("built-in URL {s} does not parse: {e}"),
-    }
 }

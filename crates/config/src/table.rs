@@ -46,6 +46,7 @@ impl<C> Row<C> {
     }
 }
 
+/// Names the row; its functions say nothing.
 impl<C> fmt::Debug for Row<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Setting")

@@ -278,35 +278,24 @@ fn flag(raw: &str) -> Parsed<bool> {
 /// the pattern, because `{types,config}.go` is a glob alternation; a
 /// backslash escapes the character after it, as in the glob syntax.
 fn patterns(raw: &str) -> Vec<String> {
-    let mut items = Vec::new();
-    let mut current = String::new();
-    let mut depth = 0_usize;
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
+    let (mut items, mut current, mut depth, mut escaped) = (vec![], String::new(), 0_usize, false);
+    for c in raw.chars() {
         match c {
-            '\\' => {
-                current.push(c);
-                current.extend(chars.next());
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                items.push(std::mem::take(&mut current));
+                continue;
             }
-            '{' => {
-                depth += 1;
-                current.push(c);
-            }
-            '}' => {
-                depth = depth.saturating_sub(1);
-                current.push(c);
-            }
-            ',' if depth == 0 => items.push(std::mem::take(&mut current)),
-            _ => current.push(c),
+            _ => {}
         }
+        current.push(c);
     }
     items.push(current);
-    items
-        .iter()
-        .map(|item| item.trim())
-        .filter(|item| !item.is_empty())
-        .map(str::to_owned)
-        .collect()
+    let items = items.iter().map(|item| item.trim().to_owned());
+    items.filter(|item| !item.is_empty()).collect()
 }
 
 /// Secrets are trimmed too: a token file written with `echo` ends in a newline,
