@@ -50,11 +50,11 @@ pub use credentials::{ClientIdentity, GitHubCredentials, TlsMaterial};
 pub use env::{overlay_dotenv, EnvBinding, EnvSource, ENV_BINDINGS};
 pub use error::ConfigError;
 pub use load::{load, search_paths, LoadOptions, SYSTEM_CONFIG_PATH};
-pub use settings::{setting, Setting, SETTINGS};
 pub use settings::{
     AppConfig, Config, ConfigSource, DeploymentConfig, GitHubConfig, PrChecksConfig,
     RateLimitConfig, ServerConfig, TemporalConfig, TlsConfig, WebhookConfig, WorkerOptions,
     DEFAULT_GITHUB_BASE_URL, DEFAULT_PRIVATE_KEY_PATH,
 };
+pub use settings::{Setting, SETTINGS};
 pub use table::{Removed, Row, REMOVED};
 pub use values::{InvalidChoice, LogFormat, LogLevel, ReportMode, SchemaRuleConfig};

@@ -235,11 +235,6 @@ pub static SETTINGS: LazyLock<Vec<&'static Setting>> = LazyLock::new(|| {
     all
 });
 
-/// The setting with this key.
-pub fn setting(key: &str) -> Option<&'static Setting> {
-    SETTINGS.iter().copied().find(|s| s.key == key)
-}
-
 /// The whole configuration of the tracker (worker, server and CLI share it).
 /// `Default` gives the built-in defaults.
 #[derive(Debug, Clone, Default)]

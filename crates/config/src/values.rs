@@ -3,13 +3,14 @@
 //! "true" or a URL mean exactly the same thing wherever they are written.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::de::{self, Deserializer, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_norway::Value;
 use url::Url;
 
@@ -95,22 +96,24 @@ macro_rules! typed_kinds {
 
 typed_kinds! {
     // GitHub ids. `0` is accepted: it is the documented "not configured" value.
-    u64 => |raw: &str| raw.parse().map_err(|_| Invalid::Expected("a positive integer"));
+    u64 => |raw| number(raw, 0..=u64::MAX, "a positive integer");
     // Limits: zero would mean a worker that never polls or a server that takes no body.
-    usize => |raw: &str| match raw.parse() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(Invalid::Expected("a positive integer")),
-    };
-    u32 => |raw: &str| raw.parse().map_err(|_| Invalid::Expected("a non-negative integer"));
-    u16 => |raw: &str| match raw.parse() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(Invalid::Expected("a port number between 1 and 65535")),
-    };
-    f64 => |raw: &str| match raw.parse::<f64>() {
-        Ok(m) if m.is_finite() => Ok(m),
-        _ => Err(Invalid::Expected("a number such as 2.0")),
-    };
+    usize => |raw| number(raw, 1..=usize::MAX, "a positive integer");
+    u32 => |raw| number(raw, 0..=u32::MAX, "a non-negative integer");
+    u16 => |raw| number(raw, 1..=u16::MAX, "a port number between 1 and 65535");
+    // Finite: not NaN, not infinite.
+    f64 => |raw| number(raw, f64::MIN..=f64::MAX, "a number such as 2.0");
     bool => flag;
+}
+
+/// A number in `range`.
+fn number<T: FromStr + PartialOrd>(
+    raw: &str,
+    range: RangeInclusive<T>,
+    expected: &'static str,
+) -> Parsed<T> {
+    let n = raw.parse().ok().filter(|n| range.contains(n));
+    n.ok_or(Invalid::Expected(expected))
 }
 
 impl Kind for Option<SecretString> {
@@ -183,13 +186,12 @@ impl Kind for Option<Vec<String>> {
         )))
     }
     fn show(&self) -> Value {
-        self.as_ref()
-            .map_or(Value::Null, |items| Value::from(items.clone()))
+        serde_norway::to_value(self).unwrap_or_default()
     }
 }
 
 /// One entry of [`crate::PrChecksConfig::schemas`].
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchemaRuleConfig {
     /// Glob of the repository paths the schema applies to, e.g.
@@ -217,16 +219,8 @@ impl Kind for Vec<SchemaRuleConfig> {
             .collect()))
     }
     fn show(&self) -> Value {
-        let rule = |r: &SchemaRuleConfig| {
-            let mut map = serde_norway::Mapping::new();
-            map.insert("pattern".into(), r.pattern.as_str().into());
-            map.insert(
-                "schema_path".into(),
-                r.schema_path.display().to_string().into(),
-            );
-            Value::Mapping(map)
-        };
-        Value::Sequence(self.iter().map(rule).collect())
+        // Strings all: the paths come from YAML, so they are UTF-8.
+        serde_norway::to_value(self).unwrap_or_default()
     }
 }
 
