@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::env::{self, EnvSource};
 use crate::error::ConfigError;
 use crate::file;
-use crate::settings::{enterprise_url, Config, ConfigSource, SETTINGS};
+use crate::settings::{enterprise_api, Config, ConfigSource, SETTINGS};
 
 /// The system-wide configuration file, last in the search order.
 pub const SYSTEM_CONFIG_PATH: &str = "/etc/github-deployment-tracker/config.yaml";
@@ -109,7 +109,7 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
                 .to_owned(),
         ),
         (
-            g.enterprise && enterprise_url(&g.enterprise_host, "/api/v3").is_none(),
+            g.enterprise && enterprise_api(&g.enterprise_host).is_none(),
             "github.enterprise_host",
             format!(
                 "{:?} is not a host name: use e.g. github.company.com \

@@ -235,31 +235,18 @@ pub static SETTINGS: LazyLock<Vec<&'static Setting>> = LazyLock::new(|| {
     all
 });
 
-/// The whole configuration of the tracker (worker, server and CLI share it).
-/// `Default` gives the built-in defaults.
-#[derive(Debug, Clone, Default)]
-pub struct Config {
-    /// How to reach Temporal and how the worker polls.
-    pub temporal: TemporalConfig,
-    /// How to reach GitHub and with which credentials.
-    pub github: GitHubConfig,
-    /// Process-level settings: environment name, logging, ports.
-    pub app: AppConfig,
-    /// Limits of the deployment-tracking workflow.
-    pub deployment: DeploymentConfig,
-    /// The HTTP API server (`gdt serve`).
-    pub server: ServerConfig,
-    /// GitHub webhooks received by the server: secrets and limits.
-    pub webhook: WebhookConfig,
-    /// The pull-request checks: whether they run, where, and what they check.
-    pub pr_checks: PrChecksConfig,
-    /// Where the values came from, for `gdt config check` and start-up logs.
-    pub source: ConfigSource,
-}
+/// [`Config`], its sections and how the rows and the YAML layer reach them.
+macro_rules! config {
+    ($($(#[doc = $doc:literal])* $name:ident: $ty:ident,)*) => {
+        /// The whole configuration of the tracker (worker, server and CLI share it).
+        /// `Default` gives the built-in defaults.
+        #[derive(Debug, Clone, Default)]
+        pub struct Config {
+            $($(#[doc = $doc])* pub $name: $ty,)*
+            /// Where the values came from, for `gdt config check` and start-up logs.
+            pub source: ConfigSource,
+        }
 
-/// The sections of [`Config`], for the rows and the YAML layer.
-macro_rules! sections {
-    ($($name:ident: $ty:ident),*) => {
         impl Config {
             fn collect(all: &mut Vec<&'static Setting>) {
                 $($ty::collect(all);)*
@@ -285,15 +272,22 @@ macro_rules! sections {
     };
 }
 
-sections!(
+config! {
+    /// How to reach Temporal and how the worker polls.
     temporal: TemporalConfig,
+    /// How to reach GitHub and with which credentials.
     github: GitHubConfig,
+    /// Process-level settings: environment name, logging, ports.
     app: AppConfig,
+    /// Limits of the deployment-tracking workflow.
     deployment: DeploymentConfig,
+    /// The HTTP API server (`gdt serve`).
     server: ServerConfig,
+    /// GitHub webhooks received by the server: secrets and limits.
     webhook: WebhookConfig,
-    pr_checks: PrChecksConfig
-);
+    /// The pull-request checks: whether they run, where, and what they check.
+    pr_checks: PrChecksConfig,
+}
 
 /// Which sources were actually used to build a [`Config`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -332,19 +326,16 @@ impl GitHubConfig {
     /// to something unusable afterwards, `base_url` is returned.
     pub fn effective_base_url(&self) -> Url {
         self.enterprise
-            .then(|| enterprise_url(&self.enterprise_host, "/api/v3"))
+            .then(|| enterprise_api(&self.enterprise_host))
             .flatten()
             .unwrap_or_else(|| self.base_url.clone())
     }
 }
 
-/// `https://HOST{path}` when `host` is a bare host (optionally with a port).
-pub(crate) fn enterprise_url(host: &str, path: &str) -> Option<Url> {
+/// `https://HOST/api/v3` when `host` is a bare host (optionally with a port).
+pub(crate) fn enterprise_api(host: &str) -> Option<Url> {
     let host = host.trim();
-    if host.is_empty() || host.contains(['/', '?', '#', '@']) || host.contains(char::is_whitespace)
-    {
-        return None;
-    }
-    let url = Url::parse(&format!("https://{host}{path}")).ok()?;
-    (url.path() == path).then_some(url)
+    let bare = !host.is_empty() && !host.contains(['/', '?', '#', '@']);
+    let url = Url::parse(&format!("https://{host}/api/v3")).ok()?;
+    (bare && !host.contains(char::is_whitespace) && url.path() == "/api/v3").then_some(url)
 }
