@@ -15,7 +15,6 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use crate::error::ConfigError;
-use crate::settings::Config;
 use crate::table::REMOVED;
 use crate::values::{FromYaml, Invalid, Kind};
 
@@ -23,10 +22,10 @@ use crate::values::{FromYaml, Invalid, Kind};
 /// the text and why.
 pub(crate) type Failed = Vec<(&'static str, String, Invalid)>;
 
-/// Reads `path` on top of `config`. An empty (or comments-only) file is valid and changes
+/// Reads `path` on top of `config` (a [`crate::Config`]). An empty (or comments-only) file is valid and changes
 /// nothing. A text that does not parse gets the same message as the variable would, naming
 /// the key and the file, once the rest of the file has been read.
-pub(crate) fn apply(config: &mut Config, path: &Path) -> Result<(), ConfigError> {
+pub(crate) fn apply<C: Section>(config: &mut C, path: &Path) -> Result<(), ConfigError> {
     let text = fs::read_to_string(path).map_err(|source| ConfigError::ReadConfigFile {
         path: path.to_owned(),
         source,
