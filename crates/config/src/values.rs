@@ -47,13 +47,22 @@ pub(crate) trait Kind: Sized {
     fn show(&self) -> Value;
 }
 
-/// Types written as text in YAML, parsed by `$parse` wherever they come from.
-macro_rules! text_kinds {
-    ($($ty:ty => $parse:expr, |$v:ident| $show:expr;)*) => {$(
+/// The kinds of settings: `$parse` reads a variable, trimmed. Texts are read from YAML as
+/// text and parsed the same way; the kinds marked `typed` (numbers, booleans) are read as
+/// themselves, so that serde's messages (`expected u16`) keep the key path, line and column
+/// (a range check, if any, comes with validation).
+macro_rules! kinds {
+    ($($ty:ty $(, $typed:ident)? => $parse:expr, |$v:ident| $show:expr;)*) => {$(
         impl Kind for $ty {
             fn from_env(raw: &str) -> Parsed<Self> {
-                $parse(raw)
+                $parse(raw.trim())
             }
+            $(
+                fn from_yaml<'de, D: Deserializer<'de>>(d: D) -> Result<FromYaml<Self>, D::Error> {
+                    let $typed = Self::deserialize(d);
+                    $typed.map(Ok)
+                }
+            )?
             fn show(&self) -> Value {
                 let $v = self;
                 $show
@@ -62,48 +71,28 @@ macro_rules! text_kinds {
     )*};
 }
 
-text_kinds! {
-    String => |raw: &str| Ok(raw.trim().to_owned()), |v| Value::from(v.as_str());
+kinds! {
+    String => |raw: &str| Ok(raw.to_owned()), |v| Value::from(v.as_str());
     Option<String> => opt_text, |v| v.as_deref().map_or(Value::Null, Value::from);
-    PathBuf => |raw: &str| Ok(PathBuf::from(raw.trim())), |v| Value::from(v.display().to_string());
+    PathBuf => |raw: &str| Ok(PathBuf::from(raw)), |v| Value::from(v.display().to_string());
     Option<PathBuf> => |raw: &str| Ok(opt_text(raw)?.map(PathBuf::from)),
         |v| v.as_ref().map_or(Value::Null, |p| Value::from(p.display().to_string()));
-    Duration => |raw: &str| humantime::parse_duration(raw.trim()).map_err(|_| Invalid::Duration),
+    Duration => |raw: &str| humantime::parse_duration(raw).map_err(|_| Invalid::Duration),
         |v| Value::from(humantime::format_duration(*v).to_string());
     Url => parse_http_url, |v| Value::from(v.as_str());
     LogLevel => choice, |v| Value::from(v.as_str());
     LogFormat => choice, |v| Value::from(v.as_str());
     ReportMode => choice, |v| Value::from(v.as_str());
-}
-
-/// Numbers and booleans: typed in YAML (a range check, if any, comes with validation),
-/// parsed by `$parse` from the environment.
-macro_rules! typed_kinds {
-    ($($ty:ty => $parse:expr;)*) => {$(
-        impl Kind for $ty {
-            fn from_env(raw: &str) -> Parsed<Self> {
-                $parse(raw.trim())
-            }
-            fn from_yaml<'de, D: Deserializer<'de>>(d: D) -> Result<FromYaml<Self>, D::Error> {
-                Self::deserialize(d).map(Ok)
-            }
-            fn show(&self) -> Value {
-                Value::from(*self)
-            }
-        }
-    )*};
-}
-
-typed_kinds! {
     // GitHub ids. `0` is accepted: it is the documented "not configured" value.
-    u64 => |raw| number(raw, 0..=u64::MAX, "a positive integer");
+    u64, typed => |raw| number(raw, 0..=u64::MAX, "a positive integer"), |v| Value::from(*v);
     // Limits: zero would mean a worker that never polls or a server that takes no body.
-    usize => |raw| number(raw, 1..=usize::MAX, "a positive integer");
-    u32 => |raw| number(raw, 0..=u32::MAX, "a non-negative integer");
-    u16 => |raw| number(raw, 1..=u16::MAX, "a port number between 1 and 65535");
+    usize, typed => |raw| number(raw, 1..=usize::MAX, "a positive integer"), |v| Value::from(*v);
+    u32, typed => |raw| number(raw, 0..=u32::MAX, "a non-negative integer"), |v| Value::from(*v);
+    u16, typed => |raw| number(raw, 1..=u16::MAX, "a port number between 1 and 65535"),
+        |v| Value::from(*v);
     // Finite: not NaN, not infinite.
-    f64 => |raw| number(raw, f64::MIN..=f64::MAX, "a number such as 2.0");
-    bool => flag;
+    f64, typed => |raw| number(raw, f64::MIN..=f64::MAX, "a number such as 2.0"), |v| Value::from(*v);
+    bool, typed => flag, |v| Value::from(*v);
 }
 
 /// A number in `range`.
