@@ -61,7 +61,7 @@ impl Config {
                     .or_insert_with(|| Value::Mapping(Mapping::new()));
             }
             if let Value::Mapping(map) = node {
-                map.insert(leaf.into(), setting.show(&effective));
+                map.insert(leaf.into(), (setting.show)(&effective));
             }
         }
         root
@@ -83,7 +83,7 @@ pub fn readme_table() -> String {
         } else {
             vars.join(", ")
         };
-        let default = match s.show(&defaults) {
+        let default = match (s.show)(&defaults) {
             _ if s.secret => "secret; unset".to_owned(),
             Value::Null => "unset".to_owned(),
             value => format!("`{}`", yaml(&value).trim_end()),
@@ -119,7 +119,7 @@ pub fn example_yaml() -> String {
         if !s.env.is_empty() {
             let _ = writeln!(out, "{pad}# Variables: {}", s.env.join(", "));
         }
-        let _ = match s.show(&defaults) {
+        let _ = match (s.show)(&defaults) {
             _ if s.secret => writeln!(out, "{pad}# {leaf}: <secret>"),
             Value::Null => writeln!(out, "{pad}# {leaf}:"),
             value => writeln!(out, "{pad}{leaf}: {}", yaml(&value).trim_end()),

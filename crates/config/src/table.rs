@@ -24,6 +24,7 @@ pub struct Row<C: 'static> {
     /// Whether the value is a credential (never shown, never echoed in errors).
     pub secret: bool,
     pub(crate) set_env: fn(&mut C, &str) -> Parsed<()>,
+    /// The value in a config, as `gdt config check` shows it (secrets redacted).
     pub(crate) show: fn(&C) -> Value,
     /// What is wrong with the value in a config, for the settings declared `check …`.
     pub(crate) check: fn(&C) -> Option<&'static str>,
@@ -33,11 +34,6 @@ impl<C> Row<C> {
     /// The `GDT_*` variable, if the setting has variables.
     pub fn gdt_var(&self) -> Option<&'static str> {
         self.env.first().copied()
-    }
-
-    /// The value in `config`, as `gdt config check` shows it (secrets redacted).
-    pub fn show(&self, config: &C) -> Value {
-        (self.show)(config)
     }
 
     /// The documentation line, on one line.
