@@ -1,10 +1,10 @@
-//! The YAML layer, driven by the table of settings.
+//! The YAML layer, driven by the declarations.
 //!
-//! The file is walked with serde: a map's keys must be settings or sections of
-//! [`crate::SETTINGS`] (anything else is an error with a line and column, so a typo such as
-//! `hostport` cannot pass silently), a key of [`crate::REMOVED`] says what to do instead, and
-//! each value is read as its setting's type, then parsed as its variable would be. A file
-//! only changes what it mentions; `key:` with no value changes nothing.
+//! The file is walked with serde, each section (`section!`) reading its own keys: anything
+//! else is an error with a line and column and the valid keys, so a typo such as `hostport`
+//! cannot pass silently; a key of [`crate::REMOVED`] says what to do instead; each value is
+//! read by its setting's [`Kind`]. A file only changes what it mentions; `key:` with no
+//! value changes nothing.
 
 use std::fmt;
 use std::fs;

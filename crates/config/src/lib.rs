@@ -21,7 +21,7 @@
 //! - `table`: [`Row`] (a [`Setting`]), the `section!` macro behind the declarations,
 //!   [`REMOVED`];
 //! - `values`: the types a setting can have, parsed alike from YAML and variables;
-//! - `file`: the YAML layer, walked by the table (strict, every key optional);
+//! - `file`: the YAML layer, read section by section as declared (strict, every key optional);
 //! - `env`: [`ENV_BINDINGS`], [`EnvSource`] and `.env` handling;
 //! - `load`: [`load`], the search order and cross-field validation;
 //! - `docs`: [`Config::redacted_yaml`], README's table and the example file;
