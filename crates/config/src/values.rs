@@ -114,11 +114,7 @@ impl Kind for Option<SecretString> {
         d.deserialize_any(SecretText).map(Ok)
     }
     fn show(&self) -> Value {
-        Value::from(if self.is_some() {
-            "<redacted>"
-        } else {
-            "<unset>"
-        })
+        Value::from(self.as_ref().map_or("<unset>", |_| "<redacted>"))
     }
 }
 
@@ -126,11 +122,13 @@ impl Kind for Option<SecretString> {
 /// the value (serde's default message would quote it).
 struct SecretText;
 
+const NOT_TEXT: &str = "a secret must be a quoted string (value not shown)";
+
 /// The visits of the types that are not text.
 macro_rules! not_text {
     ($($visit:ident: $ty:ty),*) => {$(
         fn $visit<E: de::Error>(self, _: $ty) -> Result<Self::Value, E> {
-            Err(E::custom("a secret must be a quoted string (value not shown)"))
+            Err(E::custom(NOT_TEXT))
         }
     )*};
 }
@@ -149,15 +147,11 @@ impl<'de> Visitor<'de> for SecretText {
     not_text!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64);
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(de::Error::custom(
-            "a secret must be a quoted string (value not shown)",
-        ))
+        Err(de::Error::custom(NOT_TEXT))
     }
 
     fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(de::Error::custom(
-            "a secret must be a quoted string (value not shown)",
-        ))
+        Err(de::Error::custom(NOT_TEXT))
     }
 }
 
@@ -199,13 +193,11 @@ impl Kind for Vec<SchemaRuleConfig> {
         ))
     }
     fn from_yaml<'de, D: Deserializer<'de>>(d: D) -> Result<FromYaml<Self>, D::Error> {
-        let rules = Vec::<SchemaRuleConfig>::deserialize(d)?.into_iter();
-        Ok(Ok(rules
-            .map(|r| SchemaRuleConfig {
-                pattern: r.pattern.trim().to_owned(),
-                ..r
-            })
-            .collect()))
+        let mut rules = Vec::<SchemaRuleConfig>::deserialize(d)?;
+        for rule in &mut rules {
+            rule.pattern = rule.pattern.trim().to_owned();
+        }
+        Ok(Ok(rules))
     }
     fn show(&self) -> Value {
         // Strings all: the paths come from YAML, so they are UTF-8.
