@@ -59,45 +59,69 @@ impl GitHubConfig {
     /// An App wins over a token because it is what production uses; the
     /// token is a local-development convenience.
     pub fn credentials(&self) -> Result<GitHubCredentials, ConfigError> {
-        match (self.app_id, self.installation_id) {
-            (0, 0) => Ok(self
+        Ok(match self.app_ids()? {
+            None => self
                 .token
                 .clone()
-                .map_or(GitHubCredentials::None, GitHubCredentials::Token)),
-            (app_id, 0) => Err(ConfigError::InstallationIdMissing { app_id }),
-            (0, installation_id) => Err(ConfigError::AppIdMissing { installation_id }),
-            (app_id, installation_id) => Ok(GitHubCredentials::App {
+                .map_or(GitHubCredentials::None, GitHubCredentials::Token),
+            Some((app_id, installation_id)) => GitHubCredentials::App {
                 app_id,
                 installation_id,
                 private_key_pem: read_private_key(&self.private_key_path)?,
-            }),
+            },
+        })
+    }
+
+    /// The App id and the installation id when both are set; one without the
+    /// other is an error (`load` checks it too).
+    pub(crate) fn app_ids(&self) -> Result<Option<(u64, u64)>, ConfigError> {
+        match (self.app_id, self.installation_id) {
+            (0, 0) => Ok(None),
+            (app_id, 0) => Err(ConfigError::invalid(
+                "github.app_id",
+                format!(
+                    "is set ({app_id}) but github.installation_id is not: \
+                     set GDT_GITHUB_INSTALLATION_ID or github.installation_id"
+                ),
+            )),
+            (0, installation_id) => Err(ConfigError::invalid(
+                "github.installation_id",
+                format!(
+                    "is set ({installation_id}) but github.app_id is not: \
+                     set GDT_GITHUB_APP_ID or github.app_id"
+                ),
+            )),
+            ids => Ok(Some(ids)),
         }
     }
 }
 
 fn read_private_key(path: &Path) -> Result<SecretString, ConfigError> {
-    let bytes = fs::read(path).map_err(|source| ConfigError::PrivateKeyUnreadable {
+    let not_pem = || ConfigError::PrivateKeyNotPem {
         path: path.to_owned(),
-        source,
-    })?;
-    // Move the bytes into a secret before inspecting them, so they are
-    // zeroised on every path out of this function.
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => SecretString::from(text),
-        Err(e) => {
-            drop(SecretSlice::from(e.into_bytes()));
-            return Err(ConfigError::PrivateKeyNotPem {
-                path: path.to_owned(),
-            });
+    };
+    let text = match read_text(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => return Err(not_pem()),
+        Err(source) => {
+            let path = path.to_owned();
+            return Err(ConfigError::PrivateKeyUnreadable { path, source });
         }
     };
-    if looks_like_pem(secrecy::ExposeSecret::expose_secret(&text), "PRIVATE KEY") {
-        Ok(text)
-    } else {
-        Err(ConfigError::PrivateKeyNotPem {
-            path: path.to_owned(),
+    looks_like_pem(text.expose_secret(), "PRIVATE KEY")
+        .then_some(text)
+        .ok_or_else(not_pem)
+}
+
+/// A file of secret text. Its bytes are moved into a secret before they are inspected, so
+/// they are zeroised on every path out; a file that is not UTF-8 is an `InvalidData` error.
+fn read_text(path: &Path) -> io::Result<SecretString> {
+    String::from_utf8(fs::read(path)?)
+        .map(SecretString::from)
+        .map_err(|e| {
+            drop(SecretSlice::from(e.into_bytes()));
+            io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text")
         })
-    }
 }
 
 /// A `-----BEGIN … {label}-----` line followed by a matching `-----END` line.
@@ -108,11 +132,8 @@ fn looks_like_pem(text: &str, label: &str) -> bool {
         return false;
     };
     let kind = &begin["-----BEGIN ".len()..begin.len() - "-----".len()];
-    if !kind.ends_with(label) {
-        return false;
-    }
     let end = format!("-----END {kind}-----");
-    lines.any(|l| l == end)
+    kind.ends_with(label) && lines.any(|l| l == end)
 }
 
 impl TemporalConfig {
@@ -131,12 +152,25 @@ impl TemporalConfig {
             .transpose()?;
         let client_identity = match (&tls.client_cert_path, &tls.client_key_path) {
             (None, None) => None,
-            (Some(_), None) => return Err(ConfigError::TlsClientKeyMissing),
-            (None, Some(_)) => return Err(ConfigError::TlsClientCertMissing),
             (Some(cert), Some(key)) => Some(ClientIdentity {
                 cert: read_pem("temporal.tls.client_cert_path", cert)?,
                 key: SecretSlice::from(read_pem("temporal.tls.client_key_path", key)?),
             }),
+            // mTLS needs both halves; one without the other is a mistake.
+            (cert, _) => {
+                let (key, unset) = match cert {
+                    Some(_) => ("temporal.tls.client_cert_path", "KEY"),
+                    None => ("temporal.tls.client_key_path", "CERT"),
+                };
+                let lower = unset.to_ascii_lowercase();
+                return Err(ConfigError::invalid(
+                    key,
+                    format!(
+                        "is set but temporal.tls.client_{lower}_path is not: mTLS needs both \
+                         (set GDT_TEMPORAL_TLS_CLIENT_{unset}_PATH or TEMPORAL_TLS_CLIENT_{unset}_PATH)"
+                    ),
+                ));
+            }
         };
         Ok(Some(TlsMaterial {
             server_name: tls.server_name.clone(),
@@ -153,14 +187,11 @@ fn read_pem(key: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {
         source,
     })?;
     if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-        Ok(bytes)
-    } else {
-        drop(SecretSlice::from(bytes));
-        Err(ConfigError::TlsFileNotPem {
-            key,
-            path: path.to_owned(),
-        })
+        return Ok(bytes);
     }
+    drop(SecretSlice::from(bytes));
+    let path = path.to_owned();
+    Err(ConfigError::TlsFileNotPem { key, path })
 }
 
 impl ServerConfig {
@@ -173,11 +204,8 @@ impl ServerConfig {
     /// every call, so a caller may call this again to pick up a rotated file.
     /// No token at all is not an error here; the server decides what that means.
     pub fn api_tokens(&self) -> Result<Vec<SecretString>, ConfigError> {
-        collect_secrets(
-            self.api_tokens.as_ref(),
-            self.api_tokens_file.as_deref(),
-            |path, source| ConfigError::ApiTokensFileUnreadable { path, source },
-        )
+        collect_secrets(self.api_tokens.as_ref(), self.api_tokens_file.as_deref())
+            .map_err(|(path, source)| ConfigError::ApiTokensFileUnreadable { path, source })
     }
 }
 
@@ -191,64 +219,36 @@ impl WebhookConfig {
     /// rotated without losing deliveries. The file is read on every call. No
     /// secret at all is not an error here; the server decides what that means.
     pub fn secrets(&self) -> Result<Vec<SecretString>, ConfigError> {
-        collect_secrets(
-            self.secrets.as_ref(),
-            self.secrets_file.as_deref(),
-            |path, source| ConfigError::WebhookSecretsFileUnreadable { path, source },
-        )
+        collect_secrets(self.secrets.as_ref(), self.secrets_file.as_deref())
+            .map_err(|(path, source)| ConfigError::WebhookSecretsFileUnreadable { path, source })
     }
 }
 
 /// The secrets of `list` (split on commas and whitespace), then those of
 /// `file` (one per line, blank lines and `#` comments ignored), without
-/// duplicates. `unreadable` builds the error naming the setting of `file`.
+/// duplicates; or the file that cannot be read, and why.
 fn collect_secrets(
     list: Option<&SecretString>,
     file: Option<&Path>,
-    unreadable: fn(PathBuf, io::Error) -> ConfigError,
-) -> Result<Vec<SecretString>, ConfigError> {
-    let mut secrets = Vec::new();
-    if let Some(list) = list {
-        let split = list
-            .expose_secret()
-            .split(|c: char| c == ',' || c.is_whitespace());
-        add_secrets(&mut secrets, split);
-    }
-    if let Some(path) = file {
-        let text = read_secrets_file(path, unreadable)?;
-        let lines = text
-            .expose_secret()
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.starts_with('#'));
-        add_secrets(&mut secrets, lines);
-    }
-    Ok(secrets)
-}
-
-fn add_secrets<'a>(secrets: &mut Vec<SecretString>, candidates: impl Iterator<Item = &'a str>) {
-    for candidate in candidates.map(str::trim).filter(|t| !t.is_empty()) {
+) -> Result<Vec<SecretString>, (PathBuf, io::Error)> {
+    let text = file
+        .map(|path| read_text(path).map_err(|e| (path.to_owned(), e)))
+        .transpose()?;
+    let listed = list.into_iter().flat_map(|list| {
+        list.expose_secret()
+            .split(|c: char| c == ',' || c.is_whitespace())
+    });
+    let lines = text.iter().flat_map(|text| {
+        let lines = text.expose_secret().lines().map(str::trim);
+        lines.filter(|l| !l.starts_with('#'))
+    });
+    let mut secrets: Vec<SecretString> = Vec::new();
+    for candidate in listed.chain(lines).map(str::trim).filter(|t| !t.is_empty()) {
         if !secrets.iter().any(|t| t.expose_secret() == candidate) {
             secrets.push(SecretString::from(candidate.to_owned()));
         }
     }
-}
-
-fn read_secrets_file(
-    path: &Path,
-    unreadable: fn(PathBuf, io::Error) -> ConfigError,
-) -> Result<SecretString, ConfigError> {
-    let bytes = fs::read(path).map_err(|source| unreadable(path.to_owned(), source))?;
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(SecretString::from(text)),
-        Err(e) => {
-            drop(SecretSlice::from(e.into_bytes()));
-            Err(unreadable(
-                path.to_owned(),
-                io::Error::new(io::ErrorKind::InvalidData, "the file is not UTF-8 text"),
-            ))
-        }
-    }
+    Ok(secrets)
 }
 
 #[cfg(test)]

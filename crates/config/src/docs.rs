@@ -2,11 +2,14 @@
 //! check` (secrets redacted), README's table of settings and `config/config.example.yaml`.
 //!
 //! The two documents are committed; `tests/docs.rs` fails when they differ from what the
-//! declarations give, and `GDT_BLESS=1 cargo test -p gdt-config` rewrites them.
+//! declarations give, and `GDT_BLESS=1 cargo test -p gdt-config` rewrites them. (Writing
+//! to a `String` cannot fail, hence the ignored results of `writeln!`.)
+
+use std::fmt::Write;
 
 use serde_norway::{Mapping, Value};
 
-use crate::settings::{Config, Setting, SETTINGS};
+use crate::settings::{Config, SETTINGS};
 
 /// The line before README's generated table.
 pub const README_BEGIN: &str = "<!-- settings:begin -->";
@@ -19,24 +22,19 @@ impl Config {
     /// only by its path, the GitHub URL and TLS flag as they will be used.
     /// A comment header says which file, `.env` and variables were applied.
     pub fn redacted_yaml(&self) -> String {
-        let mut out = String::from("# gdt effective configuration (secrets redacted)\n");
-        let file = self
-            .source
-            .file
-            .as_ref()
-            .map_or_else(|| "none (defaults)".to_owned(), |p| p.display().to_string());
-        out.push_str(&format!("# config file: {file}\n"));
-        if let Some(dotenv) = &self.source.dotenv_file {
-            out.push_str(&format!("# .env file: {}\n", dotenv.display()));
+        let source = &self.source;
+        let file = source.file.as_ref();
+        let file = file.map_or_else(|| "none (defaults)".to_owned(), |p| p.display().to_string());
+        let mut out =
+            format!("# gdt effective configuration (secrets redacted)\n# config file: {file}\n");
+        if let Some(dotenv) = &source.dotenv_file {
+            let _ = writeln!(out, "# .env file: {}", dotenv.display());
         }
-        if !self.source.env_vars.is_empty() {
-            out.push_str(&format!(
-                "# environment variables applied: {}\n",
-                self.source.env_vars.join(", ")
-            ));
+        if !source.env_vars.is_empty() {
+            let vars = source.env_vars.join(", ");
+            let _ = writeln!(out, "# environment variables applied: {vars}");
         }
-        out.push_str(&yaml(&self.effective_tree()));
-        out
+        out + &yaml(&self.effective_tree())
     }
 
     /// The same as [`Config::redacted_yaml`] as JSON (without the header), for
@@ -51,23 +49,22 @@ impl Config {
         let mut effective = self.clone();
         effective.github.base_url = self.github.effective_base_url();
         effective.temporal.tls.enabled = self.temporal.tls_enabled();
-        let mut root = Mapping::new();
+        let mut root = Value::Mapping(Mapping::new());
         for setting in SETTINGS.iter() {
-            let mut path: Vec<&str> = setting.key.split('.').collect();
-            let leaf = path.pop().unwrap_or_default();
-            let mut map = &mut root;
-            for part in path {
-                let node = map
+            let (path, leaf) = setting.key.rsplit_once('.').unwrap_or(("", setting.key));
+            let mut node = &mut root;
+            for part in path.split('.') {
+                node = node
+                    .as_mapping_mut()
+                    .expect("a section key is never a setting key")
                     .entry(part.into())
                     .or_insert_with(|| Value::Mapping(Mapping::new()));
-                let Value::Mapping(next) = node else {
-                    unreachable!("a section key is never a setting key")
-                };
-                map = next;
             }
-            map.insert(leaf.into(), setting.show(&effective));
+            if let Value::Mapping(map) = node {
+                map.insert(leaf.into(), (setting.show)(&effective));
+            }
         }
-        Value::Mapping(root)
+        root
     }
 }
 
@@ -80,29 +77,21 @@ pub fn readme_table() -> String {
          | Key | Variables (the first wins) | Default | What it does |\n|---|---|---|---|\n"
     );
     for s in SETTINGS.iter() {
-        let vars = if s.env.is_empty() {
+        let vars: Vec<String> = s.env.iter().map(|v| format!("`{v}`")).collect();
+        let vars = if vars.is_empty() {
             "YAML only".to_owned()
         } else {
-            s.env
-                .iter()
-                .map(|v| format!("`{v}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            vars.join(", ")
         };
-        let default = match s.show(&defaults) {
+        let default = match (s.show)(&defaults) {
             _ if s.secret => "secret; unset".to_owned(),
             Value::Null => "unset".to_owned(),
             value => format!("`{}`", yaml(&value).trim_end()),
         };
-        out.push_str(&format!(
-            "| `{}` | {vars} | {default} | {} |\n",
-            s.key,
-            s.doc().replace('|', "\\|")
-        ));
+        let doc = s.doc().replace('|', "\\|");
+        let _ = writeln!(out, "| `{}` | {vars} | {default} | {doc} |", s.key);
     }
-    out.push_str(README_END);
-    out.push('\n');
-    out
+    out + README_END + "\n"
 }
 
 /// `config/config.example.yaml`: every key with its doc line, variables and default, so
@@ -120,26 +109,23 @@ pub fn example_yaml() -> String {
             if open.is_empty() {
                 out.push('\n');
             }
-            out.push_str(&format!("{}{part}:\n", indent(open.len())));
+            let _ = writeln!(out, "{}{part}:", "  ".repeat(open.len()));
             open.push(part);
         }
-        example_entry(&mut out, &indent(open.len()), leaf, s, &defaults);
+        let pad = "  ".repeat(open.len());
+        for line in wrap(&s.doc(), 92 - pad.len()) {
+            let _ = writeln!(out, "{pad}# {line}");
+        }
+        if !s.env.is_empty() {
+            let _ = writeln!(out, "{pad}# Variables: {}", s.env.join(", "));
+        }
+        let _ = match (s.show)(&defaults) {
+            _ if s.secret => writeln!(out, "{pad}# {leaf}: <secret>"),
+            Value::Null => writeln!(out, "{pad}# {leaf}:"),
+            value => writeln!(out, "{pad}{leaf}: {}", yaml(&value).trim_end()),
+        };
     }
     out
-}
-
-fn example_entry(out: &mut String, pad: &str, leaf: &str, s: &Setting, defaults: &Config) {
-    for line in wrap(&s.doc(), 92 - pad.len()) {
-        out.push_str(&format!("{pad}# {line}\n"));
-    }
-    if !s.env.is_empty() {
-        out.push_str(&format!("{pad}# Variables: {}\n", s.env.join(", ")));
-    }
-    match s.show(defaults) {
-        _ if s.secret => out.push_str(&format!("{pad}# {leaf}: <secret>\n")),
-        Value::Null => out.push_str(&format!("{pad}# {leaf}:\n")),
-        value => out.push_str(&format!("{pad}{leaf}: {}\n", yaml(&value).trim_end())),
-    }
 }
 
 const EXAMPLE_HEADER: &str = "\
@@ -168,10 +154,6 @@ const EXAMPLE_HEADER: &str = "\
 # written here; keys shown commented out are unset by default.
 ";
 
-fn indent(depth: usize) -> String {
-    "  ".repeat(depth)
-}
-
 fn yaml(value: &Value) -> String {
     // Only a non-string map key could fail, and the table has none.
     serde_norway::to_string(value).unwrap_or_default()
@@ -179,18 +161,14 @@ fn yaml(value: &Value) -> String {
 
 /// `text` in lines of at most `width` characters, breaking between words.
 fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
+    let mut lines: Vec<String> = Vec::new();
     for word in text.split_whitespace() {
-        let line = lines
-            .last_mut()
-            .filter(|l| l.len() + 1 + word.len() <= width || l.is_empty());
-        match line {
-            Some(line) if line.is_empty() => line.push_str(word),
-            Some(line) => {
+        match lines.last_mut() {
+            Some(line) if line.len() + 1 + word.len() <= width => {
                 line.push(' ');
                 line.push_str(word);
             }
-            None => lines.push(word.to_owned()),
+            _ => lines.push(word.to_owned()),
         }
     }
     lines

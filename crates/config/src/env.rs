@@ -11,9 +11,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use crate::error::{ConfigError, Origin};
+use crate::error::ConfigError;
 use crate::settings::{Config, Setting, SETTINGS};
 use crate::table::REMOVED;
+use crate::values::Invalid;
 
 /// One environment variable and the configuration key it sets.
 #[derive(Debug, Clone, Copy)]
@@ -32,16 +33,14 @@ impl EnvBinding {
     pub(crate) fn apply(&self, config: &mut Config, raw: &str) -> Result<(), ConfigError> {
         (self.setting.set_env)(config, raw).map_err(|why| {
             let shown = if self.secret { "<redacted>" } else { raw };
-            ConfigError::rejected(self.origin(), shown.to_owned(), why)
+            ConfigError::rejected(origin(self.var, self.key), shown.to_owned(), why)
         })
     }
+}
 
-    fn origin(&self) -> Origin {
-        Origin::Env {
-            var: self.var,
-            key: self.key,
-        }
-    }
+/// How a message names a variable: `VAR (key)`.
+fn origin(var: &str, key: &str) -> String {
+    format!("{var} ({key})")
 }
 
 /// Every variable read, in the order applied: a later entry overrides an earlier one for
@@ -119,10 +118,9 @@ fn process_env() -> Result<HashMap<String, String>, ConfigError> {
         .chain(REMOVED.iter().map(|r| (r.var, r.key)));
     for (var, key) in names {
         if let Some(value) = std::env::var_os(var) {
-            let value = value.into_string().map_err(|_| ConfigError::InvalidValue {
-                setting: Origin::Env { var, key },
-                value: "<not UTF-8>".to_owned(),
-                expected: "UTF-8 text".to_owned(),
+            let value = value.into_string().map_err(|_| {
+                let why = Invalid::Expected("UTF-8 text");
+                ConfigError::rejected(origin(var, key), "<not UTF-8>".to_owned(), why)
             })?;
             env.insert(var.to_owned(), value);
         }
@@ -176,22 +174,13 @@ pub(crate) fn apply(
     let set = |var: &str| env.get(var).is_some_and(|v| !v.trim().is_empty());
     if let Some(removed) = REMOVED.iter().find(|r| set(r.var)) {
         return Err(ConfigError::Removed {
-            setting: Origin::Env {
-                var: removed.var,
-                key: removed.key,
-            },
+            setting: origin(removed.var, removed.key),
             advice: removed.advice,
         });
     }
     let mut applied = Vec::new();
-    for binding in ENV_BINDINGS.iter() {
-        let Some(raw) = env.get(binding.var) else {
-            continue;
-        };
-        if raw.trim().is_empty() {
-            continue;
-        }
-        binding.apply(config, raw)?;
+    for binding in ENV_BINDINGS.iter().filter(|b| set(b.var)) {
+        binding.apply(config, &env[binding.var])?;
         applied.push(binding.var.to_owned());
     }
     Ok(applied)

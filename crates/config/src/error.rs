@@ -5,44 +5,15 @@
 //! them are operators looking at a crash-looping pod, not developers with a
 //! debugger. No message ever contains a secret value or key material.
 
-use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
 use crate::values::Invalid;
 
-/// Where a rejected value was written, so an error can point at it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    /// An environment variable (or a line of `.env`) bound to a key.
-    Env {
-        /// The variable name, e.g. `GDT_GITHUB_APP_ID`.
-        var: &'static str,
-        /// The configuration key it sets, e.g. `github.app_id`.
-        key: &'static str,
-    },
-    /// A key of the YAML configuration file.
-    File {
-        /// The configuration key, e.g. `github.rate_limit.initial_backoff`.
-        key: &'static str,
-        /// The file it was read from.
-        path: PathBuf,
-    },
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Env { var, key } => write!(f, "{var} ({key})"),
-            Self::File { key, path } => write!(f, "{key} in {}", path.display()),
-        }
-    }
-}
-
 /// Everything that can go wrong while loading or using the configuration.
 ///
-/// Variants carry structured fields so callers (e.g. `gdt config check`) can
-/// react programmatically; the `Display` text is meant for humans.
+/// The variants a caller may want to tell apart carry structured fields (the
+/// file, the entry, the position); the `Display` text is meant for humans.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -50,24 +21,15 @@ pub enum ConfigError {
     /// locations, an explicit path must exist: a typo there would otherwise
     /// silently fall back to defaults.
     #[error("config file {} does not exist (given with --config)", path.display())]
-    ConfigFileNotFound {
-        /// The path given.
-        path: PathBuf,
-    },
+    ConfigFileNotFound { path: PathBuf },
 
     /// The configuration file exists but could not be read.
     #[error("cannot read config file {}: {source}", path.display())]
-    ReadConfigFile {
-        /// The file.
-        path: PathBuf,
-        /// The underlying I/O error.
-        source: io::Error,
-    },
+    ReadConfigFile { path: PathBuf, source: io::Error },
 
     /// YAML syntax error, unknown key or a value of the wrong type in the file.
     #[error("config file {}: {detail}", path.display())]
     ParseConfigFile {
-        /// The file.
         path: PathBuf,
         /// What is wrong, with the key path and the location when known.
         detail: String,
@@ -80,43 +42,31 @@ pub enum ConfigError {
     /// The `.env` file exists but could not be read or parsed. The offending
     /// line is identified by number only: it may hold a secret.
     #[error("cannot use {}: {detail}", path.display())]
-    DotEnv {
-        /// The `.env` file.
-        path: PathBuf,
-        /// What is wrong.
-        detail: String,
-    },
+    DotEnv { path: PathBuf, detail: String },
 
-    /// A value that does not parse as the key's type.
-    #[error("invalid value {value:?} for {setting}: expected {expected}")]
+    /// A value that does not parse as the key's type: `what` is `value` or
+    /// `duration`, `fix` what would have been accepted.
+    #[error("invalid {what} {value:?} for {setting}: {fix}")]
     InvalidValue {
-        /// Where it was written.
-        setting: Origin,
+        /// Where it was written: `VAR (key)` or `key in FILE`.
+        setting: String,
         /// The rejected text (`<redacted>` for secrets).
         value: String,
-        /// What would have been accepted.
-        expected: String,
-    },
-
-    /// A duration that humantime cannot parse.
-    #[error("invalid duration {value:?} for {setting}: use e.g. \"2s\", \"30m\"")]
-    InvalidDuration {
-        /// Where it was written.
-        setting: Origin,
-        /// The rejected text.
-        value: String,
+        what: &'static str,
+        fix: String,
     },
 
     /// A key or variable that no longer exists.
     #[error("{setting} was removed: {advice}")]
     Removed {
-        /// Where it was written.
-        setting: Origin,
+        /// Where it was written: `VAR (key)`.
+        setting: String,
         /// What to do instead.
         advice: &'static str,
     },
 
-    /// A value that parses but breaks a rule (empty, zero, out of order…).
+    /// A value that parses but breaks a rule (empty, zero, out of order, half
+    /// of a pair…).
     #[error("{key} {problem}")]
     Invalid {
         /// The configuration key.
@@ -125,45 +75,13 @@ pub enum ConfigError {
         problem: String,
     },
 
-    /// Half a GitHub App configuration: the App id without the installation.
-    #[error(
-        "github.app_id is set ({app_id}) but github.installation_id is not: \
-         set GDT_GITHUB_INSTALLATION_ID or github.installation_id"
-    )]
-    InstallationIdMissing {
-        /// The configured App id.
-        app_id: u64,
-    },
-
-    /// Half a GitHub App configuration: the installation without the App id.
-    #[error(
-        "github.installation_id is set ({installation_id}) but github.app_id is not: \
-         set GDT_GITHUB_APP_ID or github.app_id"
-    )]
-    AppIdMissing {
-        /// The configured installation id.
-        installation_id: u64,
-    },
-
-    /// GitHub Enterprise requested without saying where it is.
-    #[error(
-        "github.enterprise is true but github.enterprise_host is empty: \
-         set GDT_GITHUB_ENTERPRISE_HOST"
-    )]
-    EnterpriseHostMissing,
-
     /// The App private key file cannot be read.
     #[error(
         "cannot read the GitHub App private key at {} \
          (github.private_key_path / GITHUB_APP_PRIVATE_KEY_PATH): {source}",
         path.display()
     )]
-    PrivateKeyUnreadable {
-        /// The key file.
-        path: PathBuf,
-        /// The underlying I/O error.
-        source: io::Error,
-    },
+    PrivateKeyUnreadable { path: PathBuf, source: io::Error },
 
     /// The App private key file was read but is not a PEM private key
     /// (e.g. the public key or a certificate was mounted by mistake).
@@ -173,35 +91,20 @@ pub enum ConfigError {
          download a private key from the GitHub App settings",
         path.display()
     )]
-    PrivateKeyNotPem {
-        /// The key file.
-        path: PathBuf,
-    },
+    PrivateKeyNotPem { path: PathBuf },
 
-    /// mTLS needs both halves; one without the other is a mistake.
-    #[error(
-        "temporal.tls.client_cert_path is set but temporal.tls.client_key_path is not: \
-         mTLS needs both (set GDT_TEMPORAL_TLS_CLIENT_KEY_PATH or TEMPORAL_TLS_CLIENT_KEY_PATH)"
-    )]
-    TlsClientKeyMissing,
-
-    /// mTLS needs both halves; one without the other is a mistake.
-    #[error(
-        "temporal.tls.client_key_path is set but temporal.tls.client_cert_path is not: \
-         mTLS needs both (set GDT_TEMPORAL_TLS_CLIENT_CERT_PATH or TEMPORAL_TLS_CLIENT_CERT_PATH)"
-    )]
-    TlsClientCertMissing,
-
-    /// A TLS certificate or key file cannot be read.
+    /// A TLS certificate or key file cannot be read; `key` names the file,
+    /// e.g. `temporal.tls.server_ca_cert_path`.
     #[error("cannot read {key} at {}: {source}", path.display())]
     TlsFileUnreadable {
-        /// The key naming the file, e.g. `temporal.tls.server_ca_cert_path`.
         key: &'static str,
-        /// The file.
         path: PathBuf,
-        /// The underlying I/O error.
         source: io::Error,
     },
+
+    /// A TLS file that is not PEM.
+    #[error("{key} at {} does not contain PEM data (-----BEGIN ...-----)", path.display())]
+    TlsFileNotPem { key: &'static str, path: PathBuf },
 
     /// The API tokens file cannot be read (missing, unreadable, or not UTF-8
     /// text). Its content is never quoted.
@@ -211,12 +114,7 @@ pub enum ConfigError {
          {source}; mount the file (one token per line) or unset the setting",
         path.display()
     )]
-    ApiTokensFileUnreadable {
-        /// The tokens file.
-        path: PathBuf,
-        /// The underlying I/O error.
-        source: io::Error,
-    },
+    ApiTokensFileUnreadable { path: PathBuf, source: io::Error },
 
     /// The webhook secrets file cannot be read (missing, unreadable, or not
     /// UTF-8 text). Its content is never quoted.
@@ -226,24 +124,17 @@ pub enum ConfigError {
          {source}; mount the file (one secret per line) or unset the setting",
         path.display()
     )]
-    WebhookSecretsFileUnreadable {
-        /// The secrets file.
-        path: PathBuf,
-        /// The underlying I/O error.
-        source: io::Error,
-    },
+    WebhookSecretsFileUnreadable { path: PathBuf, source: io::Error },
 
-    /// A JSON Schema file of `pr_checks.schemas` cannot be read.
+    /// A JSON Schema file of `pr_checks.schemas` cannot be read; `index` is
+    /// the position of its entry, from 0.
     #[error(
         "cannot read the JSON Schema at {} (pr_checks.schemas[{index}].schema_path): {source}",
         path.display()
     )]
     SchemaFileUnreadable {
-        /// Position of the entry in `pr_checks.schemas`, from 0.
         index: usize,
-        /// The schema file.
         path: PathBuf,
-        /// The underlying I/O error.
         source: io::Error,
     },
 
@@ -256,7 +147,6 @@ pub enum ConfigError {
     SchemaFileNotJson {
         /// Position of the entry in `pr_checks.schemas`, from 0.
         index: usize,
-        /// The schema file.
         path: PathBuf,
         /// What the JSON parser found wrong.
         detail: String,
@@ -266,28 +156,29 @@ pub enum ConfigError {
         /// the very end of the file).
         column: usize,
     },
-
-    /// A TLS file that is not PEM.
-    #[error("{key} at {} does not contain PEM data (-----BEGIN ...-----)", path.display())]
-    TlsFileNotPem {
-        /// The key naming the file.
-        key: &'static str,
-        /// The file.
-        path: PathBuf,
-    },
 }
 
 impl ConfigError {
-    /// A value of `setting` that did not parse: `value` as written (the caller redacts
-    /// secrets) and why.
-    pub(crate) fn rejected(setting: Origin, value: String, why: Invalid) -> Self {
-        match why {
-            Invalid::Expected(expected) => Self::InvalidValue {
-                setting,
-                value,
-                expected: expected.to_owned(),
-            },
-            Invalid::Duration => Self::InvalidDuration { setting, value },
+    /// A value written at `setting` (`VAR (key)` or `key in FILE`) that did not parse:
+    /// `value` as written (the caller redacts secrets) and why.
+    pub(crate) fn rejected(setting: String, value: String, why: Invalid) -> Self {
+        let (what, fix) = match why {
+            Invalid::Expected(expected) => ("value", format!("expected {expected}")),
+            Invalid::Duration => ("duration", "use e.g. \"2s\", \"30m\"".to_owned()),
+        };
+        Self::InvalidValue {
+            setting,
+            value,
+            what,
+            fix,
+        }
+    }
+
+    /// A value that breaks a rule of `key`.
+    pub(crate) fn invalid(key: &'static str, problem: impl Into<String>) -> Self {
+        Self::Invalid {
+            key,
+            problem: problem.into(),
         }
     }
 }

@@ -1,85 +1,102 @@
-//! The YAML layer, driven by the table of settings.
+//! The YAML layer, driven by the declarations.
 //!
-//! The file is walked with serde: a map's keys must be settings or sections of
-//! [`crate::SETTINGS`] (anything else is an error with a line and column, so a typo such as
-//! `hostport` cannot pass silently), a key of [`crate::REMOVED`] says what to do instead, and
-//! each value is read as its setting's type, then parsed as its variable would be. A file
-//! only changes what it mentions; `key:` with no value changes nothing.
+//! The file is walked with serde, each section (`section!`) reading its own keys: anything
+//! else is an error with a line and column and the valid keys, so a typo such as `hostport`
+//! cannot pass silently; a key of [`crate::REMOVED`] says what to do instead; each value is
+//! read by its setting's [`Kind`]. A file only changes what it mentions; `key:` with no
+//! value changes nothing.
 
 use std::fmt;
 use std::fs;
+use std::marker::PhantomData;
 use std::path::Path;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use crate::error::{ConfigError, Origin};
-use crate::settings::{Config, Setting, SETTINGS};
+use crate::error::ConfigError;
 use crate::table::REMOVED;
-use crate::values::{self, Raw, SchemaRuleConfig, YamlKind};
+use crate::values::{FromYaml, Invalid, Kind};
 
-/// The values a file holds, in the order written.
-pub(crate) type FileValues = Vec<(&'static Setting, Raw)>;
+/// The texts that did not parse as their setting's type, in the order written: the key,
+/// the text and why.
+pub(crate) type Failed = Vec<(&'static str, String, Invalid)>;
 
-/// Reads and parses `path`. An empty (or comments-only) file is valid and
-/// changes nothing.
-pub(crate) fn read(path: &Path) -> Result<FileValues, ConfigError> {
+/// Reads `path` on top of `config` (a [`crate::Config`]). An empty (or comments-only) file is valid and changes
+/// nothing. A text that does not parse gets the same message as the variable would, naming
+/// the key and the file, once the rest of the file has been read.
+pub(crate) fn apply<C: Section>(config: &mut C, path: &Path) -> Result<(), ConfigError> {
     let text = fs::read_to_string(path).map_err(|source| ConfigError::ReadConfigFile {
         path: path.to_owned(),
         source,
     })?;
-    parse(&text, path)
-}
-
-pub(crate) fn parse(text: &str, path: &Path) -> Result<FileValues, ConfigError> {
-    let mut values = Vec::new();
-    let section = Section {
-        prefix: String::new(),
-        values: &mut values,
-    };
-    section
-        .deserialize(serde_norway::Deserializer::from_str(text))
+    let mut failed = Failed::new();
+    Patch::new(config, &mut failed)
+        .deserialize(serde_norway::Deserializer::from_str(&text))
         .map_err(|e| parse_error(path, &e))?;
-    Ok(values)
-}
-
-/// Applies the values of a file on top of `config`; a text that does not parse gets the
-/// same message as the variable would, naming the key and the file.
-pub(crate) fn apply(
-    config: &mut Config,
-    values: FileValues,
-    path: &Path,
-) -> Result<(), ConfigError> {
-    for (setting, raw) in values {
-        let written = match &raw {
-            Raw::Text(text) => text.clone(),
-            _ => String::new(),
-        };
-        (setting.set_yaml)(config, raw).map_err(|why| {
-            let origin = Origin::File {
-                key: setting.key,
-                path: path.to_owned(),
-            };
-            ConfigError::rejected(origin, written, why)
-        })?;
+    match failed.into_iter().next() {
+        Some((key, text, why)) => Err(ConfigError::rejected(
+            format!("{key} in {}", path.display()),
+            text,
+            why,
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
-/// A map of settings and sections under `prefix` (empty at the top).
-struct Section<'a> {
-    prefix: String,
-    values: &'a mut FileValues,
+/// A map of settings and sub-sections, as `section!` declares it.
+pub(crate) trait Section {
+    /// The key prefix of its settings, e.g. `temporal.` (empty at the top).
+    const PREFIX: &'static str;
+    /// Its settings and sub-sections, in the order declared.
+    const KEYS: &'static [&'static str];
+    /// Reads the value of `name`, one of [`Section::KEYS`].
+    fn read<'de, A: MapAccess<'de>>(
+        &mut self,
+        name: &str,
+        map: &mut A,
+        failed: &mut Failed,
+    ) -> Result<(), A::Error>;
 }
 
-impl<'de> DeserializeSeed<'de> for Section<'_> {
+/// Stores a setting's value read from YAML; `key:` with no value changes nothing.
+pub(crate) fn set<T>(slot: &mut T, value: Option<Yaml<T>>, key: &'static str, failed: &mut Failed) {
+    match value {
+        Some(Yaml(Ok(value))) => *slot = value,
+        Some(Yaml(Err((text, why)))) => failed.push((key, text, why)),
+        None => {}
+    }
+}
+
+/// A setting's value as read by its [`Kind`].
+pub(crate) struct Yaml<T>(FromYaml<T>);
+
+impl<'de, T: Kind> Deserialize<'de> for Yaml<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::from_yaml(d).map(Yaml)
+    }
+}
+
+/// Reads a section of the file into `S`, changing only what the file mentions.
+pub(crate) struct Patch<'a, S> {
+    section: &'a mut S,
+    failed: &'a mut Failed,
+}
+
+impl<'a, S> Patch<'a, S> {
+    pub(crate) fn new(section: &'a mut S, failed: &'a mut Failed) -> Self {
+        Self { section, failed }
+    }
+}
+
+impl<'de, S: Section> DeserializeSeed<'de> for Patch<'_, S> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_option(self)
     }
 }
 
-impl<'de> Visitor<'de> for Section<'_> {
+impl<'de, S: Section> Visitor<'de> for Patch<'_, S> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -91,85 +108,45 @@ impl<'de> Visitor<'de> for Section<'_> {
         Ok(())
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_map(self)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut seen = Vec::new();
-        while let Some(key) = map.next_key_seed(KeySeed {
-            prefix: &self.prefix,
-        })? {
-            if seen.contains(&key.name) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate field `{}`",
-                    key.name
-                )));
+        while let Some(name) = map.next_key_seed(KeySeed::<S>(PhantomData))? {
+            if seen.contains(&name) {
+                return Err(de::Error::custom(format_args!("duplicate field `{name}`")));
             }
-            match key.setting {
-                Some(setting) => {
-                    if let Some(raw) = map.next_value_seed(Leaf(setting.yaml))? {
-                        self.values.push((setting, raw));
-                    }
-                }
-                None => map.next_value_seed(Section {
-                    prefix: key.full.clone(),
-                    values: &mut *self.values,
-                })?,
-            }
-            seen.push(key.name);
+            self.section.read(name, &mut map, self.failed)?;
+            seen.push(name);
         }
         Ok(())
     }
 }
 
-/// A key of the map: a setting, or a section when `setting` is `None`.
-struct Key {
-    name: String,
-    full: String,
-    setting: Option<&'static Setting>,
-}
+/// A key of section `S`. Checked while it is read, so that an error points at the key.
+struct KeySeed<S>(PhantomData<S>);
 
-struct KeySeed<'a> {
-    prefix: &'a str,
-}
-
-impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
-    type Value = Key;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+impl<'de, S: Section> DeserializeSeed<'de> for KeySeed<S> {
+    type Value = &'static str;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_str(self)
     }
 }
 
-impl Visitor<'_> for KeySeed<'_> {
-    type Value = Key;
+impl<S: Section> Visitor<'_> for KeySeed<S> {
+    type Value = &'static str;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a key")
     }
 
-    fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
-        let full = match self.prefix {
-            "" => name.to_owned(),
-            prefix => format!("{prefix}.{name}"),
-        };
-        let setting = SETTINGS.iter().copied().find(|s| s.key == full);
-        let is_section = SETTINGS.iter().any(|s| {
-            s.key
-                .strip_prefix(full.as_str())
-                .is_some_and(|rest| rest.starts_with('.'))
-        });
-        if setting.is_some() || is_section {
-            return Ok(Key {
-                name: name.to_owned(),
-                full,
-                setting,
-            });
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+        if let Some(key) = S::KEYS.iter().find(|k| **k == name) {
+            return Ok(key);
         }
+        let full = format!("{}{name}", S::PREFIX);
         if let Some(removed) = REMOVED.iter().find(|r| r.key == full) {
             return Err(E::custom(format_args!(
                 "{REMOVED_MARK}{full}` was removed: {}",
@@ -177,19 +154,7 @@ impl Visitor<'_> for KeySeed<'_> {
             )));
         }
         // serde's own wording, which `parse_error` turns into the full key.
-        let mut valid: Vec<&str> = Vec::new();
-        for s in SETTINGS.iter() {
-            let rest = match self.prefix {
-                "" => Some(s.key),
-                prefix => s.key.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')),
-            };
-            if let Some(next) = rest.and_then(|r| r.split('.').next()) {
-                if !valid.contains(&next) {
-                    valid.push(next);
-                }
-            }
-        }
-        let valid: Vec<String> = valid.iter().map(|k| format!("`{k}`")).collect();
+        let valid: Vec<String> = S::KEYS.iter().map(|k| format!("`{k}`")).collect();
         Err(E::custom(format_args!(
             "unknown field `{name}`, expected one of {}",
             valid.join(", ")
@@ -199,114 +164,46 @@ impl Visitor<'_> for KeySeed<'_> {
 
 const REMOVED_MARK: &str = "the key `";
 
-/// A setting's value, read as its type so that serde's messages (with the key path,
-/// line and column) say what was expected.
-struct Leaf(YamlKind);
-
-impl<'de> DeserializeSeed<'de> for Leaf {
-    type Value = Option<Raw>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<Raw>, D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Leaf {
-    type Value = Option<Raw>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a value")
-    }
-
-    /// `key:` with no value changes nothing.
-    fn visit_none<E: de::Error>(self) -> Result<Option<Raw>, E> {
-        Ok(None)
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Option<Raw>, E> {
-        Ok(None)
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<Raw>, D::Error> {
-        Ok(Some(match self.0 {
-            YamlKind::Text => Raw::Text(String::deserialize(d)?),
-            YamlKind::Bool => Raw::Bool(bool::deserialize(d)?),
-            YamlKind::U16 => Raw::Int(u16::deserialize(d)?.into()),
-            YamlKind::U32 => Raw::Int(u32::deserialize(d)?.into()),
-            YamlKind::U64 => Raw::Int(u64::deserialize(d)?),
-            YamlKind::Usize => Raw::Int(usize::deserialize(d)? as u64),
-            YamlKind::F64 => Raw::Float(f64::deserialize(d)?),
-            YamlKind::Secret => Raw::Secret(d.deserialize_any(SecretText)?),
-            YamlKind::List => Raw::List(Vec::deserialize(d)?),
-            YamlKind::Schemas => Raw::Schemas(Vec::<SchemaRuleConfig>::deserialize(d)?),
-        }))
-    }
-}
-
-/// Secrets accept only strings, and a wrong type is reported without echoing
-/// the value (serde's default message would quote it).
-struct SecretText;
-
-impl<'de> Visitor<'de> for SecretText {
-    type Value = Option<secrecy::SecretString>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(values::secret(v))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Err(not_a_string())
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(not_a_string())
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(not_a_string())
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Err(not_a_string())
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(not_a_string())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(not_a_string())
-    }
-}
-
-fn not_a_string<E: de::Error>() -> E {
-    E::custom("a secret must be a quoted string (value not shown)")
-}
-
+/// serde's message as ours: the location after the key it is about, and an unknown field
+/// (`temporal: unknown field `hostport`, expected …`) as the full dotted key and the valid
+/// keys.
 fn parse_error(path: &Path, e: &serde_norway::Error) -> ConfigError {
     let location = e.location().map(|l| (l.line(), l.column()));
-    let mut message = e.to_string();
-    let mut at = String::new();
-    if let Some((line, column)) = location {
-        let suffix = format!(" at line {line} column {column}");
-        if let Some(stripped) = message.strip_suffix(&suffix) {
-            message = stripped.to_owned();
+    let suffix = location.map_or_else(String::new, |(l, c)| format!(" at line {l} column {c}"));
+    let message = e.to_string();
+    let message = message.strip_suffix(&suffix).unwrap_or(&message);
+    let at = if message.contains(" at line ") {
+        ""
+    } else {
+        suffix.as_str()
+    };
+    // serde's path to the value, e.g. `temporal.tls` or `pr_checks.schemas[0]`.
+    let (prefix, rest) = match message.split_once(": ") {
+        Some((p, rest))
+            if p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.[]".contains(c)) =>
+        {
+            (Some(p), rest)
         }
-        if !message.contains(" at line ") {
-            at = suffix;
+        _ => (None, message),
+    };
+    let removed = rest
+        .strip_prefix(REMOVED_MARK)
+        .and_then(|r| r.split_once('`'));
+    let unknown = rest
+        .strip_prefix("unknown field `")
+        .and_then(|r| r.split_once('`'));
+    let detail = match (removed, unknown) {
+        (Some((key, advice)), _) => format!("{REMOVED_MARK}{key}`{at}{advice}"),
+        (_, Some((field, tail))) => {
+            let key = prefix.map_or_else(|| field.to_owned(), |p| format!("{p}.{field}"));
+            let hint = tail.trim_start_matches(',').trim();
+            let hint = hint
+                .strip_prefix("expected ")
+                .map_or_else(|| hint.to_owned(), |h| format!("valid keys here: {h}"));
+            format!("unknown key `{key}`{at} ({hint})")
         }
-    }
-    let detail = match explain(&message) {
-        Some(Explained::Unknown { key, hint }) => format!("unknown key `{key}`{at} ({hint})"),
-        Some(Explained::Removed(text)) => format!("{REMOVED_MARK}{text}").replacen(
-            "` was removed",
-            &format!("`{at} was removed"),
-            1,
-        ),
-        None => format!("{message}{at}"),
+        _ => format!("{message}{at}"),
     };
     ConfigError::ParseConfigFile {
         path: path.to_owned(),
@@ -314,37 +211,4 @@ fn parse_error(path: &Path, e: &serde_norway::Error) -> ConfigError {
         line: location.map(|(l, _)| l),
         column: location.map(|(_, c)| c),
     }
-}
-
-enum Explained {
-    /// The full dotted key and the list of valid keys.
-    Unknown { key: String, hint: String },
-    /// The text after the mark.
-    Removed(String),
-}
-
-/// Turns serde's "`temporal: unknown field `hostport`, expected …`" into the full dotted
-/// key and the list of valid keys, and drops the path before a removed key's message.
-fn explain(message: &str) -> Option<Explained> {
-    const MARK: &str = "unknown field `";
-    let (prefix, rest) = match message.split_once(": ") {
-        Some((path, rest))
-            if path
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']')) =>
-        {
-            (Some(path), rest)
-        }
-        _ => (None, message),
-    };
-    if let Some(removed) = rest.strip_prefix(REMOVED_MARK) {
-        return Some(Explained::Removed(removed.to_owned()));
-    }
-    let (field, tail) = rest.strip_prefix(MARK)?.split_once('`')?;
-    let key = prefix.map_or_else(|| field.to_owned(), |p| format!("{p}.{field}"));
-    let hint = tail.trim_start_matches(',').trim();
-    let hint = hint
-        .strip_prefix("expected ")
-        .map_or_else(|| hint.to_owned(), |h| format!("valid keys here: {h}"));
-    Some(Explained::Unknown { key, hint })
 }

@@ -21,7 +21,7 @@
 //! - `table`: [`Row`] (a [`Setting`]), the `section!` macro behind the declarations,
 //!   [`REMOVED`];
 //! - `values`: the types a setting can have, parsed alike from YAML and variables;
-//! - `file`: the YAML layer, walked by the table (strict, every key optional);
+//! - `file`: the YAML layer, read section by section as declared (strict, every key optional);
 //! - `env`: [`ENV_BINDINGS`], [`EnvSource`] and `.env` handling;
 //! - `load`: [`load`], the search order and cross-field validation;
 //! - `docs`: [`Config::redacted_yaml`], README's table and the example file;
@@ -48,13 +48,13 @@ mod values;
 
 pub use credentials::{ClientIdentity, GitHubCredentials, TlsMaterial};
 pub use env::{overlay_dotenv, EnvBinding, EnvSource, ENV_BINDINGS};
-pub use error::{ConfigError, Origin};
+pub use error::ConfigError;
 pub use load::{load, search_paths, LoadOptions, SYSTEM_CONFIG_PATH};
-pub use settings::{setting, Setting, SETTINGS};
 pub use settings::{
     AppConfig, Config, ConfigSource, DeploymentConfig, GitHubConfig, PrChecksConfig,
     RateLimitConfig, ServerConfig, TemporalConfig, TlsConfig, WebhookConfig, WorkerOptions,
     DEFAULT_GITHUB_BASE_URL, DEFAULT_PRIVATE_KEY_PATH,
 };
+pub use settings::{Setting, SETTINGS};
 pub use table::{Removed, Row, REMOVED};
 pub use values::{InvalidChoice, LogFormat, LogLevel, ReportMode, SchemaRuleConfig};

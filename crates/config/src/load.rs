@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::env::{self, EnvSource};
 use crate::error::ConfigError;
 use crate::file;
-use crate::settings::{enterprise_url, Config, ConfigSource, SETTINGS};
+use crate::settings::{enterprise_api, Config, ConfigSource, SETTINGS};
 
 /// The system-wide configuration file, last in the search order.
 pub const SYSTEM_CONFIG_PATH: &str = "/etc/github-deployment-tracker/config.yaml";
@@ -54,8 +54,7 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
     let mut source = ConfigSource::default();
 
     if let Some(path) = locate_file(opts)? {
-        let parsed = file::read(&path)?;
-        file::apply(&mut config, parsed, &path)?;
+        file::apply(&mut config, &path)?;
         source.file = Some(path);
     }
 
@@ -82,100 +81,83 @@ fn locate_file(opts: &LoadOptions) -> Result<Option<PathBuf>, ConfigError> {
         .find(|p| p.is_file()))
 }
 
-fn invalid(key: &'static str, problem: String) -> ConfigError {
-    ConfigError::Invalid { key, problem }
-}
-
 /// The declared checks (`check required`), then the rules across settings, run once all
 /// layers are merged so the outcome does not depend on which layer set what.
 fn validate(c: &Config) -> Result<(), ConfigError> {
     for s in SETTINGS.iter() {
         if let Some(problem) = (s.check)(c) {
             let var = s.gdt_var().unwrap_or_default();
-            return Err(invalid(s.key, format!("{problem}: set {var} or {}", s.key)));
+            return Err(ConfigError::invalid(
+                s.key,
+                format!("{problem}: set {var} or {}", s.key),
+            ));
         }
     }
     // Reads the TLS files once: an unreadable certificate should stop the
     // process at start-up, not at the first reconnect.
     c.temporal.tls_material()?;
+    c.github.app_ids()?;
 
-    let g = &c.github;
-    match (g.app_id, g.installation_id) {
-        (app_id, 0) if app_id != 0 => return Err(ConfigError::InstallationIdMissing { app_id }),
-        (0, installation_id) if installation_id != 0 => {
-            return Err(ConfigError::AppIdMissing { installation_id })
-        }
-        _ => {}
-    }
-    if g.enterprise {
-        if g.enterprise_host.trim().is_empty() {
-            return Err(ConfigError::EnterpriseHostMissing);
-        }
-        if enterprise_url(&g.enterprise_host, "/api/v3").is_none() {
-            return Err(invalid(
-                "github.enterprise_host",
-                format!(
-                    "{:?} is not a host name: use e.g. github.company.com \
-                     (no scheme or path; /api/v3 is added)",
-                    g.enterprise_host
-                ),
-            ));
-        }
-    }
-    let r = &g.rate_limit;
-    if r.max_backoff < r.initial_backoff {
-        return Err(invalid(
+    let (g, r, s) = (&c.github, &c.github.rate_limit, &c.server);
+    let time = humantime::format_duration;
+    // (broken, key, what is wrong and how to fix it), the first broken one is reported.
+    let mut rules = vec![
+        (
+            g.enterprise && g.enterprise_host.trim().is_empty(),
+            "github.enterprise",
+            "is true but github.enterprise_host is empty: set GDT_GITHUB_ENTERPRISE_HOST"
+                .to_owned(),
+        ),
+        (
+            g.enterprise && enterprise_api(&g.enterprise_host).is_none(),
+            "github.enterprise_host",
+            format!(
+                "{:?} is not a host name: use e.g. github.company.com \
+                 (no scheme or path; /api/v3 is added)",
+                g.enterprise_host
+            ),
+        ),
+        (
+            r.max_backoff < r.initial_backoff,
             "github.rate_limit.max_backoff",
             format!(
                 "({}) is shorter than github.rate_limit.initial_backoff ({}): raise it",
-                humantime::format_duration(r.max_backoff),
-                humantime::format_duration(r.initial_backoff)
+                time(r.max_backoff),
+                time(r.initial_backoff)
             ),
-        ));
-    }
-    if !(r.backoff_multiplier.is_finite() && r.backoff_multiplier >= 1.0) {
-        return Err(invalid(
+        ),
+        (
+            !(r.backoff_multiplier.is_finite() && r.backoff_multiplier >= 1.0),
             "github.rate_limit.backoff_multiplier",
             format!(
                 "must be at least 1.0 (it is {}), e.g. 2.0",
                 r.backoff_multiplier
             ),
-        ));
-    }
-
-    let s = &c.server;
-    if !is_listen_address(&s.listen) {
-        return Err(invalid(
+        ),
+        (
+            !is_listen_address(&s.listen),
             "server.listen",
             format!(
                 "{:?} is not an address to listen on: use host:port, e.g. 0.0.0.0:3000 \
                  or [::]:3000 (GDT_SERVER_LISTEN)",
                 s.listen
             ),
-        ));
-    }
+        ),
+    ];
     // Either wait running as long as the whole request would only ever end
     // in the request timeout instead of the answer meant for that case.
     for (key, value) in [
         ("server.temporal_timeout", s.temporal_timeout),
         ("server.deployment_id_wait", s.deployment_id_wait),
     ] {
-        if value >= s.request_timeout {
-            return Err(invalid(
-                key,
-                format!(
-                    "({}) must be shorter than server.request_timeout ({}): lower it or raise \
-                     server.request_timeout",
-                    humantime::format_duration(value),
-                    humantime::format_duration(s.request_timeout)
-                ),
-            ));
-        }
+        let problem = format!(
+            "({}) must be shorter than server.request_timeout ({}): lower it or raise \
+             server.request_timeout",
+            time(value),
+            time(s.request_timeout)
+        );
+        rules.push((value >= s.request_timeout, key, problem));
     }
-    validate_pr_checks(c)
-}
-
-fn validate_pr_checks(c: &Config) -> Result<(), ConfigError> {
     let p = &c.pr_checks;
     // An empty list is a choice (no file matches); an empty pattern in it is
     // a slip that would match nothing either, silently.
@@ -185,29 +167,33 @@ fn validate_pr_checks(c: &Config) -> Result<(), ConfigError> {
     ] {
         let patterns = patterns.as_deref().unwrap_or_default();
         if let Some(i) = patterns.iter().position(|p| p.trim().is_empty()) {
-            return Err(invalid(
-                key,
-                format!("has an empty pattern at position {i} (counting from 0): remove it"),
-            ));
+            let problem =
+                format!("has an empty pattern at position {i} (counting from 0): remove it");
+            rules.push((true, key, problem));
         }
     }
     for (i, rule) in p.schemas.iter().enumerate() {
-        let empty = if rule.pattern.trim().is_empty() {
-            ("pattern", "give a glob such as .claude-plugin/plugin.json")
-        } else if rule.schema_path.as_os_str().is_empty() {
-            ("schema_path", "give the JSON Schema file")
-        } else {
-            continue;
-        };
-        return Err(invalid(
-            "pr_checks.schemas",
-            format!(
-                "entry {i} has an empty {0} (pr_checks.schemas[{i}].{0}): {1}",
-                empty.0, empty.1
+        for (empty, field, fix) in [
+            (
+                rule.pattern.trim().is_empty(),
+                "pattern",
+                "give a glob such as .claude-plugin/plugin.json",
             ),
-        ));
+            (
+                rule.schema_path.as_os_str().is_empty(),
+                "schema_path",
+                "give the JSON Schema file",
+            ),
+        ] {
+            let problem =
+                format!("entry {i} has an empty {field} (pr_checks.schemas[{i}].{field}): {fix}");
+            rules.push((empty, "pr_checks.schemas", problem));
+        }
     }
-    Ok(())
+    match rules.into_iter().find(|(broken, ..)| *broken) {
+        Some((_, key, problem)) => Err(ConfigError::invalid(key, problem)),
+        None => Ok(()),
+    }
 }
 
 /// `host:port` with a numeric port and a host that is a name, an IPv4

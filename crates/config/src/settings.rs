@@ -81,7 +81,7 @@ section! {
     /// GitHub API location and credentials.
     GitHubConfig (github) {
         /// API root on github.com; ignored when `enterprise` is true.
-        base_url: Url = literal_url(DEFAULT_GITHUB_BASE_URL), env "GDT_GITHUB_BASE_URL";
+        base_url: Url = Url::parse(DEFAULT_GITHUB_BASE_URL).expect("a URL"), env "GDT_GITHUB_BASE_URL";
         /// Talk to a GitHub Enterprise Server at `enterprise_host` (API root `https://HOST/api/v3`).
         enterprise: bool = false, env "GDT_GITHUB_ENTERPRISE";
         /// Host name of the Enterprise Server, no scheme, e.g. `github.company.com`.
@@ -235,43 +235,58 @@ pub static SETTINGS: LazyLock<Vec<&'static Setting>> = LazyLock::new(|| {
     all
 });
 
-/// The setting with this key.
-pub fn setting(key: &str) -> Option<&'static Setting> {
-    SETTINGS.iter().copied().find(|s| s.key == key)
+/// [`Config`], its sections and how the rows and the YAML layer reach them.
+macro_rules! config {
+    ($($(#[doc = $doc:literal])* $name:ident: $ty:ident,)*) => {
+        /// The whole configuration of the tracker (worker, server and CLI share it).
+        /// `Default` gives the built-in defaults.
+        #[derive(Debug, Clone, Default)]
+        pub struct Config {
+            $($(#[doc = $doc])* pub $name: $ty,)*
+            /// Where the values came from, for `gdt config check` and start-up logs.
+            pub source: ConfigSource,
+        }
+
+        impl Config {
+            fn collect(all: &mut Vec<&'static Setting>) {
+                $($ty::collect(all);)*
+            }
+        }
+
+        impl crate::file::Section for Config {
+            const PREFIX: &'static str = "";
+            const KEYS: &'static [&'static str] = &[$(stringify!($name)),*];
+
+            fn read<'de, A: serde::de::MapAccess<'de>>(
+                &mut self,
+                name: &str,
+                map: &mut A,
+                failed: &mut crate::file::Failed,
+            ) -> Result<(), A::Error> {
+                match name {
+                    $(stringify!($name) => map.next_value_seed(crate::file::Patch::new(&mut self.$name, failed)),)*
+                    _ => Ok(()),
+                }
+            }
+        }
+    };
 }
 
-/// The whole configuration of the tracker (worker, server and CLI share it).
-/// `Default` gives the built-in defaults.
-#[derive(Debug, Clone, Default)]
-pub struct Config {
+config! {
     /// How to reach Temporal and how the worker polls.
-    pub temporal: TemporalConfig,
+    temporal: TemporalConfig,
     /// How to reach GitHub and with which credentials.
-    pub github: GitHubConfig,
+    github: GitHubConfig,
     /// Process-level settings: environment name, logging, ports.
-    pub app: AppConfig,
+    app: AppConfig,
     /// Limits of the deployment-tracking workflow.
-    pub deployment: DeploymentConfig,
+    deployment: DeploymentConfig,
     /// The HTTP API server (`gdt serve`).
-    pub server: ServerConfig,
+    server: ServerConfig,
     /// GitHub webhooks received by the server: secrets and limits.
-    pub webhook: WebhookConfig,
+    webhook: WebhookConfig,
     /// The pull-request checks: whether they run, where, and what they check.
-    pub pr_checks: PrChecksConfig,
-    /// Where the values came from, for `gdt config check` and start-up logs.
-    pub source: ConfigSource,
-}
-
-impl Config {
-    pub(crate) fn collect(all: &mut Vec<&'static Setting>) {
-        TemporalConfig::collect(all);
-        GitHubConfig::collect(all);
-        AppConfig::collect(all);
-        DeploymentConfig::collect(all);
-        ServerConfig::collect(all);
-        WebhookConfig::collect(all);
-        PrChecksConfig::collect(all);
-    }
+    pr_checks: PrChecksConfig,
 }
 
 /// Which sources were actually used to build a [`Config`].
@@ -311,28 +326,16 @@ impl GitHubConfig {
     /// to something unusable afterwards, `base_url` is returned.
     pub fn effective_base_url(&self) -> Url {
         self.enterprise
-            .then(|| enterprise_url(&self.enterprise_host, "/api/v3"))
+            .then(|| enterprise_api(&self.enterprise_host))
             .flatten()
             .unwrap_or_else(|| self.base_url.clone())
     }
 }
 
-/// `https://HOST{path}` when `host` is a bare host (optionally with a port).
-pub(crate) fn enterprise_url(host: &str, path: &str) -> Option<Url> {
+/// `https://HOST/api/v3` when `host` is a bare host (optionally with a port).
+pub(crate) fn enterprise_api(host: &str) -> Option<Url> {
     let host = host.trim();
-    if host.is_empty() || host.contains(['/', '?', '#', '@']) || host.contains(char::is_whitespace)
-    {
-        return None;
-    }
-    let url = Url::parse(&format!("https://{host}{path}")).ok()?;
-    (url.path() == path).then_some(url)
-}
-
-/// Parses a URL literal of this crate. The literals are constants covered by
-/// the defaults test, so the fallback is unreachable in practice.
-fn literal_url(s: &'static str) -> Url {
-    match Url::parse(s) {
-        Ok(url) => url,
-        Err(e) => unreachable!("built-in URL {s} does not parse: {e}"),
-    }
+    let bare = !host.is_empty() && !host.contains(['/', '?', '#', '@']);
+    let url = Url::parse(&format!("https://{host}/api/v3")).ok()?;
+    (bare && !host.contains(char::is_whitespace) && url.path() == "/api/v3").then_some(url)
 }

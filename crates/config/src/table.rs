@@ -9,7 +9,7 @@ use std::fmt;
 
 use serde_norway::Value;
 
-use crate::values::{Parsed, Raw, YamlKind};
+use crate::values::Parsed;
 
 /// One setting of a configuration `C`: its key, variables, type, default and
 /// documentation ([`crate::Setting`] is the one of [`crate::Config`]).
@@ -23,9 +23,8 @@ pub struct Row<C: 'static> {
     pub(crate) doc: &'static str,
     /// Whether the value is a credential (never shown, never echoed in errors).
     pub secret: bool,
-    pub(crate) yaml: YamlKind,
     pub(crate) set_env: fn(&mut C, &str) -> Parsed<()>,
-    pub(crate) set_yaml: fn(&mut C, Raw) -> Parsed<()>,
+    /// The value in a config, as `gdt config check` shows it (secrets redacted).
     pub(crate) show: fn(&C) -> Value,
     /// What is wrong with the value in a config, for the settings declared `check …`.
     pub(crate) check: fn(&C) -> Option<&'static str>,
@@ -37,17 +36,13 @@ impl<C> Row<C> {
         self.env.first().copied()
     }
 
-    /// The value in `config`, as `gdt config check` shows it (secrets redacted).
-    pub fn show(&self, config: &C) -> Value {
-        (self.show)(config)
-    }
-
     /// The documentation line, on one line.
     pub fn doc(&self) -> String {
         self.doc.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 }
 
+/// Names the row; its functions say nothing.
 impl<C> fmt::Debug for Row<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Setting")
@@ -99,27 +94,28 @@ macro_rules! field {
     };
 }
 
-/// `"a.b.field"` from `(a.b)` and `field`.
+/// `"a.b.field"` from `(a.b)` and `field`, `"a.b."` from `(a.b)`.
 macro_rules! key {
-    (($($p:ident).+), $f:ident) => {
-        concat!($(stringify!($p), ".",)+ stringify!($f))
+    (($($p:ident).+) $(, $f:ident)?) => {
+        concat!($(stringify!($p), ".",)+ $(stringify!($f))?)
     };
 }
 
-/// The check of a setting: none, or `values::$check` of its value.
+/// The check of a setting: none, or [`crate::values::Required`] of its value.
 macro_rules! check {
     ($path:tt, $f:ident) => {
         |_| None
     };
-    ($path:tt, $f:ident, $check:ident) => {
-        |c| $crate::values::$check(&$crate::table::field!(c, $path, $f))
+    ($path:tt, $f:ident, required) => {
+        |c| $crate::values::Required::missing(&$crate::table::field!(c, $path, $f))
     };
 }
 
 /// Declares a section: a struct whose fields are settings (each with its doc comment,
-/// type, default, variables and an optional `check required`) and then its sub-sections, its `Default`, and the rows of
-/// `SETTINGS`. The path in parentheses is where the section sits in `Config` (named where the
-/// macro is used), which is also its key prefix.
+/// type, default, variables and an optional `check required`) and then its sub-sections;
+/// its `Default`; the rows of `SETTINGS`; and how the YAML layer reads it. The path in
+/// parentheses is where the section sits in `Config` (named where the macro is used),
+/// which is also its key prefix.
 macro_rules! section {
     (
         $(#[doc = $sdoc:literal])*
@@ -157,15 +153,8 @@ macro_rules! section {
                     env: &[$($($var),+)?],
                     doc: concat!($($doc),*),
                     secret: <$ty as $crate::values::Kind>::SECRET,
-                    yaml: <$ty as $crate::values::Kind>::YAML,
                     set_env: |c, raw| {
-                        let slot = &mut $crate::table::field!(c, $path, $field);
-                        *slot = $crate::values::Kind::from_env(raw)?;
-                        Ok(())
-                    },
-                    set_yaml: |c, raw| {
-                        let slot = &mut $crate::table::field!(c, $path, $field);
-                        *slot = $crate::values::Kind::from_yaml(raw)?;
+                        $crate::table::field!(c, $path, $field) = $crate::values::Kind::from_env(raw)?;
                         Ok(())
                     },
                     show: |c| $crate::values::Kind::show(&$crate::table::field!(c, $path, $field)),
@@ -176,6 +165,29 @@ macro_rules! section {
             pub(crate) fn collect(all: &mut Vec<&'static $crate::table::Row<Config>>) {
                 all.extend(Self::SETTINGS);
                 $($($subty::collect(all);)*)?
+            }
+        }
+
+        impl $crate::file::Section for $name {
+            const PREFIX: &'static str = $crate::table::key!($path);
+            const KEYS: &'static [&'static str] =
+                &[$(stringify!($field),)* $($(stringify!($sub),)*)?];
+
+            fn read<'de, A: serde::de::MapAccess<'de>>(
+                &mut self,
+                name: &str,
+                map: &mut A,
+                failed: &mut $crate::file::Failed,
+            ) -> Result<(), A::Error> {
+                match name {
+                    $(stringify!($field) => {
+                        let value = map.next_value()?;
+                        $crate::file::set(&mut self.$field, value, $crate::table::key!($path, $field), failed);
+                    })*
+                    $($(stringify!($sub) => map.next_value_seed($crate::file::Patch::new(&mut self.$sub, failed))?,)*)?
+                    _ => {}
+                }
+                Ok(())
             }
         }
     };

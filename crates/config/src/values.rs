@@ -3,12 +3,14 @@
 //! "true" or a URL mean exactly the same thing wherever they are written.
 
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_norway::Value;
 use url::Url;
 
@@ -24,61 +26,43 @@ pub(crate) enum Invalid {
 
 pub(crate) type Parsed<T> = Result<T, Invalid>;
 
-/// What serde reads from YAML for a setting, before the setting's own parsing. Reading the
-/// exact Rust type keeps serde's messages (`expected u16`) with their key path, line and column.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum YamlKind {
-    Text,
-    Bool,
-    U16,
-    U32,
-    U64,
-    Usize,
-    F64,
-    Secret,
-    List,
-    Schemas,
-}
-
-/// A value as read from YAML, see [`YamlKind`].
-pub(crate) enum Raw {
-    Text(String),
-    Bool(bool),
-    Int(u64),
-    Float(f64),
-    Secret(Option<SecretString>),
-    List(Vec<String>),
-    Schemas(Vec<SchemaRuleConfig>),
-}
+/// A value read from YAML: the setting's type, or the text that did not parse as it (its
+/// message names the key and file, like a variable's, once the whole file has been read).
+pub(crate) type FromYaml<T> = Result<T, (String, Invalid)>;
 
 /// A type a setting can have.
 pub(crate) trait Kind: Sized {
-    /// What YAML holds for it.
-    const YAML: YamlKind;
     /// Credentials are never shown, and never echoed in an error.
     const SECRET: bool = false;
     /// Parses an environment variable (or `.env` line).
     fn from_env(raw: &str) -> Parsed<Self>;
-    /// Converts what YAML held; texts are parsed as in [`Kind::from_env`].
-    fn from_yaml(raw: Raw) -> Parsed<Self>;
+    /// Reads the value from YAML: by default a text parsed as in [`Kind::from_env`]. Typed
+    /// kinds read their own type instead, so that serde's messages (`expected u16`) come
+    /// with the key path, line and column.
+    fn from_yaml<'de, D: Deserializer<'de>>(d: D) -> Result<FromYaml<Self>, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(Self::from_env(&text).map_err(|why| (text, why)))
+    }
     /// The value as `gdt config check` and the generated documents show it.
     fn show(&self) -> Value;
 }
 
-/// Types written as text in YAML, parsed by `$parse` wherever they come from.
-macro_rules! text_kinds {
-    ($($ty:ty => $parse:expr, |$v:ident| $show:expr;)*) => {$(
+/// The kinds of settings: `$parse` reads a variable, trimmed. Texts are read from YAML as
+/// text and parsed the same way; the kinds marked `typed` (numbers, booleans) are read as
+/// themselves, so that serde's messages (`expected u16`) keep the key path, line and column
+/// (a range check, if any, comes with validation).
+macro_rules! kinds {
+    ($($ty:ty $(, $typed:ident)? => $parse:expr, |$v:ident| $show:expr;)*) => {$(
         impl Kind for $ty {
-            const YAML: YamlKind = YamlKind::Text;
             fn from_env(raw: &str) -> Parsed<Self> {
-                $parse(raw)
+                $parse(raw.trim())
             }
-            fn from_yaml(raw: Raw) -> Parsed<Self> {
-                match raw {
-                    Raw::Text(text) => $parse(&text),
-                    _ => Err(Invalid::Expected("text")),
+            $(
+                fn from_yaml<'de, D: Deserializer<'de>>(d: D) -> Result<FromYaml<Self>, D::Error> {
+                    let $typed = Self::deserialize(d);
+                    $typed.map(Ok)
                 }
-            }
+            )?
             fn show(&self) -> Value {
                 let $v = self;
                 $show
@@ -87,109 +71,110 @@ macro_rules! text_kinds {
     )*};
 }
 
-text_kinds! {
-    String => |raw: &str| Ok(raw.trim().to_owned()), |v| Value::from(v.as_str());
+kinds! {
+    String => |raw: &str| Ok(raw.to_owned()), |v| Value::from(v.as_str());
     Option<String> => opt_text, |v| v.as_deref().map_or(Value::Null, Value::from);
-    PathBuf => |raw: &str| Ok(PathBuf::from(raw.trim())), |v| Value::from(v.display().to_string());
+    PathBuf => |raw: &str| Ok(PathBuf::from(raw)), |v| Value::from(v.display().to_string());
     Option<PathBuf> => |raw: &str| Ok(opt_text(raw)?.map(PathBuf::from)),
         |v| v.as_ref().map_or(Value::Null, |p| Value::from(p.display().to_string()));
-    Duration => |raw: &str| humantime::parse_duration(raw.trim()).map_err(|_| Invalid::Duration),
+    Duration => |raw: &str| humantime::parse_duration(raw).map_err(|_| Invalid::Duration),
         |v| Value::from(humantime::format_duration(*v).to_string());
-    Url => |raw: &str| parse_http_url(raw)
-        .map_err(|_| Invalid::Expected("an absolute http(s) URL such as https://api.github.com")),
-        |v| Value::from(v.as_str());
+    Url => parse_http_url, |v| Value::from(v.as_str());
     LogLevel => choice, |v| Value::from(v.as_str());
     LogFormat => choice, |v| Value::from(v.as_str());
     ReportMode => choice, |v| Value::from(v.as_str());
-}
-
-/// Numbers and booleans: typed in YAML (a range check, if any, comes with validation),
-/// parsed by `$parse` from the environment.
-macro_rules! typed_kinds {
-    ($($ty:ty: $kind:ident, $raw:ident => $parse:expr;)*) => {$(
-        impl Kind for $ty {
-            const YAML: YamlKind = YamlKind::$kind;
-            fn from_env(raw: &str) -> Parsed<Self> {
-                $parse(raw.trim())
-            }
-            fn from_yaml(raw: Raw) -> Parsed<Self> {
-                // serde read the exact type, so the conversion cannot fail.
-                #[allow(clippy::useless_conversion)]
-                match raw {
-                    Raw::$raw(v) => <$ty>::try_from(v).map_err(|_| Invalid::Expected(stringify!($ty))),
-                    _ => Err(Invalid::Expected(stringify!($ty))),
-                }
-            }
-            fn show(&self) -> Value {
-                Value::from(*self)
-            }
-        }
-    )*};
-}
-
-typed_kinds! {
     // GitHub ids. `0` is accepted: it is the documented "not configured" value.
-    u64: U64, Int => |raw: &str| raw.parse().map_err(|_| Invalid::Expected("a positive integer"));
+    u64, typed => |raw| number(raw, 0..=u64::MAX, "a positive integer"), |v| Value::from(*v);
     // Limits: zero would mean a worker that never polls or a server that takes no body.
-    usize: Usize, Int => |raw: &str| match raw.parse() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(Invalid::Expected("a positive integer")),
-    };
-    u32: U32, Int => |raw: &str| raw.parse().map_err(|_| Invalid::Expected("a non-negative integer"));
-    u16: U16, Int => |raw: &str| match raw.parse() {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(Invalid::Expected("a port number between 1 and 65535")),
-    };
-    f64: F64, Float => |raw: &str| match raw.parse::<f64>() {
-        Ok(m) if m.is_finite() => Ok(m),
-        _ => Err(Invalid::Expected("a number such as 2.0")),
-    };
-    bool: Bool, Bool => flag;
+    usize, typed => |raw| number(raw, 1..=usize::MAX, "a positive integer"), |v| Value::from(*v);
+    u32, typed => |raw| number(raw, 0..=u32::MAX, "a non-negative integer"), |v| Value::from(*v);
+    u16, typed => |raw| number(raw, 1..=u16::MAX, "a port number between 1 and 65535"),
+        |v| Value::from(*v);
+    // Finite: not NaN, not infinite.
+    f64, typed => |raw| number(raw, f64::MIN..=f64::MAX, "a number such as 2.0"), |v| Value::from(*v);
+    bool, typed => flag, |v| Value::from(*v);
+}
+
+/// A number in `range`.
+fn number<T: FromStr + PartialOrd>(
+    raw: &str,
+    range: RangeInclusive<T>,
+    expected: &'static str,
+) -> Parsed<T> {
+    let n = raw.parse().ok().filter(|n| range.contains(n));
+    n.ok_or(Invalid::Expected(expected))
 }
 
 impl Kind for Option<SecretString> {
-    const YAML: YamlKind = YamlKind::Secret;
     const SECRET: bool = true;
     fn from_env(raw: &str) -> Parsed<Self> {
         Ok(secret(raw))
     }
-    fn from_yaml(raw: Raw) -> Parsed<Self> {
-        match raw {
-            Raw::Secret(secret) => Ok(secret),
-            _ => Err(Invalid::Expected("a quoted string")),
-        }
+    fn from_yaml<'de, D: Deserializer<'de>>(d: D) -> Result<FromYaml<Self>, D::Error> {
+        d.deserialize_any(SecretText).map(Ok)
     }
     fn show(&self) -> Value {
-        Value::from(if self.is_some() {
-            "<redacted>"
-        } else {
-            "<unset>"
-        })
+        Value::from(self.as_ref().map_or("<unset>", |_| "<redacted>"))
+    }
+}
+
+/// Secrets accept only strings, and a wrong type is reported without echoing
+/// the value (serde's default message would quote it).
+struct SecretText;
+
+const NOT_TEXT: &str = "a secret must be a quoted string (value not shown)";
+
+/// The visits of the types that are not text.
+macro_rules! not_text {
+    ($($visit:ident: $ty:ty),*) => {$(
+        fn $visit<E: de::Error>(self, _: $ty) -> Result<Self::Value, E> {
+            Err(E::custom(NOT_TEXT))
+        }
+    )*};
+}
+
+impl<'de> Visitor<'de> for SecretText {
+    type Value = Option<SecretString>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(secret(v))
+    }
+
+    not_text!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_f64: f64);
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom(NOT_TEXT))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(de::Error::custom(NOT_TEXT))
     }
 }
 
 /// Glob lists: `None` is the check's built-in list, `Some(vec![])` matches nothing.
 impl Kind for Option<Vec<String>> {
-    const YAML: YamlKind = YamlKind::List;
     fn from_env(raw: &str) -> Parsed<Self> {
         Ok(Some(patterns(raw)))
     }
-    fn from_yaml(raw: Raw) -> Parsed<Self> {
-        match raw {
-            // Trimmed like every other text; an empty one is rejected by `load`'s checks,
-            // which can name its position.
-            Raw::List(items) => Ok(Some(items.iter().map(|p| p.trim().to_owned()).collect())),
-            _ => Err(Invalid::Expected("a list")),
-        }
+    /// Trimmed like every other text; an empty one is rejected by `load`'s checks, which
+    /// can name its position.
+    fn from_yaml<'de, D: Deserializer<'de>>(d: D) -> Result<FromYaml<Self>, D::Error> {
+        let items = Vec::<String>::deserialize(d)?;
+        Ok(Ok(Some(
+            items.iter().map(|p| p.trim().to_owned()).collect(),
+        )))
     }
     fn show(&self) -> Value {
-        self.as_ref()
-            .map_or(Value::Null, |items| Value::from(items.clone()))
+        serde_norway::to_value(self).unwrap_or_default()
     }
 }
 
 /// One entry of [`crate::PrChecksConfig::schemas`].
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchemaRuleConfig {
     /// Glob of the repository paths the schema applies to, e.g.
@@ -202,35 +187,21 @@ pub struct SchemaRuleConfig {
 
 /// The schema rules are YAML only: a list of maps has no sensible variable form.
 impl Kind for Vec<SchemaRuleConfig> {
-    const YAML: YamlKind = YamlKind::Schemas;
     fn from_env(_: &str) -> Parsed<Self> {
         Err(Invalid::Expected(
             "a YAML list (there is no variable for it)",
         ))
     }
-    fn from_yaml(raw: Raw) -> Parsed<Self> {
-        match raw {
-            Raw::Schemas(rules) => Ok(rules
-                .into_iter()
-                .map(|r| SchemaRuleConfig {
-                    pattern: r.pattern.trim().to_owned(),
-                    ..r
-                })
-                .collect()),
-            _ => Err(Invalid::Expected("a list of pattern and schema_path")),
+    fn from_yaml<'de, D: Deserializer<'de>>(d: D) -> Result<FromYaml<Self>, D::Error> {
+        let mut rules = Vec::<SchemaRuleConfig>::deserialize(d)?;
+        for rule in &mut rules {
+            rule.pattern = rule.pattern.trim().to_owned();
         }
+        Ok(Ok(rules))
     }
     fn show(&self) -> Value {
-        let rule = |r: &SchemaRuleConfig| {
-            let mut map = serde_norway::Mapping::new();
-            map.insert("pattern".into(), r.pattern.as_str().into());
-            map.insert(
-                "schema_path".into(),
-                r.schema_path.display().to_string().into(),
-            );
-            Value::Mapping(map)
-        };
-        Value::Sequence(self.iter().map(rule).collect())
+        // Strings all: the paths come from YAML, so they are UTF-8.
+        serde_norway::to_value(self).unwrap_or_default()
     }
 }
 
@@ -241,32 +212,22 @@ pub(crate) trait Required {
     fn missing(&self) -> Option<&'static str>;
 }
 
-impl Required for String {
-    fn missing(&self) -> Option<&'static str> {
-        self.trim().is_empty().then_some("is empty")
-    }
+macro_rules! required {
+    ($($ty:ty: |$v:ident| $wrong:expr => $problem:literal;)*) => {$(
+        impl Required for $ty {
+            fn missing(&self) -> Option<&'static str> {
+                let $v = self;
+                $wrong.then_some($problem)
+            }
+        }
+    )*};
 }
 
-impl Required for usize {
-    fn missing(&self) -> Option<&'static str> {
-        (*self == 0).then_some("must be at least 1 (it is 0)")
-    }
-}
-
-impl Required for u16 {
-    fn missing(&self) -> Option<&'static str> {
-        (*self == 0).then_some("must be a port between 1 and 65535")
-    }
-}
-
-impl Required for Duration {
-    fn missing(&self) -> Option<&'static str> {
-        self.is_zero().then_some("must be greater than zero")
-    }
-}
-
-pub(crate) fn required<T: Required>(value: &T) -> Option<&'static str> {
-    value.missing()
+required! {
+    String: |v| v.trim().is_empty() => "is empty";
+    usize: |v| *v == 0 => "must be at least 1 (it is 0)";
+    u16: |v| *v == 0 => "must be a port between 1 and 65535";
+    Duration: |v| v.is_zero() => "must be greater than zero";
 }
 
 fn opt_text(raw: &str) -> Parsed<Option<String>> {
@@ -279,7 +240,7 @@ fn choice<T: FromStr<Err = InvalidChoice>>(raw: &str) -> Parsed<T> {
 }
 
 /// Booleans as Go's `strconv.ParseBool` (which viper used) plus yes/no/on/off.
-pub(crate) fn flag(raw: &str) -> Parsed<bool> {
+fn flag(raw: &str) -> Parsed<bool> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "true" | "t" | "1" | "yes" | "on" => Ok(true),
         "false" | "f" | "0" | "no" | "off" => Ok(false),
@@ -291,55 +252,42 @@ pub(crate) fn flag(raw: &str) -> Parsed<bool> {
 /// dropped (so `,` alone is the empty list). A comma inside braces belongs to
 /// the pattern, because `{types,config}.go` is a glob alternation; a
 /// backslash escapes the character after it, as in the glob syntax.
-pub(crate) fn patterns(raw: &str) -> Vec<String> {
-    let mut items = Vec::new();
-    let mut current = String::new();
-    let mut depth = 0_usize;
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
+fn patterns(raw: &str) -> Vec<String> {
+    let (mut items, mut current, mut depth, mut escaped) = (vec![], String::new(), 0_usize, false);
+    for c in raw.chars() {
         match c {
-            '\\' => {
-                current.push(c);
-                current.extend(chars.next());
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                items.push(std::mem::take(&mut current));
+                continue;
             }
-            '{' => {
-                depth += 1;
-                current.push(c);
-            }
-            '}' => {
-                depth = depth.saturating_sub(1);
-                current.push(c);
-            }
-            ',' if depth == 0 => items.push(std::mem::take(&mut current)),
-            _ => current.push(c),
+            _ => {}
         }
+        current.push(c);
     }
     items.push(current);
-    items
-        .iter()
-        .map(|item| item.trim())
-        .filter(|item| !item.is_empty())
-        .map(str::to_owned)
-        .collect()
+    let items = items.iter().map(|item| item.trim().to_owned());
+    items.filter(|item| !item.is_empty()).collect()
 }
 
 /// Secrets are trimmed too: a token file written with `echo` ends in a newline,
 /// which GitHub would reject with a baffling 401.
-pub(crate) fn secret(raw: &str) -> Option<SecretString> {
+fn secret(raw: &str) -> Option<SecretString> {
     let trimmed = raw.trim();
     (!trimmed.is_empty()).then(|| SecretString::from(trimmed.to_owned()))
 }
 
 /// An absolute `http`/`https` URL with a host; anything else cannot be an API root.
-pub(crate) fn parse_http_url(raw: &str) -> Result<Url, String> {
-    let url = Url::parse(raw.trim()).map_err(|e| e.to_string())?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("scheme {:?} is not http or https", url.scheme()));
-    }
-    if url.host_str().is_none() {
-        return Err("the URL has no host".to_owned());
-    }
-    Ok(url)
+fn parse_http_url(raw: &str) -> Parsed<Url> {
+    Url::parse(raw.trim())
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
+        .ok_or(Invalid::Expected(
+            "an absolute http(s) URL such as https://api.github.com",
+        ))
 }
 
 /// A string that is not one of an enum's spellings.
