@@ -71,8 +71,8 @@ impl Readiness {
                 return report.clone();
             }
         }
-        let temporal = match state.temporal.service().await {
-            Ok(service) => to_check(service.ping().await.map_err(|e| e.to_string())),
+        let temporal = match state.temporal.services().await {
+            Ok(services) => to_check(services.deployments.ping().await.map_err(|e| e.to_string())),
             Err(e) => to_check(Err(e.to_string())),
         };
         let github = match &self.github {

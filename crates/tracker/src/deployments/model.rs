@@ -1,11 +1,12 @@
 //! The deployment workflow's contract: its input, signal, query and result types.
 //!
-//! Field names are seed 000's JSON (`DeploymentWorkflowInput`, `DeploymentStatusUpdate`,
-//! `DeploymentWorkflowResult`); pipelines and `temporal workflow start --input` rely on them.
+//! The JSON field names (`DeploymentWorkflowInput`, `DeploymentStatusUpdate`,
+//! `DeploymentWorkflowResult`) are a published contract: pipelines and `temporal workflow
+//! start --input` rely on them, so they never change.
 
 use serde::{Deserialize, Serialize};
 
-/// Default for [`DeploymentWorkflowInput::inactivity_timeout_seconds`]: 30 minutes (seed 000).
+/// Default for [`DeploymentWorkflowInput::inactivity_timeout_seconds`]: 30 minutes.
 pub const DEFAULT_INACTIVITY_TIMEOUT_SECS: u64 = 30 * 60;
 
 /// What a deployment may carry. Every free-text field has a limit, so that a workflow's
@@ -401,13 +402,64 @@ pub struct AppliedUpdate {
     pub event_id: Option<String>,
     /// When the workflow received it (workflow time, RFC 3339).
     pub received_at: String,
-    /// What became of it: `applied`, `ignored_after_terminal`, `duplicate_event`,
-    /// `rejected_unknown_status`, `rejected_invalid`, `superseded` (more than 100 updates were
-    /// waiting for GitHub; newer ones were posted), `failed` (GitHub did not take it after
-    /// every retry).
-    pub outcome: String,
+    /// What became of it.
+    pub outcome: UpdateOutcome,
     /// Why it was not applied, when it was not.
     pub detail: Option<String>,
+}
+
+/// What became of one update, as `deployment-state` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum UpdateOutcome {
+    /// Posted to GitHub.
+    Applied,
+    /// Not posted: the deployment had already reached a terminal state.
+    IgnoredAfterTerminal,
+    /// Not posted: an update with this `event_id` was already received.
+    DuplicateEvent,
+    /// Not posted: the status word maps to no GitHub state.
+    RejectedUnknownStatus,
+    /// Not posted: the update was malformed (no status word, an unknown field, a field over
+    /// its limit).
+    RejectedInvalid,
+    /// Not posted: more than 100 updates were waiting for GitHub, and newer ones were posted.
+    Superseded,
+    /// GitHub did not take it after every retry.
+    Failed,
+}
+
+impl UpdateOutcome {
+    /// Every outcome.
+    pub const ALL: [Self; 7] = [
+        Self::Applied,
+        Self::IgnoredAfterTerminal,
+        Self::DuplicateEvent,
+        Self::RejectedUnknownStatus,
+        Self::RejectedInvalid,
+        Self::Superseded,
+        Self::Failed,
+    ];
+
+    /// The word on the wire, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::IgnoredAfterTerminal => "ignored_after_terminal",
+            Self::DuplicateEvent => "duplicate_event",
+            Self::RejectedUnknownStatus => "rejected_unknown_status",
+            Self::RejectedInvalid => "rejected_invalid",
+            Self::Superseded => "superseded",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for UpdateOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 /// The answer of the `deployment-state` query.
@@ -438,21 +490,66 @@ pub struct DeploymentStateView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusUpdateAck {
-    /// `queued` (it will be posted to GitHub in arrival order), `duplicate_event` (an
-    /// update with this `event_id` was already received; nothing new is posted) or
-    /// `queued_for_worker` (no worker was running: the update is stored and applied when
-    /// one runs, unless the deployment is terminal by then).
-    pub outcome: String,
+    /// What the workflow did with the update.
+    pub outcome: AckOutcome,
     /// The GitHub state the status word maps to, when it was queued.
     pub state: Option<String>,
 }
 
 impl StatusUpdateAck {
-    pub(crate) fn new(outcome: &str, state: Option<gdt_github::DeploymentState>) -> Self {
+    pub(crate) fn new(outcome: AckOutcome, state: Option<gdt_github::DeploymentState>) -> Self {
         Self {
-            outcome: outcome.to_owned(),
+            outcome,
             state: state.map(|s| s.as_str().to_owned()),
         }
+    }
+}
+
+/// What the workflow did with a submitted update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum AckOutcome {
+    /// It will be posted to GitHub in arrival order.
+    Queued,
+    /// An update with this `event_id` was already received; nothing new is posted.
+    DuplicateEvent,
+    /// No worker took the update in time: it is stored and applied when one runs, unless the
+    /// deployment is terminal by then.
+    QueuedForWorker,
+    /// The status word maps to no GitHub state (the update's validator refuses such an update
+    /// first, so only the signal's path records it).
+    RejectedUnknownStatus,
+    /// The deployment had already reached a terminal state (the validator refuses such an
+    /// update first, so only the signal's path records it).
+    IgnoredAfterTerminal,
+}
+
+impl AckOutcome {
+    /// Every outcome.
+    pub const ALL: [Self; 5] = [
+        Self::Queued,
+        Self::DuplicateEvent,
+        Self::QueuedForWorker,
+        Self::RejectedUnknownStatus,
+        Self::IgnoredAfterTerminal,
+    ];
+
+    /// The word on the wire, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::DuplicateEvent => "duplicate_event",
+            Self::QueuedForWorker => "queued_for_worker",
+            Self::RejectedUnknownStatus => "rejected_unknown_status",
+            Self::IgnoredAfterTerminal => "ignored_after_terminal",
+        }
+    }
+}
+
+impl std::fmt::Display for AckOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
     }
 }
 
@@ -600,6 +697,40 @@ mod tests {
         .clipped();
         assert_eq!(clipped.status.chars().count(), limits::NAME_CHARS);
         assert_eq!(clipped.description.chars().count(), 140);
+    }
+
+    #[test]
+    fn outcomes_serialise_to_their_words() {
+        for outcome in UpdateOutcome::ALL {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
+            assert_eq!(format!("{outcome}"), outcome.as_str());
+        }
+        for outcome in AckOutcome::ALL {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
+        }
+        assert_eq!(
+            UpdateOutcome::ALL.map(UpdateOutcome::as_str),
+            [
+                "applied",
+                "ignored_after_terminal",
+                "duplicate_event",
+                "rejected_unknown_status",
+                "rejected_invalid",
+                "superseded",
+                "failed",
+            ]
+        );
+        assert_eq!(
+            AckOutcome::ALL.map(AckOutcome::as_str),
+            [
+                "queued",
+                "duplicate_event",
+                "queued_for_worker",
+                "rejected_unknown_status",
+                "ignored_after_terminal",
+            ]
+        );
+        assert_eq!(format!("{:<10}|", AckOutcome::Queued), "queued    |");
     }
 
     #[test]

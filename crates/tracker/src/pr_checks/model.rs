@@ -1,11 +1,16 @@
-//! The pull-request checks' contract: seed 001's workflow inputs and results, field for field
-//! (`Owner`, `PRNumber`, `HeadSHA`, …), so its `temporal workflow start` example works as
-//! written. Unlike the seed, no input carries a GitHub token: activities use the worker's.
+//! The pull-request checks' contract: the workflows' inputs and results, whose JSON field
+//! names (`Owner`, `Repo`, `PRNumber`, `HeadSHA`, …) are published, so that
+//! `temporal workflow start --input '{"Owner":…,"Repo":…,"PRNumber":…,"HeadSHA":…}'` starts a
+//! check by hand; the `recheck` signal; workflow ids. No input carries a GitHub token:
+//! activities use the worker's.
 //!
 //! `HeadSHA` in an input is where the first pass starts, not what is reported: a check reports
 //! only the head GitHub says the PR has when it writes (see `workflows.rs`).
 
 use serde::{Deserialize, Serialize};
+
+/// The task queue the checks run on by default (`pr_checks.task_queue`).
+pub const TASK_QUEUE: &str = "plugin-validation-queue";
 
 /// The input of `PluginUpdateValidationWorkflow`. Fields README's example leaves out
 /// (`BaseBranch`, `HeadBranch`) default to empty.
@@ -47,24 +52,9 @@ pub struct PluginUpdateValidationResult {
     /// Every JSON plugin file parsed and matched its schema.
     #[serde(rename = "SchemaValid")]
     pub schema_valid: bool,
-    /// The check's comment was created or updated.
-    #[serde(rename = "CommentPosted")]
-    pub comment_posted: bool,
-    /// The comment's URL.
-    #[serde(rename = "CommentURL")]
-    pub comment_url: String,
-    /// The check run of the head was created or updated.
-    #[serde(rename = "CheckRunPosted")]
-    pub check_run_posted: bool,
-    /// The check run's URL.
-    #[serde(rename = "CheckRunURL")]
-    pub check_run_url: String,
-    /// The head commit judged and reported: the PR's head when the result was written.
-    #[serde(rename = "HeadSHA")]
-    pub head_sha: String,
-    /// Problems met on the way (the check still completes).
-    #[serde(rename = "Errors")]
-    pub errors: Vec<String>,
+    /// What was reported, and where.
+    #[serde(flatten)]
+    pub reported: Reported,
 }
 
 /// The input of `VersionValidationWorkflow`.
@@ -97,6 +87,14 @@ pub struct VersionValidationResult {
     /// The version in plugin.json, as read.
     #[serde(rename = "PluginVersion")]
     pub plugin_version: String,
+    /// What was reported, and where.
+    #[serde(flatten)]
+    pub reported: Reported,
+}
+
+/// What a check reported for one head, and where: the fields both checks' results end with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reported {
     /// The check's comment was created or updated.
     #[serde(rename = "CommentPosted")]
     pub comment_posted: bool,
@@ -212,7 +210,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed_001s_example_input_decodes() {
+    fn the_documented_example_input_decodes() {
         let input: PluginUpdateValidationInput = serde_json::from_str(
             r#"{"Owner":"fyrsmithlabs","Repo":"contextd","PRNumber":65,"HeadSHA":"abc123"}"#,
         )
@@ -233,6 +231,32 @@ mod tests {
             "Errors",
         ] {
             assert!(result.get(key).is_some(), "{key}");
+        }
+        // The shared fields sit at the top level of the JSON, after the check's own, and
+        // read back.
+        let result = PluginUpdateValidationResult {
+            needs_update: true,
+            reported: Reported {
+                head_sha: "abc123".to_owned(),
+                errors: vec!["e".to_owned()],
+                ..Reported::default()
+            },
+            ..PluginUpdateValidationResult::default()
+        };
+        let json = serde_json::to_string(&result).unwrap();
+        assert!(
+            json.ends_with(
+                r#""SchemaValid":false,"CommentPosted":false,"CommentURL":"","CheckRunPosted":false,"CheckRunURL":"","HeadSHA":"abc123","Errors":["e"]}"#
+            ),
+            "{json}"
+        );
+        assert_eq!(
+            serde_json::from_str::<PluginUpdateValidationResult>(&json).unwrap(),
+            result
+        );
+        let version = serde_json::to_value(VersionValidationResult::default()).unwrap();
+        for key in ["VersionMatches", "CheckRunURL", "HeadSHA", "Errors"] {
+            assert!(version.get(key).is_some(), "{key}");
         }
         assert!(validate_target("", "r", 0, "")
             .unwrap_err()

@@ -1,4 +1,4 @@
-//! `PluginUpdateValidationWorkflow` and `VersionValidationWorkflow` (seed 001).
+//! `PluginUpdateValidationWorkflow` and `VersionValidationWorkflow`.
 //!
 //! One workflow per check and PR, never terminated by a delivery: each delivery
 //! signal-with-starts it (`recheck`). A pass judges a head and reports it in one comment per
@@ -23,22 +23,19 @@ use gdt_pr_checks::{Categorized, CheckRunReport, PluginReport, VersionPaths};
 use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityOptions, ApplicationFailure, ContinueAsNewOptions, SyncWorkflowContext,
-    WorkflowContext, WorkflowResult,
+    ActivityExecutionError, ActivityOptions, ApplicationFailure, ContinueAsNewOptions,
+    SyncWorkflowContext, WorkflowContext, WorkflowResult,
 };
 
 use super::activities::{
-    CheckRunPosted, FetchFileInput, FetchFilesInput, PrCheckActivities, PublishCheckRun,
-    PublishPlugin, PublishVersion, Published, PullTarget, ValidateSchemasInput,
+    FetchFileInput, FetchFilesInput, PrCheckActivities, PublishCheckRun, PublishPlugin,
+    PublishVersion, Published, PullTarget, ValidateSchemasInput,
 };
 use super::model::{
-    validate_target, PluginUpdateValidationInput, PluginUpdateValidationResult, Recheck,
+    validate_target, PluginUpdateValidationInput, PluginUpdateValidationResult, Recheck, Reported,
     VersionValidationInput, VersionValidationResult,
 };
-use crate::deployments::activities::NON_RETRYABLE_ERROR_TYPES;
-
-/// The task queue of the pull-request checks (seed 001).
-pub const TASK_QUEUE: &str = "plugin-validation-queue";
+use crate::activity::{failure_message, invalid_input, NON_RETRYABLE_ERROR_TYPES};
 
 /// Passes one run makes before it continues as new (a PR pushed to this often while its
 /// checks run is rare; the bound keeps the history short whatever happens).
@@ -66,16 +63,16 @@ trait Rechecked {
     fn rechecks(&self) -> u64;
 }
 
-/// A check's result: the head it reports and the problems met on the way.
-trait CheckReport {
-    fn head_sha(&self) -> &str;
-    fn errors_mut(&mut self) -> &mut Vec<String>;
+/// A check's result: what it reported for a head, and where.
+trait CheckResult {
+    fn reported(&self) -> &Reported;
+    fn reported_mut(&mut self) -> &mut Reported;
 }
 
 /// Runs `pass` on `head`, then on whatever head the PR has, until a pass has reported the
 /// PR's current head and no `recheck` arrived meanwhile, or [`MAX_PASSES`] passes ran. Both
 /// checks loop through here.
-async fn until_current_head<W: Rechecked, R: CheckReport>(
+async fn until_current_head<W: Rechecked, R: CheckResult>(
     ctx: &WorkflowContext<W>,
     target: &PullTarget,
     mut head: String,
@@ -85,7 +82,7 @@ async fn until_current_head<W: Rechecked, R: CheckReport>(
     let mut passes = 0;
     loop {
         let seen = ctx.state(W::rechecks);
-        if reported.as_ref().map(R::head_sha) != Some(head.as_str()) {
+        if reported.as_ref().map(|r| r.reported().head_sha.as_str()) != Some(head.as_str()) {
             if passes == MAX_PASSES {
                 return Passes::ContinueFrom(head);
             }
@@ -105,7 +102,7 @@ async fn until_current_head<W: Rechecked, R: CheckReport>(
             Ok(current) => head = current,
             Err(e) => {
                 if let Some(r) = reported.as_mut() {
-                    r.errors_mut().push(e);
+                    r.reported_mut().errors.push(e);
                 }
                 return Passes::Done(reported);
             }
@@ -125,21 +122,21 @@ impl Rechecked for VersionValidationWorkflow {
     }
 }
 
-impl CheckReport for PluginUpdateValidationResult {
-    fn head_sha(&self) -> &str {
-        &self.head_sha
+impl CheckResult for PluginUpdateValidationResult {
+    fn reported(&self) -> &Reported {
+        &self.reported
     }
-    fn errors_mut(&mut self) -> &mut Vec<String> {
-        &mut self.errors
+    fn reported_mut(&mut self) -> &mut Reported {
+        &mut self.reported
     }
 }
 
-impl CheckReport for VersionValidationResult {
-    fn head_sha(&self) -> &str {
-        &self.head_sha
+impl CheckResult for VersionValidationResult {
+    fn reported(&self) -> &Reported {
+        &self.reported
     }
-    fn errors_mut(&mut self) -> &mut Vec<String> {
-        &mut self.errors
+    fn reported_mut(&mut self) -> &mut Reported {
+        &mut self.reported
     }
 }
 
@@ -192,7 +189,10 @@ async fn plugin_pass(
     head: &str,
 ) -> Pass<PluginUpdateValidationResult> {
     let mut result = PluginUpdateValidationResult {
-        head_sha: head.to_owned(),
+        reported: Reported {
+            head_sha: head.to_owned(),
+            ..Reported::default()
+        },
         ..PluginUpdateValidationResult::default()
     };
     let fetched = ctx
@@ -205,7 +205,7 @@ async fn plugin_pass(
     let fetched = match fetched {
         Ok(fetched) => fetched,
         Err(e) => {
-            result.errors.push(format!(
+            result.reported.errors.push(format!(
                 "could not list the PR's files: {}",
                 failure_message(&e)
             ));
@@ -222,7 +222,7 @@ async fn plugin_pass(
     {
         Ok(c) => c,
         Err(e) => {
-            result.errors.push(format!(
+            result.reported.errors.push(format!(
                 "could not categorise the files: {}",
                 failure_message(&e)
             ));
@@ -248,15 +248,15 @@ async fn plugin_pass(
     let problems = match problems {
         Ok(problems) => problems,
         Err(e) => {
-            result.errors.push(format!(
+            result.reported.errors.push(format!(
                 "could not validate the plugin's JSON files: {}",
                 failure_message(&e)
             ));
             Vec::new()
         }
     };
-    result.schema_valid = problems.is_empty() && result.errors.is_empty();
-    result.errors.extend(
+    result.schema_valid = problems.is_empty() && result.reported.errors.is_empty();
+    result.reported.errors.extend(
         problems
             .iter()
             .map(|p| format!("{}:{}:{}: {}", p.path, p.line, p.column, p.message)),
@@ -294,21 +294,16 @@ async fn plugin_pass(
         )
         .await
     };
-    let may_exist = match record_comment(published, &mut result.errors) {
-        Written::Moved(current) => return Pass::Moved(current),
-        Written::Comment(p) => {
-            result.comment_posted = p.comment_posted;
-            result.comment_url = p.comment_url;
-            p.reported_before
-        }
-        Written::Failed => true,
-    };
-    let posted = post_check_run(ctx, &input.owner, &input.repo, head, check_run, may_exist).await;
-    record_check_run(posted, &mut result.errors, |posted, url| {
-        result.check_run_posted = posted;
-        result.check_run_url = url;
-    });
-    Pass::Reported(result)
+    finish_pass(
+        ctx,
+        &input.owner,
+        &input.repo,
+        head,
+        published,
+        check_run,
+        result,
+    )
+    .await
 }
 
 /// Judges whether the VERSION file and plugin.json agree on a valid SemVer version.
@@ -399,11 +394,16 @@ async fn version_pass(
         version_matches: verdict.matches,
         version_file: verdict.version_file.clone(),
         plugin_version: verdict.plugin_version.clone(),
-        head_sha: head.to_owned(),
-        errors,
-        ..VersionValidationResult::default()
+        reported: Reported {
+            head_sha: head.to_owned(),
+            errors,
+            ..Reported::default()
+        },
     };
-    result.errors.extend(verdict.errors.iter().cloned());
+    result
+        .reported
+        .errors
+        .extend(verdict.errors.iter().cloned());
     let check_run = CheckRunReport::from_version_verdict(&verdict, paths);
     let published = ctx
         .execute_activity(
@@ -418,84 +418,72 @@ async fn version_pass(
             activity_options(),
         )
         .await;
-    let may_exist = match record_comment(published, &mut result.errors) {
-        Written::Moved(current) => return Pass::Moved(current),
-        Written::Comment(p) => {
-            result.comment_posted = p.comment_posted;
-            result.comment_url = p.comment_url;
-            p.reported_before
-        }
-        Written::Failed => true,
-    };
-    let posted = post_check_run(ctx, &input.owner, &input.repo, head, check_run, may_exist).await;
-    record_check_run(posted, &mut result.errors, |posted, url| {
-        result.check_run_posted = posted;
-        result.check_run_url = url;
-    });
-    Pass::Reported(result)
-}
-
-/// What the comment activity did, for a pass.
-enum Written {
-    Comment(Published),
-    Moved(String),
-    Failed,
-}
-
-fn record_comment(
-    published: Result<Published, temporalio_sdk::ActivityExecutionError>,
-    errors: &mut Vec<String>,
-) -> Written {
-    match published {
-        Ok(Published {
-            moved_to: Some(current),
-            ..
-        }) => Written::Moved(current),
-        Ok(p) => Written::Comment(p),
-        Err(e) => {
-            errors.push(format!(
-                "could not write the comment: {}",
-                failure_message(&e)
-            ));
-            Written::Failed
-        }
-    }
-}
-
-async fn post_check_run<W>(
-    ctx: &WorkflowContext<W>,
-    owner: &str,
-    repo: &str,
-    head: &str,
-    report: CheckRunReport,
-    may_exist: bool,
-) -> Result<CheckRunPosted, temporalio_sdk::ActivityExecutionError> {
-    ctx.execute_activity(
-        PrCheckActivities::post_check_run,
-        PublishCheckRun {
-            owner: owner.to_owned(),
-            repo: repo.to_owned(),
-            head_sha: head.to_owned(),
-            report,
-            may_exist,
-        },
-        activity_options(),
+    finish_pass(
+        ctx,
+        &input.owner,
+        &input.repo,
+        head,
+        published,
+        check_run,
+        result,
     )
     .await
 }
 
-fn record_check_run(
-    posted: Result<CheckRunPosted, temporalio_sdk::ActivityExecutionError>,
-    errors: &mut Vec<String>,
-    set: impl FnOnce(bool, String),
-) {
+/// The end of a pass, the same for both checks: what the comment activity did (or that the
+/// PR's head moved, and the pass reports nothing), then the check run, posted and recorded.
+async fn finish_pass<W, R: CheckResult>(
+    ctx: &WorkflowContext<W>,
+    owner: &str,
+    repo: &str,
+    head: &str,
+    published: Result<Published, ActivityExecutionError>,
+    check_run: CheckRunReport,
+    mut result: R,
+) -> Pass<R> {
+    let reported = result.reported_mut();
+    let may_exist = match published {
+        Ok(Published {
+            moved_to: Some(current),
+            ..
+        }) => return Pass::Moved(current),
+        Ok(p) => {
+            reported.comment_posted = p.comment_posted;
+            reported.comment_url = p.comment_url;
+            p.reported_before
+        }
+        Err(e) => {
+            reported.errors.push(format!(
+                "could not write the comment: {}",
+                failure_message(&e)
+            ));
+            true
+        }
+    };
+    let posted = ctx
+        .execute_activity(
+            PrCheckActivities::post_check_run,
+            PublishCheckRun {
+                owner: owner.to_owned(),
+                repo: repo.to_owned(),
+                head_sha: head.to_owned(),
+                report: check_run,
+                may_exist,
+            },
+            activity_options(),
+        )
+        .await;
     match posted {
-        Ok(p) => set(p.posted, p.url),
-        Err(e) => errors.push(format!(
+        Ok(posted) => {
+            reported.check_run_posted = posted.posted;
+            reported.check_run_url = posted.url;
+        }
+        Err(e) => reported.errors.push(format!(
             "could not write the check run: {}",
             failure_message(&e)
         )),
     }
+    Pass::Reported(result)
 }
 
 /// The PR's head now, or why it could not be read.
@@ -536,22 +524,4 @@ fn activity_options() -> ActivityOptions {
                 .build(),
         )
         .build()
-}
-
-fn invalid_input(message: String) -> ApplicationFailure {
-    ApplicationFailure::builder(message)
-        .type_name("InvalidInput".to_owned())
-        .non_retryable(true)
-        .build()
-}
-
-/// The innermost message of an activity failure (GitHub's own words).
-fn failure_message(err: &temporalio_sdk::ActivityExecutionError) -> String {
-    let Some(mut failure) = err.failure() else {
-        return err.to_string();
-    };
-    while let Some(cause) = failure.cause.as_deref() {
-        failure = cause;
-    }
-    failure.message.clone()
 }
