@@ -408,57 +408,82 @@ pub struct AppliedUpdate {
     pub detail: Option<String>,
 }
 
-/// What became of one update, as `deployment-state` records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum UpdateOutcome {
-    /// Posted to GitHub.
-    Applied,
-    /// Not posted: the deployment had already reached a terminal state.
-    IgnoredAfterTerminal,
-    /// Not posted: an update with this `event_id` was already received.
-    DuplicateEvent,
-    /// Not posted: the status word maps to no GitHub state.
-    RejectedUnknownStatus,
-    /// Not posted: the update was malformed (no status word, an unknown field, a field over
-    /// its limit).
-    RejectedInvalid,
-    /// Not posted: more than 100 updates were waiting for GitHub, and newer ones were posted.
-    Superseded,
-    /// GitHub did not take it after every retry.
-    Failed,
+/// Declares an enum of words on the wire, with `ALL`, `as_str()` and a `Display` that
+/// pads. Serde and the OpenAPI schema spell variants in `snake_case`, which is what each
+/// variant's word must be (tested): utoipa does not read a `rename` that comes from a macro.
+macro_rules! wire_words {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$variant_meta:meta])* $variant:ident = $word:literal,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),*];
+
+            /// The word on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word,)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+    };
 }
 
-impl UpdateOutcome {
-    /// Every outcome.
-    pub const ALL: [Self; 7] = [
-        Self::Applied,
-        Self::IgnoredAfterTerminal,
-        Self::DuplicateEvent,
-        Self::RejectedUnknownStatus,
-        Self::RejectedInvalid,
-        Self::Superseded,
-        Self::Failed,
-    ];
-
-    /// The word on the wire, as serialised.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Applied => "applied",
-            Self::IgnoredAfterTerminal => "ignored_after_terminal",
-            Self::DuplicateEvent => "duplicate_event",
-            Self::RejectedUnknownStatus => "rejected_unknown_status",
-            Self::RejectedInvalid => "rejected_invalid",
-            Self::Superseded => "superseded",
-            Self::Failed => "failed",
-        }
+wire_words! {
+    /// What became of one update, as `deployment-state` records it.
+    pub enum UpdateOutcome {
+        /// Posted to GitHub.
+        Applied = "applied",
+        /// Not posted: the deployment had already reached a terminal state.
+        IgnoredAfterTerminal = "ignored_after_terminal",
+        /// Not posted: an update with this `event_id` was already received.
+        DuplicateEvent = "duplicate_event",
+        /// Not posted: the status word maps to no GitHub state.
+        RejectedUnknownStatus = "rejected_unknown_status",
+        /// Not posted: the update was malformed (no status word, an unknown field, a field
+        /// over its limit).
+        RejectedInvalid = "rejected_invalid",
+        /// Not posted: more than 100 updates were waiting for GitHub, and newer ones were
+        /// posted.
+        Superseded = "superseded",
+        /// GitHub did not take it after every retry.
+        Failed = "failed",
     }
 }
 
-impl std::fmt::Display for UpdateOutcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
+wire_words! {
+    /// What the workflow did with a submitted update.
+    pub enum AckOutcome {
+        /// It will be posted to GitHub in arrival order.
+        Queued = "queued",
+        /// An update with this `event_id` was already received; nothing new is posted.
+        DuplicateEvent = "duplicate_event",
+        /// No worker took the update in time: it is stored and applied when one runs, unless
+        /// the deployment is terminal by then.
+        QueuedForWorker = "queued_for_worker",
+        /// The status word maps to no GitHub state (the update's validator refuses such an
+        /// update first, so only the signal's path records it).
+        RejectedUnknownStatus = "rejected_unknown_status",
+        /// The deployment had already reached a terminal state (the validator refuses such an
+        /// update first, so only the signal's path records it).
+        IgnoredAfterTerminal = "ignored_after_terminal",
     }
 }
 
@@ -502,54 +527,6 @@ impl StatusUpdateAck {
             outcome,
             state: state.map(|s| s.as_str().to_owned()),
         }
-    }
-}
-
-/// What the workflow did with a submitted update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum AckOutcome {
-    /// It will be posted to GitHub in arrival order.
-    Queued,
-    /// An update with this `event_id` was already received; nothing new is posted.
-    DuplicateEvent,
-    /// No worker took the update in time: it is stored and applied when one runs, unless the
-    /// deployment is terminal by then.
-    QueuedForWorker,
-    /// The status word maps to no GitHub state (the update's validator refuses such an update
-    /// first, so only the signal's path records it).
-    RejectedUnknownStatus,
-    /// The deployment had already reached a terminal state (the validator refuses such an
-    /// update first, so only the signal's path records it).
-    IgnoredAfterTerminal,
-}
-
-impl AckOutcome {
-    /// Every outcome.
-    pub const ALL: [Self; 5] = [
-        Self::Queued,
-        Self::DuplicateEvent,
-        Self::QueuedForWorker,
-        Self::RejectedUnknownStatus,
-        Self::IgnoredAfterTerminal,
-    ];
-
-    /// The word on the wire, as serialised.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::DuplicateEvent => "duplicate_event",
-            Self::QueuedForWorker => "queued_for_worker",
-            Self::RejectedUnknownStatus => "rejected_unknown_status",
-            Self::IgnoredAfterTerminal => "ignored_after_terminal",
-        }
-    }
-}
-
-impl std::fmt::Display for AckOutcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.as_str())
     }
 }
 
@@ -707,9 +684,14 @@ mod tests {
         }
         for outcome in AckOutcome::ALL {
             assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
+            let back: AckOutcome = serde_json::from_value(outcome.as_str().into()).unwrap();
+            assert_eq!(back, *outcome);
         }
         assert_eq!(
-            UpdateOutcome::ALL.map(UpdateOutcome::as_str),
+            UpdateOutcome::ALL
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>(),
             [
                 "applied",
                 "ignored_after_terminal",
@@ -721,7 +703,10 @@ mod tests {
             ]
         );
         assert_eq!(
-            AckOutcome::ALL.map(AckOutcome::as_str),
+            AckOutcome::ALL
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>(),
             [
                 "queued",
                 "duplicate_event",

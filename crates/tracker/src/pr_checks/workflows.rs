@@ -20,12 +20,13 @@
 use std::time::Duration;
 
 use gdt_pr_checks::{Categorized, CheckRunReport, PluginReport, VersionPaths};
-use temporalio_common::RetryPolicy;
+use temporalio_common::{RetryPolicy, WorkflowDefinition};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityExecutionError, ActivityOptions, ApplicationFailure, ContinueAsNewOptions,
     SyncWorkflowContext, WorkflowContext, WorkflowResult,
 };
+use temporalio_workflow::workflows::WorkflowImplementation;
 
 use super::activities::{
     FetchFileInput, FetchFilesInput, PrCheckActivities, PublishCheckRun, PublishPlugin,
@@ -61,6 +62,16 @@ enum Passes<R> {
 /// A check workflow: counts the `recheck` signals it received.
 trait Rechecked {
     fn rechecks(&self) -> u64;
+}
+
+/// A check's input: the PR it judges and the head its first pass starts from.
+trait CheckInput: Clone {
+    fn owner(&self) -> &str;
+    fn repo(&self) -> &str;
+    fn target(&self) -> PullTarget;
+    fn head_sha(&self) -> &str;
+    /// The input of the run this one continues as, starting from `head_sha`.
+    fn starting_from(self, head_sha: String) -> Self;
 }
 
 /// A check's result: what it reported for a head, and where.
@@ -110,35 +121,80 @@ async fn until_current_head<W: Rechecked, R: CheckResult>(
     }
 }
 
-impl Rechecked for PluginUpdateValidationWorkflow {
-    fn rechecks(&self) -> u64 {
-        self.rechecks
+/// Runs a check's passes from its input's head until the PR's current head is reported (see
+/// [`until_current_head`]), and continues as new from the head reached after
+/// [`MAX_PASSES`] passes. Both checks run through here.
+async fn run_passes<W, I, R>(
+    ctx: &WorkflowContext<W>,
+    input: &I,
+    pass: impl AsyncFnMut(String) -> Pass<R>,
+) -> WorkflowResult<R>
+where
+    W: Rechecked + WorkflowImplementation,
+    W::Run: WorkflowDefinition<Input = I>,
+    I: CheckInput,
+    R: CheckResult + Default,
+{
+    let target = input.target();
+    match until_current_head(ctx, &target, input.head_sha().to_owned(), pass).await {
+        Passes::Done(reported) => Ok(reported.unwrap_or_default()),
+        Passes::ContinueFrom(head_sha) => {
+            let next = input.clone().starting_from(head_sha);
+            ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
+            unreachable!("continue_as_new returns only errors")
+        }
     }
 }
 
-impl Rechecked for VersionValidationWorkflow {
-    fn rechecks(&self) -> u64 {
-        self.rechecks
-    }
+/// The loop's view of one check: its workflow's `recheck` count, its input's PR and head,
+/// its result's reporting fields. Both checks name these fields alike.
+macro_rules! check_parts {
+    ($workflow:ty, $input:ty, $result:ty) => {
+        impl Rechecked for $workflow {
+            fn rechecks(&self) -> u64 {
+                self.rechecks
+            }
+        }
+
+        impl CheckInput for $input {
+            fn owner(&self) -> &str {
+                &self.owner
+            }
+            fn repo(&self) -> &str {
+                &self.repo
+            }
+            fn target(&self) -> PullTarget {
+                pull_target(&self.owner, &self.repo, self.pr_number)
+            }
+            fn head_sha(&self) -> &str {
+                &self.head_sha
+            }
+            fn starting_from(self, head_sha: String) -> Self {
+                Self { head_sha, ..self }
+            }
+        }
+
+        impl CheckResult for $result {
+            fn reported(&self) -> &Reported {
+                &self.reported
+            }
+            fn reported_mut(&mut self) -> &mut Reported {
+                &mut self.reported
+            }
+        }
+    };
 }
 
-impl CheckResult for PluginUpdateValidationResult {
-    fn reported(&self) -> &Reported {
-        &self.reported
-    }
-    fn reported_mut(&mut self) -> &mut Reported {
-        &mut self.reported
-    }
-}
-
-impl CheckResult for VersionValidationResult {
-    fn reported(&self) -> &Reported {
-        &self.reported
-    }
-    fn reported_mut(&mut self) -> &mut Reported {
-        &mut self.reported
-    }
-}
+check_parts!(
+    PluginUpdateValidationWorkflow,
+    PluginUpdateValidationInput,
+    PluginUpdateValidationResult
+);
+check_parts!(
+    VersionValidationWorkflow,
+    VersionValidationInput,
+    VersionValidationResult
+);
 
 /// Judges whether a PR that changes plugin-relevant code also updates the plugin, and
 /// whether its JSON plugin files are valid.
@@ -159,20 +215,11 @@ impl PluginUpdateValidationWorkflow {
     ) -> WorkflowResult<PluginUpdateValidationResult> {
         validate_target(&input.owner, &input.repo, input.pr_number, &input.head_sha)
             .map_err(invalid_input)?;
-        let target = pull_target(&input.owner, &input.repo, input.pr_number);
         let view: &WorkflowContext<Self> = ctx;
-        let passes = until_current_head(view, &target, input.head_sha.clone(), async |head| {
+        run_passes(view, &input, async |head| {
             plugin_pass(view, &input, &head).await
         })
-        .await;
-        match passes {
-            Passes::Done(reported) => Ok(reported.unwrap_or_default()),
-            Passes::ContinueFrom(head_sha) => {
-                let next = PluginUpdateValidationInput { head_sha, ..input };
-                ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
-                unreachable!("continue_as_new returns only errors")
-            }
-        }
+        .await
     }
 
     /// A delivery for this PR arrived: look at its head again once the current pass is done.
@@ -294,16 +341,7 @@ async fn plugin_pass(
         )
         .await
     };
-    finish_pass(
-        ctx,
-        &input.owner,
-        &input.repo,
-        head,
-        published,
-        check_run,
-        result,
-    )
-    .await
+    finish_pass(ctx, input, head, published, check_run, result).await
 }
 
 /// Judges whether the VERSION file and plugin.json agree on a valid SemVer version.
@@ -328,20 +366,11 @@ impl VersionValidationWorkflow {
             .execute_activity(PrCheckActivities::version_paths, (), activity_options())
             .await
             .map_err(|e| ApplicationFailure::new(failure_message(&e)))?;
-        let target = pull_target(&input.owner, &input.repo, input.pr_number);
         let view: &WorkflowContext<Self> = ctx;
-        let passes = until_current_head(view, &target, input.head_sha.clone(), async |head| {
+        run_passes(view, &input, async |head| {
             version_pass(view, &input, &paths, &head).await
         })
-        .await;
-        match passes {
-            Passes::Done(reported) => Ok(reported.unwrap_or_default()),
-            Passes::ContinueFrom(head_sha) => {
-                let next = VersionValidationInput { head_sha, ..input };
-                ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
-                unreachable!("continue_as_new returns only errors")
-            }
-        }
+        .await
     }
 
     /// A delivery for this PR arrived: look at its head again once the current pass is done.
@@ -418,24 +447,14 @@ async fn version_pass(
             activity_options(),
         )
         .await;
-    finish_pass(
-        ctx,
-        &input.owner,
-        &input.repo,
-        head,
-        published,
-        check_run,
-        result,
-    )
-    .await
+    finish_pass(ctx, input, head, published, check_run, result).await
 }
 
 /// The end of a pass, the same for both checks: what the comment activity did (or that the
 /// PR's head moved, and the pass reports nothing), then the check run, posted and recorded.
 async fn finish_pass<W, R: CheckResult>(
     ctx: &WorkflowContext<W>,
-    owner: &str,
-    repo: &str,
+    input: &impl CheckInput,
     head: &str,
     published: Result<Published, ActivityExecutionError>,
     check_run: CheckRunReport,
@@ -464,8 +483,8 @@ async fn finish_pass<W, R: CheckResult>(
         .execute_activity(
             PrCheckActivities::post_check_run,
             PublishCheckRun {
-                owner: owner.to_owned(),
-                repo: repo.to_owned(),
+                owner: input.owner().to_owned(),
+                repo: input.repo().to_owned(),
                 head_sha: head.to_owned(),
                 report: check_run,
                 may_exist,
