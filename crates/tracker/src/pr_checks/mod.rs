@@ -11,8 +11,8 @@ pub mod workflows;
 pub use activities::{PrCheckActivities, PrCheckSettings};
 pub use model::{
     plugin_workflow_id, version_workflow_id, PluginUpdateValidationInput,
-    PluginUpdateValidationResult, Reported, VersionValidationInput, VersionValidationResult,
-    TASK_QUEUE,
+    PluginUpdateValidationResult, PullRequest, Reported, VersionValidationInput,
+    VersionValidationResult, TASK_QUEUE,
 };
 pub use service::{Check, CheckOutcome, CheckStart, PrCheckService, PullRequestHead};
 pub use workflows::{PluginUpdateValidationWorkflow, VersionValidationWorkflow};

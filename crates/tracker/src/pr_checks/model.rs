@@ -12,11 +12,10 @@ use serde::{Deserialize, Serialize};
 /// The task queue the checks run on by default (`pr_checks.task_queue`).
 pub const TASK_QUEUE: &str = "plugin-validation-queue";
 
-/// The input of `PluginUpdateValidationWorkflow`. Fields README's example leaves out
-/// (`BaseBranch`, `HeadBranch`) default to empty.
+/// The pull request a check judges: the fields both checks' inputs start with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct PluginUpdateValidationInput {
+pub struct PullRequest {
     /// Repository owner.
     #[serde(rename = "Owner")]
     pub owner: String,
@@ -26,6 +25,16 @@ pub struct PluginUpdateValidationInput {
     /// Pull request number.
     #[serde(rename = "PRNumber")]
     pub pr_number: u64,
+}
+
+/// The input of `PluginUpdateValidationWorkflow`. Fields README's example leaves out
+/// (`BaseBranch`, `HeadBranch`) default to empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PluginUpdateValidationInput {
+    /// The pull request.
+    #[serde(flatten)]
+    pub pull_request: PullRequest,
     /// Base branch.
     #[serde(rename = "BaseBranch")]
     pub base_branch: String,
@@ -61,15 +70,9 @@ pub struct PluginUpdateValidationResult {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VersionValidationInput {
-    /// Repository owner.
-    #[serde(rename = "Owner")]
-    pub owner: String,
-    /// Repository name.
-    #[serde(rename = "Repo")]
-    pub repo: String,
-    /// Pull request number.
-    #[serde(rename = "PRNumber")]
-    pub pr_number: u64,
+    /// The pull request.
+    #[serde(flatten)]
+    pub pull_request: PullRequest,
     /// The head commit judged.
     #[serde(rename = "HeadSHA")]
     pub head_sha: String,
@@ -116,20 +119,15 @@ pub struct Reported {
 }
 
 /// Why a check input cannot be judged.
-pub fn validate_target(
-    owner: &str,
-    repo: &str,
-    pr_number: u64,
-    head_sha: &str,
-) -> Result<(), String> {
+pub fn validate_target(pull_request: &PullRequest, head_sha: &str) -> Result<(), String> {
     let mut missing = Vec::new();
-    if owner.trim().is_empty() {
+    if pull_request.owner.trim().is_empty() {
         missing.push("Owner");
     }
-    if repo.trim().is_empty() {
+    if pull_request.repo.trim().is_empty() {
         missing.push("Repo");
     }
-    if pr_number == 0 {
+    if pull_request.pr_number == 0 {
         missing.push("PRNumber");
     }
     if head_sha.trim().is_empty() {
@@ -215,10 +213,23 @@ mod tests {
             r#"{"Owner":"fyrsmithlabs","Repo":"contextd","PRNumber":65,"HeadSHA":"abc123"}"#,
         )
         .unwrap();
-        assert_eq!(input.pr_number, 65);
+        assert_eq!(input.pull_request.pr_number, 65);
+        assert_eq!(input.pull_request.owner, "fyrsmithlabs");
         assert_eq!(input.head_sha, "abc123");
-        assert!(
-            validate_target(&input.owner, &input.repo, input.pr_number, &input.head_sha).is_ok()
+        assert!(validate_target(&input.pull_request, &input.head_sha).is_ok());
+        assert_eq!(
+            serde_json::to_string(&input).unwrap(),
+            r#"{"Owner":"fyrsmithlabs","Repo":"contextd","PRNumber":65,"BaseBranch":"","HeadBranch":"","HeadSHA":"abc123"}"#
+        );
+        let version: VersionValidationInput =
+            serde_json::from_str(r#"{"Owner":"o","Repo":"r","PRNumber":7,"HeadSHA":"abc"}"#)
+                .unwrap();
+        assert_eq!(
+            (
+                version.pull_request.repo.as_str(),
+                version.pull_request.pr_number
+            ),
+            ("r", 7)
         );
         let result = serde_json::to_value(PluginUpdateValidationResult::default()).unwrap();
         for key in [
@@ -258,7 +269,11 @@ mod tests {
         for key in ["VersionMatches", "CheckRunURL", "HeadSHA", "Errors"] {
             assert!(version.get(key).is_some(), "{key}");
         }
-        assert!(validate_target("", "r", 0, "")
+        let nameless = PullRequest {
+            repo: "r".to_owned(),
+            ..PullRequest::default()
+        };
+        assert!(validate_target(&nameless, "")
             .unwrap_err()
             .contains("Owner, PRNumber, HeadSHA"));
     }

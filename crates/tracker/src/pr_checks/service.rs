@@ -17,7 +17,7 @@ use temporalio_client::{
 
 use super::model::{
     plugin_workflow_id, validate_repository, version_workflow_id, PluginUpdateValidationInput,
-    Recheck, VersionValidationInput,
+    PullRequest, Recheck, VersionValidationInput,
 };
 use super::workflows::{PluginUpdateValidationWorkflow, VersionValidationWorkflow};
 use crate::service::{rpc_options, ServiceError};
@@ -132,12 +132,15 @@ impl PrCheckService {
         let recheck = Recheck {
             head_sha: head.head_sha.clone(),
         };
+        let pull_request = PullRequest {
+            owner: head.owner.clone(),
+            repo: head.repo.clone(),
+            pr_number: head.number,
+        };
         let started = match check {
             Check::PluginUpdateValidation => {
                 let input = PluginUpdateValidationInput {
-                    owner: head.owner.clone(),
-                    repo: head.repo.clone(),
-                    pr_number: head.number,
+                    pull_request: pull_request.clone(),
                     base_branch: head.base_ref.clone(),
                     head_branch: head.head_ref.clone(),
                     head_sha: head.head_sha.clone(),
@@ -154,9 +157,7 @@ impl PrCheckService {
             }
             Check::VersionValidation => {
                 let input = VersionValidationInput {
-                    owner: head.owner.clone(),
-                    repo: head.repo.clone(),
-                    pr_number: head.number,
+                    pull_request,
                     head_sha: head.head_sha.clone(),
                 };
                 self.bounded(self.client.signal_with_start_workflow(

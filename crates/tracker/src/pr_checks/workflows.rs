@@ -33,8 +33,8 @@ use super::activities::{
     PublishVersion, Published, PullTarget, ValidateSchemasInput,
 };
 use super::model::{
-    validate_target, PluginUpdateValidationInput, PluginUpdateValidationResult, Recheck, Reported,
-    VersionValidationInput, VersionValidationResult,
+    validate_target, PluginUpdateValidationInput, PluginUpdateValidationResult, PullRequest,
+    Recheck, Reported, VersionValidationInput, VersionValidationResult,
 };
 use crate::activity::{failure_message, invalid_input, NON_RETRYABLE_ERROR_TYPES};
 
@@ -66,9 +66,7 @@ trait Rechecked {
 
 /// A check's input: the PR it judges and the head its first pass starts from.
 trait CheckInput: Clone {
-    fn owner(&self) -> &str;
-    fn repo(&self) -> &str;
-    fn target(&self) -> PullTarget;
+    fn pull_request(&self) -> &PullRequest;
     fn head_sha(&self) -> &str;
     /// The input of the run this one continues as, starting from `head_sha`.
     fn starting_from(self, head_sha: String) -> Self;
@@ -135,7 +133,7 @@ where
     I: CheckInput,
     R: CheckResult + Default,
 {
-    let target = input.target();
+    let target = pull_target(input.pull_request());
     match until_current_head(ctx, &target, input.head_sha().to_owned(), pass).await {
         Passes::Done(reported) => Ok(reported.unwrap_or_default()),
         Passes::ContinueFrom(head_sha) => {
@@ -157,14 +155,8 @@ macro_rules! check_parts {
         }
 
         impl CheckInput for $input {
-            fn owner(&self) -> &str {
-                &self.owner
-            }
-            fn repo(&self) -> &str {
-                &self.repo
-            }
-            fn target(&self) -> PullTarget {
-                pull_target(&self.owner, &self.repo, self.pr_number)
+            fn pull_request(&self) -> &PullRequest {
+                &self.pull_request
             }
             fn head_sha(&self) -> &str {
                 &self.head_sha
@@ -213,8 +205,7 @@ impl PluginUpdateValidationWorkflow {
         ctx: &mut WorkflowContext<Self>,
         input: PluginUpdateValidationInput,
     ) -> WorkflowResult<PluginUpdateValidationResult> {
-        validate_target(&input.owner, &input.repo, input.pr_number, &input.head_sha)
-            .map_err(invalid_input)?;
+        validate_target(&input.pull_request, &input.head_sha).map_err(invalid_input)?;
         let view: &WorkflowContext<Self> = ctx;
         run_passes(view, &input, async |head| {
             plugin_pass(view, &input, &head).await
@@ -245,7 +236,7 @@ async fn plugin_pass(
     let fetched = ctx
         .execute_activity(
             PrCheckActivities::fetch_pr_files,
-            pull_target(&input.owner, &input.repo, input.pr_number),
+            pull_target(&input.pull_request),
             activity_options(),
         )
         .await;
@@ -284,8 +275,8 @@ async fn plugin_pass(
         .execute_activity(
             PrCheckActivities::validate_plugin_schemas,
             ValidateSchemasInput {
-                owner: input.owner.clone(),
-                repo: input.repo.clone(),
+                owner: input.pull_request.owner.clone(),
+                repo: input.pull_request.repo.clone(),
                 head_sha: head.to_owned(),
                 files: fetched.files.clone(),
             },
@@ -317,9 +308,9 @@ async fn plugin_pass(
         truncated: fetched.truncated,
     });
     let publish = PublishPlugin {
-        owner: input.owner.clone(),
-        repo: input.repo.clone(),
-        pr_number: input.pr_number,
+        owner: input.pull_request.owner.clone(),
+        repo: input.pull_request.repo.clone(),
+        pr_number: input.pull_request.pr_number,
         head_sha: head.to_owned(),
         categorized,
         problems,
@@ -360,8 +351,7 @@ impl VersionValidationWorkflow {
         ctx: &mut WorkflowContext<Self>,
         input: VersionValidationInput,
     ) -> WorkflowResult<VersionValidationResult> {
-        validate_target(&input.owner, &input.repo, input.pr_number, &input.head_sha)
-            .map_err(invalid_input)?;
+        validate_target(&input.pull_request, &input.head_sha).map_err(invalid_input)?;
         let paths: VersionPaths = ctx
             .execute_activity(PrCheckActivities::version_paths, (), activity_options())
             .await
@@ -394,8 +384,8 @@ async fn version_pass(
             .execute_activity(
                 PrCheckActivities::fetch_file_content,
                 FetchFileInput {
-                    owner: input.owner.clone(),
-                    repo: input.repo.clone(),
+                    owner: input.pull_request.owner.clone(),
+                    repo: input.pull_request.repo.clone(),
                     path: path.clone(),
                     git_ref: head.to_owned(),
                 },
@@ -438,9 +428,9 @@ async fn version_pass(
         .execute_activity(
             PrCheckActivities::post_version_comment,
             PublishVersion {
-                owner: input.owner.clone(),
-                repo: input.repo.clone(),
-                pr_number: input.pr_number,
+                owner: input.pull_request.owner.clone(),
+                repo: input.pull_request.repo.clone(),
+                pr_number: input.pull_request.pr_number,
                 head_sha: head.to_owned(),
                 verdict,
             },
@@ -483,8 +473,8 @@ async fn finish_pass<W, R: CheckResult>(
         .execute_activity(
             PrCheckActivities::post_check_run,
             PublishCheckRun {
-                owner: input.owner().to_owned(),
-                repo: input.repo().to_owned(),
+                owner: input.pull_request().owner.clone(),
+                repo: input.pull_request().repo.clone(),
                 head_sha: head.to_owned(),
                 report: check_run,
                 may_exist,
@@ -521,11 +511,11 @@ async fn current_head<W>(ctx: &WorkflowContext<W>, target: &PullTarget) -> Resul
     })
 }
 
-fn pull_target(owner: &str, repo: &str, pr_number: u64) -> PullTarget {
+fn pull_target(pull_request: &PullRequest) -> PullTarget {
     FetchFilesInput {
-        owner: owner.to_owned(),
-        repo: repo.to_owned(),
-        pr_number,
+        owner: pull_request.owner.clone(),
+        repo: pull_request.repo.clone(),
+        pr_number: pull_request.pr_number,
     }
 }
 
