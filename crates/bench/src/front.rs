@@ -555,9 +555,9 @@ async fn check_results(
         plugin_workflow_id(OWNER, repo, number),
         deadline,
         |r| {
-            (r.errors.is_empty() && r.comment_posted)
+            (r.reported.errors.is_empty() && r.reported.comment_posted)
                 .then_some(())
-                .ok_or(r.errors)
+                .ok_or(r.reported.errors)
         },
     );
     let version = check_result::<VersionValidationWorkflow>(
@@ -565,9 +565,9 @@ async fn check_results(
         version_workflow_id(OWNER, repo, number),
         deadline,
         |r| {
-            (r.errors.is_empty() && r.version_matches)
+            (r.reported.errors.is_empty() && r.version_matches)
                 .then_some(())
-                .ok_or(r.errors)
+                .ok_or(r.reported.errors)
         },
     );
     let (plugin, version) = futures::join!(plugin, version);
@@ -622,14 +622,18 @@ mod tests {
             panic!("not a pull request: {event:?}");
         };
         assert_eq!(
-            (pr.owner.as_str(), pr.repo.as_str(), pr.number),
+            (
+                pr.head.owner.as_str(),
+                pr.head.repo.as_str(),
+                pr.head.number
+            ),
             (OWNER, "r", 7)
         );
         assert_eq!(
-            (pr.action.as_str(), pr.head_sha),
+            (pr.action.as_str(), pr.head.head_sha),
             ("opened", "a".repeat(40))
         );
-        assert_eq!(pr.head_ref, "feature-7");
+        assert_eq!(pr.head.head_ref, "feature-7");
     }
 
     #[test]

@@ -2,19 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::Check;
 use crate::comment::{plugin_sections, version_sections, PluginReport};
 use crate::version::{mismatch_hint, VersionPaths, VersionVerdict};
-
-/// The two pull-request checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Check {
-    /// Code that the plugin describes changed: were the plugin files updated, and are they
-    /// valid?
-    PluginUpdateValidation,
-    /// Do `VERSION` and `plugin.json` state the same valid version?
-    VersionValidation,
-}
 
 /// A check run's outcome and output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,16 +52,6 @@ pub enum AnnotationLevel {
 
 /// GitHub takes at most this many annotations per create or update request.
 pub const MAX_ANNOTATIONS: usize = 50;
-
-impl Check {
-    /// The check run name: `plugin-update-validation` or `version-validation`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::PluginUpdateValidation => "plugin-update-validation",
-            Self::VersionValidation => "version-validation",
-        }
-    }
-}
 
 impl Conclusion {
     /// GitHub's spelling.
@@ -354,11 +334,6 @@ mod tests {
 
     #[test]
     fn spellings_match_github() {
-        assert_eq!(
-            Check::PluginUpdateValidation.name(),
-            "plugin-update-validation"
-        );
-        assert_eq!(Check::VersionValidation.name(), "version-validation");
         for conclusion in [
             Conclusion::Success,
             Conclusion::Failure,
@@ -375,9 +350,6 @@ mod tests {
             AnnotationLevel::Failure,
         ] {
             assert_eq!(serde_json::to_value(level).unwrap(), level.as_str());
-        }
-        for check in [Check::PluginUpdateValidation, Check::VersionValidation] {
-            assert_eq!(serde_json::to_value(check).unwrap(), check.name());
         }
     }
 }

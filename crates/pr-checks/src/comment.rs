@@ -18,7 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::check_run::Check;
+use crate::check::Check;
 use crate::json_check::JsonProblem;
 use crate::version::{differ_only_in_build_metadata, VersionPaths, VersionVerdict};
 
@@ -410,6 +410,23 @@ mod tests {
         compare(file.map(parse_version_file), plugin.map(parse_version_file))
     }
 
+    /// Checks that `body` (of the case `name`) holds every fragment of `want` and none of
+    /// `absent`.
+    fn assert_fragments(name: &str, body: &str, want: &[&str], absent: &[&str]) {
+        for fragment in want {
+            assert!(
+                body.contains(fragment),
+                "{name}: {fragment:?} missing from\n{body}"
+            );
+        }
+        for fragment in absent {
+            assert!(
+                !body.contains(fragment),
+                "{name}: {fragment:?} present in\n{body}"
+            );
+        }
+    }
+
     #[test]
     fn markers_find_the_oldest_owned_comment() {
         let plugin_body = render_plugin_comment(&report(&["a.go"], &[], &[])).unwrap();
@@ -562,18 +579,7 @@ mod tests {
             };
             let body = body.unwrap_or_else(|| panic!("{name}: no comment"));
             assert!(body.starts_with(PLUGIN_MARKER), "{name}");
-            for fragment in fragments {
-                assert!(
-                    body.contains(fragment),
-                    "{name}: {fragment:?} missing from\n{body}"
-                );
-            }
-            for fragment in absent {
-                assert!(
-                    !body.contains(fragment),
-                    "{name}: {fragment:?} present in\n{body}"
-                );
-            }
+            assert_fragments(name, &body, &fragments, &absent);
         }
     }
 
@@ -701,18 +707,7 @@ mod tests {
             let body = render_version_comment(&verdict, &paths, SHA, previously);
             assert!(body.starts_with(VERSION_MARKER), "{name}");
             assert_eq!(head_sha_of(&body), Some(SHA), "{name}");
-            for fragment in want {
-                assert!(
-                    body.contains(fragment),
-                    "{name}: {fragment:?} missing from\n{body}"
-                );
-            }
-            for fragment in absent {
-                assert!(
-                    !body.contains(fragment),
-                    "{name}: {fragment:?} present in\n{body}"
-                );
-            }
+            assert_fragments(name, &body, &want, &absent);
         }
     }
 

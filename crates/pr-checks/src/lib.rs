@@ -20,9 +20,11 @@
 //! - [`version`]: reading the two versions and comparing them into a [`VersionVerdict`].
 //! - [`comment`]: the hidden markers that let each check find and edit its one comment, and
 //!   the Markdown bodies.
+//! - [`check`]: the two checks and their names, which the comments and the check runs share.
 //! - [`check_run`]: the check run (conclusion, summary, annotations) each check reports.
 
 pub mod categorize;
+pub mod check;
 pub mod check_run;
 pub mod comment;
 pub mod json_check;
@@ -31,9 +33,8 @@ pub mod version;
 pub use categorize::{
     Categorized, ChangedFile, CompiledPatterns, FilePatterns, FileStatus, PatternError, PatternList,
 };
-pub use check_run::{
-    Annotation, AnnotationLevel, Check, CheckRunReport, Conclusion, MAX_ANNOTATIONS,
-};
+pub use check::Check;
+pub use check_run::{Annotation, AnnotationLevel, CheckRunReport, Conclusion, MAX_ANNOTATIONS};
 pub use comment::{
     find_owned_comment, head_sha_of, marker_of, render_plugin_cleared, render_plugin_comment,
     render_version_comment, reported_failure, PluginReport, GITHUB_PR_FILES_LIMIT, PLUGIN_MARKER,

@@ -1,4 +1,5 @@
-//! Bearer tokens for the API (seed 004's `INTERNAL_API_SHARED_SECRET`).
+//! Bearer tokens for the API (`INTERNAL_API_SHARED_SECRET`, several separated by commas, or
+//! `server.api_tokens_file`, one per line).
 //!
 //! Several tokens may be valid at once so one can be rotated without downtime. Tokens are
 //! kept only as SHA-256 digests and a presented token is compared with every one of them in

@@ -168,7 +168,7 @@ pub async fn start_deployment(
     let workflow_id = body
         .workflow_id
         .unwrap_or_else(|| input.default_workflow_id());
-    let service = state.temporal.service().await?;
+    let service = &state.temporal.services().await?.deployments;
     let outcome = service
         .start_and_wait(&input, &workflow_id, state.settings.deployment_id_wait)
         .await?;
@@ -206,7 +206,7 @@ pub async fn report_status(
     ApiJson(update): ApiJson<DeploymentStatusUpdate>,
 ) -> Result<Response, ApiError> {
     let Path(workflow_id) = path?;
-    let service = state.temporal.service().await?;
+    let service = &state.temporal.services().await?.deployments;
     let ack = service.submit_status(&workflow_id, update).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -232,7 +232,7 @@ pub async fn get_deployment(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<ApiJson<DeploymentDetails>, ApiError> {
     let Path(workflow_id) = path?;
-    let service = state.temporal.service().await?;
+    let service = &state.temporal.services().await?.deployments;
     Ok(ApiJson(service.details(&workflow_id).await?))
 }
 
@@ -253,7 +253,7 @@ pub async fn list_deployments(
 ) -> Result<ApiJson<DeploymentList>, ApiError> {
     let Query(params) = query?;
     let filter = list_filter(params)?;
-    let service = state.temporal.service().await?;
+    let service = &state.temporal.services().await?.deployments;
     Ok(ApiJson(DeploymentList {
         deployments: service.list(&filter).await?,
     }))

@@ -23,18 +23,40 @@ pub(crate) fn routes() -> Router<AppState> {
 /// One dependency's check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Check {
-    /// `ok`, `failing` or `not_configured`.
-    pub status: String,
+    /// How the dependency answered.
+    pub status: CheckStatus,
     /// Why it is failing.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
 
+/// How one dependency answered a readiness check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// It answered.
+    Ok,
+    /// It did not answer, or refused; `detail` says why.
+    Failing,
+    /// Nothing to check (no GitHub credentials are configured).
+    NotConfigured,
+}
+
+/// Whether the server is ready to take requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyStatus {
+    /// Temporal answers, and the GitHub credentials work or none are configured.
+    Ready,
+    /// A dependency is failing.
+    NotReady,
+}
+
 /// The answer of `/ready`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReadyReport {
-    /// `ready` or `not_ready`.
-    pub status: String,
+    /// Ready, or not.
+    pub status: ReadyStatus,
     /// Temporal.
     pub temporal: Check,
     /// GitHub credentials.
@@ -43,7 +65,7 @@ pub struct ReadyReport {
 
 impl ReadyReport {
     fn is_ready(&self) -> bool {
-        self.status == "ready"
+        self.status == ReadyStatus::Ready
     }
 }
 
@@ -71,20 +93,24 @@ impl Readiness {
                 return report.clone();
             }
         }
-        let temporal = match state.temporal.service().await {
-            Ok(service) => to_check(service.ping().await.map_err(|e| e.to_string())),
+        let temporal = match state.temporal.services().await {
+            Ok(services) => to_check(services.deployments.ping().await.map_err(|e| e.to_string())),
             Err(e) => to_check(Err(e.to_string())),
         };
         let github = match &self.github {
             Some(check) => to_check(check().await),
             None => Check {
-                status: "not_configured".to_owned(),
+                status: CheckStatus::NotConfigured,
                 detail: None,
             },
         };
-        let ready = temporal.status == "ok" && github.status != "failing";
+        let ready = temporal.status == CheckStatus::Ok && github.status != CheckStatus::Failing;
         let report = ReadyReport {
-            status: if ready { "ready" } else { "not_ready" }.to_owned(),
+            status: if ready {
+                ReadyStatus::Ready
+            } else {
+                ReadyStatus::NotReady
+            },
             temporal,
             github,
         };
@@ -99,11 +125,11 @@ impl Readiness {
 fn to_check(result: Result<(), String>) -> Check {
     match result {
         Ok(()) => Check {
-            status: "ok".to_owned(),
+            status: CheckStatus::Ok,
             detail: None,
         },
         Err(detail) => Check {
-            status: "failing".to_owned(),
+            status: CheckStatus::Failing,
             detail: Some(detail),
         },
     }
@@ -121,4 +147,32 @@ async fn ready(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(report)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_words_are_the_documented_ones() {
+        let report = ReadyReport {
+            status: ReadyStatus::NotReady,
+            temporal: to_check(Err("connection refused".to_owned())),
+            github: Check {
+                status: CheckStatus::NotConfigured,
+                detail: None,
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&report).unwrap(),
+            serde_json::json!({
+                "status": "not_ready",
+                "temporal": {"status": "failing", "detail": "connection refused"},
+                "github": {"status": "not_configured"},
+            })
+        );
+        assert_eq!(serde_json::to_value(ReadyStatus::Ready).unwrap(), "ready");
+        assert_eq!(to_check(Ok(())).status, CheckStatus::Ok);
+        assert_eq!(serde_json::to_value(CheckStatus::Ok).unwrap(), "ok");
+    }
 }

@@ -3,12 +3,15 @@
 //!
 //! # Layout
 //! - [`deployments`]: `/api/v1/deployments…`, on [`DeploymentService`];
-//! - [`health`]: `/health` and `/ready`, on their own listener (the seed's health port);
+//! - [`health`]: `/health` and `/ready`, on their own listener (`app.health_port`, 8080 by
+//!   default);
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers and types;
-//! - [`webhook`]: `POST /webhook`, GitHub's deliveries (HMAC-verified), starting the PR checks;
+//! - [`webhook`]: `POST /webhook`, GitHub's deliveries (HMAC-verified), starting the PR checks
+//!   on [`PrCheckService`];
 //! - [`auth`]: bearer tokens; [`problem`]: every error as `application/problem+json`;
-//! - [`TemporalGate`]: the Temporal connection, made on first use and retried, so the server
-//!   starts (and answers `503`) while Temporal is still down.
+//! - [`TemporalGate`]: the Temporal connection and the [`Services`] on it, made once on first
+//!   use (and retried after a failure), so the server starts (and answers `503`) while
+//!   Temporal is still down.
 //!
 //! The server takes its listeners and a shutdown future as parameters, so tests run it on
 //! port 0; on shutdown it stops accepting and finishes the requests in flight.
@@ -30,13 +33,15 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Router;
 use futures::future::BoxFuture;
-use gdt_tracker::deployments::{DeploymentService, ServiceError};
+use gdt_tracker::deployments::DeploymentService;
+use gdt_tracker::pr_checks::PrCheckService;
+use gdt_tracker::ServiceError;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
 
 pub use auth::ApiTokens;
-pub use problem::{ApiError, Problem};
+pub use problem::{ApiError, Problem, ProblemCode};
 pub use webhook::signature::WebhookSecrets;
 
 /// Limits and defaults of the API.
@@ -58,21 +63,29 @@ pub struct Settings {
     pub webhook_max_body_bytes: usize,
     /// Whether `pull_request` deliveries start the PR checks.
     pub pr_checks_enabled: bool,
-    /// The PR checks' task queue.
-    pub pr_checks_task_queue: String,
 }
 
-/// Connects to Temporal; called on first use and again after a failure.
-pub type Connect =
-    Arc<dyn Fn() -> BoxFuture<'static, Result<DeploymentService, String>> + Send + Sync>;
+/// What the handlers call on Temporal: both services, on one Temporal client, made once.
+#[derive(Clone)]
+pub struct Services {
+    /// Deployments: the `/api/v1/deployments` routes and `/ready`.
+    pub deployments: DeploymentService,
+    /// The PR checks `/webhook` starts. Its call timeout should stay within
+    /// [`webhook::START_BUDGET`], so a delivery is answered within GitHub's 10 s.
+    pub pr_checks: PrCheckService,
+}
+
+/// Connects to Temporal and makes the [`Services`]; called on first use and again after a
+/// failure.
+pub type Connect = Arc<dyn Fn() -> BoxFuture<'static, Result<Services, String>> + Send + Sync>;
 
 /// Checks the GitHub credentials for `/ready`; `None` when none are configured.
 pub type GitHubCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
-/// The Temporal connection, made on first use.
+/// The Temporal connection and its [`Services`], made on first use.
 pub struct TemporalGate {
     connect: Connect,
-    service: tokio::sync::OnceCell<DeploymentService>,
+    services: tokio::sync::OnceCell<Services>,
     timeout: Duration,
 }
 
@@ -81,27 +94,27 @@ impl TemporalGate {
     pub fn new(connect: Connect, timeout: Duration) -> Self {
         Self {
             connect,
-            service: tokio::sync::OnceCell::new(),
+            services: tokio::sync::OnceCell::new(),
             timeout,
         }
     }
 
     /// A gate already connected.
-    pub fn connected(service: DeploymentService) -> Self {
-        let timeout = service.call_timeout();
+    pub fn connected(services: Services) -> Self {
+        let timeout = services.deployments.call_timeout();
         Self {
             connect: Arc::new(|| Box::pin(async { Err("already connected".to_owned()) })),
-            service: tokio::sync::OnceCell::new_with(Some(service)),
+            services: tokio::sync::OnceCell::new_with(Some(services)),
             timeout,
         }
     }
 
-    /// The service, connecting first if needed.
-    pub async fn service(&self) -> Result<&DeploymentService, ServiceError> {
-        self.service
+    /// The services, connecting first if needed.
+    pub async fn services(&self) -> Result<&Services, ServiceError> {
+        self.services
             .get_or_try_init(|| async {
                 match tokio::time::timeout(self.timeout, (self.connect)()).await {
-                    Ok(Ok(service)) => Ok(service),
+                    Ok(Ok(services)) => Ok(services),
                     Ok(Err(e)) => Err(ServiceError::Unavailable(e)),
                     Err(_) => Err(ServiceError::Unavailable(format!(
                         "could not connect to Temporal within {:?}; check temporal.host_port \
@@ -168,7 +181,7 @@ pub fn api_router(state: AppState) -> Router {
                     move |_: tower::BoxError| async move {
                         ApiError::new(
                             StatusCode::SERVICE_UNAVAILABLE,
-                            "timeout",
+                            ProblemCode::Timeout,
                             format!(
                             "the request took longer than {timeout:?} (server.request_timeout); \
                              retry later"

@@ -129,3 +129,49 @@ fn add_errors(operation: &mut Operation, has_body: bool) {
             .insert(code.to_owned(), response.into());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `enum` of a component schema in the document, as words.
+    fn allowed(document: &serde_json::Value, schema: &str) -> Vec<String> {
+        document["components"]["schemas"][schema]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema} has no enum: {document}"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_document_lists_the_words_on_the_wire() {
+        let document = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let codes = allowed(&document, "ProblemCode");
+        for code in [
+            "invalid_input",
+            "temporal_unavailable",
+            "deployment_terminal",
+        ] {
+            assert!(codes.iter().any(|c| c == code), "{code} in {codes:?}");
+        }
+        assert_eq!(
+            document["components"]["schemas"]["Problem"]["properties"]["code"]["$ref"],
+            "#/components/schemas/ProblemCode"
+        );
+        let acks = allowed(&document, "AckOutcome");
+        assert_eq!(
+            acks,
+            [
+                "queued",
+                "duplicate_event",
+                "queued_for_worker",
+                "rejected_unknown_status",
+                "ignored_after_terminal"
+            ]
+        );
+        let outcomes = allowed(&document, "UpdateOutcome");
+        assert!(outcomes.iter().any(|o| o == "superseded"), "{outcomes:?}");
+        assert_eq!(outcomes.len(), 7, "{outcomes:?}");
+    }
+}

@@ -8,7 +8,8 @@
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gdt_tracker::deployments::{ServiceError, UpdateRejection};
+use gdt_tracker::deployments::UpdateRejection;
+use gdt_tracker::ServiceError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -27,12 +28,55 @@ pub struct Problem {
     pub status: u16,
     /// What was wrong and what to do about it.
     pub detail: String,
-    /// A stable machine-readable word: `unauthorized`, `invalid_json`, `invalid_input`,
-    /// `unknown_status`, `deployment_terminal`, `deployment_finished`, `not_found`,
-    /// `workflow_id_conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `temporal_unavailable`, `timeout`, `busy`, `internal`. A problem may carry more members
-    /// (RFC 9457 extensions), e.g. the webhook's `checks`.
-    pub code: String,
+    /// A stable machine-readable word a script can switch on. A problem may carry more
+    /// members (RFC 9457 extensions), e.g. the webhook's `checks`.
+    pub code: ProblemCode,
+}
+
+/// The `code` of a problem: what went wrong, in one stable word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    /// No bearer token, or not one of ours (`401`); on `/webhook`, no valid signature.
+    Unauthorized,
+    /// The body is not JSON, or not the JSON this operation takes (`400`).
+    InvalidJson,
+    /// The input parses but cannot be used (`422`).
+    InvalidInput,
+    /// The status update has no status word, or a field over its limit (`422`).
+    InvalidStatusUpdate,
+    /// The status word maps to no GitHub deployment state (`422`).
+    UnknownStatus,
+    /// The deployment has already reached a terminal state (`409`).
+    DeploymentTerminal,
+    /// The deployment's workflow has finished and takes no more updates (`409`).
+    DeploymentFinished,
+    /// The workflow ended without creating the GitHub deployment (`422`).
+    DeploymentNotCreated,
+    /// No such deployment, or no such route (`404`).
+    NotFound,
+    /// The workflow id already tracks another deployment (`409`).
+    WorkflowIdConflict,
+    /// The body is larger than this server accepts (`413`).
+    PayloadTooLarge,
+    /// The body is not `application/json` (`415`).
+    UnsupportedMediaType,
+    /// A query parameter cannot be read (`400`).
+    InvalidQuery,
+    /// A path parameter cannot be read (`400`).
+    InvalidPath,
+    /// The body could not be read (`400`).
+    InvalidBody,
+    /// A webhook delivery without `X-GitHub-Event` (`400`).
+    InvalidEvent,
+    /// Temporal, or a worker, did not answer in time or could not be reached (`503`).
+    TemporalUnavailable,
+    /// The request took longer than `server.request_timeout` (`503`).
+    Timeout,
+    /// Too many large webhook deliveries are being verified at once (`503`).
+    Busy,
+    /// Something failed inside the server; the log has the details (`500`).
+    Internal,
 }
 
 /// Everything a handler can answer instead of success.
@@ -52,7 +96,7 @@ pub enum ApiError {
         /// The HTTP status.
         status: StatusCode,
         /// The stable `code`.
-        code: &'static str,
+        code: ProblemCode,
         /// What was wrong and what to do.
         detail: String,
         /// Added to the problem object (never `type`, `title`, `status`, `detail`, `code`).
@@ -64,7 +108,7 @@ pub enum ApiError {
         /// The HTTP status.
         status: StatusCode,
         /// The stable `code`.
-        code: &'static str,
+        code: ProblemCode,
         /// What was wrong and what to do.
         detail: String,
     },
@@ -72,7 +116,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// An error with this status, code and detail.
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ProblemCode, detail: impl Into<String>) -> Self {
         Self::Status {
             status,
             code,
@@ -83,7 +127,7 @@ impl ApiError {
     /// A problem with extension members, e.g. what happened to each part of a request.
     pub fn with_members(
         status: StatusCode,
-        code: &'static str,
+        code: ProblemCode,
         detail: impl Into<String>,
         members: serde_json::Map<String, serde_json::Value>,
     ) -> Self {
@@ -97,12 +141,16 @@ impl ApiError {
 
     /// `422 Unprocessable Entity` for input that parses but cannot be used.
     pub fn invalid(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", detail)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ProblemCode::InvalidInput,
+            detail,
+        )
     }
 
     /// `404 Not Found`.
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(StatusCode::NOT_FOUND, ProblemCode::NotFound, detail)
     }
 
     /// The HTTP status this error answers with.
@@ -116,9 +164,9 @@ impl ApiError {
     fn problem(&self) -> Problem {
         let status = self.status();
         let (code, detail) = match self {
-            Self::Unauthorized { detail, .. } => ("unauthorized", detail.clone()),
+            Self::Unauthorized { detail, .. } => (ProblemCode::Unauthorized, detail.clone()),
             Self::Status { code, detail, .. }
-                if status.is_server_error() && *code == "internal" =>
+                if status.is_server_error() && *code == ProblemCode::Internal =>
             {
                 (
                     *code,
@@ -134,7 +182,7 @@ impl ApiError {
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail,
-            code: code.to_owned(),
+            code,
         }
     }
 }
@@ -182,25 +230,32 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         let detail = e.to_string();
         let (status, code) = match e {
-            ServiceError::InvalidInput(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+            ServiceError::InvalidInput(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::InvalidInput)
+            }
             ServiceError::Rejected(UpdateRejection::UnknownStatus(_)) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "unknown_status")
+                (StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::UnknownStatus)
             }
             ServiceError::Rejected(UpdateRejection::Terminal(_)) => {
-                (StatusCode::CONFLICT, "deployment_terminal")
+                (StatusCode::CONFLICT, ProblemCode::DeploymentTerminal)
             }
-            ServiceError::Rejected(UpdateRejection::Invalid(_)) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_status_update")
+            ServiceError::Rejected(UpdateRejection::Invalid(_)) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemCode::InvalidStatusUpdate,
+            ),
+            ServiceError::Finished { .. } => {
+                (StatusCode::CONFLICT, ProblemCode::DeploymentFinished)
             }
-            ServiceError::Finished { .. } => (StatusCode::CONFLICT, "deployment_finished"),
-            ServiceError::NotCreated { .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "deployment_not_created")
-            }
-            ServiceError::Conflict(_) => (StatusCode::CONFLICT, "workflow_id_conflict"),
-            ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ServiceError::Unavailable(_) | ServiceError::Temporal(_) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "temporal_unavailable")
-            }
+            ServiceError::NotCreated { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ProblemCode::DeploymentNotCreated,
+            ),
+            ServiceError::Conflict(_) => (StatusCode::CONFLICT, ProblemCode::WorkflowIdConflict),
+            ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, ProblemCode::NotFound),
+            ServiceError::Unavailable(_) | ServiceError::Temporal(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ProblemCode::TemporalUnavailable,
+            ),
         };
         Self::new(status, code, detail)
     }
@@ -210,10 +265,10 @@ impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let status = rejection.status();
         let code = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            StatusCode::UNPROCESSABLE_ENTITY => "invalid_input",
-            _ => "invalid_json",
+            StatusCode::PAYLOAD_TOO_LARGE => ProblemCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ProblemCode::UnsupportedMediaType,
+            StatusCode::UNPROCESSABLE_ENTITY => ProblemCode::InvalidInput,
+            _ => ProblemCode::InvalidJson,
         };
         let detail = match status {
             StatusCode::PAYLOAD_TOO_LARGE => {
@@ -233,7 +288,7 @@ impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "invalid_query",
+            ProblemCode::InvalidQuery,
             rejection.body_text(),
         )
     }
@@ -243,8 +298,61 @@ impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "invalid_path",
+            ProblemCode::InvalidPath,
             rejection.body_text(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialise_to_their_words() {
+        let codes = [
+            (ProblemCode::Unauthorized, "unauthorized"),
+            (ProblemCode::InvalidJson, "invalid_json"),
+            (ProblemCode::InvalidInput, "invalid_input"),
+            (ProblemCode::InvalidStatusUpdate, "invalid_status_update"),
+            (ProblemCode::UnknownStatus, "unknown_status"),
+            (ProblemCode::DeploymentTerminal, "deployment_terminal"),
+            (ProblemCode::DeploymentFinished, "deployment_finished"),
+            (ProblemCode::DeploymentNotCreated, "deployment_not_created"),
+            (ProblemCode::NotFound, "not_found"),
+            (ProblemCode::WorkflowIdConflict, "workflow_id_conflict"),
+            (ProblemCode::PayloadTooLarge, "payload_too_large"),
+            (ProblemCode::UnsupportedMediaType, "unsupported_media_type"),
+            (ProblemCode::InvalidQuery, "invalid_query"),
+            (ProblemCode::InvalidPath, "invalid_path"),
+            (ProblemCode::InvalidBody, "invalid_body"),
+            (ProblemCode::InvalidEvent, "invalid_event"),
+            (ProblemCode::TemporalUnavailable, "temporal_unavailable"),
+            (ProblemCode::Timeout, "timeout"),
+            (ProblemCode::Busy, "busy"),
+            (ProblemCode::Internal, "internal"),
+        ];
+        for (code, word) in codes {
+            assert_eq!(serde_json::to_value(code).unwrap(), word);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_internal_error_hides_its_detail() {
+        let response = ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ProblemCode::Internal,
+            "the database password is hunter2",
+        )
+        .into_response();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let problem: Problem = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(problem.code, ProblemCode::Internal);
+        assert_eq!(
+            problem.detail,
+            "internal error; the server log has the details"
+        );
     }
 }

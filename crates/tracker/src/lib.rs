@@ -2,18 +2,23 @@
 //!
 //! # Layout
 //! - [`deployments`]: `GitHubDeploymentWorkflow`, which tracks one CI/CD deployment as a
-//!   GitHub Deployment, and its activities `CreateGitHubDeployment` and
-//!   `UpdateGitHubDeploymentStatus`.
+//!   GitHub Deployment, its activities `CreateGitHubDeployment` and
+//!   `UpdateGitHubDeploymentStatus`, and `DeploymentService`, the client side.
 //! - [`pr_checks`]: `PluginUpdateValidationWorkflow` and `VersionValidationWorkflow`, the
-//!   pull-request checks started from webhooks, and their activities.
+//!   pull-request checks started from webhooks, their activities, and `PrCheckService`.
+//! - [`activity`]: what both features' activities share: the span they log in, and the one
+//!   classification of GitHub errors into retryable and permanent Temporal failures.
+//! - [`service`]: what both services share as Temporal clients: [`ServiceError`] and the
+//!   options that bound each call.
 //! - [`search_attributes`]: the custom search attributes deployments are indexed by.
 //!
 //! Workflow code here does no I/O and reads no clock; every GitHub call is an activity, and
 //! every activity talks to GitHub through the one shared [`gdt_github::Client`] of its worker.
 
+pub mod activity;
 pub mod deployments;
 pub mod pr_checks;
 pub mod search_attributes;
+pub mod service;
 
-/// The task queue of the deployment tracker (seed 000's contract).
-pub const TASK_QUEUE: &str = "github-deployment-tracker";
+pub use service::ServiceError;

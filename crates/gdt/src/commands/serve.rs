@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use gdt_config::Config;
-use gdt_server::{ApiTokens, AppState, Settings, TemporalGate, WebhookSecrets};
+use gdt_server::{ApiTokens, AppState, Services, Settings, TemporalGate, WebhookSecrets};
 use gdt_tracker::deployments::DeploymentService;
+use gdt_tracker::pr_checks::PrCheckService;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
 
@@ -83,7 +84,6 @@ pub(crate) async fn serve(
         default_inactivity_timeout: config.deployment.inactivity_timeout,
         webhook_max_body_bytes: config.webhook.max_body_bytes,
         pr_checks_enabled: config.pr_checks.enabled,
-        pr_checks_task_queue: config.pr_checks.task_queue.clone(),
     };
     let webhook_secrets = WebhookSecrets::new(config.webhook.secrets()?);
     if webhook_secrets.is_empty() {
@@ -117,25 +117,34 @@ pub(crate) async fn serve(
 }
 
 /// Connects to Temporal on first use (and again after a failure), so the server starts,
-/// and answers 503, while Temporal is still down.
+/// and answers 503, while Temporal is still down; the connection's services are made once.
 fn connector(config: &Config) -> gdt_server::Connect {
     let temporal = config.temporal.clone();
     let task_queue = config.temporal.task_queue.clone();
+    let pr_checks_task_queue = config.pr_checks.task_queue.clone();
     let execution_timeout = config.deployment.execution_timeout;
     let call_timeout = config.server.temporal_timeout;
     Arc::new(move || {
         let temporal = temporal.clone();
         let task_queue = task_queue.clone();
+        let pr_checks_task_queue = pr_checks_task_queue.clone();
         Box::pin(async move {
             let client = crate::temporal::connect(&temporal)
                 .await
                 .map_err(|e| format!("{e:#}"))?;
-            Ok(DeploymentService::new(
-                client,
-                task_queue,
-                execution_timeout,
-                call_timeout,
-            ))
+            Ok(Services {
+                deployments: DeploymentService::new(
+                    client.clone(),
+                    task_queue,
+                    execution_timeout,
+                    call_timeout,
+                ),
+                pr_checks: PrCheckService::new(
+                    client,
+                    pr_checks_task_queue,
+                    call_timeout.min(gdt_server::webhook::START_BUDGET),
+                ),
+            })
         })
     })
 }

@@ -1,5 +1,6 @@
 //! What a webhook delivery asks of us, decoded from GitHub's payload.
 
+use gdt_tracker::pr_checks::PullRequestHead;
 use serde::Deserialize;
 
 /// The `pull_request` actions that start the checks: new code to judge.
@@ -21,18 +22,8 @@ pub enum Delivery {
 pub struct PullRequestEvent {
     /// `opened`, `synchronize`, …
     pub action: String,
-    /// Repository owner login.
-    pub owner: String,
-    /// Repository name.
-    pub repo: String,
-    /// Pull request number.
-    pub number: u64,
-    /// The head commit to judge.
-    pub head_sha: String,
-    /// The head branch.
-    pub head_ref: String,
-    /// The base branch.
-    pub base_ref: String,
+    /// The pull request and the head commit to check.
+    pub head: PullRequestHead,
 }
 
 /// Why a body could not be read.
@@ -123,12 +114,14 @@ pub fn decode(event: &str, json: &[u8]) -> Result<Delivery, DecodeError> {
             }
             Ok(Delivery::PullRequest(PullRequestEvent {
                 action: p.action,
-                owner: p.repository.owner.login,
-                repo: p.repository.name,
-                number: p.number,
-                head_sha: p.pull_request.head.sha,
-                head_ref: p.pull_request.head.ref_,
-                base_ref: p.pull_request.base.ref_,
+                head: PullRequestHead {
+                    owner: p.repository.owner.login,
+                    repo: p.repository.name,
+                    number: p.number,
+                    head_sha: p.pull_request.head.sha,
+                    head_ref: p.pull_request.head.ref_,
+                    base_ref: p.pull_request.base.ref_,
+                },
             }))
         }
         other => {
@@ -162,10 +155,10 @@ mod tests {
             };
             assert_eq!(pr.action, action);
             assert_eq!(
-                (pr.owner.as_str(), pr.repo.as_str()),
+                (pr.head.owner.as_str(), pr.head.repo.as_str()),
                 ("Codertocat", "Hello-World")
             );
-            assert_eq!(pr.head_sha.len(), 40);
+            assert_eq!(pr.head.head_sha.len(), 40);
         }
         for name in ["pull_request.closed", "pull_request.labeled"] {
             assert!(matches!(

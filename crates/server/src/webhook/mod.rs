@@ -28,17 +28,18 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use gdt_tracker::deployments::ServiceError;
-use gdt_tracker::pr_checks::{Check, CheckStart, PrCheckService, PullRequestHead};
+use gdt_tracker::pr_checks::{Check, CheckOutcome, CheckStart, PullRequestHead};
+use gdt_tracker::ServiceError;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ProblemCode};
 use crate::AppState;
 use event::Delivery;
 
-/// GitHub expects an answer within 10 s; each check's start gets most of it.
-const TEMPORAL_BUDGET: Duration = Duration::from_secs(8);
+/// GitHub expects an answer within 10 s: connecting to Temporal and starting the checks get
+/// 8 s of it, and no call of [`crate::Services::pr_checks`] should be given longer.
+pub const START_BUDGET: Duration = Duration::from_secs(8);
 
 /// Bodies being read for verification may hold this many times `webhook.max_body_bytes`.
 pub const BUFFER_BUDGET_FACTOR: usize = 2;
@@ -105,7 +106,7 @@ async fn receive(State(state): State<AppState>, request: Request) -> Result<Resp
         .map_err(|_| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
+                ProblemCode::Busy,
                 "too many large deliveries are being verified at once; retry later",
             )
         })?;
@@ -118,7 +119,7 @@ async fn receive(State(state): State<AppState>, request: Request) -> Result<Resp
         } else {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_body",
+                ProblemCode::InvalidBody,
                 format!("the body could not be read: {e}"),
             )
         }
@@ -131,15 +132,20 @@ async fn receive(State(state): State<AppState>, request: Request) -> Result<Resp
     if event.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_event",
+            ProblemCode::InvalidEvent,
             "the X-GitHub-Event header is missing",
         ));
     }
     let content_type = text(header::CONTENT_TYPE.as_str());
-    let json = event::payload_json(&content_type, &body)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?;
-    let delivery = event::decode(&event, &json)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?;
+    let invalid_json = |e: event::DecodeError| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ProblemCode::InvalidJson,
+            e.to_string(),
+        )
+    };
+    let json = event::payload_json(&content_type, &body).map_err(invalid_json)?;
+    let delivery = event::decode(&event, &json).map_err(invalid_json)?;
     // The body is no longer needed: give its share of the budget back.
     drop((json, body, _permit));
     let pr = match delivery {
@@ -156,32 +162,20 @@ async fn receive(State(state): State<AppState>, request: Request) -> Result<Resp
         }
         Delivery::PullRequest(pr) => pr,
     };
-    let head = PullRequestHead {
-        owner: pr.owner,
-        repo: pr.repo,
-        number: pr.number,
-        head_sha: pr.head_sha,
-        head_ref: pr.head_ref,
-        base_ref: pr.base_ref,
-    };
+    let head = &pr.head;
     // One budget for connecting and starting, so the answer stays within GitHub's 10 s.
-    let deadline = tokio::time::Instant::now() + TEMPORAL_BUDGET;
-    let deployments = match tokio::time::timeout_at(deadline, state.temporal.service()).await {
-        Ok(service) => service?,
+    let deadline = tokio::time::Instant::now() + START_BUDGET;
+    let services = match tokio::time::timeout_at(deadline, state.temporal.services()).await {
+        Ok(services) => services?,
         Err(_) => {
             return Err(ServiceError::Unavailable(format!(
-                "could not connect to Temporal within {TEMPORAL_BUDGET:?}; GitHub can redeliver"
+                "could not connect to Temporal within {START_BUDGET:?}; GitHub can redeliver"
             ))
             .into())
         }
     };
-    let checks = PrCheckService::new(
-        deployments.client().clone(),
-        state.settings.pr_checks_task_queue.clone(),
-        deployments.call_timeout().min(TEMPORAL_BUDGET),
-    );
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-    let results = start_each(left, |check| checks.start(check, &head)).await;
+    let results = start_each(left, |check| services.pr_checks.start(check, head)).await;
     tracing::info!(
         delivery = %delivery_id,
         action = %pr.action,
@@ -191,7 +185,7 @@ async fn receive(State(state): State<AppState>, request: Request) -> Result<Resp
         checks = ?results.iter().map(|(c, r)| format!("{c:?} {}", if r.is_ok() { "checking" } else { "not started" })).collect::<Vec<_>>(),
         "pull_request delivery"
     );
-    answer(&delivery_id, &head, results)
+    answer(&delivery_id, head, results)
 }
 
 /// Starts every check concurrently, each within `budget`.
@@ -256,7 +250,7 @@ fn answer(
                 Err(e) => {
                     failed.push(format!("{} ({e})", check.workflow_type()));
                     json!({"check": check, "workflow_id": workflow_id,
-                           "outcome": "not_started", "error": e.to_string()})
+                           "outcome": CheckOutcome::NotStarted, "error": e.to_string()})
                 }
             }
         })
@@ -268,10 +262,13 @@ fn answer(
     let (status, code) = if retry_can_help {
         detail
             .push_str(". Redelivering is safe: a check already running only looks at the PR again");
-        (StatusCode::SERVICE_UNAVAILABLE, "temporal_unavailable")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            ProblemCode::TemporalUnavailable,
+        )
     } else {
         detail.push_str(". Redelivering cannot help");
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input")
+        (StatusCode::UNPROCESSABLE_ENTITY, ProblemCode::InvalidInput)
     };
     let mut members = serde_json::Map::new();
     members.insert("delivery".to_owned(), json!(delivery_id));
@@ -289,7 +286,7 @@ fn unauthorized(invalid: bool) -> ApiError {
 fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ProblemCode::PayloadTooLarge,
         "the delivery is larger than this server accepts (webhook.max_body_bytes)",
     )
 }
@@ -329,7 +326,7 @@ mod tests {
         CheckStart {
             workflow_id: check.workflow_id("acme", "shop", 5),
             run_id: "run".to_owned(),
-            outcome: "checking".to_owned(),
+            outcome: CheckOutcome::Checking,
         }
     }
 

@@ -10,11 +10,8 @@ use gdt_github::{DeploymentFilter, DeploymentState, NewDeployment, NewDeployment
 use serde::{Deserialize, Serialize};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
-use temporalio_sdk::ApplicationFailure;
-use tracing::Instrument as _;
 
-/// Failure type names the workflow's retry policy treats as permanent (seed 000).
-pub const NON_RETRYABLE_ERROR_TYPES: [&str; 2] = ["ValidationError", "AuthenticationError"];
+use crate::activity::{in_activity_span, to_activity_error};
 
 /// Input of `CreateGitHubDeployment`. Carries no credentials: the worker has them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,8 +88,7 @@ impl DeploymentActivities {
         ctx: ActivityContext,
         input: CreateDeploymentInput,
     ) -> Result<u64, ActivityError> {
-        let span = activity_span(&ctx);
-        self.create(&ctx, input).instrument(span).await
+        in_activity_span(&ctx, self.create(&ctx, input)).await
     }
 
     /// Posts one deployment status.
@@ -108,8 +104,7 @@ impl DeploymentActivities {
         ctx: ActivityContext,
         input: UpdateDeploymentStatusInput,
     ) -> Result<u64, ActivityError> {
-        let span = activity_span(&ctx);
-        self.post_status(&ctx, input).instrument(span).await
+        in_activity_span(&ctx, self.post_status(&ctx, input)).await
     }
 }
 
@@ -233,19 +228,6 @@ impl DeploymentActivities {
     }
 }
 
-/// A span that puts the workflow id, run id, activity and attempt on every log line of
-/// one activity execution.
-pub(crate) fn activity_span(ctx: &ActivityContext) -> tracing::Span {
-    let info = ctx.info();
-    tracing::info_span!(
-        "activity",
-        activity = %info.activity_type,
-        workflow_id = info.workflow_id.as_deref().unwrap_or(""),
-        run_id = info.workflow_run_id.as_deref().unwrap_or(""),
-        attempt = info.attempt,
-    )
-}
-
 fn non_empty(s: &str) -> Option<String> {
     (!s.trim().is_empty()).then(|| s.to_owned())
 }
@@ -262,50 +244,4 @@ fn inline_wait_budget(ctx: &ActivityContext) -> std::time::Duration {
         .duration_since(std::time::SystemTime::now())
         .map(|left| (left / 4).min(cap))
         .unwrap_or_default()
-}
-
-/// Turns a classified GitHub error into a Temporal failure: permanent errors are
-/// non-retryable with the type the retry policy names, and rate limits carry the delay
-/// GitHub asked for as the next retry's delay.
-///
-/// Every activity attempt that fails on GitHub ends here exactly once, so this is also where
-/// the failure is logged: inside the activity's span (workflow id, run id, activity,
-/// attempt), with GitHub's status and message. Without it a worker whose every deployment
-/// fails with 401 or 422 would log nothing at all.
-pub(crate) fn to_activity_error(err: &gdt_github::Error) -> ActivityError {
-    use gdt_github::Error as E;
-    let message = err.to_string();
-    let (type_name, non_retryable) = match *err {
-        E::RateLimited { .. } => ("RateLimited", false),
-        E::Server { .. } => ("GitHubServerError", false),
-        E::Transport(_) => ("GitHubUnavailable", false),
-        E::Unauthorized { .. } | E::Forbidden { .. } => ("AuthenticationError", true),
-        E::NotFound { .. } | E::Validation { .. } | E::Client { .. } | E::Config(_) => {
-            ("ValidationError", true)
-        }
-        E::Unexpected(_) => ("GitHubUnexpectedResponse", false),
-    };
-    if non_retryable {
-        tracing::error!(
-            github_status = err.status(),
-            error = %message,
-            "GitHub refused the request; the activity fails"
-        );
-    } else {
-        tracing::warn!(
-            github_status = err.status(),
-            error = %message,
-            "GitHub request failed; Temporal retries the activity"
-        );
-    }
-    let next_retry_delay = match *err {
-        E::RateLimited { wait, .. } => Some(wait),
-        _ => None,
-    };
-    let failure = ApplicationFailure::builder(message)
-        .type_name(type_name.to_owned())
-        .non_retryable(non_retryable)
-        .maybe_next_retry_delay(next_retry_delay)
-        .build();
-    ActivityError::application(failure)
 }

@@ -8,14 +8,16 @@ pub mod workflow;
 
 pub use activities::DeploymentActivities;
 pub use model::{
-    DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput, DeploymentWorkflowResult,
-    StatusUpdateAck, UpdateRejection,
+    AckOutcome, DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput,
+    DeploymentWorkflowResult, StatusUpdateAck, UpdateOutcome, UpdateRejection,
 };
 pub use service::{
-    DeploymentDetails, DeploymentService, ListFilter, ListedDeployment, ServiceError, StartOutcome,
-    Started,
+    DeploymentDetails, DeploymentService, ListFilter, ListedDeployment, StartOutcome, Started,
 };
 pub use workflow::{
     GitHubDeploymentWorkflow, DEPLOYMENT_CREATED_UPDATE, STATE_QUERY, STATUS_UPDATE_SIGNAL,
-    STATUS_UPDATE_UPDATE, WORKFLOW_TYPE,
+    STATUS_UPDATE_UPDATE, TASK_QUEUE, WORKFLOW_TYPE,
 };
+
+/// The errors of [`DeploymentService`], shared with the PR checks' service.
+pub use crate::service::ServiceError;

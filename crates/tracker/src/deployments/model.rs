@@ -1,11 +1,12 @@
 //! The deployment workflow's contract: its input, signal, query and result types.
 //!
-//! Field names are seed 000's JSON (`DeploymentWorkflowInput`, `DeploymentStatusUpdate`,
-//! `DeploymentWorkflowResult`); pipelines and `temporal workflow start --input` rely on them.
+//! The JSON field names (`DeploymentWorkflowInput`, `DeploymentStatusUpdate`,
+//! `DeploymentWorkflowResult`) are a published contract: pipelines and `temporal workflow
+//! start --input` rely on them, so they never change.
 
 use serde::{Deserialize, Serialize};
 
-/// Default for [`DeploymentWorkflowInput::inactivity_timeout_seconds`]: 30 minutes (seed 000).
+/// Default for [`DeploymentWorkflowInput::inactivity_timeout_seconds`]: 30 minutes.
 pub const DEFAULT_INACTIVITY_TIMEOUT_SECS: u64 = 30 * 60;
 
 /// What a deployment may carry. Every free-text field has a limit, so that a workflow's
@@ -401,13 +402,89 @@ pub struct AppliedUpdate {
     pub event_id: Option<String>,
     /// When the workflow received it (workflow time, RFC 3339).
     pub received_at: String,
-    /// What became of it: `applied`, `ignored_after_terminal`, `duplicate_event`,
-    /// `rejected_unknown_status`, `rejected_invalid`, `superseded` (more than 100 updates were
-    /// waiting for GitHub; newer ones were posted), `failed` (GitHub did not take it after
-    /// every retry).
-    pub outcome: String,
+    /// What became of it.
+    pub outcome: UpdateOutcome,
     /// Why it was not applied, when it was not.
     pub detail: Option<String>,
+}
+
+/// Declares an enum of words on the wire, with `ALL`, `as_str()` and a `Display` that
+/// pads. Serde and the OpenAPI schema spell variants in `snake_case`, which is what each
+/// variant's word must be (tested): utoipa does not read a `rename` that comes from a macro.
+macro_rules! wire_words {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$variant_meta:meta])* $variant:ident = $word:literal,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),*];
+
+            /// The word on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word,)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+    };
+}
+
+wire_words! {
+    /// What became of one update, as `deployment-state` records it.
+    pub enum UpdateOutcome {
+        /// Posted to GitHub.
+        Applied = "applied",
+        /// Not posted: the deployment had already reached a terminal state.
+        IgnoredAfterTerminal = "ignored_after_terminal",
+        /// Not posted: an update with this `event_id` was already received.
+        DuplicateEvent = "duplicate_event",
+        /// Not posted: the status word maps to no GitHub state.
+        RejectedUnknownStatus = "rejected_unknown_status",
+        /// Not posted: the update was malformed (no status word, an unknown field, a field
+        /// over its limit).
+        RejectedInvalid = "rejected_invalid",
+        /// Not posted: more than 100 updates were waiting for GitHub, and newer ones were
+        /// posted.
+        Superseded = "superseded",
+        /// GitHub did not take it after every retry.
+        Failed = "failed",
+    }
+}
+
+wire_words! {
+    /// What the workflow did with a submitted update.
+    pub enum AckOutcome {
+        /// It will be posted to GitHub in arrival order.
+        Queued = "queued",
+        /// An update with this `event_id` was already received; nothing new is posted.
+        DuplicateEvent = "duplicate_event",
+        /// No worker took the update in time: it is stored and applied when one runs, unless
+        /// the deployment is terminal by then.
+        QueuedForWorker = "queued_for_worker",
+        /// The status word maps to no GitHub state (the update's validator refuses such an
+        /// update first, so only the signal's path records it).
+        RejectedUnknownStatus = "rejected_unknown_status",
+        /// The deployment had already reached a terminal state (the validator refuses such an
+        /// update first, so only the signal's path records it).
+        IgnoredAfterTerminal = "ignored_after_terminal",
+    }
 }
 
 /// The answer of the `deployment-state` query.
@@ -438,19 +515,16 @@ pub struct DeploymentStateView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusUpdateAck {
-    /// `queued` (it will be posted to GitHub in arrival order), `duplicate_event` (an
-    /// update with this `event_id` was already received; nothing new is posted) or
-    /// `queued_for_worker` (no worker was running: the update is stored and applied when
-    /// one runs, unless the deployment is terminal by then).
-    pub outcome: String,
+    /// What the workflow did with the update.
+    pub outcome: AckOutcome,
     /// The GitHub state the status word maps to, when it was queued.
     pub state: Option<String>,
 }
 
 impl StatusUpdateAck {
-    pub(crate) fn new(outcome: &str, state: Option<gdt_github::DeploymentState>) -> Self {
+    pub(crate) fn new(outcome: AckOutcome, state: Option<gdt_github::DeploymentState>) -> Self {
         Self {
-            outcome: outcome.to_owned(),
+            outcome,
             state: state.map(|s| s.as_str().to_owned()),
         }
     }
@@ -600,6 +674,48 @@ mod tests {
         .clipped();
         assert_eq!(clipped.status.chars().count(), limits::NAME_CHARS);
         assert_eq!(clipped.description.chars().count(), 140);
+    }
+
+    #[test]
+    fn outcomes_serialise_to_their_words() {
+        for outcome in UpdateOutcome::ALL {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
+            assert_eq!(format!("{outcome}"), outcome.as_str());
+        }
+        for outcome in AckOutcome::ALL {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
+            let back: AckOutcome = serde_json::from_value(outcome.as_str().into()).unwrap();
+            assert_eq!(back, *outcome);
+        }
+        assert_eq!(
+            UpdateOutcome::ALL
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "applied",
+                "ignored_after_terminal",
+                "duplicate_event",
+                "rejected_unknown_status",
+                "rejected_invalid",
+                "superseded",
+                "failed",
+            ]
+        );
+        assert_eq!(
+            AckOutcome::ALL
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "queued",
+                "duplicate_event",
+                "queued_for_worker",
+                "rejected_unknown_status",
+                "ignored_after_terminal",
+            ]
+        );
+        assert_eq!(format!("{:<10}|", AckOutcome::Queued), "queued    |");
     }
 
     #[test]

@@ -12,25 +12,26 @@ use std::time::{Duration, SystemTime};
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use temporalio_client::errors::{
-    ClientError, WorkflowInteractionError, WorkflowQueryError, WorkflowStartError,
-    WorkflowUpdateError,
+    WorkflowInteractionError, WorkflowQueryError, WorkflowStartError, WorkflowUpdateError,
 };
 use temporalio_client::{
-    Client, HistoryEventFilterType, RetryOptions, RpcOptions, WorkflowDescribeOptions,
+    Client, HistoryEventFilterType, RpcOptions, WorkflowDescribeOptions,
     WorkflowExecuteUpdateOptions, WorkflowExecutionStatus, WorkflowFetchHistoryOptions,
     WorkflowGetResultOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowListOptions,
     WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
 };
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use temporalio_common::search_attributes::SearchAttributes;
-use tonic::Code;
 
 use super::model::{
-    DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput, StatusUpdateAck,
-    UpdateRejection,
+    AckOutcome, DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput,
+    StatusUpdateAck, UpdateRejection,
 };
 use super::workflow::{GitHubDeploymentWorkflow, WORKFLOW_TYPE};
 use crate::search_attributes as sa;
+use crate::service::{
+    from_client_error, from_status, is_timeout, no_retries_after, rpc_options, ServiceError,
+};
 
 /// Starts, updates, reads and lists deployment workflows.
 #[derive(Clone)]
@@ -156,47 +157,6 @@ enum Creation {
         /// Why it ended without completing.
         error: Option<String>,
     },
-}
-
-/// Why a call did not do what was asked. Messages say what was wrong and what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ServiceError {
-    /// The input cannot start a deployment.
-    #[error("{0}")]
-    InvalidInput(String),
-    /// The workflow id is already used by a different deployment.
-    #[error("{0}")]
-    Conflict(String),
-    /// The workflow ended without creating the GitHub deployment (GitHub refused it).
-    #[error("deployment workflow {workflow_id:?} {workflow_status} without creating the GitHub deployment: {reason}; fix the cause and start again with another workflow_id (a workflow id is never reused)")]
-    NotCreated {
-        /// The workflow id.
-        workflow_id: String,
-        /// Temporal's status of the closed workflow.
-        workflow_status: String,
-        /// Why (the workflow's failure message).
-        reason: String,
-    },
-    /// No deployment workflow has this id.
-    #[error("no deployment workflow with id {0:?}")]
-    NotFound(String),
-    /// The deployment workflow has finished; it takes no more updates.
-    #[error("deployment workflow {workflow_id:?} has finished ({status}); start a new deployment to report another run")]
-    Finished {
-        /// The workflow id.
-        workflow_id: String,
-        /// Temporal's status of the closed workflow.
-        status: String,
-    },
-    /// The workflow refused the update (its validator's decision).
-    #[error("{0}")]
-    Rejected(UpdateRejection),
-    /// Temporal, or a worker, did not answer in time or could not be reached.
-    #[error("{0}")]
-    Unavailable(String),
-    /// Temporal answered with an error this service does not expect.
-    #[error("Temporal refused the call: {0}")]
-    Temporal(String),
 }
 
 impl DeploymentService {
@@ -468,12 +428,7 @@ impl DeploymentService {
             .client
             .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned());
         let options = WorkflowExecuteUpdateOptions::builder()
-            .rpc_options(
-                RpcOptions::builder()
-                    .timeout(wait)
-                    .retry_options(no_retries_after(wait))
-                    .build(),
-            )
+            .rpc_options(rpc_options(wait))
             .build();
         let id = tokio::time::timeout(
             wait,
@@ -592,7 +547,7 @@ impl DeploymentService {
                     "no worker took the status update in time; sent it as a signal instead"
                 );
                 Ok(StatusUpdateAck {
-                    outcome: "queued_for_worker".to_owned(),
+                    outcome: AckOutcome::QueuedForWorker,
                     state: None,
                 })
             }
@@ -771,10 +726,7 @@ impl DeploymentService {
     }
 
     fn rpc_options(&self) -> RpcOptions {
-        RpcOptions::builder()
-            .timeout(self.call_timeout)
-            .retry_options(no_retries_after(self.call_timeout))
-            .build()
+        rpc_options(self.call_timeout)
     }
 
     /// Runs one call with the service's deadline.
@@ -793,14 +745,6 @@ impl DeploymentService {
                 ))
             })
     }
-}
-
-/// The client's retries for one call, stopped before the call's deadline.
-fn no_retries_after(deadline: Duration) -> RetryOptions {
-    RetryOptions::builder()
-        .max_elapsed_time(Some(deadline))
-        .max_interval(Duration::from_millis(500))
-        .build()
 }
 
 /// A visibility query for deployments matching the filters, and whether its matches are
@@ -873,32 +817,6 @@ fn validate_workflow_id(id: &str) -> Result<(), ServiceError> {
         )));
     }
     Ok(())
-}
-
-/// Whether a call ended because its deadline passed: the server's `DeadlineExceeded`, or the
-/// client's own timeout, which tonic reports as `Cancelled` ("Timeout expired").
-fn is_timeout(status: &tonic::Status) -> bool {
-    matches!(status.code(), Code::DeadlineExceeded | Code::Cancelled)
-}
-
-fn from_status(status: &tonic::Status) -> ServiceError {
-    match status.code() {
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::ResourceExhausted => {
-            ServiceError::Unavailable(format!(
-                "Temporal is unavailable ({}); retry later",
-                status.message()
-            ))
-        }
-        Code::InvalidArgument => ServiceError::InvalidInput(status.message().to_owned()),
-        _ => ServiceError::Temporal(status.message().to_owned()),
-    }
-}
-
-fn from_client_error(e: &ClientError) -> ServiceError {
-    match e {
-        ClientError::Rpc(status) => from_status(status),
-        other => ServiceError::Temporal(other.to_string()),
-    }
 }
 
 fn status_word(status: WorkflowExecutionStatus) -> String {
@@ -998,22 +916,5 @@ mod tests {
         assert!(validate_workflow_id("..a").is_ok());
         assert!(validate_workflow_id("a\nb").is_err());
         assert!(validate_workflow_id(&"x".repeat(1001)).is_err());
-    }
-
-    #[test]
-    fn a_deadline_from_either_side_is_a_timeout() {
-        assert!(is_timeout(&tonic::Status::deadline_exceeded("deadline")));
-        assert!(is_timeout(&tonic::Status::cancelled("Timeout expired")));
-        assert!(!is_timeout(&tonic::Status::unavailable(
-            "connection refused"
-        )));
-        assert!(!is_timeout(&tonic::Status::invalid_argument("bad id")));
-    }
-
-    #[test]
-    fn unreachable_temporal_is_unavailable_not_an_internal_error() {
-        let err = from_status(&tonic::Status::unavailable("connection refused"));
-        assert!(matches!(err, ServiceError::Unavailable(_)), "{err:?}");
-        assert!(err.to_string().contains("retry later"));
     }
 }

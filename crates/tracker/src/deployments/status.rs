@@ -1,12 +1,13 @@
 //! Pure decisions about status words: how a CI/CD system's word maps to a GitHub
-//! deployment state (seed 000's `mapHarnessStatusToGitHub`), and which states end a deployment.
+//! deployment state, and which states end a deployment.
 
 use gdt_github::DeploymentState;
 
 /// Every status word a pipeline may send, and the GitHub state it means.
 ///
-/// Seed 000's table, plus GitHub's own state names (`pending`, `queued`) and the American
-/// spelling of `cancelled`. Matching is case-insensitive and ignores surrounding whitespace.
+/// The pipeline's words (`running`, `succeeded`, `failed`, `aborted`, …), GitHub's own state
+/// names (`pending`, `queued`, `in_progress`, …) and both spellings of `cancelled`. Matching
+/// is case-insensitive and ignores surrounding whitespace.
 pub const STATUS_WORDS: &[(&str, DeploymentState)] = &[
     ("queued", DeploymentState::Queued),
     ("pending", DeploymentState::Pending),
@@ -33,9 +34,9 @@ pub struct UnknownStatus {
 
 /// Maps a pipeline's status word to a GitHub deployment state.
 ///
-/// An empty word means "no status yet" and maps to `pending`, as seed 000's default did.
-/// Unlike the seed, an unknown word is an error rather than a silent `pending`: a typo in a
-/// pipeline (`"sucess"`) must not leave a deployment pending forever.
+/// An empty word means "no status yet" and maps to `pending`. An unknown word is an error
+/// rather than a silent `pending`: a typo in a pipeline (`"sucess"`) must not leave a
+/// deployment pending forever.
 pub fn map_status(word: &str) -> Result<DeploymentState, UnknownStatus> {
     let normalised = word.trim().to_ascii_lowercase();
     if normalised.is_empty() {
@@ -59,7 +60,7 @@ fn known_words() -> String {
 }
 
 /// Formats a duration the way Go's `time.Duration.String()` does (`1h2m3.5s`, `250ms`),
-/// because seed 000's result field `total_duration` is such a string.
+/// because the workflow result's `total_duration` is such a string.
 pub fn go_duration_string(d: std::time::Duration) -> String {
     let total_ms = d.as_millis();
     if total_ms == 0 {
@@ -94,7 +95,7 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn maps_every_seed_word_case_insensitively() {
+    fn maps_every_word_case_insensitively() {
         let cases = [
             ("queued", DeploymentState::Queued),
             ("RUNNING", DeploymentState::InProgress),

@@ -28,21 +28,21 @@ use temporalio_sdk::{
     WorkflowResult,
 };
 
-use super::activities::{
-    CreateDeploymentInput, DeploymentActivities, UpdateDeploymentStatusInput,
-    NON_RETRYABLE_ERROR_TYPES,
-};
+use super::activities::{CreateDeploymentInput, DeploymentActivities, UpdateDeploymentStatusInput};
 use super::model::{
-    cut, limits, AppliedUpdate, DeploymentStateView, DeploymentStatusUpdate,
+    cut, limits, AckOutcome, AppliedUpdate, DeploymentStateView, DeploymentStatusUpdate,
     DeploymentWorkflowInput, DeploymentWorkflowResult, LenientStatusUpdate, StatusUpdateAck,
-    UpdateRejection,
+    UpdateOutcome, UpdateRejection,
 };
 use super::status::{go_duration_string, map_status};
+use crate::activity::{failure_message, invalid_input, NON_RETRYABLE_ERROR_TYPES};
 use crate::search_attributes as sa;
 
-/// The workflow type name (seed 000).
+/// The task queue deployments run on by default (`temporal.task_queue`).
+pub const TASK_QUEUE: &str = "github-deployment-tracker";
+/// The workflow type name, which pipelines start with `temporal workflow start --type`.
 pub const WORKFLOW_TYPE: &str = "GitHubDeploymentWorkflow";
-/// The status-update signal name (seed 000).
+/// The signal a pipeline reports a status with (a `DeploymentStatusUpdate`).
 pub const STATUS_UPDATE_SIGNAL: &str = "deployment-status-update";
 /// The state query name.
 pub const STATE_QUERY: &str = "deployment-state";
@@ -197,7 +197,7 @@ impl GitHubDeploymentWorkflow {
                     input.repository(),
                     input.commit_sha,
                     input.environment,
-                    activity_failure_message(&e)
+                    failure_message(&e)
                 ))
             })?;
         ctx.state_mut(|s| s.view.deployment_id = Some(deployment_id));
@@ -249,7 +249,7 @@ impl GitHubDeploymentWorkflow {
                         &lenient.into(),
                         None,
                         received_at,
-                        "rejected_invalid",
+                        UpdateOutcome::RejectedInvalid,
                         Some(format!("invalid status update: {strict}")),
                     );
                     return;
@@ -259,7 +259,7 @@ impl GitHubDeploymentWorkflow {
                         &DeploymentStatusUpdate::default(),
                         None,
                         received_at,
-                        "rejected_invalid",
+                        UpdateOutcome::RejectedInvalid,
                         Some(format!("invalid status update: {e}")),
                     );
                     return;
@@ -272,7 +272,7 @@ impl GitHubDeploymentWorkflow {
                     &update,
                     None,
                     received_at,
-                    "rejected_invalid",
+                    UpdateOutcome::RejectedInvalid,
                     Some(e.to_string()),
                 );
                 return;
@@ -374,10 +374,10 @@ impl GitHubDeploymentWorkflow {
                     &update,
                     None,
                     received_at,
-                    "duplicate_event",
+                    UpdateOutcome::DuplicateEvent,
                     Some(format!("event_id {event_id} was already received")),
                 );
-                return StatusUpdateAck::new("duplicate_event", None);
+                return StatusUpdateAck::new(AckOutcome::DuplicateEvent, None);
             }
         }
         let state = match map_status(&update.status) {
@@ -387,10 +387,10 @@ impl GitHubDeploymentWorkflow {
                     &update,
                     None,
                     received_at,
-                    "rejected_unknown_status",
+                    UpdateOutcome::RejectedUnknownStatus,
                     Some(e.to_string()),
                 );
-                return StatusUpdateAck::new("rejected_unknown_status", None);
+                return StatusUpdateAck::new(AckOutcome::RejectedUnknownStatus, None);
             }
         };
         if self.is_terminal() {
@@ -398,10 +398,10 @@ impl GitHubDeploymentWorkflow {
                 &update,
                 Some(state),
                 received_at,
-                "ignored_after_terminal",
+                UpdateOutcome::IgnoredAfterTerminal,
                 Some("the deployment had already reached a terminal state".to_owned()),
             );
-            return StatusUpdateAck::new("ignored_after_terminal", Some(state));
+            return StatusUpdateAck::new(AckOutcome::IgnoredAfterTerminal, Some(state));
         }
         self.terminal_queued |= state.is_terminal();
         self.inbox.push_back(Pending {
@@ -409,7 +409,7 @@ impl GitHubDeploymentWorkflow {
             state,
             received_at,
         });
-        StatusUpdateAck::new("queued", Some(state))
+        StatusUpdateAck::new(AckOutcome::Queued, Some(state))
     }
 
     /// Keeps at most [`limits::PENDING_UPDATES`] updates waiting (while GitHub is down, say):
@@ -425,7 +425,7 @@ impl GitHubDeploymentWorkflow {
                     &skipped.update,
                     Some(skipped.state),
                     skipped.received_at,
-                    "superseded",
+                    UpdateOutcome::Superseded,
                     Some(format!(
                         "not posted: more than {} updates were waiting for GitHub; the newer \
                          ones are posted",
@@ -458,7 +458,7 @@ impl GitHubDeploymentWorkflow {
         update: &DeploymentStatusUpdate,
         state: Option<DeploymentState>,
         received_at: String,
-        outcome: &str,
+        outcome: UpdateOutcome,
         detail: Option<String>,
     ) {
         let update = update.clipped();
@@ -471,7 +471,7 @@ impl GitHubDeploymentWorkflow {
             environment_url: update.environment_url,
             event_id: update.event_id,
             received_at,
-            outcome: outcome.to_owned(),
+            outcome,
             detail: detail.map(|d| cut(&d, limits::RECORDED_TEXT_CHARS)),
         });
         let excess = self
@@ -579,7 +579,7 @@ async fn track(
                 &left.update,
                 Some(left.state),
                 left.received_at,
-                "ignored_after_terminal",
+                UpdateOutcome::IgnoredAfterTerminal,
                 Some("the deployment had already reached a terminal state".to_owned()),
             );
         }
@@ -641,7 +641,7 @@ async fn post(
                     &pending.update,
                     Some(pending.state),
                     pending.received_at.clone(),
-                    "applied",
+                    UpdateOutcome::Applied,
                     None,
                 );
             });
@@ -658,8 +658,8 @@ async fn post(
                     &pending.update,
                     Some(pending.state),
                     pending.received_at.clone(),
-                    "failed",
-                    Some(activity_failure_message(&e)),
+                    UpdateOutcome::Failed,
+                    Some(failure_message(&e)),
                 );
             });
         }
@@ -701,15 +701,14 @@ pub const GITHUB_OUTAGE_BUDGET: Duration = Duration::from_secs(30 * 60);
 /// How long one attempt of an activity may take.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Activity options: 30 s per attempt (each GitHub request has its own 30 s timeout; an
-/// attempt whose worker died is retried after that) and seed 000's backoff (1 s, ×2, at most
-/// 30 s; validation and authentication errors not retried). No heartbeats: every heartbeat is
-/// a write in Temporal, and the heartbeat each attempt used to send at its start cost the dev
-/// server about 20 CPU-seconds per 1,000 deployments under `make bench` while giving nothing
-/// the attempt's own timeout does not. Unlike the seed's 5 attempts (about 15 s), retries are
-/// bounded by time, [`GITHUB_OUTAGE_BUDGET`]: a GitHub outage of a few minutes must not lose a
-/// deployment or a status. Retried attempts check what already landed before writing, so more
-/// attempts cost no duplicates.
+/// Activity options: at most [`ATTEMPT_TIMEOUT`] per attempt (each GitHub request has its
+/// own 30 s timeout; an attempt whose worker died is retried after that), backoff from 1 s,
+/// doubling, at most 30 s between attempts, and validation and authentication errors never
+/// retried ([`NON_RETRYABLE_ERROR_TYPES`]). Retries are bounded by time, not by count: they
+/// go on for [`GITHUB_OUTAGE_BUDGET`], so a GitHub outage of a few minutes loses no
+/// deployment and no status; retried attempts check what already landed before writing, so
+/// more attempts cost no duplicates. No heartbeats: every heartbeat is a write in Temporal,
+/// and the attempt's own timeout already notices a worker that died.
 fn activity_options() -> ActivityOptions {
     ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
         schedule_to_close: GITHUB_OUTAGE_BUDGET,
@@ -725,25 +724,6 @@ fn activity_options() -> ActivityOptions {
             .build(),
     )
     .build()
-}
-
-/// The innermost message of an activity failure: the activity's own error (GitHub's
-/// message), not the SDK's "Activity task failed" wrappers around it.
-fn activity_failure_message(err: &temporalio_sdk::ActivityExecutionError) -> String {
-    let Some(mut failure) = err.failure() else {
-        return err.to_string();
-    };
-    while let Some(cause) = failure.cause.as_deref() {
-        failure = cause;
-    }
-    failure.message.clone()
-}
-
-fn invalid_input(message: String) -> ApplicationFailure {
-    ApplicationFailure::builder(message)
-        .type_name("InvalidInput".to_owned())
-        .non_retryable(true)
-        .build()
 }
 
 fn millis(t: SystemTime) -> u64 {

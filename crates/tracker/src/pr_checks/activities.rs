@@ -1,5 +1,9 @@
-//! The activities of the pull-request checks, under seed 001's names. Every GitHub call goes
-//! through the worker's one [`gdt_github::Client`]: no token travels in any input.
+//! The activities of the pull-request checks (`FetchPRFilesActivity`,
+//! `CategorizeFilesActivity`, `ValidatePluginSchemasActivity`, `PostReminderCommentActivity`,
+//! `PostSuccessCommentActivity`, `FetchFileContentActivity`,
+//! `PostVersionMismatchCommentActivity`, `GetPullRequestHeadActivity`,
+//! `PostCheckRunActivity`, `VersionPathsActivity`). Every GitHub call goes through the
+//! worker's one [`gdt_github::Client`]: no token travels in any input.
 //!
 //! Writing a check's comment ([`PrCheckActivities::publish`]) keeps one comment per check and
 //! PR, found by its hidden marker across every page of comments and edited in place; extra
@@ -20,9 +24,8 @@ use gdt_pr_checks::{
 use serde::{Deserialize, Serialize};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
-use tracing::Instrument as _;
 
-use crate::deployments::activities::{activity_span, to_activity_error};
+use crate::activity::{in_activity_span, to_activity_error};
 
 /// What the checks report and where.
 #[derive(Debug, Clone)]
@@ -186,8 +189,7 @@ impl PrCheckActivities {
         ctx: ActivityContext,
         input: FetchFilesInput,
     ) -> Result<FetchedFiles, ActivityError> {
-        let span = activity_span(&ctx);
-        async move {
+        in_activity_span(&ctx, async move {
             let listed = self
                 .github
                 .list_pull_files(&input.owner, &input.repo, input.pr_number)
@@ -211,8 +213,7 @@ impl PrCheckActivities {
                 files,
                 truncated: listed.truncated,
             })
-        }
-        .instrument(span)
+        })
         .await
     }
 
@@ -233,8 +234,7 @@ impl PrCheckActivities {
         ctx: ActivityContext,
         input: ValidateSchemasInput,
     ) -> Result<Vec<JsonProblem>, ActivityError> {
-        let span = activity_span(&ctx);
-        async move {
+        in_activity_span(&ctx, async move {
             let mut problems = Vec::new();
             for path in gdt_pr_checks::json_files_to_check(&self.settings.patterns, &input.files) {
                 let file = self
@@ -257,8 +257,7 @@ impl PrCheckActivities {
                 }
             }
             Ok(problems)
-        }
-        .instrument(span)
+        })
         .await
     }
 
@@ -269,8 +268,7 @@ impl PrCheckActivities {
         ctx: ActivityContext,
         input: PublishPlugin,
     ) -> Result<Published, ActivityError> {
-        let span = activity_span(&ctx);
-        self.publish_plugin(input).instrument(span).await
+        in_activity_span(&ctx, self.publish_plugin(input)).await
     }
 
     /// Reports that the plugin was updated (or that there is nothing to remind of).
@@ -280,8 +278,7 @@ impl PrCheckActivities {
         ctx: ActivityContext,
         input: PublishPlugin,
     ) -> Result<Published, ActivityError> {
-        let span = activity_span(&ctx);
-        self.publish_plugin(input).instrument(span).await
+        in_activity_span(&ctx, self.publish_plugin(input)).await
     }
 
     /// The PR's head commit as GitHub has it now.
@@ -291,16 +288,14 @@ impl PrCheckActivities {
         ctx: ActivityContext,
         input: PullTarget,
     ) -> Result<String, ActivityError> {
-        let span = activity_span(&ctx);
-        async move {
+        in_activity_span(&ctx, async move {
             let pull = self
                 .github
                 .get_pull(&input.owner, &input.repo, input.pr_number)
                 .await
                 .map_err(|e| to_activity_error(&e))?;
             Ok(pull.head.sha)
-        }
-        .instrument(span)
+        })
         .await
     }
 
@@ -313,9 +308,8 @@ impl PrCheckActivities {
         ctx: ActivityContext,
         input: PublishCheckRun,
     ) -> Result<CheckRunPosted, ActivityError> {
-        let span = activity_span(&ctx);
         let look_first = input.may_exist || ctx.info().attempt > 1;
-        async move {
+        in_activity_span(&ctx, async move {
             if !self.settings.check_runs {
                 return Ok(CheckRunPosted {
                     disabled: true,
@@ -323,8 +317,7 @@ impl PrCheckActivities {
                 });
             }
             self.write_check_run(&input, look_first).await
-        }
-        .instrument(span)
+        })
         .await
     }
 
@@ -346,16 +339,14 @@ impl PrCheckActivities {
         ctx: ActivityContext,
         input: FetchFileInput,
     ) -> Result<Option<String>, ActivityError> {
-        let span = activity_span(&ctx);
-        async move {
+        in_activity_span(&ctx, async move {
             let file = self
                 .github
                 .get_file(&input.owner, &input.repo, &input.path, &input.git_ref)
                 .await
                 .map_err(|e| to_activity_error(&e))?;
             Ok(file.map(|f| f.text))
-        }
-        .instrument(span)
+        })
         .await
     }
 
@@ -367,8 +358,7 @@ impl PrCheckActivities {
         ctx: ActivityContext,
         input: PublishVersion,
     ) -> Result<Published, ActivityError> {
-        let span = activity_span(&ctx);
-        async move {
+        in_activity_span(&ctx, async move {
             let paths = self.settings.version_paths.clone();
             let verdict = input.verdict.clone();
             let head_sha = input.head_sha.clone();
@@ -396,8 +386,7 @@ impl PrCheckActivities {
                 render,
             )
             .await
-        }
-        .instrument(span)
+        })
         .await
     }
 }

@@ -1,7 +1,7 @@
-//! Pull-request checks started from GitHub webhooks (seed 001):
-//! `PluginUpdateValidationWorkflow` and `VersionValidationWorkflow` on
-//! `plugin-validation-queue`. The decisions themselves (categorising files, JSON and SemVer
-//! checks, comment and check-run rendering) are pure functions in `gdt-pr-checks`.
+//! Pull-request checks started from GitHub webhooks: `PluginUpdateValidationWorkflow` and
+//! `VersionValidationWorkflow`, on their own task queue ([`TASK_QUEUE`] by default). The
+//! decisions themselves (categorising files, JSON and SemVer checks, comment and check-run
+//! rendering) are pure functions in `gdt-pr-checks`.
 
 pub mod activities;
 pub mod model;
@@ -11,7 +11,11 @@ pub mod workflows;
 pub use activities::{PrCheckActivities, PrCheckSettings};
 pub use model::{
     plugin_workflow_id, version_workflow_id, PluginUpdateValidationInput,
-    PluginUpdateValidationResult, VersionValidationInput, VersionValidationResult,
+    PluginUpdateValidationResult, PullRequest, Reported, VersionValidationInput,
+    VersionValidationResult, TASK_QUEUE,
 };
-pub use service::{Check, CheckStart, PrCheckService, PullRequestHead};
-pub use workflows::{PluginUpdateValidationWorkflow, VersionValidationWorkflow, TASK_QUEUE};
+pub use service::{Check, CheckOutcome, CheckStart, PrCheckService, PullRequestHead};
+pub use workflows::{PluginUpdateValidationWorkflow, VersionValidationWorkflow};
+
+/// The errors of [`PrCheckService`], shared with the deployments' service.
+pub use crate::service::ServiceError;

@@ -1,17 +1,21 @@
-//! The pull-request checks' contract: seed 001's workflow inputs and results, field for field
-//! (`Owner`, `PRNumber`, `HeadSHA`, …), so its `temporal workflow start` example works as
-//! written. Unlike the seed, no input carries a GitHub token: activities use the worker's.
+//! The pull-request checks' contract: the workflows' inputs and results, whose JSON field
+//! names (`Owner`, `Repo`, `PRNumber`, `HeadSHA`, …) are published, so that
+//! `temporal workflow start --input '{"Owner":…,"Repo":…,"PRNumber":…,"HeadSHA":…}'` starts a
+//! check by hand; the `recheck` signal; workflow ids. No input carries a GitHub token:
+//! activities use the worker's.
 //!
 //! `HeadSHA` in an input is where the first pass starts, not what is reported: a check reports
 //! only the head GitHub says the PR has when it writes (see `workflows.rs`).
 
 use serde::{Deserialize, Serialize};
 
-/// The input of `PluginUpdateValidationWorkflow`. Fields README's example leaves out
-/// (`BaseBranch`, `HeadBranch`) default to empty.
+/// The task queue the checks run on by default (`pr_checks.task_queue`).
+pub const TASK_QUEUE: &str = "plugin-validation-queue";
+
+/// The pull request a check judges: the fields both checks' inputs start with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct PluginUpdateValidationInput {
+pub struct PullRequest {
     /// Repository owner.
     #[serde(rename = "Owner")]
     pub owner: String,
@@ -21,6 +25,16 @@ pub struct PluginUpdateValidationInput {
     /// Pull request number.
     #[serde(rename = "PRNumber")]
     pub pr_number: u64,
+}
+
+/// The input of `PluginUpdateValidationWorkflow`. Fields README's example leaves out
+/// (`BaseBranch`, `HeadBranch`) default to empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PluginUpdateValidationInput {
+    /// The pull request.
+    #[serde(flatten)]
+    pub pull_request: PullRequest,
     /// Base branch.
     #[serde(rename = "BaseBranch")]
     pub base_branch: String,
@@ -47,39 +61,18 @@ pub struct PluginUpdateValidationResult {
     /// Every JSON plugin file parsed and matched its schema.
     #[serde(rename = "SchemaValid")]
     pub schema_valid: bool,
-    /// The check's comment was created or updated.
-    #[serde(rename = "CommentPosted")]
-    pub comment_posted: bool,
-    /// The comment's URL.
-    #[serde(rename = "CommentURL")]
-    pub comment_url: String,
-    /// The check run of the head was created or updated.
-    #[serde(rename = "CheckRunPosted")]
-    pub check_run_posted: bool,
-    /// The check run's URL.
-    #[serde(rename = "CheckRunURL")]
-    pub check_run_url: String,
-    /// The head commit judged and reported: the PR's head when the result was written.
-    #[serde(rename = "HeadSHA")]
-    pub head_sha: String,
-    /// Problems met on the way (the check still completes).
-    #[serde(rename = "Errors")]
-    pub errors: Vec<String>,
+    /// What was reported, and where.
+    #[serde(flatten)]
+    pub reported: Reported,
 }
 
 /// The input of `VersionValidationWorkflow`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct VersionValidationInput {
-    /// Repository owner.
-    #[serde(rename = "Owner")]
-    pub owner: String,
-    /// Repository name.
-    #[serde(rename = "Repo")]
-    pub repo: String,
-    /// Pull request number.
-    #[serde(rename = "PRNumber")]
-    pub pr_number: u64,
+    /// The pull request.
+    #[serde(flatten)]
+    pub pull_request: PullRequest,
     /// The head commit judged.
     #[serde(rename = "HeadSHA")]
     pub head_sha: String,
@@ -97,6 +90,14 @@ pub struct VersionValidationResult {
     /// The version in plugin.json, as read.
     #[serde(rename = "PluginVersion")]
     pub plugin_version: String,
+    /// What was reported, and where.
+    #[serde(flatten)]
+    pub reported: Reported,
+}
+
+/// What a check reported for one head, and where: the fields both checks' results end with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reported {
     /// The check's comment was created or updated.
     #[serde(rename = "CommentPosted")]
     pub comment_posted: bool,
@@ -118,20 +119,15 @@ pub struct VersionValidationResult {
 }
 
 /// Why a check input cannot be judged.
-pub fn validate_target(
-    owner: &str,
-    repo: &str,
-    pr_number: u64,
-    head_sha: &str,
-) -> Result<(), String> {
+pub fn validate_target(pull_request: &PullRequest, head_sha: &str) -> Result<(), String> {
     let mut missing = Vec::new();
-    if owner.trim().is_empty() {
+    if pull_request.owner.trim().is_empty() {
         missing.push("Owner");
     }
-    if repo.trim().is_empty() {
+    if pull_request.repo.trim().is_empty() {
         missing.push("Repo");
     }
-    if pr_number == 0 {
+    if pull_request.pr_number == 0 {
         missing.push("PRNumber");
     }
     if head_sha.trim().is_empty() {
@@ -212,15 +208,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed_001s_example_input_decodes() {
+    fn the_documented_example_input_decodes() {
         let input: PluginUpdateValidationInput = serde_json::from_str(
             r#"{"Owner":"fyrsmithlabs","Repo":"contextd","PRNumber":65,"HeadSHA":"abc123"}"#,
         )
         .unwrap();
-        assert_eq!(input.pr_number, 65);
+        assert_eq!(input.pull_request.pr_number, 65);
+        assert_eq!(input.pull_request.owner, "fyrsmithlabs");
         assert_eq!(input.head_sha, "abc123");
-        assert!(
-            validate_target(&input.owner, &input.repo, input.pr_number, &input.head_sha).is_ok()
+        assert!(validate_target(&input.pull_request, &input.head_sha).is_ok());
+        assert_eq!(
+            serde_json::to_string(&input).unwrap(),
+            r#"{"Owner":"fyrsmithlabs","Repo":"contextd","PRNumber":65,"BaseBranch":"","HeadBranch":"","HeadSHA":"abc123"}"#
+        );
+        let version: VersionValidationInput =
+            serde_json::from_str(r#"{"Owner":"o","Repo":"r","PRNumber":7,"HeadSHA":"abc"}"#)
+                .unwrap();
+        assert_eq!(
+            (
+                version.pull_request.repo.as_str(),
+                version.pull_request.pr_number
+            ),
+            ("r", 7)
         );
         let result = serde_json::to_value(PluginUpdateValidationResult::default()).unwrap();
         for key in [
@@ -234,7 +243,37 @@ mod tests {
         ] {
             assert!(result.get(key).is_some(), "{key}");
         }
-        assert!(validate_target("", "r", 0, "")
+        // The shared fields sit at the top level of the JSON, after the check's own, and
+        // read back.
+        let result = PluginUpdateValidationResult {
+            needs_update: true,
+            reported: Reported {
+                head_sha: "abc123".to_owned(),
+                errors: vec!["e".to_owned()],
+                ..Reported::default()
+            },
+            ..PluginUpdateValidationResult::default()
+        };
+        let json = serde_json::to_string(&result).unwrap();
+        assert!(
+            json.ends_with(
+                r#""SchemaValid":false,"CommentPosted":false,"CommentURL":"","CheckRunPosted":false,"CheckRunURL":"","HeadSHA":"abc123","Errors":["e"]}"#
+            ),
+            "{json}"
+        );
+        assert_eq!(
+            serde_json::from_str::<PluginUpdateValidationResult>(&json).unwrap(),
+            result
+        );
+        let version = serde_json::to_value(VersionValidationResult::default()).unwrap();
+        for key in ["VersionMatches", "CheckRunURL", "HeadSHA", "Errors"] {
+            assert!(version.get(key).is_some(), "{key}");
+        }
+        let nameless = PullRequest {
+            repo: "r".to_owned(),
+            ..PullRequest::default()
+        };
+        assert!(validate_target(&nameless, "")
             .unwrap_err()
             .contains("Owner, PRNumber, HeadSHA"));
     }

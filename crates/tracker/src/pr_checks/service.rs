@@ -12,16 +12,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use temporalio_client::errors::WorkflowStartError;
 use temporalio_client::{
-    Client, RetryOptions, RpcOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
-    WorkflowStartOptions,
+    Client, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
 };
 
 use super::model::{
     plugin_workflow_id, validate_repository, version_workflow_id, PluginUpdateValidationInput,
-    Recheck, VersionValidationInput,
+    PullRequest, Recheck, VersionValidationInput,
 };
 use super::workflows::{PluginUpdateValidationWorkflow, VersionValidationWorkflow};
-use crate::deployments::ServiceError;
+use crate::service::{rpc_options, ServiceError};
 
 /// A PR head to check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,9 +77,19 @@ pub struct CheckStart {
     pub workflow_id: String,
     /// The run that will report the PR's current head.
     pub run_id: String,
-    /// Always `checking`: a run judges the PR's current head (it was started, or was running
-    /// and will look again once its current pass is done).
-    pub outcome: String,
+    /// Always [`CheckOutcome::Checking`].
+    pub outcome: CheckOutcome,
+}
+
+/// What became of a check a delivery asked for, in the webhook's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckOutcome {
+    /// A run judges the PR's current head: it was started, or was running and will look
+    /// again once its current pass is done.
+    Checking,
+    /// The check was not started; the answer says why.
+    NotStarted,
 }
 
 /// Starts the checks on `task_queue`.
@@ -123,12 +132,15 @@ impl PrCheckService {
         let recheck = Recheck {
             head_sha: head.head_sha.clone(),
         };
+        let pull_request = PullRequest {
+            owner: head.owner.clone(),
+            repo: head.repo.clone(),
+            pr_number: head.number,
+        };
         let started = match check {
             Check::PluginUpdateValidation => {
                 let input = PluginUpdateValidationInput {
-                    owner: head.owner.clone(),
-                    repo: head.repo.clone(),
-                    pr_number: head.number,
+                    pull_request: pull_request.clone(),
                     base_branch: head.base_ref.clone(),
                     head_branch: head.head_ref.clone(),
                     head_sha: head.head_sha.clone(),
@@ -145,9 +157,7 @@ impl PrCheckService {
             }
             Check::VersionValidation => {
                 let input = VersionValidationInput {
-                    owner: head.owner.clone(),
-                    repo: head.repo.clone(),
-                    pr_number: head.number,
+                    pull_request,
                     head_sha: head.head_sha.clone(),
                 };
                 self.bounded(self.client.signal_with_start_workflow(
@@ -165,7 +175,7 @@ impl PrCheckService {
             Ok(run_id) => Ok(CheckStart {
                 workflow_id,
                 run_id: run_id.unwrap_or_default(),
-                outcome: "checking".to_owned(),
+                outcome: CheckOutcome::Checking,
             }),
             Err(e) => Err(start_error(&workflow_id, e)),
         }
@@ -177,19 +187,7 @@ impl PrCheckService {
             .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
             .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicate)
             .run_timeout(Duration::from_secs(30 * 60))
-            .rpc_options(self.rpc_options())
-            .build()
-    }
-
-    fn rpc_options(&self) -> RpcOptions {
-        RpcOptions::builder()
-            .timeout(self.call_timeout)
-            .retry_options(
-                RetryOptions::builder()
-                    .max_elapsed_time(Some(self.call_timeout))
-                    .max_interval(Duration::from_millis(500))
-                    .build(),
-            )
+            .rpc_options(rpc_options(self.call_timeout))
             .build()
     }
 
@@ -200,7 +198,7 @@ impl PrCheckService {
         tokio::time::timeout(self.call_timeout, call)
             .await
             .map_err(|_| {
-                unavailable(&format!(
+                ServiceError::unavailable(&format!(
                     "Temporal did not answer within {:?}",
                     self.call_timeout
                 ))
@@ -218,7 +216,7 @@ fn start_error(workflow_id: &str, e: WorkflowStartError) -> ServiceError {
                 status.message()
             ))
         }
-        WorkflowStartError::Rpc(status) => unavailable(status.message()),
+        WorkflowStartError::Rpc(status) => ServiceError::unavailable(status.message()),
         e => ServiceError::Temporal(e.to_string()),
     }
 }
@@ -230,13 +228,21 @@ fn is_permanent(code: tonic::Code) -> bool {
     )
 }
 
-fn unavailable(detail: &str) -> ServiceError {
-    ServiceError::Unavailable(format!("Temporal is unavailable ({detail}); retry later"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_outcomes_serialise_to_their_words() {
+        assert_eq!(
+            serde_json::to_value(CheckOutcome::Checking).unwrap(),
+            "checking"
+        );
+        assert_eq!(
+            serde_json::to_value(CheckOutcome::NotStarted).unwrap(),
+            "not_started"
+        );
+    }
 
     #[test]
     fn what_temporal_refuses_as_invalid_is_not_retry_later() {

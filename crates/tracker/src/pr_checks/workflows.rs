@@ -1,4 +1,4 @@
-//! `PluginUpdateValidationWorkflow` and `VersionValidationWorkflow` (seed 001).
+//! `PluginUpdateValidationWorkflow` and `VersionValidationWorkflow`.
 //!
 //! One workflow per check and PR, never terminated by a delivery: each delivery
 //! signal-with-starts it (`recheck`). A pass judges a head and reports it in one comment per
@@ -20,25 +20,23 @@
 use std::time::Duration;
 
 use gdt_pr_checks::{Categorized, CheckRunReport, PluginReport, VersionPaths};
-use temporalio_common::RetryPolicy;
+use temporalio_common::{RetryPolicy, WorkflowDefinition};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityOptions, ApplicationFailure, ContinueAsNewOptions, SyncWorkflowContext,
-    WorkflowContext, WorkflowResult,
+    ActivityExecutionError, ActivityOptions, ApplicationFailure, ContinueAsNewOptions,
+    SyncWorkflowContext, WorkflowContext, WorkflowResult,
 };
+use temporalio_workflow::workflows::WorkflowImplementation;
 
 use super::activities::{
-    CheckRunPosted, FetchFileInput, FetchFilesInput, PrCheckActivities, PublishCheckRun,
-    PublishPlugin, PublishVersion, Published, PullTarget, ValidateSchemasInput,
+    FetchFileInput, FetchFilesInput, PrCheckActivities, PublishCheckRun, PublishPlugin,
+    PublishVersion, Published, PullTarget, ValidateSchemasInput,
 };
 use super::model::{
-    validate_target, PluginUpdateValidationInput, PluginUpdateValidationResult, Recheck,
-    VersionValidationInput, VersionValidationResult,
+    validate_target, PluginUpdateValidationInput, PluginUpdateValidationResult, PullRequest,
+    Recheck, Reported, VersionValidationInput, VersionValidationResult,
 };
-use crate::deployments::activities::NON_RETRYABLE_ERROR_TYPES;
-
-/// The task queue of the pull-request checks (seed 001).
-pub const TASK_QUEUE: &str = "plugin-validation-queue";
+use crate::activity::{failure_message, invalid_input, NON_RETRYABLE_ERROR_TYPES};
 
 /// Passes one run makes before it continues as new (a PR pushed to this often while its
 /// checks run is rare; the bound keeps the history short whatever happens).
@@ -66,16 +64,24 @@ trait Rechecked {
     fn rechecks(&self) -> u64;
 }
 
-/// A check's result: the head it reports and the problems met on the way.
-trait CheckReport {
+/// A check's input: the PR it judges and the head its first pass starts from.
+trait CheckInput: Clone {
+    fn pull_request(&self) -> &PullRequest;
     fn head_sha(&self) -> &str;
-    fn errors_mut(&mut self) -> &mut Vec<String>;
+    /// The input of the run this one continues as, starting from `head_sha`.
+    fn starting_from(self, head_sha: String) -> Self;
+}
+
+/// A check's result: what it reported for a head, and where.
+trait CheckResult {
+    fn reported(&self) -> &Reported;
+    fn reported_mut(&mut self) -> &mut Reported;
 }
 
 /// Runs `pass` on `head`, then on whatever head the PR has, until a pass has reported the
 /// PR's current head and no `recheck` arrived meanwhile, or [`MAX_PASSES`] passes ran. Both
 /// checks loop through here.
-async fn until_current_head<W: Rechecked, R: CheckReport>(
+async fn until_current_head<W: Rechecked, R: CheckResult>(
     ctx: &WorkflowContext<W>,
     target: &PullTarget,
     mut head: String,
@@ -85,7 +91,7 @@ async fn until_current_head<W: Rechecked, R: CheckReport>(
     let mut passes = 0;
     loop {
         let seen = ctx.state(W::rechecks);
-        if reported.as_ref().map(R::head_sha) != Some(head.as_str()) {
+        if reported.as_ref().map(|r| r.reported().head_sha.as_str()) != Some(head.as_str()) {
             if passes == MAX_PASSES {
                 return Passes::ContinueFrom(head);
             }
@@ -105,7 +111,7 @@ async fn until_current_head<W: Rechecked, R: CheckReport>(
             Ok(current) => head = current,
             Err(e) => {
                 if let Some(r) = reported.as_mut() {
-                    r.errors_mut().push(e);
+                    r.reported_mut().errors.push(e);
                 }
                 return Passes::Done(reported);
             }
@@ -113,35 +119,74 @@ async fn until_current_head<W: Rechecked, R: CheckReport>(
     }
 }
 
-impl Rechecked for PluginUpdateValidationWorkflow {
-    fn rechecks(&self) -> u64 {
-        self.rechecks
+/// Runs a check's passes from its input's head until the PR's current head is reported (see
+/// [`until_current_head`]), and continues as new from the head reached after
+/// [`MAX_PASSES`] passes. Both checks run through here.
+async fn run_passes<W, I, R>(
+    ctx: &WorkflowContext<W>,
+    input: &I,
+    pass: impl AsyncFnMut(String) -> Pass<R>,
+) -> WorkflowResult<R>
+where
+    W: Rechecked + WorkflowImplementation,
+    W::Run: WorkflowDefinition<Input = I>,
+    I: CheckInput,
+    R: CheckResult + Default,
+{
+    let target = pull_target(input.pull_request());
+    match until_current_head(ctx, &target, input.head_sha().to_owned(), pass).await {
+        Passes::Done(reported) => Ok(reported.unwrap_or_default()),
+        Passes::ContinueFrom(head_sha) => {
+            let next = input.clone().starting_from(head_sha);
+            ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
+            unreachable!("continue_as_new returns only errors")
+        }
     }
 }
 
-impl Rechecked for VersionValidationWorkflow {
-    fn rechecks(&self) -> u64 {
-        self.rechecks
-    }
+/// The loop's view of one check: its workflow's `recheck` count, its input's PR and head,
+/// its result's reporting fields. Both checks name these fields alike.
+macro_rules! check_parts {
+    ($workflow:ty, $input:ty, $result:ty) => {
+        impl Rechecked for $workflow {
+            fn rechecks(&self) -> u64 {
+                self.rechecks
+            }
+        }
+
+        impl CheckInput for $input {
+            fn pull_request(&self) -> &PullRequest {
+                &self.pull_request
+            }
+            fn head_sha(&self) -> &str {
+                &self.head_sha
+            }
+            fn starting_from(self, head_sha: String) -> Self {
+                Self { head_sha, ..self }
+            }
+        }
+
+        impl CheckResult for $result {
+            fn reported(&self) -> &Reported {
+                &self.reported
+            }
+            fn reported_mut(&mut self) -> &mut Reported {
+                &mut self.reported
+            }
+        }
+    };
 }
 
-impl CheckReport for PluginUpdateValidationResult {
-    fn head_sha(&self) -> &str {
-        &self.head_sha
-    }
-    fn errors_mut(&mut self) -> &mut Vec<String> {
-        &mut self.errors
-    }
-}
-
-impl CheckReport for VersionValidationResult {
-    fn head_sha(&self) -> &str {
-        &self.head_sha
-    }
-    fn errors_mut(&mut self) -> &mut Vec<String> {
-        &mut self.errors
-    }
-}
+check_parts!(
+    PluginUpdateValidationWorkflow,
+    PluginUpdateValidationInput,
+    PluginUpdateValidationResult
+);
+check_parts!(
+    VersionValidationWorkflow,
+    VersionValidationInput,
+    VersionValidationResult
+);
 
 /// Judges whether a PR that changes plugin-relevant code also updates the plugin, and
 /// whether its JSON plugin files are valid.
@@ -160,22 +205,12 @@ impl PluginUpdateValidationWorkflow {
         ctx: &mut WorkflowContext<Self>,
         input: PluginUpdateValidationInput,
     ) -> WorkflowResult<PluginUpdateValidationResult> {
-        validate_target(&input.owner, &input.repo, input.pr_number, &input.head_sha)
-            .map_err(invalid_input)?;
-        let target = pull_target(&input.owner, &input.repo, input.pr_number);
+        validate_target(&input.pull_request, &input.head_sha).map_err(invalid_input)?;
         let view: &WorkflowContext<Self> = ctx;
-        let passes = until_current_head(view, &target, input.head_sha.clone(), async |head| {
+        run_passes(view, &input, async |head| {
             plugin_pass(view, &input, &head).await
         })
-        .await;
-        match passes {
-            Passes::Done(reported) => Ok(reported.unwrap_or_default()),
-            Passes::ContinueFrom(head_sha) => {
-                let next = PluginUpdateValidationInput { head_sha, ..input };
-                ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
-                unreachable!("continue_as_new returns only errors")
-            }
-        }
+        .await
     }
 
     /// A delivery for this PR arrived: look at its head again once the current pass is done.
@@ -192,20 +227,23 @@ async fn plugin_pass(
     head: &str,
 ) -> Pass<PluginUpdateValidationResult> {
     let mut result = PluginUpdateValidationResult {
-        head_sha: head.to_owned(),
+        reported: Reported {
+            head_sha: head.to_owned(),
+            ..Reported::default()
+        },
         ..PluginUpdateValidationResult::default()
     };
     let fetched = ctx
         .execute_activity(
             PrCheckActivities::fetch_pr_files,
-            pull_target(&input.owner, &input.repo, input.pr_number),
+            pull_target(&input.pull_request),
             activity_options(),
         )
         .await;
     let fetched = match fetched {
         Ok(fetched) => fetched,
         Err(e) => {
-            result.errors.push(format!(
+            result.reported.errors.push(format!(
                 "could not list the PR's files: {}",
                 failure_message(&e)
             ));
@@ -222,7 +260,7 @@ async fn plugin_pass(
     {
         Ok(c) => c,
         Err(e) => {
-            result.errors.push(format!(
+            result.reported.errors.push(format!(
                 "could not categorise the files: {}",
                 failure_message(&e)
             ));
@@ -237,8 +275,8 @@ async fn plugin_pass(
         .execute_activity(
             PrCheckActivities::validate_plugin_schemas,
             ValidateSchemasInput {
-                owner: input.owner.clone(),
-                repo: input.repo.clone(),
+                owner: input.pull_request.owner.clone(),
+                repo: input.pull_request.repo.clone(),
                 head_sha: head.to_owned(),
                 files: fetched.files.clone(),
             },
@@ -248,15 +286,15 @@ async fn plugin_pass(
     let problems = match problems {
         Ok(problems) => problems,
         Err(e) => {
-            result.errors.push(format!(
+            result.reported.errors.push(format!(
                 "could not validate the plugin's JSON files: {}",
                 failure_message(&e)
             ));
             Vec::new()
         }
     };
-    result.schema_valid = problems.is_empty() && result.errors.is_empty();
-    result.errors.extend(
+    result.schema_valid = problems.is_empty() && result.reported.errors.is_empty();
+    result.reported.errors.extend(
         problems
             .iter()
             .map(|p| format!("{}:{}:{}: {}", p.path, p.line, p.column, p.message)),
@@ -270,9 +308,9 @@ async fn plugin_pass(
         truncated: fetched.truncated,
     });
     let publish = PublishPlugin {
-        owner: input.owner.clone(),
-        repo: input.repo.clone(),
-        pr_number: input.pr_number,
+        owner: input.pull_request.owner.clone(),
+        repo: input.pull_request.repo.clone(),
+        pr_number: input.pull_request.pr_number,
         head_sha: head.to_owned(),
         categorized,
         problems,
@@ -294,21 +332,7 @@ async fn plugin_pass(
         )
         .await
     };
-    let may_exist = match record_comment(published, &mut result.errors) {
-        Written::Moved(current) => return Pass::Moved(current),
-        Written::Comment(p) => {
-            result.comment_posted = p.comment_posted;
-            result.comment_url = p.comment_url;
-            p.reported_before
-        }
-        Written::Failed => true,
-    };
-    let posted = post_check_run(ctx, &input.owner, &input.repo, head, check_run, may_exist).await;
-    record_check_run(posted, &mut result.errors, |posted, url| {
-        result.check_run_posted = posted;
-        result.check_run_url = url;
-    });
-    Pass::Reported(result)
+    finish_pass(ctx, input, head, published, check_run, result).await
 }
 
 /// Judges whether the VERSION file and plugin.json agree on a valid SemVer version.
@@ -327,26 +351,16 @@ impl VersionValidationWorkflow {
         ctx: &mut WorkflowContext<Self>,
         input: VersionValidationInput,
     ) -> WorkflowResult<VersionValidationResult> {
-        validate_target(&input.owner, &input.repo, input.pr_number, &input.head_sha)
-            .map_err(invalid_input)?;
+        validate_target(&input.pull_request, &input.head_sha).map_err(invalid_input)?;
         let paths: VersionPaths = ctx
             .execute_activity(PrCheckActivities::version_paths, (), activity_options())
             .await
             .map_err(|e| ApplicationFailure::new(failure_message(&e)))?;
-        let target = pull_target(&input.owner, &input.repo, input.pr_number);
         let view: &WorkflowContext<Self> = ctx;
-        let passes = until_current_head(view, &target, input.head_sha.clone(), async |head| {
+        run_passes(view, &input, async |head| {
             version_pass(view, &input, &paths, &head).await
         })
-        .await;
-        match passes {
-            Passes::Done(reported) => Ok(reported.unwrap_or_default()),
-            Passes::ContinueFrom(head_sha) => {
-                let next = VersionValidationInput { head_sha, ..input };
-                ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
-                unreachable!("continue_as_new returns only errors")
-            }
-        }
+        .await
     }
 
     /// A delivery for this PR arrived: look at its head again once the current pass is done.
@@ -370,8 +384,8 @@ async fn version_pass(
             .execute_activity(
                 PrCheckActivities::fetch_file_content,
                 FetchFileInput {
-                    owner: input.owner.clone(),
-                    repo: input.repo.clone(),
+                    owner: input.pull_request.owner.clone(),
+                    repo: input.pull_request.repo.clone(),
                     path: path.clone(),
                     git_ref: head.to_owned(),
                 },
@@ -399,103 +413,86 @@ async fn version_pass(
         version_matches: verdict.matches,
         version_file: verdict.version_file.clone(),
         plugin_version: verdict.plugin_version.clone(),
-        head_sha: head.to_owned(),
-        errors,
-        ..VersionValidationResult::default()
+        reported: Reported {
+            head_sha: head.to_owned(),
+            errors,
+            ..Reported::default()
+        },
     };
-    result.errors.extend(verdict.errors.iter().cloned());
+    result
+        .reported
+        .errors
+        .extend(verdict.errors.iter().cloned());
     let check_run = CheckRunReport::from_version_verdict(&verdict, paths);
     let published = ctx
         .execute_activity(
             PrCheckActivities::post_version_comment,
             PublishVersion {
-                owner: input.owner.clone(),
-                repo: input.repo.clone(),
-                pr_number: input.pr_number,
+                owner: input.pull_request.owner.clone(),
+                repo: input.pull_request.repo.clone(),
+                pr_number: input.pull_request.pr_number,
                 head_sha: head.to_owned(),
                 verdict,
             },
             activity_options(),
         )
         .await;
-    let may_exist = match record_comment(published, &mut result.errors) {
-        Written::Moved(current) => return Pass::Moved(current),
-        Written::Comment(p) => {
-            result.comment_posted = p.comment_posted;
-            result.comment_url = p.comment_url;
-            p.reported_before
-        }
-        Written::Failed => true,
-    };
-    let posted = post_check_run(ctx, &input.owner, &input.repo, head, check_run, may_exist).await;
-    record_check_run(posted, &mut result.errors, |posted, url| {
-        result.check_run_posted = posted;
-        result.check_run_url = url;
-    });
-    Pass::Reported(result)
+    finish_pass(ctx, input, head, published, check_run, result).await
 }
 
-/// What the comment activity did, for a pass.
-enum Written {
-    Comment(Published),
-    Moved(String),
-    Failed,
-}
-
-fn record_comment(
-    published: Result<Published, temporalio_sdk::ActivityExecutionError>,
-    errors: &mut Vec<String>,
-) -> Written {
-    match published {
+/// The end of a pass, the same for both checks: what the comment activity did (or that the
+/// PR's head moved, and the pass reports nothing), then the check run, posted and recorded.
+async fn finish_pass<W, R: CheckResult>(
+    ctx: &WorkflowContext<W>,
+    input: &impl CheckInput,
+    head: &str,
+    published: Result<Published, ActivityExecutionError>,
+    check_run: CheckRunReport,
+    mut result: R,
+) -> Pass<R> {
+    let reported = result.reported_mut();
+    let may_exist = match published {
         Ok(Published {
             moved_to: Some(current),
             ..
-        }) => Written::Moved(current),
-        Ok(p) => Written::Comment(p),
+        }) => return Pass::Moved(current),
+        Ok(p) => {
+            reported.comment_posted = p.comment_posted;
+            reported.comment_url = p.comment_url;
+            p.reported_before
+        }
         Err(e) => {
-            errors.push(format!(
+            reported.errors.push(format!(
                 "could not write the comment: {}",
                 failure_message(&e)
             ));
-            Written::Failed
+            true
         }
-    }
-}
-
-async fn post_check_run<W>(
-    ctx: &WorkflowContext<W>,
-    owner: &str,
-    repo: &str,
-    head: &str,
-    report: CheckRunReport,
-    may_exist: bool,
-) -> Result<CheckRunPosted, temporalio_sdk::ActivityExecutionError> {
-    ctx.execute_activity(
-        PrCheckActivities::post_check_run,
-        PublishCheckRun {
-            owner: owner.to_owned(),
-            repo: repo.to_owned(),
-            head_sha: head.to_owned(),
-            report,
-            may_exist,
-        },
-        activity_options(),
-    )
-    .await
-}
-
-fn record_check_run(
-    posted: Result<CheckRunPosted, temporalio_sdk::ActivityExecutionError>,
-    errors: &mut Vec<String>,
-    set: impl FnOnce(bool, String),
-) {
+    };
+    let posted = ctx
+        .execute_activity(
+            PrCheckActivities::post_check_run,
+            PublishCheckRun {
+                owner: input.pull_request().owner.clone(),
+                repo: input.pull_request().repo.clone(),
+                head_sha: head.to_owned(),
+                report: check_run,
+                may_exist,
+            },
+            activity_options(),
+        )
+        .await;
     match posted {
-        Ok(p) => set(p.posted, p.url),
-        Err(e) => errors.push(format!(
+        Ok(posted) => {
+            reported.check_run_posted = posted.posted;
+            reported.check_run_url = posted.url;
+        }
+        Err(e) => reported.errors.push(format!(
             "could not write the check run: {}",
             failure_message(&e)
         )),
     }
+    Pass::Reported(result)
 }
 
 /// The PR's head now, or why it could not be read.
@@ -514,11 +511,11 @@ async fn current_head<W>(ctx: &WorkflowContext<W>, target: &PullTarget) -> Resul
     })
 }
 
-fn pull_target(owner: &str, repo: &str, pr_number: u64) -> PullTarget {
+fn pull_target(pull_request: &PullRequest) -> PullTarget {
     FetchFilesInput {
-        owner: owner.to_owned(),
-        repo: repo.to_owned(),
-        pr_number,
+        owner: pull_request.owner.clone(),
+        repo: pull_request.repo.clone(),
+        pr_number: pull_request.pr_number,
     }
 }
 
@@ -536,22 +533,4 @@ fn activity_options() -> ActivityOptions {
                 .build(),
         )
         .build()
-}
-
-fn invalid_input(message: String) -> ApplicationFailure {
-    ApplicationFailure::builder(message)
-        .type_name("InvalidInput".to_owned())
-        .non_retryable(true)
-        .build()
-}
-
-/// The innermost message of an activity failure (GitHub's own words).
-fn failure_message(err: &temporalio_sdk::ActivityExecutionError) -> String {
-    let Some(mut failure) = err.failure() else {
-        return err.to_string();
-    };
-    while let Some(cause) = failure.cause.as_deref() {
-        failure = cause;
-    }
-    failure.message.clone()
 }

@@ -1,0 +1,101 @@
+//! What the activities of both features share at the boundary with Temporal: the span every
+//! activity logs in, the one classification of GitHub errors into Temporal failures (the
+//! failure types the retry policies name), and reading a failure back in workflow code.
+
+use std::future::Future;
+
+use temporalio_sdk::activities::{ActivityContext, ActivityError};
+use temporalio_sdk::{ActivityExecutionError, ApplicationFailure};
+use tracing::instrument::Instrumented;
+use tracing::Instrument as _;
+
+/// Failure type names the retry policies of both features treat as permanent: GitHub refused
+/// the request as invalid (`ValidationError`: 404, 422, other 4xx, a configuration error) or
+/// refused the credentials (`AuthenticationError`: 401, 403). Retrying cannot change either
+/// answer.
+pub const NON_RETRYABLE_ERROR_TYPES: [&str; 2] = ["ValidationError", "AuthenticationError"];
+
+/// A span that puts the workflow id, run id, activity and attempt on every log line of
+/// one activity execution.
+pub(crate) fn activity_span(ctx: &ActivityContext) -> tracing::Span {
+    let info = ctx.info();
+    tracing::info_span!(
+        "activity",
+        activity = %info.activity_type,
+        workflow_id = info.workflow_id.as_deref().unwrap_or(""),
+        run_id = info.workflow_run_id.as_deref().unwrap_or(""),
+        attempt = info.attempt,
+    )
+}
+
+/// `work`, run inside this activity execution's [`activity_span`].
+pub(crate) fn in_activity_span<F: Future>(ctx: &ActivityContext, work: F) -> Instrumented<F> {
+    work.instrument(activity_span(ctx))
+}
+
+/// Turns a classified GitHub error into a Temporal failure: permanent errors are
+/// non-retryable with the type the retry policy names, and rate limits carry the delay
+/// GitHub asked for as the next retry's delay.
+///
+/// Every activity attempt that fails on GitHub ends here exactly once, so this is also where
+/// the failure is logged: inside the activity's span (workflow id, run id, activity,
+/// attempt), with GitHub's status and message. Without it a worker whose every deployment
+/// fails with 401 or 422 would log nothing at all.
+pub(crate) fn to_activity_error(err: &gdt_github::Error) -> ActivityError {
+    use gdt_github::Error as E;
+    let message = err.to_string();
+    let (type_name, non_retryable) = match *err {
+        E::RateLimited { .. } => ("RateLimited", false),
+        E::Server { .. } => ("GitHubServerError", false),
+        E::Transport(_) => ("GitHubUnavailable", false),
+        E::Unauthorized { .. } | E::Forbidden { .. } => ("AuthenticationError", true),
+        E::NotFound { .. } | E::Validation { .. } | E::Client { .. } | E::Config(_) => {
+            ("ValidationError", true)
+        }
+        E::Unexpected(_) => ("GitHubUnexpectedResponse", false),
+    };
+    if non_retryable {
+        tracing::error!(
+            github_status = err.status(),
+            error = %message,
+            "GitHub refused the request; the activity fails"
+        );
+    } else {
+        tracing::warn!(
+            github_status = err.status(),
+            error = %message,
+            "GitHub request failed; Temporal retries the activity"
+        );
+    }
+    let next_retry_delay = match *err {
+        E::RateLimited { wait, .. } => Some(wait),
+        _ => None,
+    };
+    let failure = ApplicationFailure::builder(message)
+        .type_name(type_name.to_owned())
+        .non_retryable(non_retryable)
+        .maybe_next_retry_delay(next_retry_delay)
+        .build();
+    ActivityError::application(failure)
+}
+
+/// The innermost message of an activity failure, as a workflow sees it: the activity's own
+/// error (GitHub's message), not the SDK's "Activity task failed" wrappers around it.
+pub(crate) fn failure_message(err: &ActivityExecutionError) -> String {
+    let Some(mut failure) = err.failure() else {
+        return err.to_string();
+    };
+    while let Some(cause) = failure.cause.as_deref() {
+        failure = cause;
+    }
+    failure.message.clone()
+}
+
+/// The failure a workflow ends with when its input cannot be used: type `InvalidInput`,
+/// never retried.
+pub(crate) fn invalid_input(message: String) -> ApplicationFailure {
+    ApplicationFailure::builder(message)
+        .type_name("InvalidInput".to_owned())
+        .non_retryable(true)
+        .build()
+}
