@@ -17,7 +17,6 @@
 //! - GitHub: `--error-rate` of all requests answered 500, 502, or 502 after GitHub applied
 //!   them (a third each), a burst of primary or secondary rate limits every 10 s, and GitHub
 //!   down entirely (503) for `--outage-secs` once a quarter of the phase has started.
-
 //!
 //! # Layout
 //! - [`plan`]: what a run does: the phases and their faults, from the command line.
