@@ -3,7 +3,10 @@
 //! One Temporal dev server and one sandbox serve the whole run; each scenario gets a fresh
 //! worker process on a task queue of its own, so its CPU time and peak memory are its own.
 //! The scenarios run one after another, ceiling first: Temporal's store only grows during a
-//! run, so the tracker, measured second, is measured on the fuller store.
+//! run, so the tracker, measured second, is measured on the fuller store. The readable table
+//! of the report is in [`table`].
+
+mod table;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,10 +20,10 @@ use crate::cli::{RunArgs, Scenario};
 use crate::error::{Error, Result};
 use crate::front::{ApiResult, Front, WebhooksResult};
 use crate::github::GitHub;
-use crate::journal::{self, RequestCounts, RequestsPerDeployment};
-use crate::load::{Driver, LoadSpec, Outcome, Progress, Target, Trace};
+use crate::journal::{self, EntryExt as _, RequestCounts, RequestsPerDeployment};
+use crate::load::{Driver, LoadSpec, Outcome, Progress, Trace};
 use crate::processes::{proc_stats, DevServer, ProcStats, Slots, Tools, WorkerProcess, WorkerSpec};
-use crate::report::{mib, ms, prepare_dirs, round, write_json, Machine, Percentiles, Table};
+use crate::report::{mib, prepare_dirs, round, write_json, Machine, Percentiles};
 
 /// The report of `gdt-bench run` (`target/bench/report.json`). Headline figures first;
 /// `null` when the scenario that measures them was not run.
@@ -28,7 +31,7 @@ use crate::report::{mib, ms, prepare_dirs, round, write_json, Machine, Percentil
 pub struct BenchReport {
     /// Tracker deployments completed per second (first start → last result).
     pub deployments_per_second: Option<f64>,
-    /// The same for the no-op ceiling workflow.
+    /// The same for the ceiling (the same workflow with no-op activities).
     pub ceiling_deployments_per_second: Option<f64>,
     /// `deployments_per_second / ceiling_deployments_per_second`.
     pub throughput_ratio: Option<f64>,
@@ -72,7 +75,7 @@ pub struct BenchReport {
 pub struct Scenarios {
     /// The tracker under load.
     pub deployments: Option<LoadResult>,
-    /// The no-op workflow under the same load.
+    /// The same workflow with no-op activities under the same load.
     pub ceiling: Option<LoadResult>,
     /// Deployments through the API.
     pub api: Option<ApiResult>,
@@ -201,6 +204,15 @@ pub struct IdlePoint {
     pub worker_cpu_seconds: f64,
 }
 
+/// Which worker serves a load scenario's task queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// `gdt worker`: the tracker, posting to GitHub.
+    Tracker,
+    /// `gdt-bench ceiling-worker`: the same workflow with activities that do nothing.
+    Ceiling,
+}
+
 /// What every scenario shares.
 struct Bench<'a> {
     tools: &'a Tools,
@@ -239,7 +251,7 @@ pub async fn run(args: &RunArgs, tools: &Tools) -> Result<BenchReport> {
     let mut scenarios = Scenarios::default();
     if args.scenarios.contains(&Scenario::Ceiling) {
         eprintln!(
-            "ceiling: {} deployments of BenchCeilingWorkflow",
+            "ceiling: {} deployments of GitHubDeploymentWorkflow with no-op activities",
             args.deployments
         );
         scenarios.ceiling = Some(bench.load(&load("ceiling"), Target::Ceiling).await?);
@@ -321,7 +333,7 @@ impl<'a> Bench<'a> {
         )
         .await?;
         eprintln!("Temporal dev server on {}", server.address());
-        let client = crate::load::connect(&server.address(), Duration::from_secs(60)).await?;
+        let client = crate::temporal::connect(&server.address(), Duration::from_secs(60)).await?;
         Ok(Bench {
             tools,
             github,
@@ -386,7 +398,7 @@ impl<'a> Bench<'a> {
         let progress = Arc::new(Progress::default());
         let printer = progress.print_every(spec.phase.clone(), spec.count, Duration::from_secs(10));
         let began = Instant::now();
-        let traces = Driver::new(self.client.clone(), target, &task_queue)
+        let traces = Driver::new(self.client.clone(), &task_queue)
             .run(spec, &progress)
             .await;
         let wall = began.elapsed().as_secs_f64();
@@ -430,10 +442,7 @@ impl<'a> Bench<'a> {
             Some(round(b?.cpu_seconds - a?.cpu_seconds))
         };
         Ok(LoadResult {
-            workflow: match target {
-                Target::Tracker => gdt_tracker::deployments::WORKFLOW_TYPE,
-                Target::Ceiling => crate::ceiling::WORKFLOW_TYPE,
-            },
+            workflow: gdt_tracker::deployments::WORKFLOW_TYPE,
             task_queue,
             deployments: spec.count,
             completed,
@@ -464,7 +473,7 @@ impl<'a> Bench<'a> {
         let mut worker = self.worker(Target::Tracker, &task_queue)?;
         worker.wait_ready(Duration::from_secs(60)).await?;
         let baseline = quiet_stats(&worker).await?;
-        let driver = Driver::new(self.client.clone(), Target::Tracker, &task_queue);
+        let driver = Driver::new(self.client.clone(), &task_queue);
         let mut cursor = self.github.journal_len();
         let mut waiting = 0usize;
         let mut open = 0usize;
@@ -640,155 +649,4 @@ impl BenchReport {
             generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         }
     }
-
-    /// The readable summary.
-    pub fn table(&self) -> String {
-        let mut t = Table::default();
-        t.section(&format!(
-            "gdt-bench run: {}; {} deployments x {} updates, {} in flight, {} cores, {} build",
-            self.parameters.scenarios.join(", "),
-            self.parameters.deployments,
-            self.parameters.updates,
-            self.parameters.concurrency,
-            self.machine.nproc,
-            self.machine.build_profile
-        ));
-        if let Some(d) = &self.scenarios.deployments {
-            t.section("tracker (GitHubDeploymentWorkflow, gdt worker)");
-            t.row("completed", format!("{} of {}", d.completed, d.deployments));
-            t.row("deployments per second", d.deployments_per_second);
-            t.row("end to end p50/p95/p99", ms(d.end_to_end_ms.as_ref()));
-            if let Some(g) = &d.github {
-                t.row(
-                    "signal to GitHub p50/p95/p99",
-                    ms(g.signal_to_github_ms.as_ref()),
-                );
-                t.row(
-                    "  same, unqueued",
-                    ms(g.signal_to_github_unqueued_ms.as_ref()),
-                );
-                let p = &g.per_deployment;
-                t.row(
-                    "GitHub requests per deployment",
-                    format!(
-                        "{:.3} (create {:.3}, status {:.3}, token {:.4}, other {:.3})",
-                        p.total, p.create_deployment, p.create_status, p.token, p.other
-                    ),
-                );
-            }
-            t.row("worker CPU s per 1000", d.worker.cpu_seconds_per_1000);
-            t.row("worker peak RSS", mib(d.worker.peak_rss_bytes));
-            t.opt("Temporal server CPU s", d.temporal_server_cpu_seconds);
-            t.opt("harness CPU s", d.harness_cpu_seconds);
-        }
-        if let Some(c) = &self.scenarios.ceiling {
-            t.section("ceiling (BenchCeilingWorkflow, no-op activities)");
-            t.row("completed", format!("{} of {}", c.completed, c.deployments));
-            t.row("deployments per second", c.deployments_per_second);
-            t.row("end to end p50/p95/p99", ms(c.end_to_end_ms.as_ref()));
-            t.row("worker CPU s per 1000", c.worker.cpu_seconds_per_1000);
-            t.row("worker peak RSS", mib(c.worker.peak_rss_bytes));
-            t.opt("Temporal server CPU s", c.temporal_server_cpu_seconds);
-        }
-        if self.throughput_ratio.is_some() {
-            t.opt(
-                "throughput ratio (tracker / ceiling)",
-                self.throughput_ratio,
-            );
-        }
-        if let Some(a) = &self.scenarios.api {
-            t.section("api (gdt serve + gdt worker)");
-            http_rows(&mut t, "POST /api/v1/deployments", &a.start);
-            t.row(
-                "  answered with the deployment id",
-                format!("{} of {}", a.started_with_deployment_id, a.start.requests),
-            );
-            http_rows(&mut t, "POST .../status (success)", &a.status);
-            t.row(
-                "workflows completed",
-                format!("{} of {}", a.completed, a.start.requests),
-            );
-            t.row(
-                "GitHub requests per deployment",
-                a.github_requests_per_deployment,
-            );
-            usage_rows(&mut t, &a.usage);
-        }
-        if let Some(w) = &self.scenarios.webhooks {
-            t.section("webhooks (signed pull_request opened, gdt serve + gdt worker)");
-            http_rows(&mut t, "POST /webhook", &w.deliveries);
-            t.row(
-                "checks completed",
-                format!(
-                    "{} of {} started, {:.1}/s, all done {:.0} s after the first delivery",
-                    w.checks_completed,
-                    w.checks_started,
-                    w.checks_per_second,
-                    w.checks_wall_seconds
-                ),
-            );
-            if let Some(total) = w.github_requests_per_pull_request.get("total") {
-                t.row("GitHub requests per pull request", total);
-            }
-            usage_rows(&mut t, &w.usage);
-        }
-        if let Some(idle) = &self.scenarios.idle {
-            t.section("idle (deployments open, waiting for updates)");
-            t.row("worker RSS with none", mib(idle.baseline_rss_bytes));
-            for p in &idle.points {
-                t.row(
-                    &format!("worker RSS with {}", p.open),
-                    format!(
-                        "{} ({} waiting, opened in {:.0} s)",
-                        mib(p.rss_bytes),
-                        p.waiting,
-                        p.seconds_to_open
-                    ),
-                );
-            }
-        }
-        t.row("wall time", format!("{:.0} s", self.wall_seconds));
-        t.render()
-    }
-}
-
-fn http_rows(t: &mut Table, what: &str, load: &crate::front::HttpLoad) {
-    let codes: Vec<String> = load
-        .answers
-        .iter()
-        .map(|(code, n)| format!("{n}x{code}"))
-        .collect();
-    t.row(
-        what,
-        format!(
-            "{:.1} requests/s ({}{})",
-            load.requests_per_second,
-            codes.join(", "),
-            if load.transport_errors > 0 {
-                format!(", {} unanswered", load.transport_errors)
-            } else {
-                String::new()
-            }
-        ),
-    );
-    t.row("  response p50/p95/p99", ms(load.response_ms.as_ref()));
-}
-
-fn usage_rows(t: &mut Table, usage: &crate::front::FrontUsage) {
-    t.row(
-        "gdt serve CPU s / peak RSS",
-        format!(
-            "{} / {}",
-            usage.server_cpu_seconds,
-            mib(usage.server_peak_rss_bytes)
-        ),
-    );
-    t.row(
-        "gdt worker CPU s / peak RSS",
-        format!(
-            "{} / {}",
-            usage.worker_cpu_seconds,
-            mib(usage.worker_peak_rss_bytes)
-        ),
-    );
 }

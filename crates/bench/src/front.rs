@@ -36,7 +36,7 @@ use temporalio_common::HasWorkflowDefinition;
 use crate::error::{Error, Result};
 use crate::github::GitHub;
 use crate::journal::{self, Entry};
-use crate::load::{self, Driver, Outcome, Target, OWNER};
+use crate::load::{self, Driver, Outcome, OWNER};
 use crate::processes::{free_port, ProcStats, Slots, Tools, WorkerProcess, WorkerSpec};
 use crate::report::{round, Percentiles};
 
@@ -310,7 +310,7 @@ impl Front<'_> {
         .await;
         let status = HttpLoad::of(&statuses, concurrency, began.elapsed());
 
-        let driver = Driver::new(self.client.clone(), Target::Tracker, &stack.task_queue);
+        let driver = Driver::new(self.client.clone(), &stack.task_queue);
         let deadline = Instant::now() + DRAIN_LIMIT;
         let outcomes = concurrently(&started, concurrency, |_, workflow_id| {
             let driver = driver.clone();

@@ -8,27 +8,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::load::Trace;
 
-/// One journal entry, as `GET /_sandbox/requests` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Entry {
-    /// HTTP method.
-    pub method: String,
-    /// Path without the query string.
-    pub path: String,
-    /// The query string, if any.
-    pub query: Option<String>,
-    /// The status answered.
-    pub status: u16,
-    /// Arrival time, RFC 3339 UTC with milliseconds.
-    pub time: String,
-    /// The injected fault that answered or delayed the request.
-    pub fault: Option<String>,
-}
+/// One journal entry: the sandbox's own type, as `GET /_sandbox/requests` returns it.
+pub use gdt_github_sandbox::JournalEntry as Entry;
 
 /// What a request was for, as the benchmark splits GitHub's cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,21 +29,31 @@ pub enum Endpoint {
     Other,
 }
 
-impl Entry {
+/// What the benchmark reads from a journal entry (the entry is the sandbox's type, so this
+/// is a trait of its own).
+pub trait EntryExt {
     /// When the request arrived.
-    pub fn arrived(&self) -> Result<DateTime<Utc>> {
+    fn arrived(&self) -> Result<DateTime<Utc>>;
+    /// Whether GitHub took it (2xx).
+    fn succeeded(&self) -> bool;
+    /// The endpoint it called.
+    fn endpoint(&self) -> Endpoint;
+    /// `(owner/name, deployment id)` of a status post.
+    fn status_target(&self) -> Option<(String, u64)>;
+}
+
+impl EntryExt for Entry {
+    fn arrived(&self) -> Result<DateTime<Utc>> {
         DateTime::parse_from_rfc3339(&self.time)
             .map(|t| t.with_timezone(&Utc))
             .map_err(|e| Error::Parse(format!("journal time {:?}: {e}", self.time)))
     }
 
-    /// Whether GitHub took it (2xx).
-    pub fn succeeded(&self) -> bool {
+    fn succeeded(&self) -> bool {
         (200..300).contains(&self.status)
     }
 
-    /// The endpoint it called.
-    pub fn endpoint(&self) -> Endpoint {
+    fn endpoint(&self) -> Endpoint {
         let segments: Vec<&str> = self.path.trim_start_matches('/').split('/').collect();
         if self.method != "POST" {
             return Endpoint::Other;
@@ -70,7 +66,6 @@ impl Entry {
         }
     }
 
-    /// `(owner/name, deployment id)` of a status post.
     fn status_target(&self) -> Option<(String, u64)> {
         let segments: Vec<&str> = self.path.trim_start_matches('/').split('/').collect();
         match segments.as_slice() {

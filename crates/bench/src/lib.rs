@@ -12,8 +12,9 @@
 //! - [`github`]: the sandbox, its fault controls, and a reader of what the tracker wrote.
 //! - [`journal`]: the sandbox journal: requests by endpoint, when each status arrived.
 //! - [`load`]: the pipelines: deployments started, signalled and waited for, each traced.
-//! - [`ceiling`]: `BenchCeilingWorkflow`, the tracker's workflow with no-op activities, and
-//!   its worker: the throughput this machine allows for this workflow shape.
+//! - [`ceiling`]: the worker that runs the tracker's `GitHubDeploymentWorkflow` with no-op
+//!   activities: the throughput this machine allows for this workflow.
+//! - [`temporal`]: the connection to Temporal.
 //! - [`bench`]: `gdt-bench run`: the deployments, ceiling and idle scenarios and their report.
 //! - [`front`]: the api and webhooks scenarios: `gdt serve` under HTTP load.
 //! - [`chaos`]: `gdt-bench chaos`: phases of load under faults, then the audit.
@@ -37,3 +38,4 @@ pub mod journal;
 pub mod load;
 pub mod processes;
 pub mod report;
+pub mod temporal;

@@ -5,8 +5,8 @@
 //! Every deployment acts like a pipeline: it starts `GitHubDeploymentWorkflow` (through
 //! [`DeploymentService::start`], as `gdt track start` does) with the initial status `queued`,
 //! then signals `deployment-status-update` `updates` times, the last one `success`. The
-//! ceiling's no-op workflow ([`crate::ceiling`]) is driven by the same code with the same
-//! inputs, signals and options.
+//! ceiling ([`crate::ceiling`]) runs the same workflow on a task queue of its own, so it is
+//! driven by the same code with the same inputs, signals and options.
 //!
 //! Each deployment has a repository of its own (`gdt-bench/<name>-<index>`), so whatever
 //! reached GitHub for it is found by path, and GitHub's `auto_inactive` (which touches other
@@ -28,32 +28,15 @@ use gdt_tracker::deployments::{
     DeploymentService, DeploymentStatusUpdate, DeploymentWorkflowInput, DeploymentWorkflowResult,
     GitHubDeploymentWorkflow, ServiceError,
 };
-use temporalio_client::errors::{
-    WorkflowGetResultError, WorkflowInteractionError, WorkflowStartError,
-};
-use temporalio_client::{
-    Client, WorkflowGetResultOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
-    WorkflowSignalOptions, WorkflowStartOptions,
-};
-use temporalio_common::search_attributes::SearchAttributes;
+use temporalio_client::errors::{WorkflowGetResultError, WorkflowInteractionError};
+use temporalio_client::{Client, WorkflowGetResultOptions, WorkflowSignalOptions};
 use tonic::Code;
-
-use crate::ceiling::BenchCeilingWorkflow;
 
 /// The owner of every repository the load deploys to.
 pub const OWNER: &str = "gdt-bench";
 
 /// The initial status of every deployment.
 pub const INITIAL_STATUS: &str = "queued";
-
-/// Which workflow the load drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// `GitHubDeploymentWorkflow`, on a `gdt worker`.
-    Tracker,
-    /// `BenchCeilingWorkflow`, whose activities do nothing, on a `gdt-bench ceiling-worker`.
-    Ceiling,
-}
 
 /// The shape of a load.
 #[derive(Debug, Clone)]
@@ -233,11 +216,11 @@ impl Drop for ProgressPrinter {
     }
 }
 
-/// Starts, signals and waits for deployment workflows of one [`Target`] on one task queue.
+/// Starts, signals and waits for deployment workflows on one task queue (whichever worker,
+/// the tracker's or the ceiling's, polls it).
 #[derive(Clone)]
 pub struct Driver {
     client: Client,
-    target: Target,
     task_queue: String,
 }
 
@@ -248,11 +231,10 @@ enum CallError {
 }
 
 impl Driver {
-    /// A driver of `target` workflows on `task_queue`.
-    pub fn new(client: Client, target: Target, task_queue: &str) -> Driver {
+    /// A driver of deployment workflows on `task_queue`.
+    pub fn new(client: Client, task_queue: &str) -> Driver {
         Driver {
             client,
-            target,
             task_queue: task_queue.to_owned(),
         }
     }
@@ -413,36 +395,17 @@ impl Driver {
         input: &DeploymentWorkflowInput,
         workflow_id: &str,
     ) -> Result<(), CallError> {
-        match self.target {
-            Target::Tracker => {
-                // Each call gets 30 s; the retry loop around it decides when to give up.
-                let service = DeploymentService::new(
-                    self.client.clone(),
-                    self.task_queue.clone(),
-                    spec.execution_timeout,
-                    Duration::from_secs(30),
-                );
-                match service.start(input, workflow_id).await {
-                    Ok(_) => Ok(()),
-                    Err(ServiceError::Unavailable(e)) => Err(CallError::Passing(e)),
-                    Err(e) => Err(CallError::Final(e.to_string())),
-                }
-            }
-            Target::Ceiling => {
-                let payload = serde_json::to_value(input)
-                    .map_err(|e| CallError::Final(format!("input: {e}")))?;
-                let options = ceiling_start_options(spec, &self.task_queue, workflow_id, input);
-                match self
-                    .client
-                    .start_workflow(BenchCeilingWorkflow::run, payload, options)
-                    .await
-                {
-                    // Already started: an earlier attempt got through.
-                    Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(()),
-                    Err(WorkflowStartError::Rpc(status)) => Err(from_status(&status)),
-                    Err(e) => Err(CallError::Final(e.to_string())),
-                }
-            }
+        // Each call gets 30 s; the retry loop around it decides when to give up.
+        let service = DeploymentService::new(
+            self.client.clone(),
+            self.task_queue.clone(),
+            spec.execution_timeout,
+            Duration::from_secs(30),
+        );
+        match service.start(input, workflow_id).await {
+            Ok(_) => Ok(()),
+            Err(ServiceError::Unavailable(e)) => Err(CallError::Passing(e)),
+            Err(e) => Err(CallError::Final(e.to_string())),
         }
     }
 
@@ -458,46 +421,27 @@ impl Driver {
         let options = WorkflowSignalOptions::builder()
             .request_id(format!("signal-{event_id}"))
             .build();
-        let sent = match self.target {
-            Target::Tracker => {
-                self.client
-                    .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned())
-                    .signal(GitHubDeploymentWorkflow::status_update, payload, options)
-                    .await
-            }
-            Target::Ceiling => {
-                self.client
-                    .get_workflow_handle::<BenchCeilingWorkflow>(workflow_id.to_owned())
-                    .signal(BenchCeilingWorkflow::status_update, payload, options)
-                    .await
-            }
-        };
-        sent.map_err(|e| match e {
-            WorkflowInteractionError::NotFound(status) => CallError::Final(format!(
-                "the workflow is not running any more: {}",
-                status.message()
-            )),
-            WorkflowInteractionError::Rpc(status) => from_status(&status),
-            other => CallError::Final(other.to_string()),
-        })
+        self.client
+            .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned())
+            .signal(GitHubDeploymentWorkflow::status_update, payload, options)
+            .await
+            .map_err(|e| match e {
+                WorkflowInteractionError::NotFound(status) => CallError::Final(format!(
+                    "the workflow is not running any more: {}",
+                    status.message()
+                )),
+                WorkflowInteractionError::Rpc(status) => from_status(&status),
+                other => CallError::Final(other.to_string()),
+            })
     }
 
     async fn result(&self, workflow_id: &str) -> Result<Outcome, CallError> {
         let options = WorkflowGetResultOptions::default();
-        let result = match self.target {
-            Target::Tracker => {
-                self.client
-                    .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned())
-                    .get_result(options)
-                    .await
-            }
-            Target::Ceiling => {
-                self.client
-                    .get_workflow_handle::<BenchCeilingWorkflow>(workflow_id.to_owned())
-                    .get_result(options)
-                    .await
-            }
-        };
+        let result = self
+            .client
+            .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned())
+            .get_result(options)
+            .await;
         match result {
             Ok(result) => Ok(Outcome::Completed(result)),
             Err(WorkflowGetResultError::Failed(failure)) => {
@@ -512,33 +456,6 @@ impl Driver {
             }
             Err(WorkflowGetResultError::Rpc(status)) => Err(from_status(&status)),
             Err(e) => Err(CallError::Final(e.to_string())),
-        }
-    }
-}
-
-/// A client of Temporal at `address` (`host:port`) in namespace `default`, retrying the
-/// connection for up to `wait` (a dev server that just started may not answer yet).
-pub async fn connect(address: &str, wait: Duration) -> crate::error::Result<Client> {
-    use crate::error::Error;
-    use temporalio_client::{ClientOptions, Connection, ConnectionOptions};
-    let target = url::Url::parse(&format!("http://{address}"))
-        .map_err(|e| Error::Usage(format!("Temporal address {address:?}: {e}")))?;
-    let deadline = Instant::now() + wait;
-    loop {
-        let options = ConnectionOptions::new(target.clone())
-            .identity(format!("gdt-bench@{}", std::process::id()))
-            .build();
-        match Connection::connect(options).await {
-            Ok(connection) => {
-                return Client::new(connection, ClientOptions::new("default").build())
-                    .map_err(|e| Error::Temporal(format!("cannot create a client: {e}")));
-            }
-            Err(e) if Instant::now() >= deadline => {
-                return Err(Error::Temporal(format!(
-                    "cannot connect to {address} within {wait:?}: {e}"
-                )));
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
 }
@@ -588,28 +505,6 @@ pub fn deployment_input(
         inactivity_timeout_seconds: Some(inactivity_timeout.as_secs().max(1)),
         ..DeploymentWorkflowInput::default()
     }
-}
-
-/// The options `DeploymentService::start` uses, for the ceiling's workflow: same timeout,
-/// id policies and search attributes, so Temporal does the same work for both.
-fn ceiling_start_options(
-    spec: &LoadSpec,
-    task_queue: &str,
-    workflow_id: &str,
-    input: &DeploymentWorkflowInput,
-) -> WorkflowStartOptions {
-    use gdt_tracker::search_attributes as sa;
-    WorkflowStartOptions::new(task_queue.to_owned(), workflow_id.to_owned())
-        .execution_timeout(spec.execution_timeout)
-        .id_conflict_policy(WorkflowIdConflictPolicy::Fail)
-        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-        .search_attributes(SearchAttributes::new([
-            sa::REPOSITORY.value_set(input.repository()),
-            sa::ENVIRONMENT.value_set(input.environment.clone()),
-            sa::COMMIT_SHA.value_set(input.commit_sha.clone()),
-            sa::STATE.value_set("pending".to_owned()),
-        ]))
-        .build()
 }
 
 async fn pause((min, max): (u64, u64)) {

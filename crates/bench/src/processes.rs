@@ -16,6 +16,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use gdt_tracker::dev_server::DevServerCommand;
+
 use crate::error::{Error, Result};
 
 /// `setpriv` from util-linux; see the module docs.
@@ -133,9 +135,7 @@ fn kill_now(child: &mut Child) {
 /// A Temporal dev server (`temporal server start-dev`) on a loopback port, in memory or on a
 /// SQLite file, with the tracker's search attributes registered.
 pub struct DevServer {
-    cli: PathBuf,
-    port: u16,
-    db: Option<PathBuf>,
+    command: DevServerCommand,
     log: PathBuf,
     child: Option<Child>,
 }
@@ -145,10 +145,11 @@ impl DevServer {
     /// state is kept in that SQLite file, so the server can be stopped and started again
     /// without losing workflows.
     pub async fn start(cli: &Path, db: Option<&Path>, log: PathBuf) -> Result<DevServer> {
+        let command = DevServerCommand::new(cli, free_port()?, free_port()?)
+            .headless()
+            .db_file(db);
         let mut server = DevServer {
-            cli: cli.to_owned(),
-            port: free_port()?,
-            db: db.map(Path::to_owned),
+            command,
             log,
             child: None,
         };
@@ -158,7 +159,7 @@ impl DevServer {
 
     /// `127.0.0.1:PORT`, the frontend's gRPC address.
     pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        self.command.address()
     }
 
     /// The server's pid while it runs.
@@ -183,35 +184,15 @@ impl DevServer {
     }
 
     async fn spawn(&mut self) -> Result<()> {
-        let mut args: Vec<String> = vec![
-            "server".into(),
-            "start-dev".into(),
-            "--ip".into(),
-            "127.0.0.1".into(),
-            "--port".into(),
-            self.port.to_string(),
-            "--ui-port".into(),
-            free_port()?.to_string(),
-            "--headless".into(),
-            "--log-level".into(),
-            "warn".into(),
-        ];
-        for name in gdt_tracker::search_attributes::ALL {
-            args.push("--search-attribute".into());
-            args.push(format!("{name}=Keyword"));
-        }
-        if let Some(db) = &self.db {
-            args.push("--db-filename".into());
-            args.push(db.display().to_string());
-        }
         let log = append_log(&self.log)?;
-        let child = command(&self.cli)
-            .args(&args)
+        let cli = self.command.cli();
+        let child = command(cli)
+            .args(self.command.args())
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(Error::io("cannot share a log"))?)
             .stderr(log)
             .spawn()
-            .map_err(Error::io(format!("cannot run {}", self.cli.display())))?;
+            .map_err(Error::io(format!("cannot run {}", cli.display())))?;
         self.child = Some(child);
         let address = self.address();
         let deadline = Instant::now() + Duration::from_secs(60);

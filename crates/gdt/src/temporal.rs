@@ -6,7 +6,6 @@ use secrecy::ExposeSecret as _;
 use temporalio_client::{
     Client, ClientOptions, ClientTlsOptions, Connection, ConnectionOptions, TlsOptions,
 };
-use temporalio_common::protos::temporal::api::enums::v1::IndexedValueType;
 use temporalio_common::protos::temporal::api::operatorservice::v1::{
     AddSearchAttributesRequest, ListSearchAttributesRequest,
 };
@@ -93,22 +92,27 @@ pub(crate) async fn ensure_search_attributes(
         }))
         .await
         .map(|r| r.into_inner());
-    let missing: Vec<&str> = match &existing {
-        Ok(list) => gdt_tracker::search_attributes::ALL
+    let all = gdt_tracker::search_attributes::ALL;
+    let missing: Vec<_> = match &existing {
+        Ok(list) => all
             .iter()
-            .copied()
-            .filter(|name| !list.custom_attributes.contains_key(*name))
+            .filter(|key| !list.custom_attributes.contains_key(key.name()))
             .collect(),
-        Err(_) => gdt_tracker::search_attributes::ALL.to_vec(),
+        Err(_) => all.iter().collect(),
     };
     if missing.is_empty() {
         return Ok(());
     }
+    let names = missing
+        .iter()
+        .map(|key| key.name())
+        .collect::<Vec<_>>()
+        .join(", ");
     let request = AddSearchAttributesRequest {
         namespace: namespace.to_owned(),
         search_attributes: missing
             .iter()
-            .map(|name| ((*name).to_owned(), IndexedValueType::Keyword as i32))
+            .map(|key| (key.name().to_owned(), key.indexed_value_type() as i32))
             .collect(),
     };
     operator
@@ -118,15 +122,19 @@ pub(crate) async fn ensure_search_attributes(
             anyhow::anyhow!(
                 "search attributes {} are not registered in namespace {namespace:?} and could not \
                  be registered ({}). Register them once with: {}",
-                missing.join(", "),
+                names,
                 status.message(),
                 missing
                     .iter()
-                    .map(|n| format!("temporal operator search-attribute create --namespace {namespace} --name {n} --type Keyword"))
+                    .map(|key| format!(
+                        "temporal operator search-attribute create --namespace {namespace} --name {} --type {}",
+                        key.name(),
+                        gdt_tracker::search_attributes::cli_type(key.indexed_value_type())
+                    ))
                     .collect::<Vec<_>>()
                     .join(" && ")
             )
         })?;
-    tracing::info!(attributes = %missing.join(","), namespace, "registered search attributes");
+    tracing::info!(attributes = %names, namespace, "registered search attributes");
     Ok(())
 }

@@ -4,10 +4,10 @@
 use std::sync::Mutex;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// One request as the sandbox answered it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// One request as the sandbox answered it (read back by the benchmark, hence `Deserialize`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct JournalEntry {
     /// HTTP method, e.g. "POST".
     pub method: String,

@@ -11,12 +11,15 @@
 //! - [`service`]: what both services share as Temporal clients: [`ServiceError`] and the
 //!   options that bound each call.
 //! - [`search_attributes`]: the custom search attributes deployments are indexed by.
+//! - [`dev_server`]: the command line of a local Temporal dev server (`gdt dev`, tests,
+//!   benchmarks), with those search attributes registered.
 //!
 //! Workflow code here does no I/O and reads no clock; every GitHub call is an activity, and
 //! every activity talks to GitHub through the one shared [`gdt_github::Client`] of its worker.
 
 pub mod activity;
 pub mod deployments;
+pub mod dev_server;
 pub mod pr_checks;
 pub mod search_attributes;
 pub mod service;

@@ -1,10 +1,17 @@
 //! Custom search attributes that make deployments findable in the Temporal UI and CLI
 //! (`temporal workflow list --query 'GdtRepository="acme/api"'`).
 //!
-//! They must be registered in the namespace before a workflow upserts them; `gdt dev`
-//! passes them to the dev server and `gdt worker` registers any that are missing.
+//! This file is their one home: names and types (the keys), the values a new deployment
+//! starts with ([`at_start`], which both the start call and the workflow set), and how they
+//! are registered ([`dev_server_flags`] for `temporal server start-dev`, [`ALL`] with each
+//! key's type for `gdt worker`). They must be registered in the namespace before a workflow
+//! upserts them.
 
-use temporalio_common::search_attributes::SearchAttributeKey;
+use gdt_github::DeploymentState;
+use temporalio_common::protos::temporal::api::enums::v1::IndexedValueType;
+use temporalio_common::search_attributes::{SearchAttributeKey, SearchAttributeUpdate};
+
+use crate::deployments::DeploymentWorkflowInput;
 
 /// `owner/name` of the repository.
 pub const REPOSITORY: SearchAttributeKey<String> = SearchAttributeKey::keyword("GdtRepository");
@@ -15,10 +22,94 @@ pub const COMMIT_SHA: SearchAttributeKey<String> = SearchAttributeKey::keyword("
 /// The deployment's current GitHub state (`pending`, `in_progress`, `success`, …).
 pub const STATE: SearchAttributeKey<String> = SearchAttributeKey::keyword("GdtState");
 
-/// Every custom search attribute, by name; all are `Keyword`.
-pub const ALL: [&str; 4] = [
-    "GdtRepository",
-    "GdtEnvironment",
-    "GdtCommitSha",
-    "GdtState",
-];
+/// Every custom search attribute; `name()` and `indexed_value_type()` say how to register it.
+pub const ALL: [SearchAttributeKey<String>; 4] = [REPOSITORY, ENVIRONMENT, COMMIT_SHA, STATE];
+
+/// The attributes of a deployment about to be tracked: its repository, environment and
+/// commit, in state `pending`. The start call sets them (so a deployment is listed before its
+/// first workflow task) and the workflow upserts the same values.
+pub fn at_start(input: &DeploymentWorkflowInput) -> [SearchAttributeUpdate; 4] {
+    [
+        REPOSITORY.value_set(input.repository()),
+        ENVIRONMENT.value_set(input.environment.clone()),
+        COMMIT_SHA.value_set(input.commit_sha.clone()),
+        STATE.value_set(DeploymentState::Pending.as_str().to_owned()),
+    ]
+}
+
+/// `--search-attribute NAME=TYPE` for each attribute, the flags with which
+/// `temporal server start-dev` registers them.
+pub fn dev_server_flags() -> Vec<String> {
+    ALL.iter()
+        .flat_map(|key| {
+            [
+                "--search-attribute".to_owned(),
+                format!("{}={}", key.name(), cli_type(key.indexed_value_type())),
+            ]
+        })
+        .collect()
+}
+
+/// The `temporal` CLI's word for a search attribute type (`--type` of `temporal operator
+/// search-attribute create`, the `=TYPE` of `start-dev --search-attribute`).
+pub fn cli_type(kind: IndexedValueType) -> &'static str {
+    match kind {
+        IndexedValueType::Text => "Text",
+        IndexedValueType::Keyword => "Keyword",
+        IndexedValueType::Int => "Int",
+        IndexedValueType::Double => "Double",
+        IndexedValueType::Bool => "Bool",
+        IndexedValueType::Datetime => "Datetime",
+        IndexedValueType::KeywordList => "KeywordList",
+        IndexedValueType::Unspecified => "Unspecified",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dev_server_registers_every_attribute_as_a_keyword() {
+        assert_eq!(
+            dev_server_flags(),
+            [
+                "--search-attribute",
+                "GdtRepository=Keyword",
+                "--search-attribute",
+                "GdtEnvironment=Keyword",
+                "--search-attribute",
+                "GdtCommitSha=Keyword",
+                "--search-attribute",
+                "GdtState=Keyword",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_new_deployment_is_pending() {
+        let input = DeploymentWorkflowInput {
+            repo_owner: "acme".to_owned(),
+            repo_name: "api".to_owned(),
+            commit_sha: "abc123".to_owned(),
+            environment: "production".to_owned(),
+            ..DeploymentWorkflowInput::default()
+        };
+        let names: Vec<(String, bool)> = at_start(&input)
+            .iter()
+            .map(|u| (u.name().to_owned(), u.is_unset()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("GdtRepository".to_owned(), false),
+                ("GdtEnvironment".to_owned(), false),
+                ("GdtCommitSha".to_owned(), false),
+                ("GdtState".to_owned(), false),
+            ]
+        );
+        let set = temporalio_common::search_attributes::SearchAttributes::new(at_start(&input));
+        assert_eq!(set.get(&REPOSITORY).as_deref(), Some("acme/api"));
+        assert_eq!(set.get(&STATE).as_deref(), Some("pending"));
+    }
+}

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use gdt_config::Config;
 use gdt_github::Auth;
 use gdt_github_sandbox::{Sandbox, SandboxApp, SandboxConfig};
+use gdt_tracker::dev_server::DevServerCommand;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::cli::DevArgs;
@@ -127,23 +128,11 @@ fn temporal_cli(explicit: Option<&Path>) -> PathBuf {
 
 fn start_dev_server(args: &DevArgs) -> anyhow::Result<tokio::process::Child> {
     let cli = temporal_cli(args.temporal_cli.as_deref());
-    let mut cmd = tokio::process::Command::new(&cli);
-    cmd.args([
-        "server",
-        "start-dev",
-        "--ip",
-        "127.0.0.1",
-        "--log-level",
-        "warn",
-    ])
-    .args(["--port", &args.temporal_port.to_string()])
-    .args(["--ui-port", &args.ui_port.to_string()]);
-    for name in gdt_tracker::search_attributes::ALL {
-        cmd.args(["--search-attribute", &format!("{name}=Keyword")]);
-    }
-    if let Some(db) = &args.db_file {
-        cmd.arg("--db-filename").arg(db);
-    }
+    let mut cmd = tokio::process::Command::from(
+        DevServerCommand::new(&cli, args.temporal_port, args.ui_port)
+            .db_file(args.db_file.as_deref())
+            .command(),
+    );
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

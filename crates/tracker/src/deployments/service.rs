@@ -202,12 +202,7 @@ impl DeploymentService {
             .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
         validate_workflow_id(workflow_id)?;
         let input = &input.clone().bounded();
-        let attributes = SearchAttributes::new([
-            sa::REPOSITORY.value_set(input.repository()),
-            sa::ENVIRONMENT.value_set(input.environment.clone()),
-            sa::COMMIT_SHA.value_set(input.commit_sha.clone()),
-            sa::STATE.value_set("pending".to_owned()),
-        ]);
+        let attributes = SearchAttributes::new(sa::at_start(input));
         let options = WorkflowStartOptions::new(self.task_queue.clone(), workflow_id.to_owned())
             .execution_timeout(self.execution_timeout)
             .id_conflict_policy(WorkflowIdConflictPolicy::Fail)
@@ -773,9 +768,9 @@ pub fn list_query(repo: Option<&str>, environment: Option<&str>, state: Option<&
     let mut query = format!("WorkflowType = {}", quote(WORKFLOW_TYPE));
     let mut exact = true;
     for (name, value) in [
-        ("GdtRepository", repo),
-        ("GdtEnvironment", environment),
-        ("GdtState", state),
+        (sa::REPOSITORY.name(), repo),
+        (sa::ENVIRONMENT.name(), environment),
+        (sa::STATE.name(), state),
     ] {
         let Some(value) = value else { continue };
         let safe_end = value

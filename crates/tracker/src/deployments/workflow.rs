@@ -177,12 +177,7 @@ impl GitHubDeploymentWorkflow {
             s.view.commit_sha = input.commit_sha.clone();
             s.view.state = DeploymentState::Pending.as_str().to_owned();
         });
-        ctx.upsert_search_attributes([
-            sa::REPOSITORY.value_set(input.repository()),
-            sa::ENVIRONMENT.value_set(input.environment.clone()),
-            sa::COMMIT_SHA.value_set(input.commit_sha.clone()),
-            sa::STATE.value_set(DeploymentState::Pending.as_str().to_owned()),
-        ]);
+        ctx.upsert_search_attributes(sa::at_start(&input));
 
         let deployment_id = ctx
             .execute_activity(

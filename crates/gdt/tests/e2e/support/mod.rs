@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use gdt_github_sandbox::{SandboxApp, SandboxConfig, SpawnedSandbox};
+use gdt_tracker::dev_server::DevServerCommand;
 
 /// The `temporal` CLI: `GDT_TEMPORAL_CLI` (set by the Makefile), else `.venv/bin/temporal` at
 /// the workspace root, else `temporal` on PATH.
@@ -36,19 +37,14 @@ fn free_port() -> u16 {
 pub fn temporal_address() -> &'static str {
     static ADDRESS: OnceLock<String> = OnceLock::new();
     ADDRESS.get_or_init(|| {
-        let port = free_port();
-        let ui_port = free_port();
-        let cli = temporal_cli();
-        let sa: Vec<String> = gdt_tracker::search_attributes::ALL
-            .iter()
-            .map(|n| format!("--search-attribute {n}=Keyword"))
-            .collect();
+        let server = DevServerCommand::new(temporal_cli(), free_port(), free_port())
+            .headless()
+            .log_level("error");
+        // The server runs under a watchdog shell (as `"$@"`, so no argument is re-quoted)
+        // that stops it once this test process is gone.
         let script = format!(
-            "'{cli}' server start-dev --ip 127.0.0.1 --port {port} --ui-port {ui_port} --headless \
-             --log-level error {sa} >/dev/null 2>&1 & server=$!; \
+            "\"$@\" >/dev/null 2>&1 & server=$!; \
              while kill -0 {parent} 2>/dev/null; do sleep 1; done; kill $server; wait $server",
-            cli = cli.display(),
-            sa = sa.join(" "),
             parent = std::process::id(),
         );
         // The watchdog outlives every test on purpose and ends with the test process, so it
@@ -57,10 +53,13 @@ pub fn temporal_address() -> &'static str {
         Command::new("bash")
             .arg("-c")
             .arg(script)
+            .arg("temporal-watchdog")
+            .arg(server.cli())
+            .args(server.args())
             .stdin(Stdio::null())
             .spawn()
             .expect("cannot start the Temporal dev server watchdog");
-        let address = format!("127.0.0.1:{port}");
+        let address = server.address();
         wait_until(
             Duration::from_secs(60),
             "the Temporal dev server to listen",
@@ -459,7 +458,7 @@ impl Drop for ServerProcess {
 pub struct PrivateTemporal {
     child: Child,
     pub address: String,
-    args: Vec<String>,
+    server: DevServerCommand,
 }
 
 impl PrivateTemporal {
@@ -478,44 +477,25 @@ impl PrivateTemporal {
     }
 
     fn start_with(namespaces: &[&str], db: Option<&Path>) -> PrivateTemporal {
-        let port = free_port();
-        let mut args: Vec<String> = vec![
-            "server".into(),
-            "start-dev".into(),
-            "--ip".into(),
-            "127.0.0.1".into(),
-            "--port".into(),
-            port.to_string(),
-            "--ui-port".into(),
-            free_port().to_string(),
-            "--headless".into(),
-            "--log-level".into(),
-            "error".into(),
-        ];
-        for name in gdt_tracker::search_attributes::ALL {
-            args.push("--search-attribute".into());
-            args.push(format!("{name}=Keyword"));
-        }
+        let mut server = DevServerCommand::new(temporal_cli(), free_port(), free_port())
+            .headless()
+            .log_level("error")
+            .db_file(db);
         for namespace in namespaces {
-            args.push("--namespace".into());
-            args.push((*namespace).to_owned());
+            server = server.namespace(namespace);
         }
-        if let Some(db) = db {
-            args.push("--db-filename".into());
-            args.push(db.display().to_string());
-        }
-        let address = format!("127.0.0.1:{port}");
-        let child = PrivateTemporal::spawn(&args, &address);
+        let address = server.address();
+        let child = PrivateTemporal::spawn(&server);
         PrivateTemporal {
             child,
             address,
-            args,
+            server,
         }
     }
 
-    fn spawn(args: &[String], address: &str) -> Child {
-        let child = Command::new(temporal_cli())
-            .args(args)
+    fn spawn(server: &DevServerCommand) -> Child {
+        let child = server
+            .command()
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -524,7 +504,7 @@ impl PrivateTemporal {
         wait_until(
             Duration::from_secs(60),
             "the private Temporal dev server to listen",
-            || std::net::TcpStream::connect(address).is_ok(),
+            || std::net::TcpStream::connect(server.address()).is_ok(),
         );
         child
     }
@@ -532,7 +512,7 @@ impl PrivateTemporal {
     /// Starts the server again, same port and flags (and SQLite file, if any).
     pub fn restart(&mut self) {
         self.stop();
-        self.child = PrivateTemporal::spawn(&self.args, &self.address);
+        self.child = PrivateTemporal::spawn(&self.server);
     }
 
     pub fn stop(&mut self) {

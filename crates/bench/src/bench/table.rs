@@ -1,0 +1,158 @@
+//! The readable summary of `gdt-bench run`: the report as a table, a section per scenario.
+
+use super::BenchReport;
+use crate::front::{FrontUsage, HttpLoad};
+use crate::report::{mib, ms, Table};
+
+impl BenchReport {
+    /// The readable summary.
+    pub fn table(&self) -> String {
+        let mut t = Table::default();
+        t.section(&format!(
+            "gdt-bench run: {}; {} deployments x {} updates, {} in flight, {} cores, {} build",
+            self.parameters.scenarios.join(", "),
+            self.parameters.deployments,
+            self.parameters.updates,
+            self.parameters.concurrency,
+            self.machine.nproc,
+            self.machine.build_profile
+        ));
+        if let Some(d) = &self.scenarios.deployments {
+            t.section("tracker (GitHubDeploymentWorkflow, gdt worker)");
+            t.row("completed", format!("{} of {}", d.completed, d.deployments));
+            t.row("deployments per second", d.deployments_per_second);
+            t.row("end to end p50/p95/p99", ms(d.end_to_end_ms.as_ref()));
+            if let Some(g) = &d.github {
+                t.row(
+                    "signal to GitHub p50/p95/p99",
+                    ms(g.signal_to_github_ms.as_ref()),
+                );
+                t.row(
+                    "  same, unqueued",
+                    ms(g.signal_to_github_unqueued_ms.as_ref()),
+                );
+                let p = &g.per_deployment;
+                t.row(
+                    "GitHub requests per deployment",
+                    format!(
+                        "{:.3} (create {:.3}, status {:.3}, token {:.4}, other {:.3})",
+                        p.total, p.create_deployment, p.create_status, p.token, p.other
+                    ),
+                );
+            }
+            t.row("worker CPU s per 1000", d.worker.cpu_seconds_per_1000);
+            t.row("worker peak RSS", mib(d.worker.peak_rss_bytes));
+            t.opt("Temporal server CPU s", d.temporal_server_cpu_seconds);
+            t.opt("harness CPU s", d.harness_cpu_seconds);
+        }
+        if let Some(c) = &self.scenarios.ceiling {
+            t.section("ceiling (GitHubDeploymentWorkflow, no-op activities)");
+            t.row("completed", format!("{} of {}", c.completed, c.deployments));
+            t.row("deployments per second", c.deployments_per_second);
+            t.row("end to end p50/p95/p99", ms(c.end_to_end_ms.as_ref()));
+            t.row("worker CPU s per 1000", c.worker.cpu_seconds_per_1000);
+            t.row("worker peak RSS", mib(c.worker.peak_rss_bytes));
+            t.opt("Temporal server CPU s", c.temporal_server_cpu_seconds);
+        }
+        if self.throughput_ratio.is_some() {
+            t.opt(
+                "throughput ratio (tracker / ceiling)",
+                self.throughput_ratio,
+            );
+        }
+        if let Some(a) = &self.scenarios.api {
+            t.section("api (gdt serve + gdt worker)");
+            http_rows(&mut t, "POST /api/v1/deployments", &a.start);
+            t.row(
+                "  answered with the deployment id",
+                format!("{} of {}", a.started_with_deployment_id, a.start.requests),
+            );
+            http_rows(&mut t, "POST .../status (success)", &a.status);
+            t.row(
+                "workflows completed",
+                format!("{} of {}", a.completed, a.start.requests),
+            );
+            t.row(
+                "GitHub requests per deployment",
+                a.github_requests_per_deployment,
+            );
+            usage_rows(&mut t, &a.usage);
+        }
+        if let Some(w) = &self.scenarios.webhooks {
+            t.section("webhooks (signed pull_request opened, gdt serve + gdt worker)");
+            http_rows(&mut t, "POST /webhook", &w.deliveries);
+            t.row(
+                "checks completed",
+                format!(
+                    "{} of {} started, {:.1}/s, all done {:.0} s after the first delivery",
+                    w.checks_completed,
+                    w.checks_started,
+                    w.checks_per_second,
+                    w.checks_wall_seconds
+                ),
+            );
+            if let Some(total) = w.github_requests_per_pull_request.get("total") {
+                t.row("GitHub requests per pull request", total);
+            }
+            usage_rows(&mut t, &w.usage);
+        }
+        if let Some(idle) = &self.scenarios.idle {
+            t.section("idle (deployments open, waiting for updates)");
+            t.row("worker RSS with none", mib(idle.baseline_rss_bytes));
+            for p in &idle.points {
+                t.row(
+                    &format!("worker RSS with {}", p.open),
+                    format!(
+                        "{} ({} waiting, opened in {:.0} s)",
+                        mib(p.rss_bytes),
+                        p.waiting,
+                        p.seconds_to_open
+                    ),
+                );
+            }
+        }
+        t.row("wall time", format!("{:.0} s", self.wall_seconds));
+        t.render()
+    }
+}
+
+fn http_rows(t: &mut Table, what: &str, load: &HttpLoad) {
+    let codes: Vec<String> = load
+        .answers
+        .iter()
+        .map(|(code, n)| format!("{n}x{code}"))
+        .collect();
+    t.row(
+        what,
+        format!(
+            "{:.1} requests/s ({}{})",
+            load.requests_per_second,
+            codes.join(", "),
+            if load.transport_errors > 0 {
+                format!(", {} unanswered", load.transport_errors)
+            } else {
+                String::new()
+            }
+        ),
+    );
+    t.row("  response p50/p95/p99", ms(load.response_ms.as_ref()));
+}
+
+fn usage_rows(t: &mut Table, usage: &FrontUsage) {
+    t.row(
+        "gdt serve CPU s / peak RSS",
+        format!(
+            "{} / {}",
+            usage.server_cpu_seconds,
+            mib(usage.server_peak_rss_bytes)
+        ),
+    );
+    t.row(
+        "gdt worker CPU s / peak RSS",
+        format!(
+            "{} / {}",
+            usage.worker_cpu_seconds,
+            mib(usage.worker_peak_rss_bytes)
+        ),
+    );
+}
