@@ -5,7 +5,7 @@
 //!   workflow and waits up to `server.deployment_id_wait` for the GitHub deployment id), then
 //!   `POST /api/v1/deployments/{id}/status` with `success`; the harness then waits for every
 //!   workflow's result.
-//! - **webhooks**: `--webhooks` pull requests are seeded in the sandbox, then GitHub's real
+//! - **webhooks**: `--webhooks` pull requests are created in the sandbox, then GitHub's real
 //!   `pull_request.opened` payload (fixtures/github-webhooks), moved to each of them and
 //!   signed with the run's webhook secret, is delivered to `POST /webhook`, which verifies
 //!   the signature and starts both checks; the harness then waits for every check's result.
@@ -342,7 +342,7 @@ impl Front<'_> {
         })
     }
 
-    /// The `webhooks` scenario: `pulls` pull requests seeded, then one signed `opened`
+    /// The `webhooks` scenario: `pulls` pull requests created, then one signed `opened`
     /// delivery each, `concurrency` at once.
     pub async fn webhooks(
         &self,
@@ -354,12 +354,12 @@ impl Front<'_> {
         let repo = name.to_owned();
         let numbers: Vec<u64> = (1..=pulls as u64).collect();
         let heads: Vec<String> = numbers.iter().map(|_| load::commit_sha()).collect();
-        let seeds = concurrently(&numbers, concurrency, |i, &number| {
+        let created = concurrently(&numbers, concurrency, |i, &number| {
             self.github
-                .seed_pull(OWNER, &repo, pull_seed(number, &heads[i]))
+                .create_pull(OWNER, &repo, new_pull(number, &heads[i]))
         })
         .await;
-        if let Some(Err(e)) = seeds.into_iter().find(Result::is_err) {
+        if let Some(Err(e)) = created.into_iter().find(Result::is_err) {
             return Err(e);
         }
         let fixture: Value = serde_json::from_str(OPENED_FIXTURE)
@@ -514,7 +514,7 @@ fn secret() -> String {
 
 /// A pull request whose code, VERSION and plugin manifest all changed and agree: both checks
 /// read every file and pass, and each posts its comment.
-fn pull_seed(number: u64, head: &str) -> Value {
+fn new_pull(number: u64, head: &str) -> Value {
     json!({
         "number": number,
         "base_ref": "main",
@@ -614,7 +614,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_delivery_names_the_seeded_pull_request() {
+    fn the_delivery_names_the_created_pull_request() {
         let fixture: Value = serde_json::from_str(OPENED_FIXTURE).expect("fixture");
         let body = opened_delivery(&fixture, "r", 7, &"a".repeat(40));
         let event = gdt_server::webhook::event::decode("pull_request", &body).expect("decodes");

@@ -117,8 +117,8 @@ impl GitHub {
             .await
     }
 
-    /// Seeds (or replaces) a pull request (`POST /_sandbox/repos/{owner}/{repo}/pulls`).
-    pub async fn seed_pull(&self, owner: &str, repo: &str, pull: Value) -> Result<()> {
+    /// Creates (or replaces) a pull request (`POST /_sandbox/repos/{owner}/{repo}/pulls`).
+    pub async fn create_pull(&self, owner: &str, repo: &str, pull: Value) -> Result<()> {
         self.control(
             &format!("/_sandbox/repos/{owner}/{repo}/pulls"),
             &pull,
