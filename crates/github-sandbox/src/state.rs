@@ -258,6 +258,32 @@ pub(crate) trait Held: Sized {
     }
 }
 
+/// Implements [`Held`] for a kind kept in `Inner::$all`, held by a repository when `$held`
+/// (with the object and the repository named as given) and rendered by `$render`.
+macro_rules! held {
+    ($ty:ty, $all:ident, |$object:ident, $repo:ident| $held:expr, $render:path) => {
+        impl Held for $ty {
+            fn all(inner: &Inner) -> &HashMap<u64, Self> {
+                &inner.$all
+            }
+
+            fn all_mut(inner: &mut Inner) -> &mut HashMap<u64, Self> {
+                &mut inner.$all
+            }
+
+            fn held_by(&self, $repo: &Repo) -> bool {
+                let $object = self;
+                $held
+            }
+
+            fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value {
+                $render(ctx, repo, self)
+            }
+        }
+    };
+}
+pub(crate) use held;
+
 /// The repositories with everything in them.
 #[derive(Debug, Default)]
 pub(crate) struct Store {

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use super::pulls::render_pull_minimal;
 use super::{
-    is_commit_ref, repo_entry, repository_html_url, repository_url, Held, Inner, Listed, Repo,
-    Scope, Store, StoreError,
+    held, is_commit_ref, repo_entry, repository_html_url, repository_url, Held, Inner, Listed,
+    Repo, Scope, Store, StoreError,
 };
 use crate::objects::{encode_path, node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
@@ -323,23 +323,12 @@ impl Store {
     }
 }
 
-impl Held for CheckRun {
-    fn all(inner: &Inner) -> &HashMap<u64, Self> {
-        &inner.check_runs
-    }
-
-    fn all_mut(inner: &mut Inner) -> &mut HashMap<u64, Self> {
-        &mut inner.check_runs
-    }
-
-    fn held_by(&self, repo: &Repo) -> bool {
-        repo.check_run_ids.binary_search(&self.id).is_ok()
-    }
-
-    fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value {
-        render_check_run(ctx, repo, self)
-    }
-}
+held!(
+    CheckRun,
+    check_runs,
+    |object, repo| repo.check_run_ids.binary_search(&object.id).is_ok(),
+    render_check_run
+);
 
 fn render_check_run(ctx: &RenderContext<'_>, repo: &Repo, run: &CheckRun) -> Value {
     let url = format!("{}/check-runs/{}", repository_url(ctx, repo), run.id);

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{
-    repo_key, repository_html_url, repository_url, Held, Inner, Listed, Repo, RepoName, Scope,
-    Store, StoreError,
+    held, repo_key, repository_html_url, repository_url, Held, Inner, Listed, Repo, RepoName,
+    Scope, Store, StoreError,
 };
 use crate::objects::{node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
@@ -119,23 +119,12 @@ impl Store {
     }
 }
 
-impl Held for Comment {
-    fn all(inner: &Inner) -> &HashMap<u64, Self> {
-        &inner.comments
-    }
-
-    fn all_mut(inner: &mut Inner) -> &mut HashMap<u64, Self> {
-        &mut inner.comments
-    }
-
-    fn held_by(&self, repo: &Repo) -> bool {
-        self.repo_key == repo_key(&repo.owner, &repo.name)
-    }
-
-    fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value {
-        render_comment(ctx, repo, self)
-    }
-}
+held!(
+    Comment,
+    comments,
+    |object, repo| object.repo_key == repo_key(&repo.owner, &repo.name),
+    render_comment
+);
 
 fn render_comment(ctx: &RenderContext<'_>, repo: &Repo, comment: &Comment) -> Value {
     let api = repository_url(ctx, repo);

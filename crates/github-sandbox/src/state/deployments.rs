@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use super::{repo_entry, repository_url, Held, Inner, Listed, Repo, Scope, Store, StoreError};
+use super::{
+    held, repo_entry, repository_url, Held, Inner, Listed, Repo, Scope, Store, StoreError,
+};
 use crate::objects::{node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
 
@@ -297,23 +299,12 @@ impl Store {
     }
 }
 
-impl Held for Deployment {
-    fn all(inner: &Inner) -> &HashMap<u64, Self> {
-        &inner.deployments
-    }
-
-    fn all_mut(inner: &mut Inner) -> &mut HashMap<u64, Self> {
-        &mut inner.deployments
-    }
-
-    fn held_by(&self, repo: &Repo) -> bool {
-        repo.deployment_ids.binary_search(&self.id).is_ok()
-    }
-
-    fn render(&self, ctx: &RenderContext<'_>, repo: &Repo) -> Value {
-        render_deployment(ctx, repo, self)
-    }
-}
+held!(
+    Deployment,
+    deployments,
+    |object, repo| repo.deployment_ids.binary_search(&object.id).is_ok(),
+    render_deployment
+);
 
 fn render_deployment(ctx: &RenderContext<'_>, repo: &Repo, d: &Deployment) -> Value {
     let repository_url = repository_url(ctx, repo);
