@@ -39,9 +39,11 @@ pub(crate) enum Command {
     /// that webhooks start (pr_checks.task_queue, default plugin-validation-queue; off when
     /// pr_checks.enabled is false). Exits at start if GitHub refuses its credentials.
     Worker,
-    /// Run the HTTP API pipelines call to report deployments (port 3000), with /health and
-    /// /ready on the health port (8080). Needs INTERNAL_API_SHARED_SECRET or
-    /// server.api_tokens_file.
+    /// Run the HTTP server (port 3000): the API pipelines call to report deployments (needs
+    /// INTERNAL_API_SHARED_SECRET or server.api_tokens_file) and /webhook, where GitHub's
+    /// pull-request events start the PR checks (verified with GITHUB_WEBHOOK_SECRET or
+    /// webhook.secrets_file; without a secret every delivery is refused). /health and /ready
+    /// answer on the health port (8080).
     Serve,
     /// Run the local GitHub API sandbox.
     Sandbox(SandboxArgs),
