@@ -28,18 +28,9 @@ fn deployment(workflow_id: &str) -> Value {
 
 /// Waits until the deployment's workflow has posted `state` as its current state.
 async fn wait_for_state(api: &Api, id: &str, state: &str) -> Value {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let (status, view) = api.get(&format!("/api/v1/deployments/{id}")).await;
-        if status == StatusCode::OK && view["state"] == state {
-            return view;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "deployment {id} never reached {state}: {view}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let what = format!("reached {state}");
+    api.wait_for_deployment(id, &what, Duration::from_secs(20), |v| v["state"] == state)
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,38 +24,10 @@ fn deployment(workflow_id: &str) -> Value {
     })
 }
 
-/// Polls `GET /api/v1/deployments/{id}` until `done` holds for the answer.
+/// Polls the deployment until `done` holds for the answer, for up to a minute.
 async fn wait_for(api: &Api, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, view) = api.get(&format!("/api/v1/deployments/{id}")).await;
-        if status == StatusCode::OK && done(&view) {
-            return view;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "deployment {id}: never {what}: {status} {view}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The states GitHub holds for a deployment, oldest first.
-async fn github_states(h: &Harness, deployment_id: &Value) -> Vec<String> {
-    let statuses = h
-        .github
-        .get(&format!(
-            "/repos/acme/api/deployments/{deployment_id}/statuses?per_page=100"
-        ))
-        .await;
-    let mut states: Vec<String> = statuses
-        .as_array()
-        .unwrap_or_else(|| panic!("statuses: {statuses}"))
-        .iter()
-        .map(|s| s["state"].as_str().unwrap().to_owned())
-        .collect();
-    states.reverse();
-    states
+    api.wait_for_deployment(id, what, Duration::from_secs(60), done)
+        .await
 }
 
 /// Waits until the deployment's workflow has completed.
@@ -139,7 +111,7 @@ async fn a_status_without_a_status_word_is_refused_not_posted_as_pending() {
     assert_eq!(view["state"], "success");
     // GitHub got the initial status and the success, never a `pending` from a misspelling.
     assert_eq!(
-        github_states(&h, &view["deployment_id"]).await,
+        h.github.states("acme/api", &view["deployment_id"]).await,
         ["queued", "success"]
     );
 }
@@ -407,7 +379,7 @@ async fn a_status_update_while_no_worker_runs_is_queued_for_the_worker() {
     assert_eq!(status, StatusCode::ACCEPTED, "{ack}\n{}", server.logs());
     let view = completed(&api, &id).await;
     assert_eq!(
-        github_states(&h, &view["deployment_id"]).await,
+        h.github.states("acme/api", &view["deployment_id"]).await,
         ["queued", "success"]
     );
     drop(_second);
@@ -431,7 +403,7 @@ async fn a_status_update_while_no_worker_runs_is_queued_for_the_worker() {
     let view = completed(&api, &id).await;
     assert_eq!(view["state"], "success");
     assert_eq!(
-        github_states(&h, &view["deployment_id"]).await,
+        h.github.states("acme/api", &view["deployment_id"]).await,
         ["queued", "success"]
     );
 }
@@ -504,7 +476,7 @@ async fn a_retried_status_after_github_auto_inactive_is_not_posted_twice() {
 
     let view = completed(&api, &id).await;
     assert_eq!(
-        github_states(&h, &json!(deployment_id)).await,
+        h.github.states("acme/api", &json!(deployment_id)).await,
         ["queued", "success", "inactive"],
         "{view}"
     );

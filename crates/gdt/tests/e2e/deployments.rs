@@ -46,29 +46,6 @@ fn show(env: &[(String, String)], dir: &std::path::Path, id: &str) -> Value {
     gdt_json(env, dir, &["track", "show", id])
 }
 
-/// Statuses of a deployment as the sandbox holds them, oldest first.
-async fn statuses(github: &GitHub, repo: &str, id: u64) -> Vec<Value> {
-    let mut list = github
-        .get(&format!(
-            "/repos/{repo}/deployments/{id}/statuses?per_page=100"
-        ))
-        .await
-        .as_array()
-        .cloned()
-        .expect("statuses array");
-    list.reverse();
-    list
-}
-
-/// The states GitHub holds for the deployment a workflow `result` names, oldest first.
-async fn posted_states(github: &GitHub, repo: &str, result: &Value) -> Vec<String> {
-    let id = result["deployment_id"].as_u64().expect("a deployment id");
-    states(&statuses(github, repo, id).await)
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
-}
-
 fn states(statuses: &[Value]) -> Vec<&str> {
     statuses
         .iter()
@@ -140,7 +117,7 @@ async fn happy_path_posts_each_update_once_and_costs_n_plus_2_requests() {
     assert_eq!(d["payload"]["harness_execution_id"], "exec-42");
     assert_eq!(d["payload"]["harness_pipeline_id"], "pipe-7");
 
-    let posted = statuses(&github, "acme/api", deployment_id).await;
+    let posted = github.statuses("acme/api", deployment_id).await;
     assert_eq!(states(&posted), ["queued", "in_progress", "success"]);
     assert_eq!(posted[0]["description"], "Queued by CI");
     assert_eq!(posted[1]["log_url"], "https://ci.example.com/42");
@@ -226,12 +203,9 @@ async fn a_silent_deployment_is_marked_inactive_after_the_inactivity_timeout() {
     let result = wait(&env, dir, &id);
     assert_eq!(result["final_status"], "inactive");
     assert_eq!(result["status_updates"], 2);
-    let posted = statuses(
-        &github,
-        "acme/api",
-        result["deployment_id"].as_u64().unwrap(),
-    )
-    .await;
+    let posted = github
+        .statuses("acme/api", result["deployment_id"].as_u64().unwrap())
+        .await;
     assert_eq!(states(&posted), ["in_progress", "inactive"]);
     assert_eq!(
         posted[1]["description"],
@@ -262,7 +236,7 @@ async fn github_5xx_and_rate_limits_are_retried_without_duplicates() {
 
     assert_eq!(deployments(&github, "acme/api").await.len(), 1);
     assert_eq!(
-        posted_states(&github, "acme/api", &result).await,
+        github.states("acme/api", &result["deployment_id"]).await,
         ["in_progress", "success"],
         "each status exactly once"
     );
@@ -354,7 +328,7 @@ async fn a_worker_killed_mid_deployment_loses_nothing_and_duplicates_nothing() {
     assert_eq!(result["status_updates"], 3);
     assert_eq!(deployments(&github, "acme/api").await.len(), 1);
     assert_eq!(
-        posted_states(&github, "acme/api", &result).await,
+        github.states("acme/api", &result["deployment_id"]).await,
         ["queued", "in_progress", "success"]
     );
     // The history written across the crash replays cleanly against the workflow code.
@@ -390,7 +364,7 @@ async fn an_update_whose_event_id_was_seen_is_applied_once() {
     let result = wait(&env, dir, &id);
     assert_eq!(result["status_updates"], 3);
     assert_eq!(
-        posted_states(&github, "acme/api", &result).await,
+        github.states("acme/api", &result["deployment_id"]).await,
         ["queued", "in_progress", "success"]
     );
     let state = show(&env, dir, &id);
@@ -627,7 +601,7 @@ async fn the_contract_holds_through_the_temporal_cli() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0]["production_environment"], true);
     assert_eq!(all[0]["payload"]["harness_execution_id"], "exec-1");
-    let posted = statuses(&github, "acme/web", all[0]["id"].as_u64().unwrap()).await;
+    let posted = github.statuses("acme/web", &all[0]["id"]).await;
     assert_eq!(states(&posted), ["in_progress", "success"]);
     assert_eq!(posted[0]["log_url"], "https://harness.example.com/exec-1");
 }
@@ -667,8 +641,10 @@ async fn direct_github_commands_work_without_temporal() {
     assert_eq!(names, ["auth", "create", "in_progress", "success"]);
     let all = deployments(&github, "acme/sim").await;
     assert_eq!(all.len(), 1);
-    let posted = statuses(&github, "acme/sim", all[0]["id"].as_u64().unwrap()).await;
-    assert_eq!(states(&posted), ["in_progress", "success"]);
+    assert_eq!(
+        github.states("acme/sim", &all[0]["id"]).await,
+        ["in_progress", "success"]
+    );
 
     let created = gdt_json(
         &env,

@@ -163,6 +163,30 @@ impl GitHub {
             .expect("get json")
     }
 
+    /// The statuses of deployment `id` in `repo` as the sandbox holds them, oldest first.
+    pub async fn statuses(&self, repo: &str, id: impl std::fmt::Display) -> Vec<serde_json::Value> {
+        let answer = self
+            .get(&format!(
+                "/repos/{repo}/deployments/{id}/statuses?per_page=100"
+            ))
+            .await;
+        let mut list = answer
+            .as_array()
+            .unwrap_or_else(|| panic!("statuses: {answer}"))
+            .clone();
+        list.reverse();
+        list
+    }
+
+    /// The states of those statuses, oldest first.
+    pub async fn states(&self, repo: &str, id: impl std::fmt::Display) -> Vec<String> {
+        self.statuses(repo, id)
+            .await
+            .iter()
+            .map(|s| s["state"].as_str().expect("a state").to_owned())
+            .collect()
+    }
+
     /// Environment that points `gdt` at Temporal and this sandbox, on task queue `queue`.
     pub fn env(&self, queue: &str) -> Vec<(String, String)> {
         vec![
@@ -376,6 +400,29 @@ impl Api {
                 .bearer_auth(API_TOKEN),
         )
         .await
+    }
+
+    /// Polls `GET /api/v1/deployments/{id}` until `done` holds for the answer, for at most
+    /// `timeout`; `what` names the wait in the failure.
+    pub async fn wait_for_deployment(
+        &self,
+        id: &str,
+        what: &str,
+        timeout: Duration,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let (status, view) = self.get(&format!("/api/v1/deployments/{id}")).await;
+            if status == reqwest::StatusCode::OK && done(&view) {
+                return view;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "deployment {id}: never {what}: {status} {view}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
