@@ -372,7 +372,7 @@ impl<'a> Bench<'a> {
                 self.slots,
                 &self.work,
                 log,
-            ),
+            )?,
             Target::Ceiling => WorkerSpec::ceiling_worker(
                 self.tools,
                 &self.server.address(),

@@ -218,7 +218,7 @@ impl Front<'_> {
             self.slots,
             self.work,
             self.logs.join(format!("{task_queue}.log")),
-        ))?;
+        )?)?;
         let port = free_port()?;
         let token = secret();
         let webhook_secret = secret();
@@ -231,6 +231,7 @@ impl Front<'_> {
             ),
             ("GDT_SERVER_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
             ("GDT_APP_HEALTH_PORT".to_owned(), free_port()?.to_string()),
+            ("GDT_APP_METRICS_PORT".to_owned(), free_port()?.to_string()),
             ("INTERNAL_API_SHARED_SECRET".to_owned(), token.clone()),
             ("GITHUB_WEBHOOK_SECRET".to_owned(), webhook_secret.clone()),
             ("GDT_APP_LOG_FORMAT".to_owned(), "json".to_owned()),

@@ -269,9 +269,13 @@ impl WorkerSpec {
         slots: Slots,
         dir: &Path,
         log: PathBuf,
-    ) -> WorkerSpec {
+    ) -> Result<WorkerSpec> {
         let mut env: Vec<(String, String)> = vec![
             ("GDT_TEMPORAL_HOST_PORT".into(), temporal.to_owned()),
+            // Its own health and metrics ports, so workers of parallel runs never compete
+            // for 8080 and 9090; a restart of this spec reuses them.
+            ("GDT_APP_HEALTH_PORT".into(), free_port()?.to_string()),
+            ("GDT_APP_METRICS_PORT".into(), free_port()?.to_string()),
             ("GDT_TEMPORAL_TASK_QUEUE".into(), task_queue.to_owned()),
             (
                 "GDT_PR_CHECKS_TASK_QUEUE".into(),
@@ -289,7 +293,7 @@ impl WorkerSpec {
             ("GDT_APP_LOG_LEVEL".into(), "info".into()),
         ];
         env.extend(github_env);
-        WorkerSpec {
+        Ok(WorkerSpec {
             name: "gdt worker".into(),
             program: tools.gdt.clone(),
             args: vec!["worker".into()],
@@ -297,7 +301,7 @@ impl WorkerSpec {
             dir: dir.to_owned(),
             log,
             ready_marker: "worker started".into(),
-        }
+        })
     }
 
     /// `gdt-bench ceiling-worker` on `task_queue`.

@@ -132,11 +132,12 @@ section! {
         log_level: LogLevel = LogLevel::Info, env "GDT_APP_LOG_LEVEL";
         /// `json` lines (production) or `console` lines (a terminal).
         log_format: LogFormat = LogFormat::Json, env "GDT_APP_LOG_FORMAT";
-        /// Reserved for Prometheus metrics: no command serves `/metrics` yet.
+        /// Whether `gdt worker` and `gdt serve` serve Prometheus metrics on `/metrics`.
         metrics_enabled: bool = true, env "GDT_APP_METRICS_ENABLED";
-        /// Port of the future metrics listener: no command listens on it yet.
+        /// Port of `/metrics` (ours and the Temporal SDK's), on the host of `server.listen`.
         metrics_port: u16 = 9090, env "GDT_APP_METRICS_PORT", check required;
-        /// Port of `/health` and `/ready`, on the host of `server.listen`.
+        /// Port of `/health` and `/ready` (`gdt worker` and `gdt serve`), on the host of
+        /// `server.listen`.
         health_port: u16 = 8080, env "GDT_APP_HEALTH_PORT", check required;
     }
 }

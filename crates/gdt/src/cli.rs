@@ -81,6 +81,9 @@ pub(crate) struct DevArgs {
     /// Health port (/health, /ready; on 127.0.0.1).
     #[arg(long, default_value_t = 8080)]
     pub(crate) health_port: u16,
+    /// Metrics port (/metrics, Prometheus text; on 127.0.0.1).
+    #[arg(long, default_value_t = 9090)]
+    pub(crate) metrics_port: u16,
     /// The `temporal` CLI to run (default: .venv/bin/temporal, else `temporal` on PATH).
     #[arg(long, env = "GDT_TEMPORAL_CLI")]
     pub(crate) temporal_cli: Option<PathBuf>,

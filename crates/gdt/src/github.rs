@@ -251,3 +251,16 @@ fn refusal(error: &GitHubError, identity: &Identity) -> Verdict {
     };
     Verdict::Refused(message)
 }
+
+/// `/ready`'s check of the GitHub credentials (the API server's and the worker's).
+pub(crate) fn readiness_check(github: Client) -> gdt_server::GitHubCheck {
+    std::sync::Arc::new(move || {
+        let github = github.clone();
+        Box::pin(async move {
+            github
+                .check_credentials()
+                .await
+                .map_err(|e| format!("GitHub credentials do not work: {e}"))
+        })
+    })
+}

@@ -6,12 +6,14 @@
 //! - `temporal`: connecting to Temporal from configuration (TLS, mTLS, API keys).
 //! - `github`: building the GitHub client from configuration.
 //! - `api_client`: calling a `gdt serve` API (`gdt track --api`).
+//! - `observability`: `/metrics` (ours and the Temporal SDK's) and the probe listeners.
 //! - `telemetry`: structured logs.
 
 mod api_client;
 mod cli;
 mod commands;
 mod github;
+mod observability;
 mod output;
 mod telemetry;
 mod temporal;

@@ -9,12 +9,23 @@ use temporalio_client::{
 use temporalio_common::protos::temporal::api::operatorservice::v1::{
     AddSearchAttributesRequest, ListSearchAttributesRequest,
 };
+use temporalio_common::telemetry::metrics::TemporalMeter;
 
 use gdt_config::TemporalConfig;
 
 /// Connects a client to the configured Temporal frontend and namespace.
 pub(crate) async fn connect(cfg: &TemporalConfig) -> anyhow::Result<Client> {
-    let options = connection_options(cfg)?;
+    connect_metered(cfg, None).await
+}
+
+/// Connects as [`connect`] does, recording the client's requests (`temporal_request_…`) with
+/// `meter` when one is given.
+pub(crate) async fn connect_metered(
+    cfg: &TemporalConfig,
+    meter: Option<TemporalMeter>,
+) -> anyhow::Result<Client> {
+    let mut options = connection_options(cfg)?;
+    options.metrics_meter = meter;
     let target = options.target.to_string();
     let connection = Connection::connect(options).await.with_context(|| {
         format!(

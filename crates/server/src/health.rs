@@ -1,23 +1,34 @@
 //! `/health` (liveness: the process serves) and `/ready` (Temporal answers and, when GitHub
 //! credentials are configured, they work), on their own listener. `/ready` answers are
 //! reused for `server.ready_cache` so a busy prober cannot hammer Temporal or GitHub.
+//!
+//! `gdt serve` and `gdt worker` answer both routes with the same JSON: only what "Temporal
+//! answers" means differs (the worker also needs its pollers running), so each passes its
+//! own [`Probe`].
 
 use std::time::{Duration, Instant};
+
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::{AppState, GitHubCheck};
+/// One readiness check of a dependency: `Err` says why it is failing.
+pub type Probe = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
-pub(crate) fn routes() -> Router<AppState> {
+/// `/health` and `/ready`, answered from `readiness`.
+pub fn router(readiness: Arc<Readiness>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .fallback(crate::not_found)
+        .with_state(readiness)
 }
 
 /// One dependency's check.
@@ -70,22 +81,27 @@ impl ReadyReport {
 }
 
 /// Runs and caches the readiness checks.
-pub(crate) struct Readiness {
-    github: Option<GitHubCheck>,
+pub struct Readiness {
+    temporal: Probe,
+    github: Option<Probe>,
     cache_for: Duration,
     last: tokio::sync::Mutex<Option<(Instant, ReadyReport)>>,
 }
 
 impl Readiness {
-    pub(crate) fn new(github: Option<GitHubCheck>, cache_for: Duration) -> Self {
+    /// Checks with `temporal` and, when credentials are configured, `github`; an answer is
+    /// reused for `cache_for`.
+    pub fn new(temporal: Probe, github: Option<Probe>, cache_for: Duration) -> Self {
         Self {
+            temporal,
             github,
             cache_for,
             last: tokio::sync::Mutex::new(None),
         }
     }
 
-    async fn report(&self, state: &AppState) -> ReadyReport {
+    /// The current answer, checking again once the last one is older than `cache_for`.
+    pub async fn report(&self) -> ReadyReport {
         // Holding the lock while checking makes concurrent probes share one check.
         let mut last = self.last.lock().await;
         if let Some((at, report)) = last.as_ref() {
@@ -93,10 +109,7 @@ impl Readiness {
                 return report.clone();
             }
         }
-        let temporal = match state.temporal.services().await {
-            Ok(services) => to_check(services.deployments.ping().await.map_err(|e| e.to_string())),
-            Err(e) => to_check(Err(e.to_string())),
-        };
+        let temporal = to_check((self.temporal)().await);
         let github = match &self.github {
             Some(check) => to_check(check().await),
             None => Check {
@@ -139,8 +152,8 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn ready(State(state): State<AppState>) -> Response {
-    let report = state.readiness.report(&state).await;
+async fn ready(State(readiness): State<Arc<Readiness>>) -> Response {
+    let report = readiness.report().await;
     let status = if report.is_ready() {
         StatusCode::OK
     } else {

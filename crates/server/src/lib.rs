@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`deployments`]: `/api/v1/deployments…`, on [`DeploymentService`];
 //! - [`health`]: `/health` and `/ready`, on their own listener (`app.health_port`, 8080 by
-//!   default);
+//!   default), for the API server and the worker alike;
+//! - [`metrics`]: `/metrics`, on its own listener (`app.metrics_port`, 9090 by default);
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers and types;
 //! - [`webhook`]: `POST /webhook`, GitHub's deliveries (HMAC-verified), starting the PR checks
 //!   on [`PrCheckService`];
@@ -19,6 +20,7 @@
 pub mod auth;
 pub mod deployments;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 pub mod webhook;
@@ -80,7 +82,7 @@ pub struct Services {
 pub type Connect = Arc<dyn Fn() -> BoxFuture<'static, Result<Services, String>> + Send + Sync>;
 
 /// Checks the GitHub credentials for `/ready`; `None` when none are configured.
-pub type GitHubCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+pub type GitHubCheck = health::Probe;
 
 /// The Temporal connection and its [`Services`], made on first use.
 pub struct TemporalGate {
@@ -147,11 +149,20 @@ impl AppState {
         settings: Settings,
         github: Option<GitHubCheck>,
     ) -> Self {
-        let readiness = health::Readiness::new(github, settings.ready_cache);
+        let temporal = Arc::new(temporal);
+        let gate = Arc::clone(&temporal);
+        let temporal_probe: health::Probe = Arc::new(move || {
+            let gate = Arc::clone(&gate);
+            Box::pin(async move {
+                let services = gate.services().await.map_err(|e| e.to_string())?;
+                services.deployments.ping().await.map_err(|e| e.to_string())
+            })
+        });
+        let readiness = health::Readiness::new(temporal_probe, github, settings.ready_cache);
         let webhook_budget = webhook::BodyBudget::new(settings.webhook_max_body_bytes);
         Self {
             webhook_budget,
-            temporal: Arc::new(temporal),
+            temporal,
             tokens,
             webhook_secrets,
             settings: Arc::new(settings),
@@ -195,21 +206,55 @@ pub fn api_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `/health` and `/ready`.
-pub fn health_router(state: AppState) -> Router {
-    health::routes().fallback(not_found).with_state(state)
-}
-
 async fn not_found() -> impl IntoResponse {
     ApiError::not_found("no such route; the API is described at /api/v1/openapi.json")
 }
 
-/// Serves the API on `api` and health on `health` until `shutdown` resolves, then finishes
-/// the requests in flight.
+/// The listeners a process serves besides the API: `/health` and `/ready`, and `/metrics`
+/// with what it answers, when metrics are enabled.
+pub struct Probes {
+    /// `app.health_port`.
+    pub health: TcpListener,
+    /// `app.metrics_port` and the process's metrics.
+    pub metrics: Option<(TcpListener, metrics::MetricsSource)>,
+}
+
+impl Probes {
+    fn servers(self, readiness: Arc<health::Readiness>) -> Vec<(TcpListener, Router)> {
+        let mut servers = vec![(self.health, health::router(readiness))];
+        if let Some((listener, source)) = self.metrics {
+            servers.push((listener, metrics::router(source)));
+        }
+        servers
+    }
+}
+
+/// Serves the API on `api` and the probes until `shutdown` resolves, then finishes the
+/// requests in flight.
 pub async fn serve(
     api: TcpListener,
-    health: TcpListener,
     state: AppState,
+    probes: Probes,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let mut servers = probes.servers(Arc::clone(&state.readiness));
+    servers.push((api, api_router(state)));
+    serve_all(servers, shutdown).await
+}
+
+/// Serves the probes of a process without an API (`gdt worker`) until `shutdown` resolves.
+pub async fn serve_probes(
+    probes: Probes,
+    readiness: health::Readiness,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_all(probes.servers(Arc::new(readiness)), shutdown).await
+}
+
+/// Serves each router on its listener until `shutdown` resolves, then finishes the requests
+/// in flight.
+async fn serve_all(
+    servers: Vec<(TcpListener, Router)>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -217,13 +262,14 @@ pub async fn serve(
         shutdown.await;
         let _ = stop.send(true);
     });
-    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stopped| *stopped).await;
-    };
-    let api_server =
-        axum::serve(api, api_router(state.clone())).with_graceful_shutdown(wait(stopped.clone()));
-    let health_server =
-        axum::serve(health, health_router(state)).with_graceful_shutdown(wait(stopped));
-    tokio::try_join!(async { api_server.await }, async { health_server.await })?;
+    let runs = servers.into_iter().map(|(listener, router)| {
+        let mut stopped = stopped.clone();
+        std::future::IntoFuture::into_future(axum::serve(listener, router).with_graceful_shutdown(
+            async move {
+                let _ = stopped.wait_for(|stopped| *stopped).await;
+            },
+        ))
+    });
+    futures::future::try_join_all(runs).await?;
     Ok(())
 }

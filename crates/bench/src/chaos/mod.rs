@@ -86,7 +86,7 @@ pub async fn run(plan: &Plan, tools: &Tools, out: &Path) -> Result<ChaosReport> 
         plan.worker_slots,
         &work,
         logs.join("worker.log"),
-    ))?);
+    )?)?);
     wait_worker_ready(&worker).await?;
     let driver = Driver::new(client.clone(), &task_queue);
 

@@ -15,6 +15,8 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::cli::DevArgs;
 use crate::github::Identity;
+use crate::observability::Telemetry;
+use gdt_metrics::labels::Process;
 
 /// The plain token the dev sandbox accepts besides App tokens, so `curl` can look around.
 const DEV_SANDBOX_TOKEN: &str = "gdt-dev-token";
@@ -29,7 +31,9 @@ pub(crate) async fn run(mut config: Config, args: DevArgs) -> anyhow::Result<()>
     } else {
         Some(start_dev_server(&args)?)
     };
-    let temporal = wait_for_temporal(&config, &mut server).await?;
+    config.app.metrics_port = args.metrics_port;
+    let telemetry = Telemetry::start(&config, Process::Dev)?;
+    let temporal = wait_for_temporal(&config, &telemetry, &mut server).await?;
     crate::temporal::ensure_search_attributes(&temporal, &config.temporal.namespace).await?;
 
     let (github, sandbox_url) = match crate::github::configured_client(&config)? {
@@ -81,16 +85,20 @@ pub(crate) async fn run(mut config: Config, args: DevArgs) -> anyhow::Result<()>
 
     let api = super::serve::serve(
         &config,
+        &telemetry,
         listeners,
         &tokens,
         Some(github.clone()),
         super::shutdown_signal(),
     );
+    // One process: the API server's listeners serve its health and everyone's metrics.
     let worker = super::worker::serve(
         &config,
+        &telemetry,
         temporal,
         github,
         credentials_check,
+        None,
         super::shutdown_signal(),
     );
     let worker = async { tokio::try_join!(worker, api).map(|_| ()) };
@@ -152,8 +160,10 @@ async fn port_open(address: &str) -> bool {
 
 async fn wait_for_temporal(
     config: &Config,
+    telemetry: &Telemetry,
     server: &mut Option<tokio::process::Child>,
 ) -> anyhow::Result<temporalio_client::Client> {
+    let meter = telemetry.client_meter()?;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(child) = server.as_mut() {
@@ -164,7 +174,7 @@ async fn wait_for_temporal(
                 );
             }
         }
-        match crate::temporal::connect(&config.temporal).await {
+        match crate::temporal::connect_metered(&config.temporal, meter.clone()).await {
             Ok(client) => return Ok(client),
             Err(e) if tokio::time::Instant::now() > deadline => return Err(e),
             Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
@@ -250,6 +260,7 @@ fn print_banner(
          Temporal UI   http://127.0.0.1:{ui}\n  \
          GitHub        {github}\n  \
          API           http://127.0.0.1:{api}/api/v1  (OpenAPI: /api/v1/openapi.json; health: http://127.0.0.1:{health}/ready)\n  \
+         Metrics       {metrics}\n  \
          API token     {token_line}\n  \
          Webhooks      http://127.0.0.1:{api}/webhook  (secret: {webhook_line}; PR checks on task queue {pr_queue})\n\n \
          A deployment reported with curl:\n\n  \
@@ -268,6 +279,11 @@ fn print_banner(
         ui = args.ui_port,
         api = args.api_port,
         health = args.health_port,
+        metrics = if config.app.metrics_enabled {
+            format!("http://127.0.0.1:{}/metrics  (Prometheus: gdt_ and temporal_ families)", args.metrics_port)
+        } else {
+            "off (app.metrics_enabled)".to_owned()
+        },
     );
     if let Some(url) = sandbox_url {
         println!(

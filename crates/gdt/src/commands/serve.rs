@@ -1,16 +1,20 @@
-//! `gdt serve`: the HTTP API (deployments) and the health listener, from the same
-//! configuration as the worker.
+//! `gdt serve`: the HTTP API (deployments, webhooks) and the health and metrics listeners,
+//! from the same configuration as the worker.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use gdt_config::Config;
+use gdt_metrics::labels::Process;
 use gdt_server::{ApiTokens, AppState, Services, Settings, TemporalGate, WebhookSecrets};
 use gdt_tracker::deployments::DeploymentService;
 use gdt_tracker::pr_checks::PrCheckService;
 use secrecy::SecretString;
+use temporalio_common::telemetry::metrics::TemporalMeter;
 use tokio::net::TcpListener;
+
+use crate::observability::{Ports, Telemetry};
 
 /// `gdt serve`.
 pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
@@ -27,8 +31,10 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     config.webhook.secrets()?;
     let github = crate::github::configured_client(&config)?;
     let listeners = Listeners::bind(&config).await?;
+    let telemetry = Telemetry::start(&config, Process::Serve)?;
     serve(
         &config,
+        &telemetry,
         listeners,
         &tokens,
         github,
@@ -37,39 +43,31 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     .await
 }
 
-/// The API and health listeners.
+/// The API listener, and the health and metrics listeners on the same host.
 pub(crate) struct Listeners {
     pub(crate) api: TcpListener,
-    pub(crate) health: TcpListener,
+    pub(crate) ports: Ports,
 }
 
 impl Listeners {
-    /// Binds `server.listen` and the health port on the same host.
+    /// Binds `server.listen`, the health port and (when enabled) the metrics port.
     pub(crate) async fn bind(config: &Config) -> anyhow::Result<Self> {
         let api_address = config.server.listen.clone();
-        let host = api_address
-            .rsplit_once(':')
-            .map_or("0.0.0.0", |(host, _)| host);
-        let health_address = format!("{host}:{}", config.app.health_port);
         let api = TcpListener::bind(&api_address).await.with_context(|| {
             format!(
                 "cannot listen on {api_address} (server.listen / GDT_SERVER_LISTEN): is another \
                  process using the port?"
             )
         })?;
-        let health = TcpListener::bind(&health_address).await.with_context(|| {
-            format!(
-                "cannot listen on {health_address} (app.health_port / GDT_APP_HEALTH_PORT): is \
-                 another process using the port?"
-            )
-        })?;
-        Ok(Self { api, health })
+        let ports = Ports::bind(config).await?;
+        Ok(Self { api, ports })
     }
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight.
 pub(crate) async fn serve(
     config: &Config,
+    telemetry: &Telemetry,
     listeners: Listeners,
     tokens: &[SecretString],
     github: Option<gdt_github::Client>,
@@ -92,24 +90,30 @@ pub(crate) async fn serve(
              GITHUB_WEBHOOK_SECRET or webhook.secrets_file"
         );
     }
-    let temporal = TemporalGate::new(connector(config), config.server.temporal_timeout);
+    let temporal = TemporalGate::new(
+        connector(config, telemetry.client_meter()?),
+        config.server.temporal_timeout,
+    );
     let state = AppState::new(
         temporal,
         ApiTokens::new(tokens),
         webhook_secrets,
         settings,
-        github.map(github_check),
+        github.map(crate::github::readiness_check),
     );
     let api_address = listeners.api.local_addr()?;
-    let health_address = listeners.health.local_addr()?;
+    let health_address = listeners.ports.health.local_addr()?;
+    let metrics_address = listeners.ports.metrics_address();
     tracing::info!(
         environment = %config.app.environment,
         api = %api_address,
         health = %health_address,
+        metrics = %metrics_address.map_or_else(|| "(off)".to_owned(), |m| m.to_string()),
         tokens = tokens.len(),
         "API server started"
     );
-    gdt_server::serve(listeners.api, listeners.health, state, shutdown)
+    let probes = listeners.ports.probes(telemetry);
+    gdt_server::serve(listeners.api, state, probes, shutdown)
         .await
         .context("the API server stopped with an error")?;
     tracing::info!("API server stopped");
@@ -118,7 +122,7 @@ pub(crate) async fn serve(
 
 /// Connects to Temporal on first use (and again after a failure), so the server starts,
 /// and answers 503, while Temporal is still down; the connection's services are made once.
-fn connector(config: &Config) -> gdt_server::Connect {
+fn connector(config: &Config, meter: Option<TemporalMeter>) -> gdt_server::Connect {
     let temporal = config.temporal.clone();
     let task_queue = config.temporal.task_queue.clone();
     let pr_checks_task_queue = config.pr_checks.task_queue.clone();
@@ -128,8 +132,9 @@ fn connector(config: &Config) -> gdt_server::Connect {
         let temporal = temporal.clone();
         let task_queue = task_queue.clone();
         let pr_checks_task_queue = pr_checks_task_queue.clone();
+        let meter = meter.clone();
         Box::pin(async move {
-            let client = crate::temporal::connect(&temporal)
+            let client = crate::temporal::connect_metered(&temporal, meter)
                 .await
                 .map_err(|e| format!("{e:#}"))?;
             Ok(Services {
@@ -145,19 +150,6 @@ fn connector(config: &Config) -> gdt_server::Connect {
                     call_timeout.min(gdt_server::webhook::START_BUDGET),
                 ),
             })
-        })
-    })
-}
-
-/// `/ready` checks the GitHub credentials when some are configured.
-fn github_check(github: gdt_github::Client) -> gdt_server::GitHubCheck {
-    Arc::new(move || {
-        let github = github.clone();
-        Box::pin(async move {
-            github
-                .check_credentials()
-                .await
-                .map_err(|e| format!("GitHub credentials do not work: {e}"))
         })
     })
 }

@@ -2,10 +2,14 @@
 //! their own task queue (unless `pr_checks.enabled` is false), until SIGTERM/SIGINT.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use gdt_config::Config;
-use gdt_tracker::deployments::{DeploymentActivities, GitHubDeploymentWorkflow};
+use gdt_metrics::labels::Process;
+use gdt_server::health::{Probe, Readiness};
+use gdt_tracker::deployments::{DeploymentActivities, DeploymentService, GitHubDeploymentWorkflow};
 use gdt_tracker::pr_checks::{
     PluginUpdateValidationWorkflow, PrCheckActivities, PrCheckSettings, VersionValidationWorkflow,
 };
@@ -13,6 +17,7 @@ use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
 
 use crate::github::PendingCheck;
+use crate::observability::{Ports, Telemetry};
 
 /// `gdt worker`.
 ///
@@ -22,18 +27,33 @@ use crate::github::PendingCheck;
 pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     let github = crate::github::client(&config)?;
     pr_check_settings(&config)?;
+    let ports = Ports::bind(&config).await?;
+    let telemetry = Telemetry::start(&config, Process::Worker)?;
     let credentials_check =
         crate::github::check_at_start(&github, crate::github::Identity::of(&config)).await?;
-    let temporal = crate::temporal::connect(&config.temporal).await?;
+    let temporal =
+        crate::temporal::connect_metered(&config.temporal, telemetry.client_meter()?).await?;
     crate::temporal::ensure_search_attributes(&temporal, &config.temporal.namespace).await?;
+    let probes = Some(WorkerProbes {
+        metrics_address: ports.metrics_address(),
+        probes: ports.probes(&telemetry),
+    });
     serve(
         &config,
+        &telemetry,
         temporal,
         github,
         credentials_check,
+        probes,
         super::shutdown_signal(),
     )
     .await
+}
+
+/// The worker's own `/health`, `/ready` and `/metrics` (`gdt dev` serves the API server's).
+pub(crate) struct WorkerProbes {
+    probes: gdt_server::Probes,
+    metrics_address: Option<std::net::SocketAddr>,
 }
 
 /// Runs a worker on the configured task queue until `shutdown` resolves, then lets
@@ -44,12 +64,34 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
 /// stops as on `shutdown` and returns that error.
 pub(crate) async fn serve(
     config: &Config,
+    telemetry: &Telemetry,
     temporal: temporalio_client::Client,
     github: gdt_github::Client,
     credentials_check: Option<PendingCheck>,
+    probes: Option<WorkerProbes>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let runtime = Runtime::from_current_tokio(Default::default())
+    // MERGE: gdt_tracker::deployments::prime_metrics();
+    let polling = Arc::new(AtomicBool::new(false));
+    let (probes_stop, probes_stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut probe_addresses = None;
+    if let Some(WorkerProbes {
+        probes,
+        metrics_address,
+    }) = probes
+    {
+        probe_addresses = Some((probes.health.local_addr()?, metrics_address));
+        let readiness = readiness(config, &temporal, &github, Arc::clone(&polling));
+        tokio::spawn(async move {
+            let stopped = async {
+                let _ = probes_stopped.await;
+            };
+            if let Err(e) = gdt_server::serve_probes(probes, readiness, stopped).await {
+                tracing::error!(error = %e, "the health and metrics listeners stopped");
+            }
+        });
+    }
+    let runtime = Runtime::from_current_tokio(telemetry.runtime_options()?)
         .context("cannot start the Temporal runtime")?;
     let options = WorkerOptions::new(config.temporal.task_queue.clone())
         .register_activities(DeploymentActivities::new(github.clone()))
@@ -77,6 +119,7 @@ pub(crate) async fn serve(
         );
     }
     let stops: Vec<_> = workers.iter().map(|w| w.shutdown_handle()).collect();
+    let stopping = Arc::clone(&polling);
     let refused = async move {
         if let Some(check) = credentials_check {
             if let Err(e) = check.await {
@@ -96,6 +139,8 @@ pub(crate) async fn serve(
                 let _ = refusal_tx.send(e);
             }
         }
+        // Not ready from here on: the pollers are stopping.
+        stopping.store(false, Ordering::SeqCst);
         for stop in stops {
             stop();
         }
@@ -105,10 +150,16 @@ pub(crate) async fn serve(
         task_queue = %config.temporal.task_queue,
         pr_checks_task_queue = %if config.pr_checks.enabled { config.pr_checks.task_queue.as_str() } else { "(disabled)" },
         namespace = %config.temporal.namespace,
+        health = %probe_addresses.map_or_else(|| "(gdt dev: the API server's)".to_owned(), |(h, _)| h.to_string()),
+        metrics = %probe_addresses.and_then(|(_, m)| m).map_or_else(|| "(off)".to_owned(), |m| m.to_string()),
         "worker started"
     );
     let runs = workers.iter_mut().map(|w| w.run());
-    for result in futures::future::join_all(runs).await {
+    polling.store(true, Ordering::SeqCst);
+    let results = futures::future::join_all(runs).await;
+    polling.store(false, Ordering::SeqCst);
+    let _ = probes_stop.send(());
+    for result in results {
         result.context("the worker stopped with an error")?;
     }
     if let Ok(refusal) = refusal_rx.try_recv() {
@@ -116,6 +167,37 @@ pub(crate) async fn serve(
     }
     tracing::info!("worker stopped");
     Ok(())
+}
+
+/// The worker's `/ready`: Temporal answers and the pollers run, and GitHub takes the
+/// credentials; answers are reused for `server.ready_cache`, as the API server's are.
+fn readiness(
+    config: &Config,
+    temporal: &temporalio_client::Client,
+    github: &gdt_github::Client,
+    polling: Arc<AtomicBool>,
+) -> Readiness {
+    let service = DeploymentService::new(
+        temporal.clone(),
+        config.temporal.task_queue.clone(),
+        config.deployment.execution_timeout,
+        config.server.temporal_timeout,
+    );
+    let temporal_probe: Probe = Arc::new(move || {
+        let service = service.clone();
+        let polling = Arc::clone(&polling);
+        Box::pin(async move {
+            if !polling.load(Ordering::SeqCst) {
+                return Err("the worker's pollers are not running".to_owned());
+            }
+            service.ping().await.map_err(|e| e.to_string())
+        })
+    });
+    Readiness::new(
+        temporal_probe,
+        Some(crate::github::readiness_check(github.clone())),
+        config.server.ready_cache,
+    )
 }
 
 fn tuner(config: &Config) -> TunerHolder {

@@ -8,5 +8,6 @@ mod deployment_limits;
 mod deployments;
 mod escaping;
 mod faults;
+mod metrics;
 mod pr_checks;
 mod startup;

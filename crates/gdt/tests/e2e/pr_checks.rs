@@ -10,7 +10,7 @@ use crate::support::{
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
         "{}/../../fixtures/github-webhooks/{name}.json",
         env!("CARGO_MANIFEST_DIR")
@@ -18,7 +18,7 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn sign(body: &[u8]) -> String {
+pub(crate) fn sign(body: &[u8]) -> String {
     gdt_server::webhook::signature::sign(WEBHOOK_SECRET, body)
 }
 
@@ -43,7 +43,7 @@ async fn deliver_signed(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn deliver(
+pub(crate) async fn deliver(
     server: &ServerProcess,
     event: &str,
     delivery: &str,
@@ -74,7 +74,7 @@ async fn push(
 }
 
 /// The `synchronize` fixture moved to another PR and head.
-fn push_payload(owner: &str, repo: &str, number: u64, head_sha: &str) -> Vec<u8> {
+pub(crate) fn push_payload(owner: &str, repo: &str, number: u64, head_sha: &str) -> Vec<u8> {
     let mut payload: Value = serde_json::from_slice(&fixture("pull_request.synchronize")).unwrap();
     payload["number"] = json!(number);
     payload["pull_request"]["number"] = json!(number);
@@ -280,7 +280,7 @@ async fn bad_signatures_and_bodies_get_their_codes() {
 }
 
 /// Seeds a PR in the sandbox.
-async fn create_pull(h: &Harness, owner: &str, repo: &str, body: Value) {
+pub(crate) async fn create_pull(h: &Harness, owner: &str, repo: &str, body: Value) {
     let response = reqwest::Client::new()
         .post(format!(
             "{}/_sandbox/repos/{owner}/{repo}/pulls",
@@ -315,7 +315,7 @@ async fn move_head(h: &Harness, owner: &str, repo: &str, number: u64, body: Valu
 }
 
 /// Waits for a workflow's result through the temporal CLI.
-fn result_of(workflow_id: &str) -> Value {
+pub(crate) fn result_of(workflow_id: &str) -> Value {
     let out = temporal(&[
         "workflow",
         "result",
@@ -333,7 +333,7 @@ fn result_of(workflow_id: &str) -> Value {
     value.get("result").cloned().unwrap_or(value)
 }
 
-fn sha(n: u8) -> String {
+pub(crate) fn sha(n: u8) -> String {
     format!("{n:x}").repeat(40).chars().take(40).collect()
 }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::support::{gdt, queue, wait_until, GitHub, WorkerProcess};
+use crate::support::{free_probe_ports, gdt, queue, wait_until, GitHub, WorkerProcess};
 use gdt_github_sandbox::SandboxApp;
 use serde_json::{json, Value};
 
@@ -30,6 +30,7 @@ fn run_to_exit(env: &[(String, String)], dir: &Path, args: &[&str]) -> Output {
     }
     let mut child = cmd
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .envs(free_probe_ports())
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

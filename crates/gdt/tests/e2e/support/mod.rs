@@ -23,6 +23,20 @@ pub fn temporal_cli() -> PathBuf {
     PathBuf::from("temporal")
 }
 
+/// The variables that put a process's health and metrics listeners on loopback ports of its
+/// own, so processes of parallel tests never compete for 8080 and 9090.
+pub fn probe_ports(health: u16, metrics: u16) -> [(&'static str, String); 2] {
+    [
+        ("GDT_APP_HEALTH_PORT", health.to_string()),
+        ("GDT_APP_METRICS_PORT", metrics.to_string()),
+    ]
+}
+
+/// Free loopback ports for [`probe_ports`].
+pub fn free_probe_ports() -> [(&'static str, String); 2] {
+    probe_ports(free_port(), free_port())
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -229,23 +243,34 @@ fn gdt_command(env: &[(String, String)], cwd: &Path) -> Command {
     cmd
 }
 
-/// `gdt worker` as its own process; killed when dropped.
+/// `gdt worker` as its own process, its probes on free ports; killed when dropped.
 pub struct WorkerProcess {
     child: Child,
     pub log: PathBuf,
+    /// `http://127.0.0.1:<app.health_port>`.
+    pub health: String,
+    /// `http://127.0.0.1:<app.metrics_port>`.
+    pub metrics: String,
 }
 
 impl WorkerProcess {
     pub fn start(env: &[(String, String)], dir: &Path) -> WorkerProcess {
-        let log = dir.join(format!("worker-{}.log", free_port()));
+        let (health, metrics) = (free_port(), free_port());
+        let log = dir.join(format!("worker-{health}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let child = gdt_command(env, dir)
             .arg("worker")
+            .envs(probe_ports(health, metrics))
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
             .expect("start gdt worker");
-        WorkerProcess { child, log }
+        WorkerProcess {
+            child,
+            log,
+            health: format!("http://127.0.0.1:{health}"),
+            metrics: format!("http://127.0.0.1:{metrics}"),
+        }
     }
 
     /// SIGKILL: the process gets no chance to finish anything.
@@ -431,6 +456,8 @@ pub struct ServerProcess {
     child: Child,
     pub api: String,
     pub health: String,
+    /// `http://127.0.0.1:<app.metrics_port>`.
+    pub metrics: String,
     pub log: PathBuf,
 }
 
@@ -439,13 +466,13 @@ impl ServerProcess {
     /// says where it listens. The API binds port 0, so its address comes from the server
     /// itself and two tests can never end up talking to one server.
     pub fn start(env: &[(String, String)], dir: &Path) -> ServerProcess {
-        let health_port = free_port();
+        let (health_port, metrics_port) = (free_port(), free_port());
         let log = dir.join(format!("server-{health_port}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let mut child = gdt_command(env, dir)
             .arg("serve")
             .env("GDT_SERVER_LISTEN", "127.0.0.1:0")
-            .env("GDT_APP_HEALTH_PORT", health_port.to_string())
+            .envs(probe_ports(health_port, metrics_port))
             .env(
                 "INTERNAL_API_SHARED_SECRET",
                 format!("{API_TOKEN}, {API_TOKEN_NEXT}"),
@@ -477,6 +504,7 @@ impl ServerProcess {
                 "http://{}",
                 started["health"].as_str().expect("health address")
             ),
+            metrics: format!("http://127.0.0.1:{metrics_port}"),
             log,
         }
     }
