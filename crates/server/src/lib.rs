@@ -23,6 +23,7 @@ pub mod health;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+mod request_metrics;
 pub mod webhook;
 
 use std::future::Future;
@@ -203,6 +204,8 @@ pub fn api_router(state: AppState) -> Router {
                 .timeout(timeout)
                 .layer(DefaultBodyLimit::max(limit)),
         )
+        // Outermost, so the answers of the layers before it (the timeout's 503) count too.
+        .layer(axum::middleware::from_fn(request_metrics::track))
         .with_state(state)
 }
 

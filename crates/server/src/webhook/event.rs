@@ -1,10 +1,18 @@
 //! What a webhook delivery asks of us, decoded from GitHub's payload.
 
+use gdt_metrics::labels::WebhookEvent;
 use gdt_tracker::pr_checks::PullRequestHead;
 use serde::Deserialize;
 
 /// The `pull_request` actions that start the checks: new code to judge.
 pub const CHECKED_ACTIONS: [&str; 4] = ["opened", "synchronize", "reopened", "ready_for_review"];
+
+/// The `action` label of a `pull_request` action that is not one of [`CHECKED_ACTIONS`].
+pub const OTHER_ACTION: &str = "other";
+
+/// The `action` label of a delivery whose action was not read: an event other than
+/// `pull_request`, or a delivery refused before its body was decoded.
+pub const NO_ACTION: &str = "none";
 
 /// A decoded delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,7 +22,43 @@ pub enum Delivery {
     /// A pull request with new code to check.
     PullRequest(PullRequestEvent),
     /// Something we do not handle, and why.
-    Ignored(String),
+    Ignored {
+        /// The `action` label ([`action_label`], or [`NO_ACTION`]).
+        action: &'static str,
+        /// Why nothing is done.
+        reason: String,
+    },
+}
+
+impl Delivery {
+    /// The `action` label of the delivery: one of [`CHECKED_ACTIONS`], [`OTHER_ACTION`] or
+    /// [`NO_ACTION`].
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::Ping => NO_ACTION,
+            Self::PullRequest(pr) => action_label(&pr.action),
+            Self::Ignored { action, .. } => action,
+        }
+    }
+}
+
+/// The `event` label of an `X-GitHub-Event`.
+pub fn event_label(event: &str) -> WebhookEvent {
+    match event {
+        "pull_request" => WebhookEvent::PullRequest,
+        "ping" => WebhookEvent::Ping,
+        _ => WebhookEvent::Other,
+    }
+}
+
+/// The `action` label of a `pull_request` action: the word itself when it is one of
+/// [`CHECKED_ACTIONS`], otherwise [`OTHER_ACTION`], so a label never carries a request's text.
+pub fn action_label(action: &str) -> &'static str {
+    CHECKED_ACTIONS
+        .iter()
+        .find(|&&checked| checked == action)
+        .copied()
+        .unwrap_or(OTHER_ACTION)
 }
 
 /// The parts of a `pull_request` payload the checks need.
@@ -106,11 +150,14 @@ pub fn decode(event: &str, json: &[u8]) -> Result<Delivery, DecodeError> {
         "pull_request" => {
             let p: PullRequestPayload = serde_json::from_slice(json).map_err(malformed)?;
             if !CHECKED_ACTIONS.contains(&p.action.as_str()) {
-                return Ok(Delivery::Ignored(format!(
-                    "pull_request action {:?} is not checked (only {})",
-                    p.action,
-                    CHECKED_ACTIONS.join(", ")
-                )));
+                return Ok(Delivery::Ignored {
+                    action: action_label(&p.action),
+                    reason: format!(
+                        "pull_request action {:?} is not checked (only {})",
+                        p.action,
+                        CHECKED_ACTIONS.join(", ")
+                    ),
+                });
             }
             Ok(Delivery::PullRequest(PullRequestEvent {
                 action: p.action,
@@ -126,7 +173,10 @@ pub fn decode(event: &str, json: &[u8]) -> Result<Delivery, DecodeError> {
         }
         other => {
             serde_json::from_slice::<serde_json::Value>(json).map_err(malformed)?;
-            Ok(Delivery::Ignored(format!("event {other:?} is not handled")))
+            Ok(Delivery::Ignored {
+                action: NO_ACTION,
+                reason: format!("event {other:?} is not handled"),
+            })
         }
     }
 }
@@ -163,13 +213,13 @@ mod tests {
         for name in ["pull_request.closed", "pull_request.labeled"] {
             assert!(matches!(
                 decode("pull_request", &fixture(name)).unwrap(),
-                Delivery::Ignored(_)
+                Delivery::Ignored { .. }
             ));
         }
         assert_eq!(decode("ping", &fixture("ping")).unwrap(), Delivery::Ping);
         assert!(matches!(
             decode("deployment", &fixture("deployment")).unwrap(),
-            Delivery::Ignored(_)
+            Delivery::Ignored { .. }
         ));
     }
 
@@ -191,6 +241,24 @@ mod tests {
             payload_json("application/x-www-form-urlencoded", b"other=1"),
             Err(DecodeError::NoFormPayload)
         );
+    }
+
+    #[test]
+    fn labels_are_known_words_never_the_request_text() {
+        assert_eq!(event_label("pull_request"), WebhookEvent::PullRequest);
+        assert_eq!(event_label("ping"), WebhookEvent::Ping);
+        assert_eq!(event_label("deployment"), WebhookEvent::Other);
+        assert_eq!(event_label(""), WebhookEvent::Other);
+        assert_eq!(action_label("ready_for_review"), "ready_for_review");
+        assert_eq!(action_label("closed"), OTHER_ACTION);
+        assert_eq!(action_label("opened\u{0}"), OTHER_ACTION);
+        let closed = decode("pull_request", &fixture("pull_request.closed")).unwrap();
+        assert_eq!(closed.action(), OTHER_ACTION);
+        let opened = decode("pull_request", &fixture("pull_request.opened")).unwrap();
+        assert_eq!(opened.action(), "opened");
+        assert_eq!(Delivery::Ping.action(), NO_ACTION);
+        let deployment = decode("deployment", &fixture("deployment")).unwrap();
+        assert_eq!(deployment.action(), NO_ACTION);
     }
 
     #[test]

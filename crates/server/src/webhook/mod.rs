@@ -15,6 +15,12 @@
 //! checks start concurrently, each within GitHub's 10 s; when one started and the other did
 //! not, the problem's `checks` member says which, and redelivering is safe (a check that
 //! started only looks at the PR again).
+//!
+//! Every delivery is counted once, in `gdt_webhook_deliveries_total{event,action,outcome}`,
+//! by `receive` from what `read` (the checks before and of the body) or `act` (what the
+//! delivery asks) returns, refusals before the body is read included; a signature that does not verify also counts in
+//! `gdt_webhook_signature_failures_total{reason}`. The labels are closed words
+//! ([`event::event_label`], [`event::action_label`]), never text from the delivery.
 
 pub mod event;
 pub mod signature;
@@ -28,6 +34,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
+use gdt_metrics::labels::{SignatureFailure, WebhookOutcome};
+use gdt_metrics::metrics;
 use gdt_tracker::pr_checks::{Check, CheckOutcome, CheckStart, PullRequestHead};
 use gdt_tracker::ServiceError;
 use serde_json::{json, Value};
@@ -71,27 +79,68 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/webhook", post(receive))
 }
 
-async fn receive(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+/// Answers a delivery and counts it once, whichever way it went: every path through
+/// [`read`] and [`act`] ends here with its outcome.
+async fn receive(State(state): State<AppState>, request: Request) -> Response {
+    let event = event::event_label(header_text(request.headers(), "x-github-event"));
+    let (action, outcome, response) = match read(&state, request).await {
+        Ok((delivery_id, delivery)) => {
+            let action = delivery.action();
+            let (outcome, response) = act(&state, &delivery_id, delivery).await;
+            (action, outcome, response)
+        }
+        Err(refusal) => {
+            if let Some(reason) = refusal.signature {
+                metrics().webhook_signature_failure(reason);
+            }
+            (
+                event::NO_ACTION,
+                refusal.outcome,
+                refusal.error.into_response(),
+            )
+        }
+    };
+    metrics().webhook_delivery(event, action, outcome);
+    response
+}
+
+/// A delivery refused before it was decoded, and what is counted of it.
+struct Refusal {
+    outcome: WebhookOutcome,
+    /// Why the signature did not verify, when that is the reason.
+    signature: Option<SignatureFailure>,
+    error: ApiError,
+}
+
+impl Refusal {
+    fn new(outcome: WebhookOutcome, error: ApiError) -> Self {
+        Self {
+            outcome,
+            signature: None,
+            error,
+        }
+    }
+
+    fn invalid(error: ApiError) -> Self {
+        Self::new(WebhookOutcome::Invalid, error)
+    }
+}
+
+/// Checks the signature and decodes the delivery: its `X-GitHub-Delivery` and what it asks.
+async fn read(state: &AppState, request: Request) -> Result<(String, Delivery), Refusal> {
     let (parts, body) = request.into_parts();
     let headers = parts.headers;
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let text = |name: &str| header_text(&headers, name).to_owned();
     // Refusals that need no body come first, so a stranger cannot make the server read one.
     let signature = text("x-hub-signature-256");
-    if state.webhook_secrets.is_empty() {
-        tracing::error!(
-            "a webhook arrived but no webhook secret is configured: set \
-             GITHUB_WEBHOOK_SECRET or webhook.secrets_file"
-        );
-        return Err(unauthorized(!signature.is_empty()));
-    }
-    if !signature::is_well_formed(&signature) {
-        return Err(unauthorized(!signature.is_empty()));
+    if let Some(reason) = state.webhook_secrets.refuse_unread(&signature) {
+        if reason == SignatureFailure::NoSecret {
+            tracing::error!(
+                "a webhook arrived but no webhook secret is configured: set \
+                 GITHUB_WEBHOOK_SECRET or webhook.secrets_file"
+            );
+        }
+        return Err(unauthorized(reason, !signature.is_empty()));
     }
     let max = state.settings.webhook_max_body_bytes;
     let declared = content_length(&headers);
@@ -104,10 +153,13 @@ async fn receive(State(state): State<AppState>, request: Request) -> Result<Resp
         .clone()
         .try_acquire_many_owned(kib(declared.unwrap_or(max)).max(1))
         .map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ProblemCode::Busy,
-                "too many large deliveries are being verified at once; retry later",
+            Refusal::new(
+                WebhookOutcome::Busy,
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ProblemCode::Busy,
+                    "too many large deliveries are being verified at once; retry later",
+                ),
             )
         })?;
     let body = axum::body::to_bytes(body, max).await.map_err(|e| {
@@ -117,48 +169,58 @@ async fn receive(State(state): State<AppState>, request: Request) -> Result<Resp
         {
             too_large()
         } else {
-            ApiError::new(
+            Refusal::invalid(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 ProblemCode::InvalidBody,
                 format!("the body could not be read: {e}"),
-            )
+            ))
         }
     })?;
     if !state.webhook_secrets.verify(&signature, &body) {
-        return Err(unauthorized(true));
+        return Err(unauthorized(SignatureFailure::Mismatch, true));
     }
     let event = text("x-github-event");
     let delivery_id = text("x-github-delivery");
     if event.is_empty() {
-        return Err(ApiError::new(
+        return Err(Refusal::invalid(ApiError::new(
             StatusCode::BAD_REQUEST,
             ProblemCode::InvalidEvent,
             "the X-GitHub-Event header is missing",
-        ));
+        )));
     }
     let content_type = text(header::CONTENT_TYPE.as_str());
     let invalid_json = |e: event::DecodeError| {
-        ApiError::new(
+        Refusal::invalid(ApiError::new(
             StatusCode::BAD_REQUEST,
             ProblemCode::InvalidJson,
             e.to_string(),
-        )
+        ))
     };
     let json = event::payload_json(&content_type, &body).map_err(invalid_json)?;
     let delivery = event::decode(&event, &json).map_err(invalid_json)?;
-    // The body is no longer needed: give its share of the budget back.
-    drop((json, body, _permit));
+    // The body and its share of the budget are given back when this returns.
+    Ok((delivery_id, delivery))
+}
+
+/// Does what a verified delivery asks: answers a ping, ignores what starts nothing, or starts
+/// the checks of a pull request.
+async fn act(
+    state: &AppState,
+    delivery_id: &str,
+    delivery: Delivery,
+) -> (WebhookOutcome, Response) {
     let pr = match delivery {
         Delivery::Ping => {
             tracing::info!(delivery = %delivery_id, "webhook ping");
-            return Ok((StatusCode::OK, Json(json!({"message": "pong"}))).into_response());
+            let pong = (StatusCode::OK, Json(json!({"message": "pong"}))).into_response();
+            return (WebhookOutcome::Pong, pong);
         }
-        Delivery::Ignored(reason) => return Ok(ignored(&delivery_id, &reason)),
+        Delivery::Ignored { reason, .. } => {
+            return (WebhookOutcome::Ignored, ignored(delivery_id, &reason))
+        }
         Delivery::PullRequest(_) if !state.settings.pr_checks_enabled => {
-            return Ok(ignored(
-                &delivery_id,
-                "pull-request checks are disabled (pr_checks.enabled)",
-            ));
+            let reason = "pull-request checks are disabled (pr_checks.enabled)";
+            return (WebhookOutcome::Ignored, ignored(delivery_id, reason));
         }
         Delivery::PullRequest(pr) => pr,
     };
@@ -166,12 +228,21 @@ async fn receive(State(state): State<AppState>, request: Request) -> Result<Resp
     // One budget for connecting and starting, so the answer stays within GitHub's 10 s.
     let deadline = tokio::time::Instant::now() + START_BUDGET;
     let services = match tokio::time::timeout_at(deadline, state.temporal.services()).await {
-        Ok(services) => services?,
+        Ok(Ok(services)) => services,
+        Ok(Err(e)) => {
+            return (
+                WebhookOutcome::Unavailable,
+                ApiError::from(e).into_response(),
+            )
+        }
         Err(_) => {
-            return Err(ServiceError::Unavailable(format!(
+            let e = ServiceError::Unavailable(format!(
                 "could not connect to Temporal within {START_BUDGET:?}; GitHub can redeliver"
-            ))
-            .into())
+            ));
+            return (
+                WebhookOutcome::Unavailable,
+                ApiError::from(e).into_response(),
+            );
         }
     };
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -185,7 +256,35 @@ async fn receive(State(state): State<AppState>, request: Request) -> Result<Resp
         checks = ?results.iter().map(|(c, r)| format!("{c:?} {}", if r.is_ok() { "checking" } else { "not started" })).collect::<Vec<_>>(),
         "pull_request delivery"
     );
-    answer(&delivery_id, head, results)
+    let outcome = start_outcome(&results);
+    let response = match answer(delivery_id, head, results) {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    };
+    (outcome, response)
+}
+
+/// What the starts of the checks come to, as counted: all started, some, or none (because
+/// Temporal could not be reached, or because it refused the start as invalid).
+fn start_outcome(results: &[(Check, Result<CheckStart, ServiceError>)]) -> WebhookOutcome {
+    let started = results.iter().filter(|(_, r)| r.is_ok()).count();
+    if started == results.len() {
+        WebhookOutcome::Started
+    } else if started > 0 {
+        WebhookOutcome::Partial
+    } else if results.iter().any(|(_, r)| retry_can_help(r)) {
+        WebhookOutcome::Unavailable
+    } else {
+        WebhookOutcome::Invalid
+    }
+}
+
+/// Whether redelivering could start a check that did not start.
+fn retry_can_help(result: &Result<CheckStart, ServiceError>) -> bool {
+    matches!(
+        result,
+        Err(ServiceError::Unavailable(_) | ServiceError::Temporal(_))
+    )
 }
 
 /// Starts every check concurrently, each within `budget`.
@@ -229,12 +328,7 @@ fn answer(
         )
             .into_response());
     }
-    let retry_can_help = results.iter().any(|(_, r)| {
-        matches!(
-            r,
-            Err(ServiceError::Unavailable(_) | ServiceError::Temporal(_))
-        )
-    });
+    let retry_can_help = results.iter().any(|(_, r)| retry_can_help(r));
     let mut running = Vec::new();
     let mut failed = Vec::new();
     let checks: Vec<Value> = results
@@ -276,19 +370,35 @@ fn answer(
     Err(ApiError::with_members(status, code, detail, members))
 }
 
-fn unauthorized(invalid: bool) -> ApiError {
-    ApiError::Unauthorized {
-        detail: "missing or invalid X-Hub-Signature-256".to_owned(),
-        invalid,
+/// `401`; `invalid` says a signature was presented.
+fn unauthorized(reason: SignatureFailure, invalid: bool) -> Refusal {
+    Refusal {
+        outcome: WebhookOutcome::Unauthorized,
+        signature: Some(reason),
+        error: ApiError::Unauthorized {
+            detail: "missing or invalid X-Hub-Signature-256".to_owned(),
+            invalid,
+        },
     }
 }
 
-fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        ProblemCode::PayloadTooLarge,
-        "the delivery is larger than this server accepts (webhook.max_body_bytes)",
+fn too_large() -> Refusal {
+    Refusal::new(
+        WebhookOutcome::TooLarge,
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ProblemCode::PayloadTooLarge,
+            "the delivery is larger than this server accepts (webhook.max_body_bytes)",
+        ),
     )
+}
+
+/// A header's value, or `""` when it is absent or not text.
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
 fn content_length(headers: &HeaderMap) -> Option<usize> {

@@ -3,6 +3,7 @@
 //! Several secrets may be configured so one can be rotated: the signature is checked against
 //! each, every time, and the comparison is the MAC library's constant-time one.
 
+use gdt_metrics::labels::SignatureFailure;
 use hmac::{Hmac, Mac as _};
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::Sha256;
@@ -33,6 +34,20 @@ impl WebhookSecrets {
     /// No secret configured: every delivery is refused.
     pub fn is_empty(&self) -> bool {
         self.secrets.is_empty()
+    }
+
+    /// Why a delivery signed with `header` is refused before its body is read: no secret
+    /// configured, no header, or a header without the shape of a signature.
+    pub fn refuse_unread(&self, header: &str) -> Option<SignatureFailure> {
+        if self.is_empty() {
+            Some(SignatureFailure::NoSecret)
+        } else if header.is_empty() {
+            Some(SignatureFailure::Missing)
+        } else if !is_well_formed(header) {
+            Some(SignatureFailure::Malformed)
+        } else {
+            None
+        }
     }
 
     /// Whether `header` (`sha256=<hex>`) is a valid signature of `body` by one of the
@@ -106,6 +121,21 @@ mod tests {
         ] {
             assert!(!is_well_formed(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn headers_refused_unread_say_why() {
+        let none = WebhookSecrets::new(vec![]);
+        let one = WebhookSecrets::new(vec![SecretString::from("s")]);
+        let good = sign("s", b"body");
+        assert_eq!(none.refuse_unread(&good), Some(SignatureFailure::NoSecret));
+        assert_eq!(one.refuse_unread(""), Some(SignatureFailure::Missing));
+        assert_eq!(
+            one.refuse_unread("sha1=ab"),
+            Some(SignatureFailure::Malformed)
+        );
+        assert_eq!(one.refuse_unread(&sign("other", b"body")), None);
+        assert_eq!(one.refuse_unread(&good), None);
     }
 
     #[test]
