@@ -285,14 +285,8 @@ async fn rate_limits_count_hits_retries_and_waits() {
     assert_eq!(waited("secondary") - before.1, 1.0);
     assert_eq!(retries(family, "rate_limit") - before.2, 1.0);
 
-    let reset = Utc::now().timestamp() + 3600;
-    let server = Server::start(move |_, _| {
-        Reply::message(403, "API rate limit exceeded")
-            .header("x-ratelimit-remaining", 0)
-            .header("x-ratelimit-limit", 5000)
-            .header("x-ratelimit-reset", reset)
-    })
-    .await;
+    let reset = u64::try_from(Utc::now().timestamp()).expect("after 1970") + 3600;
+    let server = Server::start(move |_, _| Reply::quota_exhausted(reset)).await;
     let before = (
         hits("primary"),
         waited("primary"),
