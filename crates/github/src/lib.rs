@@ -33,6 +33,12 @@
 //!
 //! Listings follow `Link: rel="next"` with `per_page=100`.
 //!
+//! Every HTTP exchange, retry, rate limit and installation-token mint is counted in the
+//! process's `gdt_github_*` metrics ([`gdt_metrics`]), each request under the endpoint family
+//! of the method that sent it (the families of the table above: `app`, `installation_token`,
+//! `deployments`, `deployment_statuses`, `pulls`, `pull_files`, `contents`, `issue_comments`,
+//! `check_runs`, and `other` for `GET /rate_limit`).
+//!
 //! # Layout
 //!
 //! - [`client`]: [`Client`] and [`ClientConfig`]; under it `transport` (headers and the

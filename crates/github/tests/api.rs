@@ -198,13 +198,7 @@ async fn secondary_rate_limit_retry_after_is_honoured() {
 #[tokio::test]
 async fn far_rate_limit_reset_is_returned_immediately() {
     let reset = unix_now() + 120;
-    let server = Server::start(move |_, _| {
-        Reply::message(403, "API rate limit exceeded")
-            .header("x-ratelimit-remaining", 0)
-            .header("x-ratelimit-limit", 5000)
-            .header("x-ratelimit-reset", reset)
-    })
-    .await;
+    let server = Server::start(move |_, _| Reply::quota_exhausted(reset)).await;
     let client = token_client(&server.base).with_max_inline_wait(Duration::from_secs(10));
 
     let started = Instant::now();

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 
+use gdt_metrics::labels::ErrorType;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 use temporalio_sdk::{ActivityExecutionError, ApplicationFailure};
 use tracing::instrument::Instrumented;
@@ -40,20 +41,24 @@ pub(crate) fn in_activity_span<F: Future>(ctx: &ActivityContext, work: F) -> Ins
 /// Every activity attempt that fails on GitHub ends here exactly once, so this is also where
 /// the failure is logged: inside the activity's span (workflow id, run id, activity,
 /// attempt), with GitHub's status and message. Without it a worker whose every deployment
-/// fails with 401 or 422 would log nothing at all.
+/// fails with 401 or 422 would log nothing at all. For the same reason it is where
+/// `gdt_activity_errors_total` counts the failed attempt, by the same sorting.
 pub(crate) fn to_activity_error(err: &gdt_github::Error) -> ActivityError {
     use gdt_github::Error as E;
     let message = err.to_string();
-    let (type_name, non_retryable) = match *err {
-        E::RateLimited { .. } => ("RateLimited", false),
-        E::Server { .. } => ("GitHubServerError", false),
-        E::Transport(_) => ("GitHubUnavailable", false),
-        E::Unauthorized { .. } | E::Forbidden { .. } => ("AuthenticationError", true),
-        E::NotFound { .. } | E::Validation { .. } | E::Client { .. } | E::Config(_) => {
-            ("ValidationError", true)
+    let (type_name, non_retryable, error_type) = match *err {
+        E::RateLimited { .. } => ("RateLimited", false, ErrorType::RateLimit),
+        E::Server { .. } => ("GitHubServerError", false, ErrorType::ServerError),
+        E::Transport(_) => ("GitHubUnavailable", false, ErrorType::Unavailable),
+        E::Unauthorized { .. } | E::Forbidden { .. } => {
+            ("AuthenticationError", true, ErrorType::Authentication)
         }
-        E::Unexpected(_) => ("GitHubUnexpectedResponse", false),
+        E::NotFound { .. } | E::Validation { .. } | E::Client { .. } | E::Config(_) => {
+            ("ValidationError", true, ErrorType::Validation)
+        }
+        E::Unexpected(_) => ("GitHubUnexpectedResponse", false, ErrorType::Unexpected),
     };
+    gdt_metrics::metrics().activity_error(error_type);
     if non_retryable {
         tracing::error!(
             github_status = err.status(),

@@ -16,6 +16,8 @@
 //!
 //! Workflow code here does no I/O and reads no clock; every GitHub call is an activity, and
 //! every activity talks to GitHub through the one shared [`gdt_github::Client`] of its worker.
+//! The one exception is counting metrics (`deployments::observe`), which nothing reads back
+//! and which counts nothing on replay.
 
 pub mod activity;
 pub mod deployments;

@@ -1,6 +1,7 @@
 //! GitHub's pagination: following `Link: rel="next"` with `per_page=100`, up
 //! to a page limit, and never to another origin.
 
+use gdt_metrics::labels::Endpoint;
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -20,23 +21,27 @@ pub(crate) struct Pages<T> {
 }
 
 impl Client {
-    /// Every item of a listing whose pages are JSON arrays, up to `max_pages` pages.
+    /// Every item of a listing (of `endpoint`'s family) whose pages are JSON arrays, up to
+    /// `max_pages` pages.
     pub(crate) async fn get_all<T: DeserializeOwned>(
         &self,
+        endpoint: Endpoint,
         first: Url,
         max_pages: u32,
         what: &str,
     ) -> Result<Vec<T>, Error> {
-        self.get_pages(first, max_pages, what, |page: Vec<T>| page)
+        self.get_pages(endpoint, first, max_pages, what, |page: Vec<T>| page)
             .await
             .map(|pages| pages.items)
     }
 
     /// Asks for pages of 100 at `first` and follows `Link: rel="next"` for up to
     /// `max_pages` pages, decoding each page as `P` and taking its items with
-    /// `items` (for listings wrapped in an object, such as check runs).
+    /// `items` (for listings wrapped in an object, such as check runs). Every page is
+    /// counted under `endpoint`.
     pub(crate) async fn get_pages<P: DeserializeOwned, T>(
         &self,
+        endpoint: Endpoint,
         mut first: Url,
         max_pages: u32,
         what: &str,
@@ -54,7 +59,9 @@ impl Client {
                     more: true,
                 });
             }
-            let resp = self.execute(&Request::new(Method::GET, url)).await?;
+            let resp = self
+                .execute(&Request::new(endpoint, Method::GET, url))
+                .await?;
             pages += 1;
             all.extend(items(decode::<P>(&resp.body, what)?));
             next = next_link(&resp.headers)

@@ -6,6 +6,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use gdt_metrics::labels::{Endpoint, Outcome};
+use gdt_metrics::metrics;
 use http::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -111,11 +113,17 @@ impl Client {
                 "minting an installation token (app {}, installation {})",
                 app.app_id, app.installation_id
             );
-            let req = Request::new(Method::POST, url).with_app_jwt();
-            let parsed: AccessTokenResponse = self
-                .send_json(req, "installation access token")
-                .await
-                .map_err(|e| e.context(&context))?;
+            let req = Request::new(Endpoint::InstallationToken, Method::POST, url).with_app_jwt();
+            // Counted here, where the token is actually minted: the single-flight lock in
+            // `cached_installation_token` makes that once per mint, not once per waiter.
+            let minted: Result<AccessTokenResponse, Error> =
+                self.send_json(req, "installation access token").await;
+            metrics().github_token_refresh(if minted.is_ok() {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            });
+            let parsed = minted.map_err(|e| e.context(&context))?;
             tracing::debug!(
                 app_id = app.app_id,
                 installation_id = app.installation_id,

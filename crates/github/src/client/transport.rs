@@ -1,10 +1,15 @@
 //! Sending one request: URLs under the base, GitHub's headers, the bearer, and
 //! [`Client::execute`], the one retry loop every request goes through (5xx,
 //! broken connections, rate limits, a revoked installation token).
+//!
+//! It is also where the GitHub metrics are counted: each HTTP exchange, the quota headers
+//! of each answer, each retry and its reason, and each rate limit hit and waited out.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use gdt_metrics::labels::{Endpoint, RetryReason};
+use gdt_metrics::metrics;
 use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -13,7 +18,7 @@ use url::Url;
 
 use super::Client;
 use crate::auth::Credentials;
-use crate::error::{classify, Error};
+use crate::error::{classify, Error, RateLimitKind};
 
 const ACCEPT_GITHUB_JSON: &str = "application/vnd.github+json";
 const API_VERSION_HEADER: &str = "x-github-api-version";
@@ -43,6 +48,10 @@ enum Bearer {
 
 /// A request to send through [`Client::execute`].
 pub(crate) struct Request {
+    /// The endpoint family the metrics count the request under, named by the endpoint
+    /// method that builds the request rather than read back from the URL, which a GHES base
+    /// path or a pagination link could make ambiguous.
+    endpoint: Endpoint,
     method: Method,
     url: Url,
     body: Option<Vec<u8>>,
@@ -61,9 +70,11 @@ pub(crate) struct Response {
 }
 
 impl Request {
-    /// A request sent with the installation token (or the plain token).
-    pub(crate) fn new(method: Method, url: Url) -> Self {
+    /// A request to `endpoint`'s family, sent with the installation token (or the plain
+    /// token).
+    pub(crate) fn new(endpoint: Endpoint, method: Method, url: Url) -> Self {
         Self {
+            endpoint,
             method,
             url,
             body: None,
@@ -138,13 +149,15 @@ impl Client {
         decode(&resp.body, what)
     }
 
-    /// `GET url` with the installation token, decoded.
+    /// `GET url` (of `endpoint`'s family) with the installation token, decoded.
     pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
+        endpoint: Endpoint,
         url: Url,
         what: &str,
     ) -> Result<T, Error> {
-        self.send_json(Request::new(Method::GET, url), what).await
+        self.send_json(Request::new(endpoint, Method::GET, url), what)
+            .await
     }
 
     /// Sends `req`, retrying per the policy. Returns the 2xx response or the
@@ -158,6 +171,10 @@ impl Client {
                 Ok(resp) => return Ok(resp),
                 Err(err) => err,
             };
+            // Counted whether it is waited out here or handed back to the caller.
+            if let Error::RateLimited { kind, .. } = err {
+                metrics().github_rate_limited(kind.label());
+            }
 
             // An installation token can be revoked before its expiry (or the
             // cache can be stale after a key rotation): mint once more.
@@ -168,6 +185,7 @@ impl Client {
             {
                 refreshed_after_401 = true;
                 self.drop_cached_token(&bearer).await;
+                metrics().github_retry(req.endpoint, RetryReason::TokenRejected);
                 tracing::warn!(
                     method = %req.method,
                     path = req.url.path(),
@@ -196,6 +214,15 @@ impl Client {
                 return Err(err);
             }
             retries += 1;
+            let reason = match err {
+                Error::RateLimited { kind, .. } => {
+                    metrics().github_rate_limit_wait(kind.label(), wait.as_secs_f64());
+                    RetryReason::RateLimit
+                }
+                Error::Server { .. } => RetryReason::ServerError,
+                _ => RetryReason::Transport,
+            };
+            metrics().github_retry(req.endpoint, reason);
             tracing::warn!(
                 method = %req.method,
                 path = req.url.path(),
@@ -210,7 +237,8 @@ impl Client {
         }
     }
 
-    /// One HTTP exchange, including reading the body.
+    /// One HTTP exchange, including reading the body, counted with its status (none when
+    /// GitHub's answer never fully arrived) and the time from sending to having the body.
     async fn attempt(&self, req: &Request, bearer: &SecretString) -> Result<Response, Error> {
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", bearer.expose_secret()))
             // Never echo the value: it is the token.
@@ -231,14 +259,29 @@ impl Client {
                 .body(body.clone());
         }
 
-        let resp = builder.send().await.map_err(|e| transport_error(req, &e))?;
+        let method = gdt_metrics::labels::Method::of(req.method.as_str());
+        let started = Instant::now();
+        let exchanged = |status: Option<StatusCode>| {
+            metrics().github_request(
+                req.endpoint,
+                method,
+                status.map(|s| s.as_u16()),
+                started.elapsed().as_secs_f64(),
+            );
+        };
+        let resp = builder.send().await.map_err(|e| {
+            exchanged(None);
+            transport_error(req, &e)
+        })?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(req, &e))?
-            .to_vec();
+        let body = resp.bytes().await.map_err(|e| {
+            exchanged(None);
+            transport_error(req, &e)
+        })?;
+        exchanged(Some(status));
+        count_quota(&headers);
+        let body = body.to_vec();
         tracing::debug!(method = %req.method, path = req.url.path(), status = status.as_u16(), "GitHub response");
 
         if status.is_success() {
@@ -275,6 +318,32 @@ pub(crate) fn app_credentials_needed(what: &str) -> Error {
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8], what: &str) -> Result<T, Error> {
     serde_json::from_slice(body)
         .map_err(|e| Error::Unexpected(format!("could not decode {what}: {e}")))
+}
+
+/// Sets the quota gauges from an answer's `x-ratelimit-remaining` and `x-ratelimit-limit`,
+/// when it carries both (error answers included: a 403 at the end of the quota says 0).
+fn count_quota(headers: &HeaderMap) {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    if let (Some(remaining), Some(limit)) =
+        (number("x-ratelimit-remaining"), number("x-ratelimit-limit"))
+    {
+        metrics().github_rate_limit(remaining, limit);
+    }
+}
+
+impl RateLimitKind {
+    /// The metrics' label for this kind.
+    fn label(self) -> gdt_metrics::labels::RateLimitKind {
+        match self {
+            Self::Primary => gdt_metrics::labels::RateLimitKind::Primary,
+            Self::Secondary => gdt_metrics::labels::RateLimitKind::Secondary,
+        }
+    }
 }
 
 /// Describes a reqwest failure without headers or query strings.

@@ -1,5 +1,6 @@
 //! The App itself (`GET /app`) and the credentials check of readiness probes.
 
+use gdt_metrics::labels::Endpoint;
 use http::Method;
 
 use crate::auth::Credentials;
@@ -15,8 +16,11 @@ impl Client {
             return Err(app_credentials_needed("GET /app"));
         }
         let url = self.endpoint(&["app"])?;
-        self.send_json(Request::new(Method::GET, url).with_app_jwt(), "GitHub App")
-            .await
+        self.send_json(
+            Request::new(Endpoint::App, Method::GET, url).with_app_jwt(),
+            "GitHub App",
+        )
+        .await
     }
 
     /// Checks that the credentials work, for readiness probes: an App mints (or reuses its
@@ -27,7 +31,7 @@ impl Client {
             Credentials::App(app) => self.cached_installation_token(app).await.map(|_| ()),
             Credentials::Token(_) => {
                 let url = self.endpoint(&["rate_limit"])?;
-                self.execute(&Request::new(Method::GET, url))
+                self.execute(&Request::new(Endpoint::Other, Method::GET, url))
                     .await
                     .map(|_| ())
             }

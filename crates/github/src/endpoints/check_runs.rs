@@ -1,6 +1,7 @@
 //! Check runs (`/repos/{owner}/{repo}/check-runs`), with GitHub's output limits:
 //! summary and text cut to 65,535 bytes, annotations sent 50 per request.
 
+use gdt_metrics::labels::Endpoint;
 use http::Method;
 
 use crate::client::transport::Request;
@@ -43,7 +44,7 @@ impl Client {
             output: first,
             ..run.clone()
         };
-        let req = Request::new(Method::POST, url).json(&body)?;
+        let req = Request::new(Endpoint::CheckRuns, Method::POST, url).json(&body)?;
         let created: CheckRun = self.send_json(req, "check run").await?;
         self.send_remaining_annotations(owner, repo, created, rest)
             .await
@@ -92,6 +93,7 @@ impl Client {
         url.query_pairs_mut().append_pair("check_name", name);
         let pages = self
             .get_pages(
+                Endpoint::CheckRuns,
                 url,
                 CHECK_RUNS_MAX_PAGES,
                 "check runs",
@@ -109,7 +111,7 @@ impl Client {
         body: &CheckRunUpdate,
     ) -> Result<CheckRun, Error> {
         let url = self.repo_endpoint(owner, repo, &["check-runs", &id.to_string()])?;
-        let mut req = Request::new(Method::PATCH, url).json(body)?;
+        let mut req = Request::new(Endpoint::CheckRuns, Method::PATCH, url).json(body)?;
         if body
             .output
             .as_ref()

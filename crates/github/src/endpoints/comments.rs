@@ -1,5 +1,6 @@
 //! Comments on issues and pull requests (`/repos/{owner}/{repo}/issues/.../comments`).
 
+use gdt_metrics::labels::Endpoint;
 use http::Method;
 use url::Url;
 
@@ -22,8 +23,13 @@ impl Client {
         issue_number: u64,
     ) -> Result<Vec<IssueComment>, Error> {
         let url = self.issue_comments_endpoint(owner, repo, issue_number)?;
-        self.get_all(url, COMMENTS_MAX_PAGES, "issue comments")
-            .await
+        self.get_all(
+            Endpoint::IssueComments,
+            url,
+            COMMENTS_MAX_PAGES,
+            "issue comments",
+        )
+        .await
     }
 
     /// Comments on an issue or pull request
@@ -40,7 +46,8 @@ impl Client {
         body: &str,
     ) -> Result<IssueComment, Error> {
         let url = self.issue_comments_endpoint(owner, repo, issue_number)?;
-        let req = Request::new(Method::POST, url).json(&serde_json::json!({ "body": body }))?;
+        let req = Request::new(Endpoint::IssueComments, Method::POST, url)
+            .json(&serde_json::json!({ "body": body }))?;
         self.send_json(req, "issue comment").await
     }
 
@@ -55,7 +62,7 @@ impl Client {
         body: &str,
     ) -> Result<IssueComment, Error> {
         let url = self.comment_endpoint(owner, repo, comment_id)?;
-        let req = Request::new(Method::PATCH, url)
+        let req = Request::new(Endpoint::IssueComments, Method::PATCH, url)
             .json(&serde_json::json!({ "body": body }))?
             .idempotent();
         self.send_json(req, "issue comment").await
@@ -72,7 +79,7 @@ impl Client {
         comment_id: u64,
     ) -> Result<(), Error> {
         let url = self.comment_endpoint(owner, repo, comment_id)?;
-        let req = Request::new(Method::DELETE, url).idempotent();
+        let req = Request::new(Endpoint::IssueComments, Method::DELETE, url).idempotent();
         match self.execute(&req).await {
             Ok(_) | Err(Error::NotFound { .. }) => Ok(()),
             Err(err) => Err(err),

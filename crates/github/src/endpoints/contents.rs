@@ -1,6 +1,7 @@
 //! Reading a text file through the Contents API
 //! (`GET /repos/{owner}/{repo}/contents/{path}`) and decoding its answer.
 
+use gdt_metrics::labels::Endpoint;
 use http::Method;
 use serde::Deserialize;
 
@@ -36,7 +37,10 @@ impl Client {
         if !git_ref.is_empty() {
             url.query_pairs_mut().append_pair("ref", git_ref);
         }
-        match self.execute(&Request::new(Method::GET, url)).await {
+        match self
+            .execute(&Request::new(Endpoint::Contents, Method::GET, url))
+            .await
+        {
             Ok(resp) => decode_file(&resp.body, path).map(Some),
             Err(Error::NotFound { .. }) => Ok(None),
             Err(err) => Err(err),

@@ -1,5 +1,6 @@
 //! Deployments and their statuses (`/repos/{owner}/{repo}/deployments`).
 
+use gdt_metrics::labels::Endpoint;
 use http::Method;
 
 use url::Url;
@@ -24,7 +25,7 @@ impl Client {
         deployment: &NewDeployment,
     ) -> Result<Deployment, Error> {
         let url = self.repo_endpoint(owner, repo, &["deployments"])?;
-        let req = Request::new(Method::POST, url).json(deployment)?;
+        let req = Request::new(Endpoint::Deployments, Method::POST, url).json(deployment)?;
         let resp = self.execute(&req).await?;
         // GitHub answers 202 with only a message when it merged the default
         // branch instead of deploying; anything without an id is no deployment.
@@ -63,7 +64,8 @@ impl Client {
                 url.query_pairs_mut().append_pair(name, value);
             }
         }
-        self.get_all(url, filter.max_pages, "deployments").await
+        self.get_all(Endpoint::Deployments, url, filter.max_pages, "deployments")
+            .await
     }
 
     /// Adds a status to a deployment (`POST .../deployments/{id}/statuses`).
@@ -80,7 +82,7 @@ impl Client {
             description: status.description.as_deref().map(truncate_description),
             ..status.clone()
         };
-        let req = Request::new(Method::POST, url).json(&status)?;
+        let req = Request::new(Endpoint::DeploymentStatuses, Method::POST, url).json(&status)?;
         self.send_json(req, "deployment status").await
     }
 
@@ -92,8 +94,13 @@ impl Client {
         deployment_id: u64,
     ) -> Result<Vec<DeploymentStatus>, Error> {
         let url = self.statuses_endpoint(owner, repo, deployment_id)?;
-        self.get_all(url, STATUS_MAX_PAGES, "deployment statuses")
-            .await
+        self.get_all(
+            Endpoint::DeploymentStatuses,
+            url,
+            STATUS_MAX_PAGES,
+            "deployment statuses",
+        )
+        .await
     }
 
     fn statuses_endpoint(&self, owner: &str, repo: &str, deployment_id: u64) -> Result<Url, Error> {

@@ -1,5 +1,7 @@
 //! Pull requests and the files they change (`/repos/{owner}/{repo}/pulls`).
 
+use gdt_metrics::labels::Endpoint;
+
 use crate::error::Error;
 use crate::types::{PullFile, PullFiles, PullRequest, MAX_PULL_FILES};
 use crate::Client;
@@ -16,7 +18,7 @@ impl Client {
         number: u64,
     ) -> Result<PullRequest, Error> {
         let url = self.repo_endpoint(owner, repo, &["pulls", &number.to_string()])?;
-        self.get_json(url, "pull request").await
+        self.get_json(Endpoint::Pulls, url, "pull request").await
     }
 
     /// Lists the files a pull request changes
@@ -32,6 +34,7 @@ impl Client {
         let url = self.repo_endpoint(owner, repo, &["pulls", &number.to_string(), "files"])?;
         let pages = self
             .get_pages(
+                Endpoint::PullFiles,
                 url,
                 PULL_FILES_MAX_PAGES,
                 "pull request files",

@@ -67,6 +67,15 @@ impl Reply {
         )
     }
 
+    /// GitHub's 403 at the end of the hourly quota of 5,000, which resets at `reset` (Unix
+    /// seconds).
+    pub(crate) fn quota_exhausted(reset: u64) -> Self {
+        Self::message(403, "API rate limit exceeded")
+            .header("x-ratelimit-remaining", 0)
+            .header("x-ratelimit-limit", 5000)
+            .header("x-ratelimit-reset", reset)
+    }
+
     pub(crate) fn header(mut self, name: &str, value: impl std::fmt::Display) -> Self {
         self.headers.push((name.to_owned(), value.to_string()));
         self

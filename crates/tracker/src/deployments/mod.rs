@@ -2,6 +2,7 @@
 
 pub mod activities;
 pub mod model;
+pub mod observe;
 pub mod service;
 pub mod status;
 pub mod workflow;
@@ -11,6 +12,7 @@ pub use model::{
     AckOutcome, DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput,
     DeploymentWorkflowResult, StatusUpdateAck, UpdateOutcome, UpdateRejection,
 };
+pub use observe::prime_metrics;
 pub use service::{
     DeploymentDetails, DeploymentService, ListFilter, ListedDeployment, StartOutcome, Started,
 };

@@ -13,7 +13,9 @@
 //! [`PATCH_CONTINUE_AS_NEW`], [`PATCH_BOUNDED_INBOX`].
 //!
 //! Determinism: this file does no I/O and reads no clock; time comes from
-//! `ctx.workflow_time()`, waiting from `ctx.timer` and `ctx.wait_condition`.
+//! `ctx.workflow_time()`, waiting from `ctx.timer` and `ctx.wait_condition`. The one
+//! exception is counting metrics through [`super::observe`], which is never read back and
+//! counts nothing on replay (`live` is `!ctx.is_replaying_history_events()`).
 
 use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, SystemTime};
@@ -34,6 +36,7 @@ use super::model::{
     DeploymentWorkflowInput, DeploymentWorkflowResult, LenientStatusUpdate, StatusUpdateAck,
     UpdateOutcome, UpdateRejection,
 };
+use super::observe;
 use super::status::{go_duration_string, map_status};
 use crate::activity::{failure_message, invalid_input, NON_RETRYABLE_ERROR_TYPES};
 use crate::search_attributes as sa;
@@ -179,22 +182,29 @@ impl GitHubDeploymentWorkflow {
         });
         ctx.upsert_search_attributes(sa::at_start(&input));
 
-        let deployment_id = ctx
+        let created = ctx
             .execute_activity(
                 DeploymentActivities::create_deployment,
                 create_input(&input, &workflow_id),
                 activity_options(),
             )
-            .await
-            .map_err(|e| {
-                ApplicationFailure::non_retryable(format!(
-                    "could not create the GitHub deployment of {}@{} to {}: {}",
-                    input.repository(),
-                    input.commit_sha,
-                    input.environment,
-                    failure_message(&e)
-                ))
-            })?;
+            .await;
+        let live = !ctx.is_replaying_history_events();
+        let deployment_id = created.map_err(|e| {
+            observe::finished(
+                live,
+                observe::CREATE_FAILED,
+                elapsed(started, ctx.workflow_time()),
+            );
+            ApplicationFailure::non_retryable(format!(
+                "could not create the GitHub deployment of {}@{} to {}: {}",
+                input.repository(),
+                input.commit_sha,
+                input.environment,
+                failure_message(&e)
+            ))
+        })?;
+        observe::started(live);
         ctx.state_mut(|s| s.view.deployment_id = Some(deployment_id));
 
         let initial = DeploymentStatusUpdate {
@@ -233,6 +243,7 @@ impl GitHubDeploymentWorkflow {
         ctx: &mut SyncWorkflowContext<Self>,
         update: serde_json::Value,
     ) {
+        let live = !ctx.is_replaying_history_events();
         let received_at = timestamp(ctx.workflow_time());
         let update = match serde_json::from_value::<DeploymentStatusUpdate>(update.clone()) {
             Ok(update) => update,
@@ -246,6 +257,7 @@ impl GitHubDeploymentWorkflow {
                         received_at,
                         UpdateOutcome::RejectedInvalid,
                         Some(format!("invalid status update: {strict}")),
+                        live,
                     );
                     return;
                 }
@@ -256,6 +268,7 @@ impl GitHubDeploymentWorkflow {
                         received_at,
                         UpdateOutcome::RejectedInvalid,
                         Some(format!("invalid status update: {e}")),
+                        live,
                     );
                     return;
                 }
@@ -269,11 +282,12 @@ impl GitHubDeploymentWorkflow {
                     received_at,
                     UpdateOutcome::RejectedInvalid,
                     Some(e.to_string()),
+                    live,
                 );
                 return;
             }
         }
-        self.receive(update.bounded(), received_at);
+        self.receive(update.bounded(), received_at, live);
         self.bound_inbox(ctx);
     }
 
@@ -315,7 +329,8 @@ impl GitHubDeploymentWorkflow {
         update: DeploymentStatusUpdate,
     ) -> StatusUpdateAck {
         let received_at = timestamp(ctx.workflow_time());
-        let ack = self.receive(update.bounded(), received_at);
+        let live = !ctx.is_replaying_history_events();
+        let ack = self.receive(update.bounded(), received_at, live);
         self.bound_inbox(ctx);
         ack
     }
@@ -361,8 +376,13 @@ impl GitHubDeploymentWorkflow {
     }
 
     /// Takes one update from the signal or the update handler: queues it for posting, or
-    /// records why it will not be posted.
-    fn receive(&mut self, update: DeploymentStatusUpdate, received_at: String) -> StatusUpdateAck {
+    /// records why it will not be posted. `live`: see [`observe`].
+    fn receive(
+        &mut self,
+        update: DeploymentStatusUpdate,
+        received_at: String,
+        live: bool,
+    ) -> StatusUpdateAck {
         if let Some(event_id) = update.event_id.as_ref().filter(|id| !id.is_empty()) {
             if !self.remember_event_id(event_id) {
                 self.record(
@@ -371,6 +391,7 @@ impl GitHubDeploymentWorkflow {
                     received_at,
                     UpdateOutcome::DuplicateEvent,
                     Some(format!("event_id {event_id} was already received")),
+                    live,
                 );
                 return StatusUpdateAck::new(AckOutcome::DuplicateEvent, None);
             }
@@ -384,6 +405,7 @@ impl GitHubDeploymentWorkflow {
                     received_at,
                     UpdateOutcome::RejectedUnknownStatus,
                     Some(e.to_string()),
+                    live,
                 );
                 return StatusUpdateAck::new(AckOutcome::RejectedUnknownStatus, None);
             }
@@ -395,6 +417,7 @@ impl GitHubDeploymentWorkflow {
                 received_at,
                 UpdateOutcome::IgnoredAfterTerminal,
                 Some("the deployment had already reached a terminal state".to_owned()),
+                live,
             );
             return StatusUpdateAck::new(AckOutcome::IgnoredAfterTerminal, Some(state));
         }
@@ -411,6 +434,7 @@ impl GitHubDeploymentWorkflow {
     /// the oldest waiting non-terminal update is recorded as `superseded` instead of being
     /// posted. Newer ones say more about the deployment, and a terminal one is never dropped.
     fn bound_inbox(&mut self, ctx: &SyncWorkflowContext<Self>) {
+        let live = !ctx.is_replaying_history_events();
         while self.inbox.len() > limits::PENDING_UPDATES && ctx.patched(PATCH_BOUNDED_INBOX) {
             let Some(oldest) = self.inbox.iter().position(|p| !p.state.is_terminal()) else {
                 break;
@@ -426,6 +450,7 @@ impl GitHubDeploymentWorkflow {
                          ones are posted",
                         limits::PENDING_UPDATES
                     )),
+                    live,
                 );
             }
         }
@@ -446,8 +471,10 @@ impl GitHubDeploymentWorkflow {
         true
     }
 
-    /// Records what became of an update. The record is bounded: each field cut to its limit
-    /// and only the newest [`limits::RECORDED_UPDATES`] kept.
+    /// Records what became of an update, and counts it unless `live` is false (replay: see
+    /// [`observe`]); every outcome of every update is recorded here and only here. The record
+    /// is bounded: each field cut to its limit and only the newest
+    /// [`limits::RECORDED_UPDATES`] kept.
     fn record(
         &mut self,
         update: &DeploymentStatusUpdate,
@@ -455,7 +482,9 @@ impl GitHubDeploymentWorkflow {
         received_at: String,
         outcome: UpdateOutcome,
         detail: Option<String>,
+        live: bool,
     ) {
+        observe::status_update(live, outcome);
         let update = update.clipped();
         self.view.updates_received += 1;
         self.view.updates.push(AppliedUpdate {
@@ -546,6 +575,7 @@ async fn track(
                 timed_out
             };
             if timed_out {
+                observe::inactivity_timeout(!ctx.is_replaying_history_events());
                 let timeout = go_duration_string(input.inactivity_timeout());
                 let inactive = Pending {
                     update: DeploymentStatusUpdate {
@@ -568,6 +598,7 @@ async fn track(
             post(ctx, &input, deployment_id, next).await;
         }
     }
+    let live = !ctx.is_replaying_history_events();
     ctx.state_mut(|s| {
         while let Some(left) = s.inbox.pop_front() {
             s.record(
@@ -576,17 +607,19 @@ async fn track(
                 left.received_at,
                 UpdateOutcome::IgnoredAfterTerminal,
                 Some("the deployment had already reached a terminal state".to_owned()),
+                live,
             );
         }
     });
 
     let finished = ctx.workflow_time();
-    let total = match (started_at_ms, finished) {
-        (Some(a), Some(b)) => b
-            .duration_since(SystemTime::UNIX_EPOCH + Duration::from_millis(a))
-            .unwrap_or_default(),
-        _ => Duration::ZERO,
-    };
+    let total = elapsed(
+        started_at_ms.map(|a| SystemTime::UNIX_EPOCH + Duration::from_millis(a)),
+        finished,
+    );
+    // The state the deployment ended in as the workflow decided it (always terminal here),
+    // even when GitHub did not take that last status: the `failed` update counts that.
+    observe::finished(live, ctx.state(|s| s.final_word()), total);
     Ok(ctx.state(|s| DeploymentWorkflowResult {
         deployment_id,
         final_status: s.view.state.clone(),
@@ -622,6 +655,7 @@ async fn post(
             activity_options(),
         )
         .await;
+    let live = !ctx.is_replaying_history_events();
     match result {
         Ok(status_id) => {
             ctx.state_mut(|s| {
@@ -638,6 +672,7 @@ async fn post(
                     pending.received_at.clone(),
                     UpdateOutcome::Applied,
                     None,
+                    live,
                 );
             });
             ctx.upsert_search_attributes([sa::STATE.value_set(pending.state.as_str().to_owned())]);
@@ -655,6 +690,7 @@ async fn post(
                     pending.received_at.clone(),
                     UpdateOutcome::Failed,
                     Some(failure_message(&e)),
+                    live,
                 );
             });
         }
@@ -719,6 +755,14 @@ fn activity_options() -> ActivityOptions {
             .build(),
     )
     .build()
+}
+
+/// Workflow time from `from` to `to` (zero when either is unknown, or time went back).
+fn elapsed(from: Option<SystemTime>, to: Option<SystemTime>) -> Duration {
+    match (from, to) {
+        (Some(a), Some(b)) => b.duration_since(a).unwrap_or_default(),
+        _ => Duration::ZERO,
+    }
 }
 
 fn millis(t: SystemTime) -> u64 {

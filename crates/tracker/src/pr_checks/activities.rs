@@ -13,10 +13,19 @@
 //! that. Writes to one PR's comment are serial because one workflow per check and PR does
 //! them. The check run is its own activity (`PostCheckRunActivity`), so a refused check run
 //! (GitHub takes them only from Apps) never hides a comment that was written.
+//!
+//! The checks' metrics are counted by the activity that reports each fact, once it has
+//! succeeded, so a retried attempt never counts twice: a check's conclusion by
+//! `PostCheckRunActivity`, a version verdict by `PostVersionMismatchCommentActivity`, the
+//! files failing their schema by `ValidatePluginSchemasActivity`.
+
+use std::collections::BTreeSet;
 
 use std::sync::Arc;
 
 use gdt_github::{CheckAnnotation, CheckRunOutput, CheckRunUpdate, NewCheckRun};
+use gdt_metrics::labels::{Conclusion, PrCheck};
+use gdt_metrics::metrics;
 use gdt_pr_checks::{
     Categorized, ChangedFile, CheckRunReport, CompiledPatterns, CompiledSchemaRule, FileStatus,
     JsonProblem, PluginReport, VersionPaths, VersionVerdict,
@@ -256,6 +265,8 @@ impl PrCheckActivities {
                     }),
                 }
             }
+            let failing: BTreeSet<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+            metrics().schema_validation_failures(u64::try_from(failing.len()).unwrap_or(u64::MAX));
             Ok(problems)
         })
         .await
@@ -310,13 +321,20 @@ impl PrCheckActivities {
     ) -> Result<CheckRunPosted, ActivityError> {
         let look_first = input.may_exist || ctx.info().attempt > 1;
         in_activity_span(&ctx, async move {
-            if !self.settings.check_runs {
-                return Ok(CheckRunPosted {
+            let posted = if self.settings.check_runs {
+                self.write_check_run(&input, look_first).await?
+            } else {
+                CheckRunPosted {
                     disabled: true,
                     ..CheckRunPosted::default()
-                });
+                }
+            };
+            // The pass's conclusion is reported, by its check run or (check runs off) by its
+            // comment alone.
+            if let Some(check) = check_label(&input.report.name) {
+                metrics().pr_check(check, conclusion_label(input.report.conclusion));
             }
-            self.write_check_run(&input, look_first).await
+            Ok(posted)
         })
         .await
     }
@@ -359,6 +377,10 @@ impl PrCheckActivities {
         input: PublishVersion,
     ) -> Result<Published, ActivityError> {
         in_activity_span(&ctx, async move {
+            // Only a comparison is a verdict: a version file that could not be read is
+            // neither a match nor a mismatch (its check run's failure counts it).
+            let compared = input.verdict.matches || input.verdict.is_mismatch();
+            let matches = input.verdict.matches;
             let paths = self.settings.version_paths.clone();
             let verdict = input.verdict.clone();
             let head_sha = input.head_sha.clone();
@@ -375,17 +397,23 @@ impl PrCheckActivities {
                     previously_mismatched,
                 ))
             };
-            self.publish(
-                &Target {
-                    owner: input.owner.clone(),
-                    repo: input.repo.clone(),
-                    pr_number: input.pr_number,
-                    head_sha: input.head_sha.clone(),
-                    marker: gdt_pr_checks::VERSION_MARKER,
-                },
-                render,
-            )
-            .await
+            let published = self
+                .publish(
+                    &Target {
+                        owner: input.owner.clone(),
+                        repo: input.repo.clone(),
+                        pr_number: input.pr_number,
+                        head_sha: input.head_sha.clone(),
+                        marker: gdt_pr_checks::VERSION_MARKER,
+                    },
+                    render,
+                )
+                .await?;
+            // A head that moved is judged again: its verdict is counted then.
+            if compared && published.moved_to.is_none() {
+                metrics().version_check(matches);
+            }
+            Ok(published)
         })
         .await
     }
@@ -612,6 +640,49 @@ fn owned_comment<'a>(
     (Some(*first), extra)
 }
 
+/// The metrics' label of a check, from its check run name.
+fn check_label(name: &str) -> Option<PrCheck> {
+    use gdt_pr_checks::Check;
+    [Check::PluginUpdateValidation, Check::VersionValidation]
+        .into_iter()
+        .find(|check| check.name() == name)
+        .map(|check| match check {
+            Check::PluginUpdateValidation => PrCheck::PluginUpdateValidation,
+            Check::VersionValidation => PrCheck::VersionValidation,
+        })
+}
+
+/// The metrics' label of a check run's conclusion.
+fn conclusion_label(conclusion: gdt_pr_checks::Conclusion) -> Conclusion {
+    match conclusion {
+        gdt_pr_checks::Conclusion::Success => Conclusion::Success,
+        gdt_pr_checks::Conclusion::Failure => Conclusion::Failure,
+        gdt_pr_checks::Conclusion::Neutral => Conclusion::Neutral,
+    }
+}
+
 fn short(sha: &str) -> &str {
     sha.get(..7).unwrap_or(sha)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_check_run_name_has_its_label() {
+        assert_eq!(
+            check_label(gdt_pr_checks::Check::PluginUpdateValidation.name()),
+            Some(PrCheck::PluginUpdateValidation)
+        );
+        assert_eq!(
+            check_label(gdt_pr_checks::Check::VersionValidation.name()),
+            Some(PrCheck::VersionValidation)
+        );
+        assert_eq!(check_label("something-else"), None);
+        assert_eq!(
+            conclusion_label(gdt_pr_checks::Conclusion::Neutral),
+            Conclusion::Neutral
+        );
+    }
 }
