@@ -71,7 +71,7 @@ pub(crate) async fn serve(
     probes: Option<WorkerProbes>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    // MERGE: gdt_tracker::deployments::prime_metrics();
+    gdt_tracker::deployments::prime_metrics();
     let polling = Arc::new(AtomicBool::new(false));
     let (probes_stop, probes_stopped) = tokio::sync::oneshot::channel::<()>();
     let mut probe_addresses = None;
