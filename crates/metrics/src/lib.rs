@@ -388,7 +388,7 @@ impl Metrics {
         self.schema_failures.inc_by(files);
     }
 
-    /// One API request answered. `route` is the router's template (`/api/v1/deployments/{id}`)
+    /// One API request answered. `route` is the router's template (`/api/v1/deployments/{workflow_id}`)
     /// or `unmatched`, never the request's path.
     pub fn api_request(&self, route: &str, method: Method, status: u16, secs: f64) {
         self.api_requests
@@ -550,7 +550,7 @@ mod tests {
         m.version_check(true);
         m.version_check(false);
         m.schema_validation_failures(2);
-        m.api_request("/api/v1/deployments/{id}", Method::Get, 200, 0.01);
+        m.api_request("/api/v1/deployments/{workflow_id}", Method::Get, 200, 0.01);
         m.api_request("unmatched", Method::Other, 599, 0.01);
         m.webhook_delivery(WebhookEvent::PullRequest, "opened", WebhookOutcome::Started);
         m.webhook_signature_failure(SignatureFailure::Mismatch);
@@ -573,7 +573,7 @@ mod tests {
             r#"gdt_deployment_status_updates_total{outcome="applied"} 1"#,
             "gdt_pr_check_version_mismatches_total 1",
             "gdt_pr_check_schema_validation_failures_total 2",
-            r#"gdt_api_requests_total{method="GET",route="/api/v1/deployments/{id}",status="200"} 1"#,
+            r#"gdt_api_requests_total{method="GET",route="/api/v1/deployments/{workflow_id}",status="200"} 1"#,
             r#"gdt_api_requests_total{method="OTHER",route="unmatched",status="5xx"} 1"#,
             r#"gdt_webhook_deliveries_total{action="opened",event="pull_request",outcome="started"} 1"#,
             r#"gdt_build_info{process="worker",version="0.1.0"} 1"#,

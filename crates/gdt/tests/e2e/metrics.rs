@@ -319,7 +319,7 @@ async fn a_deployment_an_api_call_and_a_webhook_move_their_series() {
     };
     assert_eq!(api_requests("/api/v1/deployments", "POST", "201"), 1.0);
     assert_eq!(
-        api_requests("/api/v1/deployments/{id}/status", "POST", "202"),
+        api_requests("/api/v1/deployments/{workflow_id}/status", "POST", "202"),
         2.0
     );
     assert_eq!(
@@ -344,7 +344,10 @@ async fn a_deployment_an_api_call_and_a_webhook_move_their_series() {
     let (status, _) = api.get(&format!("/api/v1/deployments/{id}")).await;
     assert_eq!(status, StatusCode::OK);
     let last = Scrape::of(&server.metrics).await;
-    let route = [("route", "/api/v1/deployments/{id}"), ("method", "GET")];
+    let route = [
+        ("route", "/api/v1/deployments/{workflow_id}"),
+        ("method", "GET"),
+    ];
     assert_eq!(
         moved(
             &server_after,
