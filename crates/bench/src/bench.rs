@@ -3,9 +3,13 @@
 //! One Temporal dev server and one sandbox serve the whole run; each scenario gets a fresh
 //! worker process on a task queue of its own, so its CPU time and peak memory are its own.
 //! The scenarios run one after another, ceiling first: Temporal's store only grows during a
-//! run, so the tracker, measured second, is measured on the fuller store. The readable table
+//! run, so the tracker, measured second, is measured on the fuller store. While a tracker load
+//! runs, the worker's `/metrics` is scraped as Prometheus would ([`scrape`]); the unmetered
+//! scenario, right after the deployments one, runs the same load against a worker with
+//! metrics off, so the two CPU figures of one run say what metrics cost. The readable table
 //! of the report is in [`table`].
 
+mod scrape;
 mod table;
 
 use std::collections::BTreeMap;
@@ -24,6 +28,8 @@ use crate::journal::{self, EntryExt as _, RequestCounts, RequestsPerDeployment};
 use crate::load::{Driver, LoadSpec, Outcome, Progress, Trace};
 use crate::processes::{proc_stats, DevServer, ProcStats, Slots, Tools, WorkerProcess, WorkerSpec};
 use crate::report::{mib, prepare_dirs, round, write_json, Machine, Percentiles};
+
+pub use scrape::MetricsScrapes;
 
 /// The report of `gdt-bench run` (`target/bench/report.json`). Headline figures first;
 /// `null` when the scenario that measures them was not run.
@@ -47,6 +53,11 @@ pub struct BenchReport {
     pub worker_cpu_seconds_per_1000: Option<f64>,
     /// `gdt worker` peak RSS (VmHWM) during the deployments scenario.
     pub worker_peak_rss_bytes: Option<u64>,
+    /// `worker_cpu_seconds_per_1000` of the unmetered scenario: the same load, metrics off.
+    pub unmetered_worker_cpu_seconds_per_1000: Option<f64>,
+    /// `worker_cpu_seconds_per_1000 / unmetered_worker_cpu_seconds_per_1000`: what serving
+    /// and being scraped for metrics costs the worker (1.0: nothing).
+    pub metrics_cpu_ratio: Option<f64>,
     /// 2xx answers per second to `POST /api/v1/deployments` (each starts a deployment).
     pub api_requests_per_second: Option<f64>,
     /// Their response times (the workflow start and the wait for the deployment id included).
@@ -75,6 +86,8 @@ pub struct BenchReport {
 pub struct Scenarios {
     /// The tracker under load.
     pub deployments: Option<LoadResult>,
+    /// The same with the worker's metrics off.
+    pub unmetered: Option<LoadResult>,
     /// The same workflow with no-op activities under the same load.
     pub ceiling: Option<LoadResult>,
     /// Deployments through the API.
@@ -141,6 +154,9 @@ pub struct LoadResult {
     pub github: Option<GitHubCost>,
     /// Temporal calls the driver retried (none expected).
     pub driver_retries: usize,
+    /// The scrapes of the worker's `/metrics` over the load; `None` when it serves none
+    /// (metrics off, or the ceiling worker).
+    pub metrics: Option<MetricsScrapes>,
 }
 
 /// CPU and memory of a worker over a load.
@@ -207,8 +223,10 @@ pub struct IdlePoint {
 /// Which worker serves a load scenario's task queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
-    /// `gdt worker`: the tracker, posting to GitHub.
+    /// `gdt worker`: the tracker, posting to GitHub, serving metrics.
     Tracker,
+    /// The same with metrics off (`GDT_APP_METRICS_ENABLED=false`).
+    Unmetered,
     /// `gdt-bench ceiling-worker`: the same workflow with activities that do nothing.
     Ceiling,
 }
@@ -219,6 +237,8 @@ struct Bench<'a> {
     github: GitHub,
     server: DevServer,
     client: Client,
+    /// Scrapes the workers' `/metrics`.
+    http: reqwest::Client,
     run_id: String,
     logs: PathBuf,
     work: PathBuf,
@@ -262,6 +282,13 @@ pub async fn run(args: &RunArgs, tools: &Tools) -> Result<BenchReport> {
             args.deployments
         );
         scenarios.deployments = Some(bench.load(&load("deployments"), Target::Tracker).await?);
+    }
+    if args.scenarios.contains(&Scenario::Unmetered) {
+        eprintln!(
+            "unmetered: {} deployments of GitHubDeploymentWorkflow, worker metrics off",
+            args.deployments
+        );
+        scenarios.unmetered = Some(bench.load(&load("unmetered"), Target::Unmetered).await?);
     }
     if args.scenarios.contains(&Scenario::Api) {
         eprintln!(
@@ -334,11 +361,15 @@ impl<'a> Bench<'a> {
         .await?;
         eprintln!("Temporal dev server on {}", server.address());
         let client = crate::temporal::connect(&server.address(), Duration::from_secs(60)).await?;
+        let http = reqwest::Client::builder()
+            .build()
+            .map_err(|e| Error::Usage(format!("cannot build an HTTP client: {e}")))?;
         Ok(Bench {
             tools,
             github,
             server,
             client,
+            http,
             run_id: run_id(),
             logs,
             work,
@@ -364,15 +395,22 @@ impl<'a> Bench<'a> {
     fn worker(&self, target: Target, task_queue: &str) -> Result<WorkerProcess> {
         let log = self.logs.join(format!("{task_queue}.log"));
         let spec = match target {
-            Target::Tracker => WorkerSpec::gdt_worker(
-                self.tools,
-                &self.server.address(),
-                task_queue,
-                self.github.worker_env(),
-                self.slots,
-                &self.work,
-                log,
-            )?,
+            Target::Tracker | Target::Unmetered => {
+                let spec = WorkerSpec::gdt_worker(
+                    self.tools,
+                    &self.server.address(),
+                    task_queue,
+                    self.github.worker_env(),
+                    self.slots,
+                    &self.work,
+                    log,
+                )?;
+                if target == Target::Unmetered {
+                    spec.without_metrics()
+                } else {
+                    spec
+                }
+            }
             Target::Ceiling => WorkerSpec::ceiling_worker(
                 self.tools,
                 &self.server.address(),
@@ -385,8 +423,9 @@ impl<'a> Bench<'a> {
         WorkerProcess::start(spec)
     }
 
-    /// One load scenario: a fresh worker, the load, the worker's and Temporal's CPU over it,
-    /// and (for the tracker) what reached GitHub.
+    /// One load scenario: a fresh worker, the load (its `/metrics` scraped meanwhile when it
+    /// serves them), the worker's and Temporal's CPU over it, and (for the tracker) what
+    /// reached GitHub.
     async fn load(&self, spec: &LoadSpec, target: Target) -> Result<LoadResult> {
         let task_queue = format!("gdt-bench-{}", spec.name);
         let mut worker = self.worker(target, &task_queue)?;
@@ -398,11 +437,19 @@ impl<'a> Bench<'a> {
         let progress = Arc::new(Progress::default());
         let printer = progress.print_every(spec.phase.clone(), spec.count, Duration::from_secs(10));
         let began = Instant::now();
+        let scraper = worker
+            .metrics_url()
+            .map(|url| scrape::Scraper::start(self.http.clone(), url));
         let traces = Driver::new(self.client.clone(), &task_queue)
             .run(spec, &progress)
             .await;
         let wall = began.elapsed().as_secs_f64();
         drop(printer);
+        // The closing scrape comes before the worker's CPU is read, so it is counted in it.
+        let metrics = match scraper {
+            Some(scraper) => Some(scraper.finish().await),
+            None => None,
+        };
         let worker_after = worker.stats()?;
         let server_after = self.server.pid().and_then(|p| proc_stats(p).ok());
         let harness_after = proc_stats(std::process::id()).ok();
@@ -422,7 +469,7 @@ impl<'a> Bench<'a> {
             .map(|d| d.num_microseconds().unwrap_or(i64::MAX) as f64 / 1000.0)
             .collect();
         let github = match target {
-            Target::Tracker => {
+            Target::Tracker | Target::Unmetered => {
                 let entries = self.github.journal_since(mark).await?;
                 let posts = journal::status_posts(&entries)?;
                 let latencies = journal::signal_latencies(&traces, &posts);
@@ -460,6 +507,7 @@ impl<'a> Bench<'a> {
             harness_cpu_seconds: diff(harness_before, harness_after),
             github,
             driver_retries: progress.retries.load(std::sync::atomic::Ordering::Relaxed),
+            metrics,
         })
     }
 
@@ -611,6 +659,7 @@ impl BenchReport {
     ) -> BenchReport {
         let tracker = scenarios.deployments.as_ref();
         let ceiling = scenarios.ceiling.as_ref();
+        let unmetered = scenarios.unmetered.as_ref();
         let github = tracker.and_then(|t| t.github.as_ref());
         let idle_rss = scenarios
             .idle
@@ -631,6 +680,11 @@ impl BenchReport {
             end_to_end_ms: tracker.and_then(|t| t.end_to_end_ms),
             worker_cpu_seconds_per_1000: tracker.map(|t| t.worker.cpu_seconds_per_1000),
             worker_peak_rss_bytes: tracker.map(|t| t.worker.peak_rss_bytes),
+            unmetered_worker_cpu_seconds_per_1000: unmetered.map(|u| u.worker.cpu_seconds_per_1000),
+            metrics_cpu_ratio: tracker.zip(unmetered).and_then(|(t, u)| {
+                (u.worker.cpu_seconds_per_1000 > 0.0)
+                    .then(|| round(t.worker.cpu_seconds_per_1000 / u.worker.cpu_seconds_per_1000))
+            }),
             api_requests_per_second: scenarios.api.as_ref().map(|a| a.start.requests_per_second),
             api_response_ms: scenarios.api.as_ref().and_then(|a| a.start.response_ms),
             webhook_requests_per_second: scenarios

@@ -17,7 +17,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Throughput, latency, GitHub cost, CPU and memory (`make bench`). Writes
+    /// Throughput, latency, GitHub cost, CPU (with worker metrics on and off) and memory
+    /// (`make bench`). Writes
     /// target/bench/report.json and prints a table.
     Run(RunArgs),
     /// Load while killing the worker, restarting Temporal and failing GitHub, then an audit
@@ -49,8 +50,12 @@ pub struct ToolArgs {
 /// A scenario of `run`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Scenario {
-    /// The tracker: `--deployments` deployments through `gdt worker`.
+    /// The tracker: `--deployments` deployments through `gdt worker`, its `/metrics` scraped
+    /// every 15 s meanwhile, as Prometheus would.
     Deployments,
+    /// The same load with the worker's metrics off (`GDT_APP_METRICS_ENABLED=false`), so the
+    /// report can say what metrics cost the worker's CPU.
+    Unmetered,
     /// The same load against a workflow whose activities do nothing.
     Ceiling,
     /// Deployments started (and finished) through `gdt serve`'s API.
@@ -64,7 +69,7 @@ pub enum Scenario {
 /// `gdt-bench run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Deployments in the deployments and ceiling scenarios.
+    /// Deployments in the deployments, unmetered and ceiling scenarios.
     #[arg(long, default_value_t = 1000)]
     pub deployments: usize,
     /// Status updates per deployment after the start (the last is `success`).
@@ -89,7 +94,7 @@ pub struct RunArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "ceiling,deployments,api,webhooks,idle"
+        default_value = "ceiling,deployments,unmetered,api,webhooks,idle"
     )]
     pub scenarios: Vec<Scenario>,
     /// Keep Temporal's state in this SQLite file instead of memory.

@@ -304,6 +304,30 @@ impl WorkerSpec {
         })
     }
 
+    /// The same worker with its metrics listener and the Temporal SDK's exporter off
+    /// (`GDT_APP_METRICS_ENABLED=false`), for measuring what metrics cost.
+    pub fn without_metrics(mut self) -> WorkerSpec {
+        self.env
+            .push(("GDT_APP_METRICS_ENABLED".into(), "false".into()));
+        self
+    }
+
+    /// Where the worker serves `/metrics`: on the loopback at its `GDT_APP_METRICS_PORT`,
+    /// unless it has no such port (the ceiling worker) or has metrics off.
+    pub fn metrics_url(&self) -> Option<String> {
+        let var = |key: &str| {
+            self.env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        if var("GDT_APP_METRICS_ENABLED").is_some_and(|v| v.eq_ignore_ascii_case("false")) {
+            return None;
+        }
+        var("GDT_APP_METRICS_PORT").map(|port| format!("http://127.0.0.1:{port}/metrics"))
+    }
+
     /// `gdt-bench ceiling-worker` on `task_queue`.
     pub fn ceiling_worker(
         tools: &Tools,
@@ -419,6 +443,11 @@ impl WorkerProcess {
             Error::Parse(format!("{} is not running; no /proc stats", self.spec.name))
         })?;
         proc_stats(pid)
+    }
+
+    /// Where the worker serves `/metrics`, if it does (see [`WorkerSpec::metrics_url`]).
+    pub fn metrics_url(&self) -> Option<String> {
+        self.spec.metrics_url()
     }
 
     /// The worker's log file.
@@ -547,6 +576,29 @@ mod tests {
         assert_eq!(parse_status_kib(status, "VmHWM"), Some(51200));
         assert_eq!(parse_status_kib(status, "VmRSS"), Some(40960));
         assert_eq!(parse_status_kib(status, "VmSwap"), None);
+    }
+
+    #[test]
+    fn metrics_are_scraped_only_where_the_worker_serves_them() {
+        let spec = |env: &[(&str, &str)]| WorkerSpec {
+            name: "gdt worker".into(),
+            program: PathBuf::from("gdt"),
+            args: Vec::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            dir: PathBuf::from("."),
+            log: PathBuf::from("worker.log"),
+            ready_marker: "worker started".into(),
+        };
+        let metered = spec(&[("GDT_APP_METRICS_PORT", "9191")]);
+        assert_eq!(
+            metered.metrics_url().as_deref(),
+            Some("http://127.0.0.1:9191/metrics")
+        );
+        assert_eq!(metered.without_metrics().metrics_url(), None);
+        assert_eq!(spec(&[]).metrics_url(), None);
     }
 
     #[test]

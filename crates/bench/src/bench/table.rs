@@ -40,10 +40,37 @@ impl BenchReport {
                     ),
                 );
             }
-            t.row("worker CPU s per 1000", d.worker.cpu_seconds_per_1000);
+            match (&self.scenarios.unmetered, self.metrics_cpu_ratio) {
+                (Some(u), Some(ratio)) => t.row(
+                    "worker CPU s per 1000",
+                    format!(
+                        "{} (with metrics off: {}; ratio {ratio})",
+                        d.worker.cpu_seconds_per_1000, u.worker.cpu_seconds_per_1000
+                    ),
+                ),
+                _ => t.row("worker CPU s per 1000", d.worker.cpu_seconds_per_1000),
+            }
+            if let Some(m) = &d.metrics {
+                t.row(
+                    "worker /metrics scrapes",
+                    format!(
+                        "{} ({} failed), last {}",
+                        m.scrapes,
+                        m.failures,
+                        m.bytes.map_or("none".to_owned(), |b| format!("{b} bytes"))
+                    ),
+                );
+            }
             t.row("worker peak RSS", mib(d.worker.peak_rss_bytes));
             t.opt("Temporal server CPU s", d.temporal_server_cpu_seconds);
             t.opt("harness CPU s", d.harness_cpu_seconds);
+        }
+        if let Some(u) = &self.scenarios.unmetered {
+            t.section("unmetered (the tracker, gdt worker with metrics off)");
+            t.row("completed", format!("{} of {}", u.completed, u.deployments));
+            t.row("deployments per second", u.deployments_per_second);
+            t.row("worker CPU s per 1000", u.worker.cpu_seconds_per_1000);
+            t.row("worker peak RSS", mib(u.worker.peak_rss_bytes));
         }
         if let Some(c) = &self.scenarios.ceiling {
             t.section("ceiling (GitHubDeploymentWorkflow, no-op activities)");
