@@ -12,7 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pip_pin() { # package==version, binary to look for
-  if [ ! -x ".venv/bin/$2" ] || ! .venv/bin/pip show "${1%%==*}" 2>/dev/null | grep -qx "Version: ${1##*==}"; then
+  local shown
+  shown=$(.venv/bin/pip show "${1%%==*}" 2>/dev/null || true)
+  if [ ! -x ".venv/bin/$2" ] || ! grep -qx "Version: ${1##*==}" <<<"$shown"; then
     echo "bootstrap: installing $1 into .venv/" >&2
     .venv/bin/pip install --quiet --disable-pip-version-check "$1"
   fi
