@@ -2,6 +2,7 @@
 #   make run    the tracker on its embedded default (`gdt dev`)
 #   make test   fmt check, clippy -D warnings, `make obs-check`, every test (against a real
 #               Temporal dev server)
+#   make platform-check  deploy/platform: Temporal chart values, manifests, CRD schemas, names
 #   make obs-check  the alert rules (promtool check/test rules), the PrometheusRule and the
 #               Grafana dashboards (scripts/check_observability.py)
 # And the harness (crates/bench), on release builds:
@@ -18,7 +19,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export GDT_TEMPORAL_CLI := $(CURDIR)/.venv/bin/temporal
 
-.PHONY: run test bootstrap build fmt lint obs-check unit clean bench chaos
+.PHONY: run test bootstrap build fmt lint obs-check platform-check unit clean bench chaos
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -36,11 +37,17 @@ lint: bootstrap
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: lint obs-check
+test: lint obs-check platform-check
 	$(CARGO) test --workspace
 
 obs-check: bootstrap
 	python3 scripts/check_observability.py
+
+# deploy/platform: the Temporal chart's values rendered (when a copy of the chart is here, see
+# deploy/platform/README.md), every manifest through kubernetes-validate and the CRD schemas, and
+# the names shared between them (scripts/check_platform.sh).
+platform-check: bootstrap
+	bash scripts/check_platform.sh
 
 BENCH_ARGS ?=
 CHAOS_ARGS ?=

@@ -1,0 +1,240 @@
+#!/usr/bin/env node
+// Cross-checks deploy/platform: the names one file produces and another consumes, which no schema
+// sees. Usage: node scripts/check_platform_refs.mjs [RENDERED_TEMPORAL.yaml ...]
+//
+//  1. Every Secret the Temporal values consume (existingSecret/secretKey of the stores, secret
+//     volumes, and the certificate files server.config.tls and the TLS variables name) is made by
+//     an ExternalSecret or a cert-manager Certificate in namespace temporal, with that key.
+//     With rendered chart output as arguments, every secretKeyRef and secret volume in it too.
+//  2. The Secrets gdt's chart is pointed at (gdt-secrets and its keys, gdt-temporal-client-tls)
+//     are made in namespace gdt, and, once deploy/helm/gdt exists, its production values file
+//     (the one the gdt Application names) references them.
+//  3. The Argo CD Applications: every path and value file they name exists in this repository,
+//     and their sync waves bring namespaces first, then certificates/secrets, Temporal, gdt last.
+//  4. The search-attribute Job registers exactly the attributes crates/tracker declares, with
+//     their types.
+//  6. With rendered output: every pod meets the `restricted` Pod Security level that namespace
+//     temporal enforces.
+//  5. Every namespace an object is put in is created in namespaces.yaml (or is cert-manager's or
+//     Argo CD's own).
+// Prints `FILE: problem` per error; exits 1 on any.
+
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const modules = process.env.GDT_NODE_MODULES ?? join(repo, ".tools", "node", "node_modules");
+const yaml = await import(pathToFileURL(join(modules, "js-yaml", "dist", "js-yaml.mjs")).href);
+const platform = join(repo, "deploy", "platform");
+
+let errors = 0;
+const fail = (file, msg) => {
+  console.error(`${relative(repo, file) || file}: ${msg}`);
+  errors += 1;
+};
+const load = (file) => yaml.loadAll(readFileSync(file, "utf8")).filter((d) => d && typeof d === "object");
+function yamlFiles(dir) {
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) {
+      if (name !== "vendor" && name !== "temporal") out.push(...yamlFiles(path));
+    } else if (/\.ya?ml$/.test(name)) out.push(path);
+  }
+  return out;
+}
+
+// --- What the manifests produce -------------------------------------------------------------
+const manifests = yamlFiles(platform).map((file) => ({ file, docs: load(file) }));
+const produced = new Map(); // "ns/name" -> Set(keys)
+const addSecret = (ns, name, keys) => {
+  const id = `${ns}/${name}`;
+  if (!produced.has(id)) produced.set(id, new Set());
+  for (const k of keys) produced.get(id).add(k);
+};
+const namespaces = new Set(["cert-manager", "argocd"]);
+for (const { docs } of manifests) {
+  for (const d of docs) {
+    if (d.kind === "Namespace") namespaces.add(d.metadata.name);
+    if (d.kind === "ExternalSecret") {
+      addSecret(d.metadata.namespace, d.spec.target?.name ?? d.metadata.name, (d.spec.data ?? []).map((x) => x.secretKey));
+    }
+    if (d.kind === "Certificate") {
+      addSecret(d.metadata.namespace, d.spec.secretName, ["tls.crt", "tls.key", "ca.crt"]);
+    }
+  }
+}
+const has = (ns, name, key) => produced.has(`${ns}/${name}`) && (key === undefined || produced.get(`${ns}/${name}`).has(key));
+
+// 5. namespaces
+for (const { file, docs } of manifests) {
+  for (const d of docs) {
+    const ns = d.metadata?.namespace;
+    if (ns && !namespaces.has(ns)) fail(file, `${d.kind}/${d.metadata.name} is in namespace ${ns}, which namespaces.yaml does not create`);
+    const dest = d.kind === "Application" ? d.spec?.destination?.namespace : undefined;
+    if (dest && !namespaces.has(dest)) fail(file, `Application ${d.metadata.name} deploys to namespace ${dest}, which namespaces.yaml does not create`);
+  }
+}
+
+// --- 1. The Temporal values -------------------------------------------------------------------
+const valueFiles = ["values.yaml", "values-dev.yaml"].map((f) => join(platform, "temporal", f)).filter(existsSync);
+if (valueFiles.length === 0) fail(join(platform, "temporal"), "no values.yaml");
+const walk = (node, visit, path = []) => {
+  if (Array.isArray(node)) node.forEach((v, i) => walk(v, visit, [...path, i]));
+  else if (node && typeof node === "object") {
+    visit(node, path);
+    for (const [k, v] of Object.entries(node)) walk(v, visit, [...path, k]);
+  }
+};
+function checkPodSecrets(file, node, where) {
+  // secretKeyRef and secret volumes anywhere under node.
+  walk(node, (obj, path) => {
+    if (obj.secretKeyRef && !has("temporal", obj.secretKeyRef.name, obj.secretKeyRef.key)) {
+      fail(file, `${where}${path.join(".")}: Secret ${obj.secretKeyRef.name} key ${obj.secretKeyRef.key} is made by no ExternalSecret/Certificate in namespace temporal`);
+    }
+    if (obj.secret?.secretName && !has("temporal", obj.secret.secretName)) {
+      fail(file, `${where}${path.join(".")}: Secret ${obj.secret.secretName} is made by no ExternalSecret/Certificate in namespace temporal`);
+    }
+  });
+}
+let searchJob = null;
+for (const file of valueFiles) {
+  const values = yaml.load(readFileSync(file, "utf8")) ?? {};
+  // Stores: existingSecret + secretKey (default `password`).
+  walk(values, (obj, path) => {
+    if (typeof obj.existingSecret === "string") {
+      const key = obj.secretKey ?? "password";
+      if (!has("temporal", obj.existingSecret, key)) {
+        fail(file, `${path.join(".")}.existingSecret: Secret ${obj.existingSecret} key ${key} is made by no ExternalSecret in namespace temporal`);
+      }
+    }
+  });
+  checkPodSecrets(file, values, "");
+  // Certificate files: each absolute path under a secret volume mount must be a key of that Secret.
+  for (const section of [values.server, values.admintools, values.web]) {
+    if (!section) continue;
+    const volumes = new Map((section.additionalVolumes ?? []).map((v) => [v.name, v.secret?.secretName]));
+    const mounts = (section.additionalVolumeMounts ?? []).map((m) => [m.mountPath.replace(/\/$/, ""), volumes.get(m.name), m.name]);
+    for (const [, secret, name] of mounts) {
+      if (!secret) fail(file, `volume mount ${name} has no secret volume of that name`);
+    }
+    walk(section, (obj, path) => {
+      for (const [k, v] of Object.entries(obj)) {
+        if (k === "mountPath" || typeof v !== "string" || !v.startsWith("/etc/temporal/tls/")) continue;
+        const mount = mounts.find(([dir]) => v.startsWith(dir + "/"));
+        if (!mount) fail(file, `${[...path, k].join(".")}: ${v} is under no mounted Secret`);
+        else if (mount[1] && !has("temporal", mount[1], v.slice(mount[0].length + 1))) {
+          fail(file, `${[...path, k].join(".")}: ${v}: Secret ${mount[1]} has no key ${v.slice(mount[0].length + 1)}`);
+        }
+      }
+    });
+  }
+  for (const obj of values.extraObjects ?? []) {
+    const doc = yaml.load(obj);
+    checkPodSecrets(file, doc, `extraObjects ${doc?.metadata?.name}: `);
+    if (doc?.metadata?.name === "temporal-gdt-search-attributes") searchJob = { file, doc };
+  }
+}
+// Namespace temporal enforces the `restricted` Pod Security level: a pod that misses it is
+// refused at admission, which only a cluster would otherwise tell. Helm test pods are skipped
+// (Argo CD does not run them).
+function checkRestricted(file, d) {
+  if (d.metadata?.annotations?.["helm.sh/hook"] === "test") return;
+  const pod = d.kind === "Pod" ? d.spec : d.spec?.template?.spec ?? d.spec?.jobTemplate?.spec?.template?.spec;
+  if (!pod) return;
+  const podCtx = pod.securityContext ?? {};
+  for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
+    const ctx = c.securityContext ?? {};
+    const where = `${d.kind}/${d.metadata?.name} container ${c.name}`;
+    const problems = [];
+    if (ctx.allowPrivilegeEscalation !== false) problems.push("allowPrivilegeEscalation is not false");
+    if (!(ctx.capabilities?.drop ?? []).includes("ALL")) problems.push("capabilities do not drop ALL");
+    if ((ctx.runAsNonRoot ?? podCtx.runAsNonRoot) !== true) problems.push("runAsNonRoot is not true");
+    if ((ctx.seccompProfile ?? podCtx.seccompProfile)?.type !== "RuntimeDefault") problems.push("seccompProfile is not RuntimeDefault");
+    if (problems.length) fail(file, `${where}: not Pod Security restricted: ${problems.join(", ")}`);
+  }
+}
+for (const file of process.argv.slice(2)) {
+  for (const d of load(file)) {
+    checkPodSecrets(file, d.spec ?? {}, `${d.kind}/${d.metadata?.name}: `);
+    checkRestricted(file, d);
+  }
+}
+
+// --- 4. Search attributes ---------------------------------------------------------------------
+const saSource = join(repo, "crates", "tracker", "src", "search_attributes.rs");
+const declared = [...readFileSync(saSource, "utf8").matchAll(/SearchAttributeKey::(\w+)\("(\w+)"\)/g)].map((m) => [m[2], m[1]]);
+if (declared.length === 0) fail(saSource, "no SearchAttributeKey declarations found");
+if (!searchJob) fail(valueFiles[0] ?? platform, "no extraObjects Job temporal-gdt-search-attributes");
+else {
+  const script = JSON.stringify(searchJob.doc.spec.template.spec.containers.map((c) => [c.command, c.args]));
+  const loop = script.match(/for attr in ([\w ]+); do/);
+  const listed = loop ? loop[1].trim().split(/\s+/) : [];
+  const types = new Set([...script.matchAll(/--type (\w+)/g)].map((m) => m[1]));
+  const want = declared.map(([n]) => n);
+  if (JSON.stringify([...listed].sort()) !== JSON.stringify([...want].sort())) {
+    fail(searchJob.file, `search-attribute Job registers [${listed}], crates/tracker declares [${want}]`);
+  }
+  const kinds = new Set(declared.map(([, k]) => ({ keyword: "Keyword", text: "Text", int: "Int", double: "Double", bool: "Bool", datetime: "Datetime", keyword_list: "KeywordList" })[k] ?? k));
+  if (JSON.stringify([...types].sort()) !== JSON.stringify([...kinds].sort())) {
+    fail(searchJob.file, `search-attribute Job uses types [${[...types]}], crates/tracker declares [${[...kinds]}]`);
+  }
+}
+
+// --- 2 and 3. The Argo CD Applications ----------------------------------------------------------
+const gdtSecrets = { "gdt-secrets": ["private-key.pem", "api-tokens", "webhook-secrets"], "gdt-temporal-client-tls": ["tls.crt", "tls.key", "ca.crt"] };
+for (const [name, keys] of Object.entries(gdtSecrets)) {
+  for (const key of keys) if (!has("gdt", name, key)) fail(platform, `Secret ${name} key ${key} (what the gdt chart mounts) is made by no ExternalSecret/Certificate in namespace gdt`);
+}
+const waves = new Map();
+for (const { file, docs } of manifests) {
+  for (const d of docs) {
+    if (d.kind !== "Application") continue;
+    const name = d.metadata.name;
+    const wave = d.metadata.annotations?.["argocd.argoproj.io/sync-wave"];
+    if (name !== "gdt-platform") {
+      if (wave === undefined) fail(file, `Application ${name} has no argocd.argoproj.io/sync-wave`);
+      else waves.set(name, Number(wave));
+      if (!d.spec.syncPolicy?.automated?.prune || !d.spec.syncPolicy?.automated?.selfHeal || !d.spec.syncPolicy?.retry) {
+        fail(file, `Application ${name}: syncPolicy must be automated with prune, selfHeal and retry`);
+      }
+    }
+    for (const src of d.spec.sources ?? [d.spec.source]) {
+      if (src.chart) continue; // a Helm repository chart, not this repository
+      if (src.path && !existsSync(join(repo, src.path))) {
+        if (src.path === "deploy/helm/gdt") console.log(`check_platform_refs: note: ${src.path} is not in this tree yet; Application ${name} not cross-checked against it`);
+        else fail(file, `Application ${name}: path ${src.path} does not exist`);
+      }
+      for (const vf of src.helm?.valueFiles ?? []) {
+        const path = vf.startsWith("$values/") ? join(repo, vf.slice("$values/".length)) : join(repo, src.path, vf);
+        if (vf.startsWith("$values/") || existsSync(join(repo, src.path))) {
+          if (!existsSync(path)) fail(file, `Application ${name}: value file ${vf} does not exist`);
+          else if (src.path === "deploy/helm/gdt") {
+            const text = readFileSync(path, "utf8");
+            for (const secret of Object.keys(gdtSecrets)) {
+              if (!text.includes(secret)) fail(path, `does not reference Secret ${secret}, which the platform makes for gdt`);
+            }
+          }
+        }
+      }
+      if (src.directory?.include && !existsSync(join(repo, src.path, src.directory.include))) {
+        fail(file, `Application ${name}: ${src.directory.include} does not exist under ${src.path}`);
+      }
+    }
+  }
+}
+const order = [["platform-namespaces"], ["platform-certificates", "platform-secrets", "platform-network"], ["temporal"], ["gdt"]];
+for (let i = 1; i < order.length; i++) {
+  for (const later of order[i]) {
+    for (const earlier of order[i - 1]) {
+      if (!waves.has(later) || !waves.has(earlier)) fail(join(platform, "argocd"), `Application ${waves.has(later) ? earlier : later} is missing`);
+      else if (!(waves.get(earlier) < waves.get(later))) {
+        fail(join(platform, "argocd"), `sync wave of ${earlier} (${waves.get(earlier)}) must come before ${later} (${waves.get(later)})`);
+      }
+    }
+  }
+}
+
+console.log(`check_platform_refs: ${produced.size} Secrets produced, ${waves.size} Applications, ${declared.length} search attributes; ${errors} errors`);
+process.exit(errors > 0 ? 1 : 0);
