@@ -13,14 +13,14 @@
 //     and their sync waves bring namespaces first, then certificates/secrets, Temporal, gdt last.
 //  4. The search-attribute Job registers exactly the attributes crates/tracker declares, with
 //     their types.
-//  6. With rendered output: every pod meets the `restricted` Pod Security level that namespace
-//     temporal enforces.
 //  5. Every namespace an object is put in is created in namespaces.yaml (or is cert-manager's or
 //     Argo CD's own).
+//  6. With rendered output: every pod meets the `restricted` Pod Security level that namespace
+//     temporal enforces; numHistoryShards is a positive integer in the values.
 // Prints `FILE: problem` per error; exits 1 on any.
 
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -30,7 +30,8 @@ const platform = join(repo, "deploy", "platform");
 
 let errors = 0;
 const fail = (file, msg) => {
-  console.error(`${relative(repo, file) || file}: ${msg}`);
+  const rel = relative(repo, file);
+  console.error(`${rel.startsWith("..") ? `rendered chart ${basename(file)}` : rel || "."}: ${msg}`);
   errors += 1;
 };
 const load = (file) => yaml.loadAll(readFileSync(file, "utf8")).filter((d) => d && typeof d === "object");
@@ -111,6 +112,12 @@ for (const file of valueFiles) {
     }
   });
   checkPodSecrets(file, values, "");
+  // The shard count is fixed at the cluster's creation: it must be set, and be a number, in
+  // the production values (and be one wherever another file overrides it).
+  const shards = values.server?.config?.persistence?.numHistoryShards;
+  if ((shards !== undefined || file.endsWith("/values.yaml")) && !(Number.isInteger(shards) && shards > 0)) {
+    fail(file, `server.config.persistence.numHistoryShards must be a positive integer, not ${JSON.stringify(shards)}`);
+  }
   // Certificate files: each absolute path under a secret volume mount must be a key of that Secret.
   for (const section of [values.server, values.admintools, values.web]) {
     if (!section) continue;
@@ -201,14 +208,16 @@ for (const { file, docs } of manifests) {
       }
     }
     for (const src of d.spec.sources ?? [d.spec.source]) {
-      if (src.chart) continue; // a Helm repository chart, not this repository
-      if (src.path && !existsSync(join(repo, src.path))) {
+      // A Helm repository chart (src.chart) has no path here, but its $values files do.
+      if (!src.chart && src.path && !existsSync(join(repo, src.path))) {
         if (src.path === "deploy/helm/gdt") console.log(`check_platform_refs: note: ${src.path} is not in this tree yet; Application ${name} not cross-checked against it`);
         else fail(file, `Application ${name}: path ${src.path} does not exist`);
       }
       for (const vf of src.helm?.valueFiles ?? []) {
         const path = vf.startsWith("$values/") ? join(repo, vf.slice("$values/".length)) : join(repo, src.path, vf);
-        if (vf.startsWith("$values/") || existsSync(join(repo, src.path))) {
+        if (!vf.startsWith("$values/") && src.chart) {
+          fail(file, `Application ${name}: value file ${vf} of a Helm repository chart must come from this repository ($values/...)`);
+        } else if (vf.startsWith("$values/") || existsSync(join(repo, src.path))) {
           if (!existsSync(path)) fail(file, `Application ${name}: value file ${vf} does not exist`);
           else if (src.path === "deploy/helm/gdt") {
             const text = readFileSync(path, "utf8");
