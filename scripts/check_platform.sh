@@ -10,6 +10,7 @@
 #  3. The custom resources (Certificate, ClusterIssuer, SecretStore, ExternalSecret, Application,
 #     AppProject, ServiceMonitor, PrometheusRule) against their CRD schemas (validate_crds.mjs),
 #     with our alerts' PrometheusRule (deploy/prometheus/gdt-prometheusrule.yaml).
+#     Our chart (deploy/helm/gdt) rendered with deploy/platform/gdt/values.yaml, the same way.
 #  4. The names shared between files (Secrets and keys, Application paths, sync waves, search
 #     attributes, namespaces, Pod Security of the rendered pods): scripts/check_platform_refs.mjs.
 #
@@ -81,7 +82,7 @@ if [ -e "$CHART" ]; then
     fi
     kvalidate "$out" || failed=1
     node scripts/validate_crds.mjs "$out" >/dev/null || { node scripts/validate_crds.mjs "$out" >&2 || true; failed=1; }
-    rendered+=("$out")
+    rendered+=("temporal=$out")
     echo "check_platform: Temporal chart $version rendered with $set: $(grep -c '^kind:' "$out") objects valid"
   done
 else
@@ -92,9 +93,30 @@ else
   echo "check_platform: SKIP rendering the Temporal chart: no copy at $CHART (see deploy/platform/README.md); the values are still cross-checked below"
 fi
 
+# Our chart with the platform's values for it (deploy/platform/gdt/values.yaml), once the chart is
+# in the tree (GDT_CHART overrides where). Its own checks are the chart's; this one proves the
+# platform's values fit its schema and what they name is made by the manifests here.
+GDT_CHART=${GDT_CHART:-deploy/helm/gdt}
+if [ -f "$GDT_CHART/Chart.yaml" ]; then
+  out="$work/gdt-platform.yaml"
+  if "$HELM" template gdt "$GDT_CHART" --namespace gdt -f "$PLATFORM/gdt/values.yaml" \
+      --api-versions monitoring.coreos.com/v1 >"$out" 2>"$out.err"; then
+    kvalidate "$out" || failed=1
+    node scripts/validate_crds.mjs "$out" >/dev/null || { node scripts/validate_crds.mjs "$out" >&2 || true; failed=1; }
+    rendered+=("gdt=$out")
+    echo "check_platform: gdt chart rendered with $PLATFORM/gdt/values.yaml: $(grep -c '^kind:' "$out") objects valid"
+  else
+    cat "$out.err" >&2
+    echo "check_platform: helm template of $GDT_CHART with $PLATFORM/gdt/values.yaml failed" >&2
+    failed=1
+  fi
+else
+  echo "check_platform: SKIP rendering our chart: no $GDT_CHART/Chart.yaml yet; $PLATFORM/gdt/values.yaml is still cross-checked below"
+fi
+
 # --- 2 and 3. Plain manifests ------------------------------------------------------------------
-# Everything under deploy/platform but the chart's values files (they are not manifests).
-mapfile -t manifests < <(find "$PLATFORM" -name '*.yaml' -not -path "$PLATFORM/temporal/*" -not -path "$PLATFORM/vendor/*" | sort)
+# Everything under deploy/platform but the charts' values files (temporal/, gdt/: not manifests).
+mapfile -t manifests < <(find "$PLATFORM" -name '*.yaml' -not -path "$PLATFORM/temporal/*" -not -path "$PLATFORM/gdt/*" -not -path "$PLATFORM/vendor/*" | sort)
 if [ "${#manifests[@]}" -eq 0 ]; then
   echo "check_platform: no manifests under $PLATFORM" >&2
   exit 1

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Cross-checks deploy/platform: the names one file produces and another consumes, which no schema
-// sees. Usage: node scripts/check_platform_refs.mjs [RENDERED_TEMPORAL.yaml ...]
+// sees.
 //
 //  1. Every Secret the Temporal values consume (existingSecret/secretKey of the stores, secret
 //     volumes, and the certificate files server.config.tls and the TLS variables name) is made by
 //     an ExternalSecret or a cert-manager Certificate in namespace temporal, with that key.
 //     With rendered chart output as arguments, every secretKeyRef and secret volume in it too.
-//  2. The Secrets gdt's chart is pointed at (gdt-secrets and its keys, gdt-temporal-client-tls)
-//     are made in namespace gdt, and, once deploy/helm/gdt exists, its production values file
-//     (the one the gdt Application names) references them.
+//  2. gdt/values.yaml (how our chart is wired into the platform): the Secrets and keys it names
+//     are made in namespace gdt, its Temporal namespace is created, its host_port is the
+//     frontend Service and its TLS server name is in the frontend's certificate. With rendered
+//     gdt chart output (gdt=FILE), every secret reference in it too.
 //  3. The Argo CD Applications: every path and value file they name exists in this repository,
 //     and their sync waves bring namespaces first, then certificates/secrets, Temporal, gdt last.
 //  4. The search-attribute Job registers exactly the attributes crates/tracker declares, with
@@ -17,6 +18,7 @@
 //     Argo CD's own).
 //  6. With rendered output: every pod meets the `restricted` Pod Security level that namespace
 //     temporal enforces; numHistoryShards is a positive integer in the values.
+// Usage: node scripts/check_platform_refs.mjs [NAMESPACE=RENDERED.yaml ...]
 // Prints `FILE: problem` per error; exits 1 on any.
 
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -40,7 +42,7 @@ function yamlFiles(dir) {
   for (const name of readdirSync(dir).sort()) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) {
-      if (name !== "vendor" && name !== "temporal") out.push(...yamlFiles(path));
+      if (!["vendor", "temporal", "gdt"].includes(name)) out.push(...yamlFiles(path));
     } else if (/\.ya?ml$/.test(name)) out.push(path);
   }
   return out;
@@ -88,18 +90,26 @@ const walk = (node, visit, path = []) => {
     for (const [k, v] of Object.entries(node)) walk(v, visit, [...path, k]);
   }
 };
-function checkPodSecrets(file, node, where) {
+function checkPodSecrets(file, node, where, ns = "temporal") {
   // secretKeyRef and secret volumes anywhere under node.
   walk(node, (obj, path) => {
-    if (obj.secretKeyRef && !has("temporal", obj.secretKeyRef.name, obj.secretKeyRef.key)) {
-      fail(file, `${where}${path.join(".")}: Secret ${obj.secretKeyRef.name} key ${obj.secretKeyRef.key} is made by no ExternalSecret/Certificate in namespace temporal`);
+    if (obj.secretKeyRef && !has(ns, obj.secretKeyRef.name, obj.secretKeyRef.key)) {
+      fail(file, `${where}${path.join(".")}: Secret ${obj.secretKeyRef.name} key ${obj.secretKeyRef.key} is made by no ExternalSecret/Certificate in namespace ${ns}`);
     }
-    if (obj.secret?.secretName && !has("temporal", obj.secret.secretName)) {
-      fail(file, `${where}${path.join(".")}: Secret ${obj.secret.secretName} is made by no ExternalSecret/Certificate in namespace temporal`);
+    if (obj.secret?.secretName) {
+      if (!has(ns, obj.secret.secretName)) {
+        fail(file, `${where}${path.join(".")}: Secret ${obj.secret.secretName} is made by no ExternalSecret/Certificate in namespace ${ns}`);
+      }
+      for (const item of obj.secret.items ?? []) {
+        if (!has(ns, obj.secret.secretName, item.key)) {
+          fail(file, `${where}${path.join(".")}: Secret ${obj.secret.secretName} has no key ${item.key} (made in namespace ${ns})`);
+        }
+      }
     }
   });
 }
 let searchJob = null;
+const temporalNamespaces = new Set();
 for (const file of valueFiles) {
   const values = yaml.load(readFileSync(file, "utf8")) ?? {};
   // Stores: existingSecret + secretKey (default `password`).
@@ -112,6 +122,7 @@ for (const file of valueFiles) {
     }
   });
   checkPodSecrets(file, values, "");
+  for (const n of values.server?.config?.namespaces?.namespace ?? []) temporalNamespaces.add(n.name);
   // The shard count is fixed at the cluster's creation: it must be set, and be a number, in
   // the production values (and be one wherever another file overrides it).
   const shards = values.server?.config?.persistence?.numHistoryShards;
@@ -162,9 +173,12 @@ function checkRestricted(file, d) {
     if (problems.length) fail(file, `${where}: not Pod Security restricted: ${problems.join(", ")}`);
   }
 }
-for (const file of process.argv.slice(2)) {
+// Arguments: rendered charts, each NAMESPACE=FILE (namespace temporal when no `NAMESPACE=`).
+for (const arg of process.argv.slice(2)) {
+  const eq = arg.indexOf("=");
+  const [ns, file] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : ["temporal", arg];
   for (const d of load(file)) {
-    checkPodSecrets(file, d.spec ?? {}, `${d.kind}/${d.metadata?.name}: `);
+    checkPodSecrets(file, d.spec ?? {}, `${d.kind}/${d.metadata?.name}: `, ns);
     checkRestricted(file, d);
   }
 }
@@ -189,11 +203,44 @@ else {
   }
 }
 
-// --- 2 and 3. The Argo CD Applications ----------------------------------------------------------
-const gdtSecrets = { "gdt-secrets": ["private-key.pem", "api-tokens", "webhook-secrets"], "gdt-temporal-client-tls": ["tls.crt", "tls.key", "ca.crt"] };
-for (const [name, keys] of Object.entries(gdtSecrets)) {
-  for (const key of keys) if (!has("gdt", name, key)) fail(platform, `Secret ${name} key ${key} (what the gdt chart mounts) is made by no ExternalSecret/Certificate in namespace gdt`);
+if (searchJob) {
+  const env = Object.fromEntries((searchJob.doc.spec.template.spec.containers[0].env ?? []).map((e) => [e.name, e.value]));
+  if (!temporalNamespaces.has(env.TEMPORAL_NAMESPACE)) {
+    fail(searchJob.file, `search-attribute Job registers in Temporal namespace ${env.TEMPORAL_NAMESPACE}, which server.config.namespaces does not create`);
+  }
 }
+
+// --- 2. gdt on this platform (gdt/values.yaml, layered on our chart) ---------------------------
+const gdtValuesFile = join(platform, "gdt", "values.yaml");
+if (!existsSync(gdtValuesFile)) fail(gdtValuesFile, "missing");
+else {
+  const gv = yaml.load(readFileSync(gdtValuesFile, "utf8")) ?? {};
+  const t = gv.config?.temporal ?? {};
+  if (!temporalNamespaces.has(t.namespace)) {
+    fail(gdtValuesFile, `config.temporal.namespace ${t.namespace} is not a Temporal namespace temporal/values.yaml creates [${[...temporalNamespaces]}]`);
+  }
+  if (!/^temporal-frontend\.temporal(\.svc(\.cluster\.local)?)?:7233$/.test(t.host_port ?? "")) {
+    fail(gdtValuesFile, `config.temporal.host_port ${t.host_port} is not the frontend Service of release temporal in namespace temporal (:7233)`);
+  }
+  const frontend = manifests.flatMap((m) => m.docs).find((d) => d.kind === "Certificate" && d.metadata.name === "temporal-frontend-tls");
+  if (gv.temporal?.mode === "mtls") {
+    const m = gv.temporal.mtls ?? {};
+    for (const key of [m.certKey ?? "tls.crt", m.keyKey ?? "tls.key", m.caKey ?? "ca.crt"]) {
+      if (!has("gdt", m.secretName, key)) fail(gdtValuesFile, `temporal.mtls: Secret ${m.secretName} key ${key} is made by no Certificate in namespace gdt`);
+    }
+    if (!(frontend?.spec?.dnsNames ?? []).includes(t.tls?.server_name)) {
+      fail(gdtValuesFile, `config.temporal.tls.server_name ${t.tls?.server_name} is not a DNS name of Certificate temporal-frontend-tls`);
+    }
+  } else fail(gdtValuesFile, "temporal.mode must be mtls: the frontend requires client certificates");
+  const es = gv.secrets?.existingSecret ?? {};
+  if (gv.secrets?.mode !== "existingSecret") fail(gdtValuesFile, "secrets.mode must be existingSecret (the Secret External Secrets writes)");
+  for (const [what, key] of Object.entries(es.keys ?? {})) {
+    if (key && !has("gdt", es.name, key)) fail(gdtValuesFile, `secrets.existingSecret.keys.${what}: Secret ${es.name} key ${key} is made by no ExternalSecret in namespace gdt`);
+  }
+  if (!es.keys || Object.keys(es.keys).length === 0) fail(gdtValuesFile, "secrets.existingSecret.keys: name the keys explicitly");
+}
+
+// --- 3. The Argo CD Applications -------------------------------------------------------------
 const waves = new Map();
 for (const { file, docs } of manifests) {
   for (const d of docs) {
@@ -210,7 +257,7 @@ for (const { file, docs } of manifests) {
     for (const src of d.spec.sources ?? [d.spec.source]) {
       // A Helm repository chart (src.chart) has no path here, but its $values files do.
       if (!src.chart && src.path && !existsSync(join(repo, src.path))) {
-        if (src.path === "deploy/helm/gdt") console.log(`check_platform_refs: note: ${src.path} is not in this tree yet; Application ${name} not cross-checked against it`);
+        if (src.path === "deploy/helm/gdt") console.log(`check_platform_refs: note: ${src.path} is not in this tree yet (Application ${name})`);
         else fail(file, `Application ${name}: path ${src.path} does not exist`);
       }
       for (const vf of src.helm?.valueFiles ?? []) {
@@ -219,12 +266,6 @@ for (const { file, docs } of manifests) {
           fail(file, `Application ${name}: value file ${vf} of a Helm repository chart must come from this repository ($values/...)`);
         } else if (vf.startsWith("$values/") || existsSync(join(repo, src.path))) {
           if (!existsSync(path)) fail(file, `Application ${name}: value file ${vf} does not exist`);
-          else if (src.path === "deploy/helm/gdt") {
-            const text = readFileSync(path, "utf8");
-            for (const secret of Object.keys(gdtSecrets)) {
-              if (!text.includes(secret)) fail(path, `does not reference Secret ${secret}, which the platform makes for gdt`);
-            }
-          }
         }
       }
       if (src.directory?.include && !existsSync(join(repo, src.path, src.directory.include))) {
@@ -232,6 +273,11 @@ for (const { file, docs } of manifests) {
       }
     }
   }
+}
+const gdtApp = manifests.flatMap((m) => m.docs).find((d) => d.kind === "Application" && d.metadata.name === "gdt");
+const gdtValueFiles = (gdtApp?.spec?.sources ?? []).flatMap((src) => src.helm?.valueFiles ?? []);
+if (!gdtValueFiles.includes("$values/deploy/platform/gdt/values.yaml")) {
+  fail(join(platform, "argocd", "apps", "gdt.yaml"), "Application gdt must take $values/deploy/platform/gdt/values.yaml");
 }
 const order = [["platform-namespaces"], ["platform-certificates", "platform-secrets", "platform-network"], ["temporal"], ["gdt"]];
 for (let i = 1; i < order.length; i++) {
