@@ -108,6 +108,26 @@ function checkPodSecrets(file, node, where, ns = "temporal") {
     }
   });
 }
+// Files a container names in its environment (certificate paths) under a mounted Secret must be
+// keys of that Secret (or paths of its `items`).
+function checkEnvFiles(file, pod, where, ns) {
+  if (!pod) return;
+  const volumes = new Map((pod.volumes ?? []).filter((v) => v.secret).map((v) => [v.name, v.secret]));
+  for (const c of [...(pod.initContainers ?? []), ...(pod.containers ?? [])]) {
+    const mounts = (c.volumeMounts ?? []).filter((m) => volumes.has(m.name)).map((m) => [m.mountPath.replace(/\/$/, ""), volumes.get(m.name)]);
+    for (const e of c.env ?? []) {
+      if (typeof e.value !== "string") continue;
+      const mount = mounts.find(([dir]) => e.value.startsWith(dir + "/"));
+      if (!mount) continue;
+      const rest = e.value.slice(mount[0].length + 1);
+      const [, secret] = mount;
+      const key = secret.items ? secret.items.find((i) => i.path === rest)?.key : rest;
+      if (key === undefined) fail(file, `${where}container ${c.name} env ${e.name}: ${e.value} is not among the items mounted from Secret ${secret.secretName}`);
+      else if (!has(ns, secret.secretName, key)) fail(file, `${where}container ${c.name} env ${e.name}: ${e.value}: Secret ${secret.secretName} has no key ${key} (made in namespace ${ns})`);
+    }
+  }
+}
+const podOf = (d) => (d.kind === "Pod" ? d.spec : d.spec?.template?.spec ?? d.spec?.jobTemplate?.spec?.template?.spec);
 let searchJob = null;
 const temporalNamespaces = new Set();
 for (const file of valueFiles) {
@@ -151,6 +171,7 @@ for (const file of valueFiles) {
   for (const obj of values.extraObjects ?? []) {
     const doc = yaml.load(obj);
     checkPodSecrets(file, doc, `extraObjects ${doc?.metadata?.name}: `);
+    checkEnvFiles(file, podOf(doc), `extraObjects ${doc?.metadata?.name}: `, "temporal");
     if (doc?.metadata?.name === "temporal-gdt-search-attributes") searchJob = { file, doc };
   }
 }
@@ -180,6 +201,7 @@ for (const arg of process.argv.slice(2)) {
   for (const d of load(file)) {
     checkPodSecrets(file, d.spec ?? {}, `${d.kind}/${d.metadata?.name}: `, ns);
     checkRestricted(file, d);
+    checkEnvFiles(file, podOf(d), `${d.kind}/${d.metadata?.name}: `, ns);
   }
 }
 
