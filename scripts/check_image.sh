@@ -37,7 +37,7 @@ done
 actionlint_pid=$!
 
 # --- Dockerfile -------------------------------------------------------------------------------
-if ! "$HADOLINT" Dockerfile >"$tmp/hadolint" 2>&1; then
+if ! "$HADOLINT" --no-color Dockerfile >"$tmp/hadolint" 2>&1; then
   fail "Dockerfile: hadolint:"; cat "$tmp/hadolint" >&2
 fi
 python3 - Dockerfile <<'PY' || failures=$((failures + 1))
@@ -200,7 +200,7 @@ if compgen -G "$tmp/runs/*.sh" >/dev/null \
 fi
 
 if [ "$failures" -ne 0 ]; then
-  echo "image-check: $failures problem(s)" >&2
+  echo "image-check: $failures check(s) failed" >&2
   exit 1
 fi
 echo "image-check: Dockerfile, .dockerignore, deploy/compose and $WORKFLOW are fine"
