@@ -15,11 +15,15 @@ ARG RUST_VERSION=1.95.0
 
 FROM rust:${RUST_VERSION}-bookworm AS builder
 
-# protoc: the Temporal SDK's build script compiles Temporal's API protos. Debian's package,
-# pinned like scripts/bootstrap.sh installs it on a developer's machine (bookworm's
-# version; a Debian point release that replaces it needs this pin bumped).
+# protoc: the Temporal SDK's build script (temporalio-protos) compiles Temporal's API protos
+# with it. They import google/protobuf/field_mask.proto, which the SDK does not vendor: protoc
+# finds it in /usr/include, from libprotobuf-dev (only a Recommends of protobuf-compiler, so it
+# is named here). Bookworm's versions, as scripts/bootstrap.sh installs them on a developer's
+# machine; a Debian point release that replaces them needs these pins bumped.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends protobuf-compiler=3.21.12-3+deb12u1 \
+    && apt-get install -y --no-install-recommends \
+        protobuf-compiler=3.21.12-3+deb12u1 \
+        libprotobuf-dev=3.21.12-3+deb12u1 \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
