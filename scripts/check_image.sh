@@ -6,7 +6,8 @@
 #   - .dockerignore keeps target/, .venv/, .tools/, .gdt/, .git/, keys and .env out.
 #   - deploy/compose: `docker-compose config` with .env.example (and with the GitHub App
 #     overlay); every bind-mounted file exists; the gdt containers are read-only, non-root,
-#     without capabilities or privilege escalation; images pinned; Prometheus's config and
+#     without capabilities or privilege escalation; images pinned; the one-shot jobs' inline
+#     scripts pass shellcheck; Prometheus's config and
 #     rules as mounted pass `promtool check config`, with the scrape jobs the alerts expect;
 #     Grafana's provisioning points at the mounted dashboards and the compose Prometheus.
 #   - .github/workflows/ci.yml: actionlint, and shellcheck on every `run:` block.
@@ -114,6 +115,15 @@ for name, svc in sorted(services.items()):
         if port.get("host_ip") != "127.0.0.1":
             errors.append(f"service {name}: port {port.get('published')} is published beyond 127.0.0.1")
 
+# Inline shell scripts (the one-shot Temporal jobs): written out for shellcheck below.
+os.makedirs(os.path.join(prom_dir, "..", "compose-scripts"), exist_ok=True)
+for name, svc in services.items():
+    entry = svc.get("entrypoint") or []
+    if entry[:1] == ["/bin/sh"] and svc.get("command"):
+        body = svc["command"][0].replace("$$", "$")
+        with open(os.path.join(prom_dir, "..", "compose-scripts", f"{name}.sh"), "w") as f:
+            f.write("#!/bin/sh\nset -eu\n" + body)
+
 def mounts(service):
     return {v["target"]: v["source"] for v in services.get(service, {}).get("volumes", [])
             if v.get("type") == "bind"}
@@ -166,6 +176,12 @@ PY
     fail "deploy/compose/prometheus.yml: promtool check config (with the rules as mounted):"
     cat "$tmp/promtool" >&2
   fi
+fi
+
+if compgen -G "$tmp/compose-scripts/*.sh" >/dev/null \
+    && ! (cd "$tmp/compose-scripts" && shellcheck --shell=sh ./*.sh) >"$tmp/shellcheck-compose" 2>&1; then
+  fail "$COMPOSE_FILE: shellcheck on the services' inline scripts (file names are services):"
+  cat "$tmp/shellcheck-compose" >&2
 fi
 
 # --- CI workflow ------------------------------------------------------------------------------
