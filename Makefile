@@ -3,6 +3,7 @@
 #   make test   fmt check, clippy -D warnings, `make obs-check`, every test (against a real
 #               Temporal dev server)
 #   make platform-check  deploy/platform: Temporal chart values, manifests, CRD schemas, names
+#   make image-check  the Dockerfile, .dockerignore, deploy/compose and the CI workflow, offline
 #   make obs-check  the alert rules (promtool check/test rules), the PrometheusRule and the
 #               Grafana dashboards (scripts/check_observability.py)
 # And the harness (crates/bench), on release builds:
@@ -19,7 +20,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export GDT_TEMPORAL_CLI := $(CURDIR)/.venv/bin/temporal
 
-.PHONY: run test bootstrap build fmt lint obs-check platform-check unit clean bench chaos
+.PHONY: run test bootstrap build fmt lint obs-check platform-check image-check unit clean bench chaos
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -37,7 +38,7 @@ lint: bootstrap
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: lint obs-check platform-check
+test: lint obs-check platform-check image-check
 	$(CARGO) test --workspace
 
 obs-check: bootstrap
@@ -48,6 +49,12 @@ obs-check: bootstrap
 # the names shared between them (scripts/check_platform.sh).
 platform-check: bootstrap
 	bash scripts/check_platform.sh
+
+# The Dockerfile (hadolint, pins, non-root), .dockerignore, deploy/compose (docker-compose
+# config, mounts, hardening, promtool on its Prometheus config) and the CI workflow (actionlint,
+# shellcheck), offline: no image is built and no container started.
+image-check: bootstrap
+	bash scripts/check_image.sh
 
 BENCH_ARGS ?=
 CHAOS_ARGS ?=

