@@ -2,6 +2,7 @@
 #   make run    the tracker on its embedded default (`gdt dev`)
 #   make test   fmt check, clippy -D warnings, `make obs-check`, every test (against a real
 #               Temporal dev server)
+#   make chart-check  the Helm chart deploy/helm/gdt, offline (scripts/check_chart.sh)
 #   make obs-check  the alert rules (promtool check/test rules), the PrometheusRule and the
 #               Grafana dashboards (scripts/check_observability.py)
 # And the harness (crates/bench), on release builds:
@@ -18,7 +19,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export GDT_TEMPORAL_CLI := $(CURDIR)/.venv/bin/temporal
 
-.PHONY: run test bootstrap build fmt lint obs-check unit clean bench chaos
+.PHONY: run test bootstrap build fmt lint obs-check chart-check unit clean bench chaos
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -36,11 +37,16 @@ lint: bootstrap
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: lint obs-check
+test: lint obs-check chart-check
 	$(CARGO) test --workspace
 
 obs-check: bootstrap
 	python3 scripts/check_observability.py
+
+# The Helm chart, offline: lint --strict, template and kubernetes-validate with each values file
+# in deploy/helm/gdt/ci/, the CRD objects against their schemas, the typo and secret refusals.
+chart-check: bootstrap
+	bash scripts/check_chart.sh
 
 BENCH_ARGS ?=
 CHAOS_ARGS ?=
