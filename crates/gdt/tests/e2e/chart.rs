@@ -31,8 +31,9 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// `helm template` of the chart, as JSON documents.
-fn render(sets: &[(&str, String)]) -> Vec<Value> {
+/// `helm template` of the chart with `values` (a file in deploy/helm/gdt/ci/) and `sets`, as
+/// JSON documents.
+fn render(values: &str, sets: &[(&str, String)]) -> Vec<Value> {
     let root = workspace();
     let helm = root.join(".tools/bin/helm");
     assert!(
@@ -45,7 +46,7 @@ fn render(sets: &[(&str, String)]) -> Vec<Value> {
     cmd.args(["template", "gdt"])
         .arg(&chart)
         .arg("-f")
-        .arg(chart.join("ci/e2e-test.yaml"));
+        .arg(chart.join("ci").join(values));
     for (key, value) in sets {
         cmd.arg("--set-string").arg(format!("{key}={value}"));
     }
@@ -80,10 +81,12 @@ struct Container {
 
 impl Container {
     /// Lays out the `gdt` container of Deployment `name`: its volumes' files under `root`.
+    /// `secret(name, key)` is what Secret `name` holds under `key` (`vault` stands for the
+    /// Vault agent injector's files).
     fn materialise(
         docs: &[Value],
         name: &str,
-        secrets: &BTreeMap<(&str, &str), String>,
+        secret: &dyn Fn(&str, &str) -> String,
         root: &Path,
     ) -> Container {
         let deployment = find(docs, "Deployment", name);
@@ -92,14 +95,20 @@ impl Container {
             .as_array()
             .and_then(|c| c.iter().find(|c| c["name"] == "gdt"))
             .unwrap_or_else(|| panic!("{name} has no container gdt"));
-        let secret = |name: &str, key: &str| -> String {
-            secrets
-                .get(&(name, key))
-                .unwrap_or_else(|| panic!("the test has no value for Secret {name} key {key}"))
-                .clone()
-        };
-
         let mut mounts = Vec::new();
+        // The Vault agent injector writes one file per agent-inject-secret-<file> annotation
+        // to /vault/secrets/ in every container.
+        let annotations = &deployment["spec"]["template"]["metadata"]["annotations"];
+        if annotations["vault.hashicorp.com/agent-inject"] == "true" {
+            let dir = root.join("vault/secrets");
+            std::fs::create_dir_all(&dir).expect("vault dir");
+            for key in annotations.as_object().expect("annotations").keys() {
+                if let Some(file) = key.strip_prefix("vault.hashicorp.com/agent-inject-secret-") {
+                    std::fs::write(dir.join(file), secret("vault", file)).expect("write");
+                }
+            }
+            mounts.push(("/vault/secrets".to_owned(), dir.display().to_string()));
+        }
         for mount in container["volumeMounts"].as_array().into_iter().flatten() {
             let path = mount["mountPath"].as_str().expect("mountPath").to_owned();
             let dir = root.join(path.trim_start_matches('/'));
@@ -199,12 +208,15 @@ async fn wait_ready(base: &str, what: &str, logs: impl Fn() -> String) {
 async fn the_configuration_the_chart_renders_runs_the_worker_and_the_api() {
     let github = GitHub::start().await;
     let task_queue = queue("chart");
-    let docs = render(&[
-        ("config.temporal.host_port", temporal_address().to_owned()),
-        ("config.temporal.task_queue", task_queue.clone()),
-        ("config.pr_checks.task_queue", format!("{task_queue}-pr")),
-        ("config.github.base_url", github.url().to_owned()),
-    ]);
+    let docs = render(
+        "e2e-test.yaml",
+        &[
+            ("config.temporal.host_port", temporal_address().to_owned()),
+            ("config.temporal.task_queue", task_queue.clone()),
+            ("config.pr_checks.task_queue", format!("{task_queue}-pr")),
+            ("config.github.base_url", github.url().to_owned()),
+        ],
+    );
 
     // What the Secret gdt-e2e would hold.
     let key = std::fs::read_to_string(&github.key_path).expect("sandbox App key");
@@ -221,8 +233,14 @@ async fn the_configuration_the_chart_renders_runs_the_worker_and_the_api() {
     ]);
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let worker = Container::materialise(&docs, "gdt-worker", &secrets, &dir.path().join("worker"));
-    let api = Container::materialise(&docs, "gdt-api", &secrets, &dir.path().join("api"));
+    let secret = |name: &str, key: &str| -> String {
+        secrets
+            .get(&(name, key))
+            .unwrap_or_else(|| panic!("the test has no value for Secret {name} key {key}"))
+            .clone()
+    };
+    let worker = Container::materialise(&docs, "gdt-worker", &secret, &dir.path().join("worker"));
+    let api = Container::materialise(&docs, "gdt-api", &secret, &dir.path().join("api"));
     assert_eq!(worker.args, ["worker"]);
     assert_eq!(api.args, ["serve"]);
     assert!(
@@ -284,4 +302,88 @@ async fn the_configuration_the_chart_renders_runs_the_worker_and_the_api() {
         worker_process.logs()
     );
     assert_eq!(github.count("POST", "/repos/acme/api/deployments").await, 1);
+}
+
+/// What a Secret would hold under `key`, for the values files in ci/ whose Secrets the test
+/// does not know by name: a real RSA key where a PEM private key goes, a PEM-shaped certificate,
+/// a line of text elsewhere.
+fn any_secret(github_key: &str, key: &str) -> String {
+    if key.ends_with("private-key.pem") || key == "tls.key" {
+        github_key.to_owned()
+    } else if key.ends_with(".crt") {
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".to_owned()
+    } else {
+        format!("value-of-{key}\n")
+    }
+}
+
+/// Every values file in ci/ renders a configuration `gdt config check` accepts, in both
+/// containers, with the files its volumes (or the Vault injector) provide; and each says what
+/// the file is for.
+#[tokio::test]
+async fn every_values_file_in_ci_renders_a_configuration_gdt_accepts() {
+    let github = GitHub::start().await;
+    let key = std::fs::read_to_string(&github.key_path).expect("sandbox App key");
+    let ci = workspace().join("deploy/helm/gdt/ci");
+    let mut files: Vec<String> = std::fs::read_dir(&ci)
+        .expect("ci/")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| f.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "values files in ci/: {files:?}");
+
+    // What each values file is for, as `gdt config check --output json` shows it.
+    let expectations: &[(&str, &str, Value)] = &[
+        (
+            "ghes.yaml",
+            "/github/enterprise_host",
+            json!("github.company.com"),
+        ),
+        ("ghes.yaml", "/github/enterprise", json!(true)),
+        ("mtls.yaml", "/temporal/tls/enabled", json!(true)),
+        (
+            "temporal-cloud.yaml",
+            "/temporal/api_key",
+            json!("<redacted>"),
+        ),
+        ("temporal-cloud.yaml", "/temporal/tls/enabled", json!(true)),
+        ("production.yaml", "/github/app_id", json!(123456)),
+        ("dev.yaml", "/github/token", json!("<redacted>")),
+    ];
+
+    for file in &files {
+        let docs = render(file, &[]);
+        // A Secret the chart made (mode dev) holds its own values.
+        let made = |name: &str, key: &str| -> Option<String> {
+            docs.iter()
+                .find(|d| d["kind"] == "Secret" && d["metadata"]["name"] == name)
+                .and_then(|d| d["stringData"][key].as_str().map(str::to_owned))
+        };
+        let secret = |name: &str, k: &str| made(name, k).unwrap_or_else(|| any_secret(&key, k));
+        let dir = tempfile::tempdir().expect("tempdir");
+        for deployment in ["gdt-worker", "gdt-api"] {
+            let root = dir.path().join(deployment);
+            let container = Container::materialise(&docs, deployment, &secret, &root);
+            let out = gdt(
+                &container.env,
+                dir.path(),
+                &["config", "check", "--output", "json"],
+            );
+            assert!(
+                out.status.success(),
+                "ci/{file}: gdt config check in {deployment} failed:\n{}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&out.stdout)
+            );
+            let checked: Value = serde_json::from_slice(&out.stdout).expect("config check JSON");
+            for (_, pointer, want) in expectations.iter().filter(|(f, ..)| f == file) {
+                assert_eq!(
+                    checked["config"].pointer(pointer),
+                    Some(want),
+                    "ci/{file}: {pointer} in {deployment}"
+                );
+            }
+        }
+    }
 }
