@@ -1,9 +1,11 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    the tracker on its embedded default (`gdt dev`)
-#   make test   fmt check, clippy -D warnings, `make obs-check`, every test (against a real
+#   make test   fmt check, clippy -D warnings, `make obs-check`, `make deploy-check`, every test (against a real
 #               Temporal dev server)
+#   make deploy-check  everything under deploy/, offline (the three below)
 #   make platform-check  deploy/platform: Temporal chart values, manifests, CRD schemas, names
 #   make image-check  the Dockerfile, .dockerignore, deploy/compose and the CI workflow, offline
+#   make chart-check  the Helm chart deploy/helm/gdt, offline (scripts/check_chart.sh)
 #   make obs-check  the alert rules (promtool check/test rules), the PrometheusRule and the
 #               Grafana dashboards (scripts/check_observability.py)
 # And the harness (crates/bench), on release builds:
@@ -20,7 +22,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export GDT_TEMPORAL_CLI := $(CURDIR)/.venv/bin/temporal
 
-.PHONY: run test bootstrap build fmt lint obs-check platform-check image-check unit clean bench chaos
+.PHONY: run test bootstrap build fmt lint obs-check deploy-check chart-check platform-check image-check unit clean bench chaos
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -38,7 +40,7 @@ lint: bootstrap
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: lint obs-check platform-check image-check
+test: lint obs-check deploy-check
 	$(CARGO) test --workspace
 
 obs-check: bootstrap
@@ -55,6 +57,14 @@ platform-check: bootstrap
 # shellcheck), offline: no image is built and no container started.
 image-check: bootstrap
 	bash scripts/check_image.sh
+
+# The Helm chart, offline: lint --strict, template and kubernetes-validate with each values file
+# in deploy/helm/gdt/ci/, the CRD objects against their schemas, the typo and secret refusals.
+chart-check: bootstrap
+	bash scripts/check_chart.sh
+
+# Everything under deploy/, offline: no image is built, no cluster is touched.
+deploy-check: chart-check platform-check image-check
 
 BENCH_ARGS ?=
 CHAOS_ARGS ?=
