@@ -16,6 +16,12 @@ pub(crate) const DOCS_CREATE_DEPLOYMENT: &str =
 /// `documentation_url` of the create-deployment-status endpoint's errors.
 pub(crate) const DOCS_CREATE_STATUS: &str =
     "https://docs.github.com/rest/deployments/statuses#create-a-deployment-status";
+/// `documentation_url` of the delete-deployment endpoint's errors.
+pub(crate) const DOCS_DELETE_DEPLOYMENT: &str =
+    "https://docs.github.com/rest/deployments/deployments#delete-a-deployment";
+/// `documentation_url` of the create-or-update-environment endpoint's errors.
+pub(crate) const DOCS_PUT_ENVIRONMENT: &str =
+    "https://docs.github.com/rest/deployments/environments#create-or-update-an-environment";
 /// `documentation_url` of the contents endpoint's errors.
 pub(crate) const DOCS_GET_CONTENT: &str =
     "https://docs.github.com/rest/repos/contents#get-repository-content";

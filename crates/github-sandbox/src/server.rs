@@ -17,7 +17,7 @@ use crate::context::{RequestContext, Shared};
 use crate::error::{json_response, ApiError};
 use crate::faults::FaultKind;
 use crate::journal::JournalEntry;
-use crate::routes::{apps, checks, comments, control, deployments, pulls};
+use crate::routes::{apps, checks, comments, control, deployments, environments, pulls};
 
 /// The largest request body the test controls accept.
 const CONTROL_BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -38,11 +38,21 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             "/repos/{owner}/{repo}/deployments/{id}",
-            get(deployments::get_one),
+            get(deployments::get_one).delete(deployments::delete),
         )
         .route(
             "/repos/{owner}/{repo}/deployments/{id}/statuses",
             get(deployments::list_statuses).post(deployments::create_status),
+        )
+        .route(
+            "/repos/{owner}/{repo}/environments",
+            get(environments::list),
+        )
+        .route(
+            "/repos/{owner}/{repo}/environments/{name}",
+            get(environments::get_one)
+                .put(environments::put)
+                .delete(environments::delete),
         )
         .route(
             "/repos/{owner}/{repo}/pulls/{pull_number}",

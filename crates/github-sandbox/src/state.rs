@@ -11,6 +11,7 @@
 mod checks;
 mod comments;
 mod deployments;
+mod environments;
 mod pulls;
 
 use std::collections::{BTreeMap, HashMap};
@@ -30,6 +31,7 @@ pub(crate) use comments::{Comment, NewComment};
 pub(crate) use deployments::{
     Deployment, DeploymentFilter, DeploymentState, NewDeployment, NewStatus,
 };
+pub(crate) use environments::{BranchPolicy, EnvironmentUpdate};
 pub(crate) use pulls::{NewPull, PullPatch};
 
 /// A repository as a request names it, `{owner}/{repo}`. GitHub matches both
@@ -84,6 +86,10 @@ pub(crate) enum StoreError {
     /// A check run would be completed without a conclusion.
     #[error("\"conclusion\" wasn't supplied.")]
     ConclusionRequired,
+    /// A deployment that is not inactive would be deleted while the
+    /// repository has others.
+    #[error("We cannot delete an active deployment unless it is the only deployment in a given environment.")]
+    ActiveDeployment,
 }
 
 /// One page of a list and the total it was cut from.
@@ -126,6 +132,9 @@ pub(crate) struct Repo {
     latest_head: Option<String>,
     /// Ascending.
     check_run_ids: Vec<u64>,
+    /// Environments by lower-cased name (GitHub's names are
+    /// case-insensitive), so lists come out sorted by name.
+    environments: BTreeMap<String, environments::Environment>,
 }
 
 impl Repo {
@@ -140,6 +149,7 @@ impl Repo {
             heads: HashMap::new(),
             latest_head: None,
             check_run_ids: Vec::new(),
+            environments: BTreeMap::new(),
         }
     }
 
@@ -191,6 +201,8 @@ pub(crate) struct Inner {
     last_repo_id: u64,
     last_deployment_id: u64,
     last_status_id: u64,
+    /// Environments and their protection rules share this counter.
+    last_environment_id: u64,
     last_pull_id: u64,
     last_comment_id: u64,
     last_check_run_id: u64,

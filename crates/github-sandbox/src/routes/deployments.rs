@@ -3,12 +3,14 @@
 
 use axum::body::Bytes;
 use axum::http::{StatusCode, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::Value;
 
 use crate::context::RepoRequest;
-use crate::error::{json_response, ApiError, DOCS_CREATE_DEPLOYMENT, DOCS_CREATE_STATUS};
+use crate::error::{
+    json_response, ApiError, DOCS_CREATE_DEPLOYMENT, DOCS_CREATE_STATUS, DOCS_DELETE_DEPLOYMENT,
+};
 use crate::objects::Actor;
 use crate::pagination::Page;
 use crate::routes::{paginated, parse_object, Body};
@@ -147,4 +149,13 @@ pub(crate) async fn list_statuses(req: RepoRequest<u64>, uri: Uri) -> Result<Res
     let page = Page::from_query(uri.query());
     let listed = req.store().list_statuses(&req.scope(), req.rest, page)?;
     Ok(paginated(&req.ctx, &uri, page, listed))
+}
+
+/// `DELETE /repos/{owner}/{repo}/deployments/{id}`: `204`; GitHub's 422
+/// when the deployment is not inactive and is not the repository's only one.
+pub(crate) async fn delete(req: RepoRequest<u64>) -> Result<Response, ApiError> {
+    req.store()
+        .delete_deployment(&req.scope(), req.rest)
+        .map_err(|err| ApiError::from_store(&err, DOCS_DELETE_DEPLOYMENT))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

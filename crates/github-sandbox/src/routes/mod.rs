@@ -6,6 +6,7 @@ pub(crate) mod checks;
 pub(crate) mod comments;
 pub(crate) mod control;
 pub(crate) mod deployments;
+pub(crate) mod environments;
 pub(crate) mod pulls;
 
 use axum::http::{header, HeaderValue, StatusCode, Uri};
@@ -25,9 +26,9 @@ impl ApiError {
         let message = err.to_string();
         match err {
             StoreError::NotFound => Self::NotFound,
-            StoreError::NoRefFound(_) | StoreError::NoCommitForSha(_) => {
-                Self::Unprocessable { message, docs }
-            }
+            StoreError::NoRefFound(_)
+            | StoreError::NoCommitForSha(_)
+            | StoreError::ActiveDeployment => Self::Unprocessable { message, docs },
             StoreError::NoCommitForRef(_) => Self::NotFoundMessage { message, docs },
             StoreError::ConclusionRequired => Self::InvalidRequest {
                 detail: message,
@@ -195,6 +196,12 @@ impl Body {
     ) -> Result<T, ApiError> {
         self.one_of(key, names, parse)?
             .ok_or_else(|| self.missing(key))
+    }
+
+    /// Whether `key` is given as JSON `null` (which [`Self::get`] treats as
+    /// absent), for settings that `null` clears.
+    pub(crate) fn has_null(&self, key: &str) -> bool {
+        self.map.get(key).is_some_and(Value::is_null)
     }
 
     /// The `documentation_url` of this body's errors.

@@ -106,6 +106,11 @@ pub(crate) struct Deployment {
 }
 
 impl Deployment {
+    /// The environment it is in now (a status may have moved it).
+    pub(super) fn environment(&self) -> &str {
+        &self.environment
+    }
+
     fn latest_state(&self) -> Option<DeploymentState> {
         self.statuses.last().map(|s| s.state)
     }
@@ -138,6 +143,8 @@ impl Store {
             .resolve(at.repo, &new.git_ref)
             .ok_or_else(|| StoreError::NoRefFound(new.git_ref.clone()))?;
         let repo = repo_entry(&mut inner.repos, &mut inner.last_repo_id, at.repo, now);
+        // A deployment to an environment the repository lacks creates it.
+        repo.ensure_environment(&mut inner.last_environment_id, &new.environment, now);
         inner.last_deployment_id += 1;
         let deployment = Deployment {
             id: inner.last_deployment_id,
@@ -196,14 +203,17 @@ impl Store {
 
     /// Adds a status to a deployment, applying `auto_inactive`.
     ///
-    /// `auto_inactive` follows GitHub's documentation: a new `success` status
+    /// `auto_inactive` follows GitHub's reference ("Adds a new inactive
+    /// status to all prior non-transient, non-production environment
+    /// deployments with the same repository and environment name as the
+    /// created status's deployment. An inactive status is only added to
+    /// deployments that had a success state."): a new `success` status
     /// appends an `inactive` status to every *earlier* deployment of the same
-    /// repository and environment whose latest state is `success`. Transient
-    /// deployments are exempt both ways: a `success` on a transient deployment
-    /// deactivates nothing (its environment is its own, short-lived one), and
-    /// a transient deployment is never deactivated by another one (it is
-    /// expected to be marked inactive explicitly when its environment goes
-    /// away). Deployments that failed or are still in progress are left alone.
+    /// repository and environment whose latest state is `success`, unless
+    /// that deployment is transient or production. A `success` on a
+    /// transient deployment deactivates nothing (its environment is its own,
+    /// short-lived one). Deployments that failed or are still in progress are
+    /// left alone.
     pub(crate) fn create_status(
         &self,
         at: &Scope<'_>,
@@ -223,6 +233,7 @@ impl Store {
         if let Some(environment) = new.environment {
             deployment.environment = environment;
         }
+        let moved_to = deployment.environment.clone();
         let status = Status {
             id: status_id,
             state: new.state,
@@ -257,6 +268,7 @@ impl Store {
                     continue;
                 };
                 if other.transient_environment
+                    || other.production_environment
                     || other.environment != environment
                     || other.latest_state() != Some(DeploymentState::Success)
                 {
@@ -278,9 +290,35 @@ impl Store {
             }
         }
 
+        // Moving a deployment to an environment the repository lacks
+        // creates it, as creating the deployment there would.
+        if let Some(repo) = inner.repos.get_mut(&at.repo.key()) {
+            repo.ensure_environment(&mut inner.last_environment_id, &moved_to, now);
+        }
+
         let (repo, deployment) = Deployment::find(inner, at.repo, id)?;
         let status = deployment.statuses.last().ok_or(StoreError::NotFound)?;
         Ok(render_status(&at.render, repo, deployment, status))
+    }
+
+    /// Deletes a deployment with its statuses. As on GitHub, a repository's
+    /// only deployment can always be deleted; otherwise only an inactive one
+    /// can ("This ensures that repositories with multiple deployments will
+    /// always have an active deployment").
+    pub(crate) fn delete_deployment(&self, at: &Scope<'_>, id: u64) -> Result<(), StoreError> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let (repo, deployment) = Deployment::find(inner, at.repo, id)?;
+        if repo.deployment_ids.len() > 1
+            && deployment.latest_state() != Some(DeploymentState::Inactive)
+        {
+            return Err(StoreError::ActiveDeployment);
+        }
+        inner.deployments.remove(&id);
+        if let Some(repo) = inner.repos.get_mut(&at.repo.key()) {
+            repo.deployment_ids.retain(|d| *d != id);
+        }
+        Ok(())
     }
 
     /// One page of a deployment's statuses, newest first.

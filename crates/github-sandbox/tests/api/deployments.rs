@@ -348,3 +348,60 @@ async fn rate_limit_headers_count_down_and_run_out() {
     assert_eq!(reset.status, 204);
     assert_eq!(app.get("/repos/o/r/deployments").await.status, 200);
 }
+
+#[tokio::test]
+async fn deleting_deployments_follows_githubs_rule() {
+    let app = spawn_app().await;
+    let repo = "acme/del";
+    let id = |d: &Value| d["id"].as_u64().expect("id");
+    let path = |id: u64| format!("/repos/{repo}/deployments/{id}");
+
+    // The only deployment of a repository can be deleted whatever its state.
+    let only = id(&app.deploy(repo, json!({"ref": "main"})).await);
+    app.set_status(repo, only, json!({"state": "success"}))
+        .await;
+    let deleted = app.delete(&path(only)).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert!(deleted.text.is_empty());
+    assert_eq!(app.get(&path(only)).await.status, 404);
+    assert_eq!(app.delete(&path(only)).await.status, 404);
+    assert_eq!(
+        app.delete(&format!("/repos/{repo}/deployments/x"))
+            .await
+            .status,
+        404
+    );
+
+    // With more than one, only inactive ones can be.
+    let first = id(&app.deploy(repo, json!({"ref": "main"})).await);
+    let second = id(&app.deploy(repo, json!({"ref": "develop"})).await);
+    let refused = app.delete(&path(first)).await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    assert_eq!(
+        refused.body["message"],
+        "We cannot delete an active deployment unless it is the only deployment in a given environment."
+    );
+    assert_eq!(
+        refused.body["documentation_url"],
+        "https://docs.github.com/rest/deployments/deployments#delete-a-deployment"
+    );
+    app.set_status(repo, first, json!({"state": "inactive"}))
+        .await;
+    assert_eq!(app.delete(&path(first)).await.status, 204);
+    let listed = app.get(&format!("/repos/{repo}/deployments")).await;
+    let ids: Vec<u64> = listed
+        .body
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(id)
+        .collect();
+    assert_eq!(ids, vec![second]);
+    // Another repository's path does not reach it.
+    assert_eq!(
+        app.delete(&format!("/repos/acme/other/deployments/{second}"))
+            .await
+            .status,
+        404
+    );
+}

@@ -115,6 +115,21 @@ impl TestApp {
         .await
     }
 
+    pub(crate) async fn put(&self, path: &str, body: &Value) -> Answer {
+        self.send(
+            self.client
+                .put(self.url(path))
+                .bearer_auth(TOKEN)
+                .json(body),
+        )
+        .await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> Answer {
+        self.send(self.client.delete(self.url(path)).bearer_auth(TOKEN))
+            .await
+    }
+
     pub(crate) async fn get_as(&self, path: &str, token: &str) -> Answer {
         self.send(self.client.get(self.url(path)).bearer_auth(token))
             .await

@@ -6,6 +6,7 @@ mod checks;
 mod comments;
 mod controls;
 mod deployments;
+mod environments;
 mod faults;
 mod helpers;
 mod pulls;

@@ -128,10 +128,16 @@ async fn auto_inactive_deactivates_earlier_successes_of_the_environment_only() {
     let app = spawn_app().await;
     let repo = "acme/web";
     let id = |d: &serde_json::Value| d["id"].as_u64().expect("id");
+    // GitHub never inactivates production deployments (the default
+    // environment, `production`, is one), so this runs in `qa`.
 
-    let old = id(&app.deploy(repo, json!({"ref": "main"})).await);
+    let old = id(&app
+        .deploy(repo, json!({"ref": "main", "environment": "qa"}))
+        .await);
     app.set_status(repo, old, json!({"state": "success"})).await;
-    let failed = id(&app.deploy(repo, json!({"ref": "main"})).await);
+    let failed = id(&app
+        .deploy(repo, json!({"ref": "main", "environment": "qa"}))
+        .await);
     app.set_status(repo, failed, json!({"state": "failure"}))
         .await;
     let staging = id(&app
@@ -140,7 +146,10 @@ async fn auto_inactive_deactivates_earlier_successes_of_the_environment_only() {
     app.set_status(repo, staging, json!({"state": "success"}))
         .await;
     let transient = id(&app
-        .deploy(repo, json!({"ref": "main", "transient_environment": true}))
+        .deploy(
+            repo,
+            json!({"ref": "main", "environment": "qa", "transient_environment": true}),
+        )
         .await);
     // A success on a transient deployment deactivates nothing.
     app.set_status(repo, transient, json!({"state": "success"}))
@@ -150,7 +159,9 @@ async fn auto_inactive_deactivates_earlier_successes_of_the_environment_only() {
         Some("success")
     );
 
-    let new = id(&app.deploy(repo, json!({"ref": "develop"})).await);
+    let new = id(&app
+        .deploy(repo, json!({"ref": "develop", "environment": "qa"}))
+        .await);
     app.set_status(repo, new, json!({"state": "in_progress"}))
         .await;
     assert_eq!(
@@ -182,7 +193,9 @@ async fn auto_inactive_deactivates_earlier_successes_of_the_environment_only() {
     );
 
     // auto_inactive: false leaves the previous success active.
-    let quiet = id(&app.deploy(repo, json!({"ref": "main"})).await);
+    let quiet = id(&app
+        .deploy(repo, json!({"ref": "main", "environment": "qa"}))
+        .await);
     app.set_status(
         repo,
         quiet,
@@ -203,6 +216,54 @@ async fn auto_inactive_deactivates_earlier_successes_of_the_environment_only() {
     assert_eq!(inactive["state"], "inactive");
     inactive["state"] = json!("success");
     assert_valid(&STATUS_SCHEMA, &inactive);
+}
+
+#[tokio::test]
+async fn auto_inactive_leaves_production_deployments_active() {
+    // GitHub's reference: auto_inactive "adds a new inactive status to all
+    // prior non-transient, non-production environment deployments".
+    let app = spawn_app().await;
+    let repo = "acme/api";
+    let id = |d: &serde_json::Value| d["id"].as_u64().expect("id");
+    let first = id(&app.deploy(repo, json!({"ref": "main"})).await);
+    app.set_status(repo, first, json!({"state": "success"}))
+        .await;
+    let flagged = id(&app
+        .deploy(
+            repo,
+            json!({"ref": "main", "environment": "live", "production_environment": true}),
+        )
+        .await);
+    app.set_status(repo, flagged, json!({"state": "success"}))
+        .await;
+    let second = id(&app.deploy(repo, json!({"ref": "develop"})).await);
+    app.set_status(repo, second, json!({"state": "success"}))
+        .await;
+    let live = id(&app
+        .deploy(repo, json!({"ref": "develop", "environment": "live"}))
+        .await);
+    app.set_status(repo, live, json!({"state": "success"}))
+        .await;
+    for earlier in [first, flagged] {
+        assert_eq!(
+            app.latest_state(repo, earlier).await.as_deref(),
+            Some("success")
+        );
+    }
+    // A non-production deployment of `live` is inactivated by the next one.
+    let after = id(&app
+        .deploy(repo, json!({"ref": "main", "environment": "live"}))
+        .await);
+    app.set_status(repo, after, json!({"state": "success"}))
+        .await;
+    assert_eq!(
+        app.latest_state(repo, live).await.as_deref(),
+        Some("inactive")
+    );
+    assert_eq!(
+        app.latest_state(repo, flagged).await.as_deref(),
+        Some("success")
+    );
 }
 
 #[tokio::test]
