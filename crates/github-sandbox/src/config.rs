@@ -18,6 +18,10 @@ pub struct SandboxConfig {
     /// `http://{bound address}` once served, or the request's `Host` header
     /// when the router is driven without a socket.
     pub public_url: Option<String>,
+    /// Where to send `deployment` and `deployment_status` webhooks, and the
+    /// secret that signs them; `None` sends none. `PUT /_sandbox/webhook`
+    /// changes it while the sandbox runs.
+    pub webhook: Option<crate::WebhookTarget>,
 }
 
 impl Default for SandboxConfig {
@@ -27,6 +31,7 @@ impl Default for SandboxConfig {
             tokens: Vec::new(),
             rate_limit: DEFAULT_RATE_LIMIT,
             public_url: None,
+            webhook: None,
         }
     }
 }

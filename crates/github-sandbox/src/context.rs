@@ -20,6 +20,7 @@ use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::objects::{Actor, RenderContext};
 use crate::state::{RepoName, Scope, Store};
+use crate::webhooks::Webhooks;
 use crate::SandboxConfig;
 
 /// Everything the handlers share.
@@ -28,6 +29,7 @@ pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) faults: Faults,
     pub(crate) journal: Journal,
+    pub(crate) webhooks: Webhooks,
     /// `SandboxConfig::public_url`, without a trailing slash.
     public_url: Option<String>,
     /// `http://{addr}` once [`crate::Sandbox::serve`] knows its listener.
@@ -41,6 +43,7 @@ impl Shared {
             store: Store::default(),
             faults: Faults::default(),
             journal: Journal::default(),
+            webhooks: Webhooks::new(config.webhook.clone()),
             public_url: config
                 .public_url
                 .map(|url| url.trim_end_matches('/').to_owned()),
@@ -82,6 +85,17 @@ pub(crate) struct RequestContext {
 }
 
 impl RequestContext {
+    /// The installation an installation token acts for, which webhook
+    /// payloads name.
+    pub(crate) fn installation_id(&self) -> Option<u64> {
+        match self.principal {
+            Some(Principal::Installation {
+                installation_id, ..
+            }) => Some(installation_id),
+            _ => None,
+        }
+    }
+
     /// Who acts: the App behind an installation token, else the sandbox bot.
     pub(crate) fn actor(&self) -> Actor {
         match self.principal.as_ref().and_then(Principal::app_id) {

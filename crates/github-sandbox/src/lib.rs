@@ -79,6 +79,7 @@ mod pagination;
 mod routes;
 mod server;
 mod state;
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -87,6 +88,7 @@ use std::sync::Arc;
 pub use config::{KeyGenError, SandboxApp, SandboxConfig};
 pub use faults::FaultSpec;
 pub use journal::JournalEntry;
+pub use webhooks::{Delivery, WebhookTarget};
 
 /// A GitHub API emulator; cheap to clone (all clones share one state).
 #[derive(Clone)]

@@ -103,6 +103,13 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .delete(control::clear_faults),
         )
         .route("/reset", post(control::reset))
+        .route("/deliveries", get(control::deliveries))
+        .route(
+            "/webhook",
+            get(control::get_webhook)
+                .put(control::put_webhook)
+                .delete(control::delete_webhook),
+        )
         .route("/repos/{owner}/{repo}/pulls", post(control::create_pull))
         .route(
             "/repos/{owner}/{repo}/pulls/{number}",

@@ -32,6 +32,7 @@ pub(crate) use deployments::{
     Deployment, DeploymentFilter, DeploymentState, NewDeployment, NewStatus,
 };
 pub(crate) use environments::{BranchPolicy, EnvironmentUpdate};
+use pulls::render_repository;
 pub(crate) use pulls::{NewPull, PullPatch};
 
 /// A repository as a request names it, `{owner}/{repo}`. GitHub matches both

@@ -1,6 +1,7 @@
 //! Test controls under `/_sandbox/` (no authentication, not journaled, no
-//! faults): the journal, faults, reset, health, and the pull requests (with
-//! their files) that the GitHub routes then serve.
+//! faults): the journal, faults, reset, health, the webhook target and its
+//! deliveries, and the pull requests (with their files) that the GitHub
+//! routes then serve.
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use crate::context::Shared;
 use crate::error::json_response;
 use crate::faults::FaultSpec;
 use crate::state::{NewPull, PullPatch, RepoName};
+use crate::webhooks::WebhookTarget;
 
 fn bad_request(message: &str) -> Response {
     json_response(StatusCode::BAD_REQUEST, &json!({"message": message}))
@@ -125,6 +127,44 @@ pub(crate) async fn reset(State(shared): State<Arc<Shared>>) -> StatusCode {
     shared.faults.clear();
     shared.journal.clear();
     shared.auth.reset_quotas();
+    shared.webhooks.clear();
+    StatusCode::NO_CONTENT
+}
+
+/// `GET /_sandbox/deliveries`: every webhook delivery, oldest first, with the
+/// receiver's answer.
+pub(crate) async fn deliveries(State(shared): State<Arc<Shared>>) -> Response {
+    match serde_json::to_value(shared.webhooks.deliveries()) {
+        Ok(value) => json_response(StatusCode::OK, &value),
+        Err(err) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"message": err.to_string()}),
+        ),
+    }
+}
+
+/// `GET /_sandbox/webhook`: the target's URL (never its secret), or `null`.
+pub(crate) async fn get_webhook(State(shared): State<Arc<Shared>>) -> Response {
+    let url = shared.webhooks.target().map(|t| t.url);
+    json_response(StatusCode::OK, &json!({"url": url}))
+}
+
+/// `PUT /_sandbox/webhook` with `{"url", "secret"}`: where later events go.
+pub(crate) async fn put_webhook(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let target: WebhookTarget = match serde_json::from_slice(&body) {
+        Ok(target) => target,
+        Err(err) => return bad_request(&format!("invalid webhook: {err}")),
+    };
+    if url::Url::parse(&target.url).is_err() {
+        return bad_request("url must be an absolute URL");
+    }
+    shared.webhooks.set_target(Some(target));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `DELETE /_sandbox/webhook`: sends no more events.
+pub(crate) async fn delete_webhook(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.webhooks.set_target(None);
     StatusCode::NO_CONTENT
 }
 

@@ -24,10 +24,13 @@ pub(crate) async fn create(req: RepoRequest, body: Bytes) -> Result<Response, Ap
     let docs = DOCS_CREATE_DEPLOYMENT;
     let body = Body::new(parse_object(&body, docs)?, docs);
     let new = parse_new_deployment(&body, req.ctx.actor())?;
-    let created = req
+    let (created, repository) = req
         .store()
         .create_deployment(&req.scope(), new, Utc::now())
         .map_err(|err| ApiError::from_store(&err, docs))?;
+    let mut payload = event_payload(&req, repository);
+    payload["deployment"] = created.clone();
+    req.shared.webhooks.send("deployment", payload);
     Ok(json_response(StatusCode::CREATED, &created))
 }
 
@@ -105,7 +108,31 @@ pub(crate) async fn create_status(
     let created = req
         .store()
         .create_status(&req.scope(), req.rest, new, Utc::now())?;
-    Ok(json_response(StatusCode::CREATED, &created))
+    // The new status's event first, then those of the statuses
+    // `auto_inactive` added because of it.
+    let statuses =
+        std::iter::once((created.status.clone(), created.deployment)).chain(created.inactivated);
+    for (status, deployment) in statuses {
+        let mut payload = event_payload(&req, created.repository.clone());
+        payload["deployment_status"] = status;
+        payload["deployment"] = deployment;
+        req.shared.webhooks.send("deployment_status", payload);
+    }
+    Ok(json_response(StatusCode::CREATED, &created.status))
+}
+
+/// What every webhook payload of a request carries: action `created`, the
+/// repository, the sender and (for installation tokens) the installation.
+fn event_payload<T>(req: &RepoRequest<T>, repository: Value) -> Value {
+    let mut payload = serde_json::json!({
+        "action": "created",
+        "repository": repository,
+        "sender": req.scope().render.creator(req.ctx.actor()),
+    });
+    if let Some(id) = req.ctx.installation_id() {
+        payload["installation"] = crate::webhooks::installation(id);
+    }
+    payload
 }
 
 fn parse_new_status(body: &Body, actor: Actor) -> Result<NewStatus, ApiError> {

@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::{
-    held, repo_entry, repository_url, Held, Inner, Listed, Repo, Scope, Store, StoreError,
+    held, render_repository, repo_entry, repository_url, Held, Inner, Listed, Repo, Scope, Store,
+    StoreError,
 };
 use crate::objects::{node_id, timestamp, Actor, RenderContext};
 use crate::pagination::Page;
@@ -76,6 +77,20 @@ pub(crate) struct NewStatus {
     pub(crate) actor: Actor,
 }
 
+/// A created status as GitHub's API and webhooks show it.
+#[derive(Debug)]
+pub(crate) struct CreatedStatus {
+    /// The new status, the API's answer.
+    pub(crate) status: Value,
+    /// Its deployment, after the status.
+    pub(crate) deployment: Value,
+    /// The repository, for webhook payloads.
+    pub(crate) repository: Value,
+    /// The `inactive` statuses `auto_inactive` added, each with its
+    /// deployment, oldest deployment first.
+    pub(crate) inactivated: Vec<(Value, Value)>,
+}
+
 /// Filters of the list-deployments endpoint; `None` matches everything.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct DeploymentFilter {
@@ -130,13 +145,14 @@ struct Status {
 }
 
 impl Store {
-    /// Creates a deployment, creating the repository on first use.
+    /// Creates a deployment, creating the repository on first use. Returns
+    /// the deployment and its repository (for webhook payloads).
     pub(crate) fn create_deployment(
         &self,
         at: &Scope<'_>,
         new: NewDeployment,
         now: DateTime<Utc>,
-    ) -> Result<Value, StoreError> {
+    ) -> Result<(Value, Value), StoreError> {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let sha = inner
@@ -164,8 +180,9 @@ impl Store {
         };
         repo.deployment_ids.push(deployment.id);
         let rendered = render_deployment(&at.render, repo, &deployment);
+        let repository = render_repository(&at.render, repo);
         inner.deployments.insert(deployment.id, deployment);
-        Ok(rendered)
+        Ok((rendered, repository))
     }
 
     /// One page of a repository's deployments, newest first.
@@ -220,7 +237,7 @@ impl Store {
         id: u64,
         new: NewStatus,
         now: DateTime<Utc>,
-    ) -> Result<Value, StoreError> {
+    ) -> Result<CreatedStatus, StoreError> {
         let mut guard = self.lock();
         let inner = &mut *guard;
         Deployment::find(inner, at.repo, id)?;
@@ -252,6 +269,7 @@ impl Store {
             && new.auto_inactive
             && !deployment.transient_environment;
         let environment = deployment.environment.clone();
+        let mut inactivated = Vec::new();
         if deactivate_others {
             let earlier: Vec<u64> = inner
                 .repo(at.repo)
@@ -287,6 +305,7 @@ impl Store {
                     created_at: now,
                 });
                 other.updated_at = now;
+                inactivated.push(other_id);
             }
         }
 
@@ -298,7 +317,23 @@ impl Store {
 
         let (repo, deployment) = Deployment::find(inner, at.repo, id)?;
         let status = deployment.statuses.last().ok_or(StoreError::NotFound)?;
-        Ok(render_status(&at.render, repo, deployment, status))
+        let inactivated = inactivated
+            .into_iter()
+            .filter_map(|other| Deployment::find(inner, at.repo, other).ok())
+            .filter_map(|(repo, other)| {
+                let status = other.statuses.last()?;
+                Some((
+                    render_status(&at.render, repo, other, status),
+                    render_deployment(&at.render, repo, other),
+                ))
+            })
+            .collect();
+        Ok(CreatedStatus {
+            status: render_status(&at.render, repo, deployment, status),
+            deployment: render_deployment(&at.render, repo, deployment),
+            repository: render_repository(&at.render, repo),
+            inactivated,
+        })
     }
 
     /// Deletes a deployment with its statuses. As on GitHub, a repository's

@@ -598,7 +598,7 @@ fn owner_user(ctx: &RenderContext<'_>, repo: &Repo) -> Value {
 
 /// The full repository object, as in a pull request's `head.repo` and
 /// `base.repo`.
-fn render_repository(ctx: &RenderContext<'_>, repo: &Repo) -> Value {
+pub(super) fn render_repository(ctx: &RenderContext<'_>, repo: &Repo) -> Value {
     let api = repository_url(ctx, repo);
     let html = repository_html_url(ctx, repo);
     let host = ctx

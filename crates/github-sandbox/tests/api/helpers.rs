@@ -433,6 +433,12 @@ pub(crate) static STATUS_SCHEMA: LazyLock<Arc<Validator>> = LazyLock::new(|| {
     Arc::new(validator(&status))
 });
 
+/// The top-level keys the `deployment_status.created` payload requires.
+pub(crate) static STATUS_EVENT_REQUIRED: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let event = load("deployment_status.created.schema.json");
+    serde_json::from_value(event["required"].clone()).expect("required keys")
+});
+
 pub(crate) static PULL_REQUEST_SCHEMA: LazyLock<Arc<Validator>> =
     LazyLock::new(|| Arc::new(validator(&load("pull-request.schema.json"))));
 

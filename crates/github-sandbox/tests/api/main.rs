@@ -11,3 +11,4 @@ mod faults;
 mod helpers;
 mod pulls;
 mod statuses;
+mod webhooks;
