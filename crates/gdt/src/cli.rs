@@ -101,6 +101,13 @@ pub(crate) struct SandboxArgs {
     /// key here, so a worker can authenticate as that App.
     #[arg(long)]
     pub(crate) app_key_out: Option<PathBuf>,
+    /// Send `deployment` and `deployment_status` webhooks here (e.g.
+    /// http://127.0.0.1:3000/webhook) when deployments or their statuses are created.
+    #[arg(long, requires = "webhook_secret")]
+    pub(crate) webhook_url: Option<String>,
+    /// Sign those webhooks with this secret (X-Hub-Signature-256), as GitHub does.
+    #[arg(long, env = "GDT_SANDBOX_WEBHOOK_SECRET", requires = "webhook_url")]
+    pub(crate) webhook_secret: Option<String>,
 }
 
 #[derive(Debug, Args)]

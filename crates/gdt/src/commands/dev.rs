@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use gdt_config::Config;
 use gdt_github::Auth;
-use gdt_github_sandbox::{Sandbox, SandboxApp, SandboxConfig};
+use gdt_github_sandbox::{Sandbox, SandboxApp, SandboxConfig, WebhookTarget};
 use gdt_tracker::dev_server::DevServerCommand;
 use secrecy::{ExposeSecret as _, SecretString};
 
@@ -36,9 +36,28 @@ pub(crate) async fn run(mut config: Config, args: DevArgs) -> anyhow::Result<()>
     let temporal = wait_for_temporal(&config, &telemetry, &mut server).await?;
     crate::temporal::ensure_search_attributes(&temporal, &config.temporal.namespace).await?;
 
+    // Webhooks: GITHUB_WEBHOOK_SECRET's secrets, or a fresh one to sign test deliveries with.
+    let webhook_secret = if config.webhook.secrets()?.is_empty() {
+        let secret = format!("gdt-dev-webhook-{:032x}", rand::random::<u128>());
+        config.webhook.secrets = Some(SecretString::from(secret.clone()));
+        Some(secret)
+    } else {
+        None
+    };
     let (github, sandbox_url) = match crate::github::configured_client(&config)? {
         None => {
-            let (url, auth) = start_sandbox(args.sandbox_port).await?;
+            // The sandbox sends its deployment webhooks to our own /webhook,
+            // signed with the first secret it accepts.
+            let webhook = WebhookTarget {
+                url: format!("http://127.0.0.1:{}/webhook", args.api_port),
+                secret: config
+                    .webhook
+                    .secrets()?
+                    .first()
+                    .map(|s| s.expose_secret().to_owned())
+                    .unwrap_or_default(),
+            };
+            let (url, auth) = start_sandbox(args.sandbox_port, webhook).await?;
             config.github.enterprise = false;
             config.github.base_url = url::Url::parse(&url)?;
             (crate::github::client_with_auth(&config, auth)?, Some(url))
@@ -64,14 +83,6 @@ pub(crate) async fn run(mut config: Config, args: DevArgs) -> anyhow::Result<()>
             rand::random::<u128>()
         )));
     }
-    // Webhooks: GITHUB_WEBHOOK_SECRET's secrets, or a fresh one to sign test deliveries with.
-    let webhook_secret = if config.webhook.secrets()?.is_empty() {
-        let secret = format!("gdt-dev-webhook-{:032x}", rand::random::<u128>());
-        config.webhook.secrets = Some(SecretString::from(secret.clone()));
-        Some(secret)
-    } else {
-        None
-    };
     let listeners = super::serve::Listeners::bind(&config).await?;
 
     print_banner(
@@ -183,14 +194,16 @@ async fn wait_for_temporal(
 }
 
 /// Starts the sandbox with a fresh GitHub App (id 1, installation 1) whose private key is
-/// written under `.gdt/dev/`, so the worker authenticates exactly as against GitHub.
-async fn start_sandbox(port: u16) -> anyhow::Result<(String, Auth)> {
+/// written under `.gdt/dev/`, so the worker authenticates exactly as against GitHub. It sends
+/// its `deployment` and `deployment_status` webhooks to `webhook`.
+async fn start_sandbox(port: u16, webhook: WebhookTarget) -> anyhow::Result<(String, Auth)> {
     let (app, private_key) = SandboxApp::generate(1, 1);
     let key_path = Path::new(".gdt/dev/github-app.pem");
     super::sandbox::write_private_key(key_path, &private_key)?;
     let config = SandboxConfig {
         apps: vec![app],
         tokens: vec![DEV_SANDBOX_TOKEN.to_owned()],
+        webhook: Some(webhook),
         ..SandboxConfig::default()
     };
     let listen = format!("127.0.0.1:{port}");

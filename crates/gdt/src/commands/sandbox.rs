@@ -1,13 +1,22 @@
 //! `gdt sandbox`: the local GitHub API sandbox as its own process.
 
 use anyhow::Context as _;
-use gdt_github_sandbox::{Sandbox, SandboxApp, SandboxConfig};
+use gdt_github_sandbox::{Sandbox, SandboxApp, SandboxConfig, WebhookTarget};
 
 use crate::cli::SandboxArgs;
 
 pub(crate) async fn run(args: SandboxArgs) -> anyhow::Result<()> {
+    let webhook = match (args.webhook_url, args.webhook_secret) {
+        (Some(url), Some(secret)) => {
+            url::Url::parse(&url).with_context(|| format!("--webhook-url {url} is not a URL"))?;
+            println!("Sending deployment webhooks to {url}");
+            Some(WebhookTarget { url, secret })
+        }
+        _ => None,
+    };
     let mut config = SandboxConfig {
         tokens: args.tokens,
+        webhook,
         ..SandboxConfig::default()
     };
     if let Some(path) = &args.app_key_out {

@@ -126,9 +126,9 @@ pub(crate) async fn create_status(
 fn event_payload<T>(req: &RepoRequest<T>, repository: Value) -> Value {
     let mut payload = serde_json::json!({
         "action": "created",
-        "repository": repository,
         "sender": req.scope().render.creator(req.ctx.actor()),
     });
+    payload["repository"] = repository;
     if let Some(id) = req.ctx.installation_id() {
         payload["installation"] = crate::webhooks::installation(id);
     }

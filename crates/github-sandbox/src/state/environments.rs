@@ -13,7 +13,7 @@ use crate::pagination::Page;
 
 /// A validated create-or-update-environment request. `None` leaves a
 /// setting as it was (or at its default for a new environment).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct EnvironmentUpdate {
     /// Minutes a job waits before it may run; 0 is no wait timer.
     pub(crate) wait_timer: Option<u64>,
