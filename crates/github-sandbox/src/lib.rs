@@ -11,7 +11,8 @@
 //!   handler).
 //! - `auth`: plain tokens, App JWTs, minted installation tokens, quotas.
 //! - `state`: the in-memory repositories and ref resolution, and in its
-//!   submodules deployments with their statuses (`deployments`), pull
+//!   submodules deployments with their statuses (`deployments`),
+//!   environments (`environments`), pull
 //!   requests with their files and contents (`pulls`), issue comments
 //!   (`comments`) and check runs (`checks`).
 //! - `objects`: GitHub's JSON shapes shared by several objects (users, Apps,
@@ -21,15 +22,20 @@
 //!   store's refusals to GitHub's answers.
 //! - `error`: GitHub's error answers; `pagination`: `per_page`, `page` and
 //!   the `Link` header.
-//! - [`faults`]: injectable failures; [`journal`]: the request log.
+//! - [`faults`]: injectable failures; [`journal`]: the request log;
+//!   [`webhooks`]: signed `deployment`/`deployment_status` deliveries.
 //!
 //! # GitHub routes
 //! All authenticated (except `/rate_limit`), counted against the caller's
 //! quota, subject to faults and journaled:
 //! - `GET /app` (App JWT), `POST /app/installations/{id}/access_tokens`,
 //!   `GET /rate_limit`;
-//! - `GET|POST /repos/{o}/{r}/deployments`, `GET .../deployments/{id}`,
-//!   `GET|POST .../deployments/{id}/statuses`;
+//! - `GET|POST /repos/{o}/{r}/deployments`, `GET|DELETE .../deployments/{id}`
+//!   (only inactive ones while the repository has several),
+//!   `GET|POST .../deployments/{id}/statuses` (with `auto_inactive`, sparing
+//!   transient and production deployments);
+//! - `GET /repos/{o}/{r}/environments`,
+//!   `GET|PUT|DELETE /repos/{o}/{r}/environments/{name}`;
 //! - `GET /repos/{o}/{r}/pulls/{n}` and `GET .../pulls/{n}/files` (at most
 //!   3000 files, as on GitHub), `GET /repos/{o}/{r}/contents/{path}[?ref=]`;
 //! - `GET|POST /repos/{o}/{r}/issues/{n}/comments`,
@@ -63,7 +69,8 @@
 //! # Test controls
 //! No authentication, no faults, not journaled:
 //! `GET /_sandbox/requests[?since=N]`, `GET|POST|DELETE /_sandbox/faults`,
-//! `POST /_sandbox/reset`, `GET /_sandbox/health`,
+//! `POST /_sandbox/reset`, `GET /_sandbox/health`, `GET /_sandbox/deliveries`
+//! (webhooks sent), `GET|PUT|DELETE /_sandbox/webhook` (where they go),
 //! `POST /_sandbox/repos/{o}/{r}/pulls` (create or replace a pull request) and
 //! `PATCH /_sandbox/repos/{o}/{r}/pulls/{n}` (move its head, change its refs,
 //! title or files).
