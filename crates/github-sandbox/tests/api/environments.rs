@@ -161,4 +161,12 @@ async fn deleting_an_environment_deletes_its_deployments() {
             .status,
         404
     );
+    // Environment writes are journaled like every GitHub route.
+    let journal = app.journal().await;
+    assert!(
+        journal.iter().any(|e| e["method"] == "DELETE"
+            && e["path"] == format!("/repos/{repo}/environments/pr-7")
+            && e["status"] == 204),
+        "{journal:#?}"
+    );
 }
