@@ -37,11 +37,29 @@ pub fn free_probe_ports() -> [(&'static str, String); 2] {
     probe_ports(free_port(), free_port())
 }
 
+/// A port nothing listens on, for a child process to bind.
+///
+/// Taken below Linux's ephemeral range (32768–60999): a port the kernel hands out (to an
+/// outgoing connection, or a listener on port 0) could be taken by another process between
+/// this check and the child's bind, and the child would fail with "address in use". Below the
+/// range only explicit binds compete, and a counter keeps this binary's picks apart; it starts
+/// at an offset from the process id, so two test binaries running at once rarely meet.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let offset = std::process::id() * 97;
+    for _ in 0..COUNT {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (FIRST + (offset + n) % COUNT) as u16;
+        let free = std::net::TcpListener::bind(("0.0.0.0", port)).is_ok()
+            && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if free {
+            return port;
+        }
+    }
+    panic!("no free port between {FIRST} and {}", FIRST + COUNT)
 }
 
 /// The address of this test binary's Temporal dev server, started on first use.
