@@ -24,19 +24,7 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The value of one series now (0 before it exists). Labels in any order.
 fn value(name: &str, labels: &[(&str, &str)]) -> f64 {
-    let mut labels = labels.to_vec();
-    labels.sort_unstable();
-    let series = if labels.is_empty() {
-        name.to_owned()
-    } else {
-        let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
-        format!("{name}{{{}}}", pairs.join(","))
-    };
-    metrics()
-        .encode()
-        .lines()
-        .find_map(|line| line.strip_prefix(&series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0.0)
+    metrics().value(name, labels)
 }
 
 /// The sum of every series of a family.

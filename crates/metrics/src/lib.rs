@@ -285,6 +285,24 @@ impl Metrics {
         String::from_utf8(out).expect("the text format is UTF-8")
     }
 
+    /// The current value of one series (`0` while it does not exist), its labels in any
+    /// order; a histogram's count and sum are the series `<name>_count` and `<name>_sum`.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        // The text format writes each series' labels sorted by name.
+        let mut labels = labels.to_vec();
+        labels.sort_unstable();
+        let pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        let series = if pairs.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{name}{{{}}}", pairs.join(","))
+        };
+        self.encode()
+            .lines()
+            .find_map(|line| line.strip_prefix(&series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// One HTTP exchange with GitHub: its answer's status (`None`: no answer) and how long
     /// it took.
     pub fn github_request(

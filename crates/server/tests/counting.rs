@@ -70,16 +70,7 @@ async fn send_to(state: AppState, request: Request<Body>) -> Response {
 
 /// The value of one series in the process's metrics, `0` while it does not exist yet.
 fn value(name: &str, labels: &[(&str, &str)]) -> f64 {
-    // The text format writes labels sorted by name.
-    let mut labels = labels.to_vec();
-    labels.sort_unstable();
-    let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
-    let series = format!("{name}{{{}}} ", labels.join(","));
-    metrics()
-        .encode()
-        .lines()
-        .find_map(|line| line.strip_prefix(&series))
-        .map_or(0.0, |v| v.parse().expect("a number"))
+    metrics().value(name, labels)
 }
 
 /// `gdt_api_requests_total` and the count of `gdt_api_request_duration_seconds` of `route`

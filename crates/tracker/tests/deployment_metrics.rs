@@ -64,26 +64,27 @@ async fn connect(address: &str) -> Client {
     }
 }
 
-/// The value of one series of this process's metrics (0 before it exists).
-fn sample(series: &str) -> f64 {
-    gdt_metrics::metrics()
-        .encode()
-        .lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0.0)
-}
-
-/// Every deployment series this test reads, by name.
-const SERIES: [&str; 5] = [
-    "gdt_deployments_started_total",
-    r#"gdt_deployments_finished_total{state="success"}"#,
-    r#"gdt_deployment_duration_seconds_count{state="success"}"#,
-    r#"gdt_deployment_status_updates_total{outcome="applied"}"#,
-    "gdt_deployment_inactivity_timeouts_total",
+/// Every deployment series this test reads: name and labels.
+const SERIES: [(&str, &[(&str, &str)]); 5] = [
+    ("gdt_deployments_started_total", &[]),
+    ("gdt_deployments_finished_total", &[("state", "success")]),
+    (
+        "gdt_deployment_duration_seconds_count",
+        &[("state", "success")],
+    ),
+    (
+        "gdt_deployment_status_updates_total",
+        &[("outcome", "applied")],
+    ),
+    ("gdt_deployment_inactivity_timeouts_total", &[]),
 ];
 
+/// The value of each of [`SERIES`] now.
 fn samples() -> Vec<f64> {
-    SERIES.iter().map(|s| sample(s)).collect()
+    SERIES
+        .iter()
+        .map(|(name, labels)| gdt_metrics::metrics().value(name, labels))
+        .collect()
 }
 
 fn update(status: &str, event_id: &str) -> DeploymentStatusUpdate {

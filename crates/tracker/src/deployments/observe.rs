@@ -71,33 +71,30 @@ pub(super) fn inactivity_timeout(live: bool) {
 mod tests {
     use super::*;
 
-    /// The value of one series of the process's metrics (0 before it exists).
-    fn sample(series: &str) -> f64 {
-        metrics()
-            .encode()
-            .lines()
-            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-            .unwrap_or(0.0)
-    }
-
     /// Replayed facts count nothing. Only `superseded` and `create_failed` series are used,
     /// which no other test of this binary moves.
     #[test]
     fn only_live_facts_count() {
-        let superseded = r#"gdt_deployment_status_updates_total{outcome="superseded"}"#;
-        let create_failed = r#"gdt_deployments_finished_total{state="create_failed"}"#;
-        let before = (sample(superseded), sample(create_failed));
+        let superseded = || {
+            metrics().value(
+                "gdt_deployment_status_updates_total",
+                &[("outcome", "superseded")],
+            )
+        };
+        let create_failed = || {
+            metrics().value(
+                "gdt_deployments_finished_total",
+                &[("state", "create_failed")],
+            )
+        };
+        let before = (superseded(), create_failed());
         status_update(false, UpdateOutcome::Superseded);
         finished(false, CREATE_FAILED, Duration::from_secs(3));
-        assert_eq!(
-            (sample(superseded), sample(create_failed)),
-            before,
-            "replay"
-        );
+        assert_eq!((superseded(), create_failed()), before, "replay");
         status_update(true, UpdateOutcome::Superseded);
         finished(true, CREATE_FAILED, Duration::from_secs(3));
-        assert_eq!(sample(superseded), before.0 + 1.0);
-        assert_eq!(sample(create_failed), before.1 + 1.0);
+        assert_eq!(superseded(), before.0 + 1.0);
+        assert_eq!(create_failed(), before.1 + 1.0);
     }
 
     #[test]
