@@ -211,7 +211,8 @@ mod tests {
             {
                 "7s"
             }
-            "app.metrics_enabled" | "pr_checks.enabled" => "false",
+            "app.metrics_enabled" | "pr_checks.enabled" | "deployment.supersede" => "false",
+            "deployment.inactivation" => "off",
             "pr_checks.report" => "comment",
             k if k.contains("enable") || k == "github.enterprise" => "true",
             "app.log_level" => "debug",

@@ -4,6 +4,9 @@
 //! - [`deployments`]: `GitHubDeploymentWorkflow`, which tracks one CI/CD deployment as a
 //!   GitHub Deployment, its activities `CreateGitHubDeployment` and
 //!   `UpdateGitHubDeploymentStatus`, and `DeploymentService`, the client side.
+//! - [`lanes`]: `LaneWorkflow`, one per repository, environment and service, which decides
+//!   superseding and inactivation for the deployments of its lane, and its activities
+//!   (`JoinLane`, `LeaveLane`: the only activities holding a Temporal client).
 //! - [`pr_checks`]: `PluginUpdateValidationWorkflow` and `VersionValidationWorkflow`, the
 //!   pull-request checks started from webhooks, their activities, and `PrCheckService`.
 //! - [`activity`]: what both features' activities share: the span they log in, and the one
@@ -22,6 +25,7 @@
 pub mod activity;
 pub mod deployments;
 pub mod dev_server;
+pub mod lanes;
 pub mod pr_checks;
 pub mod search_attributes;
 pub mod service;
