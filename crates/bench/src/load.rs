@@ -258,10 +258,7 @@ impl Driver {
                 let spec = spec.clone();
                 let progress = progress.clone();
                 // A task per deployment, so the driver's own work spreads over every core.
-                let at = began
-                    + spec
-                        .start_spread
-                        .mul_f64((index - spec.first) as f64 / spec.count as f64);
+                let at = began + start_offset(&spec, index - spec.first);
                 tokio::spawn(async move {
                     tokio::time::sleep_until(at).await;
                     driver.deploy(&spec, index, &progress).await
@@ -481,6 +478,21 @@ impl Driver {
     }
 }
 
+/// When the `nth` deployment of a load starts, after the load's start: evenly over
+/// `start_spread`; in lanes, the lanes evenly and a lane's deployments [`LANE_START_GAP`]
+/// apart, so each starts while the one before still runs.
+fn start_offset(spec: &LoadSpec, nth: usize) -> Duration {
+    if spec.lane_size <= 1 {
+        return spec.start_spread.mul_f64(nth as f64 / spec.count as f64);
+    }
+    let lanes = spec.count.div_ceil(spec.lane_size);
+    let (lane, position) = (nth / spec.lane_size, nth % spec.lane_size);
+    spec.start_spread.mul_f64(lane as f64 / lanes as f64) + LANE_START_GAP * position as u32
+}
+
+/// How long after the one before a deployment of a lane starts.
+pub const LANE_START_GAP: Duration = Duration::from_millis(400);
+
 /// Temporal unreachable, overloaded or slow is passing; anything else is final.
 fn from_status(status: &tonic::Status) -> CallError {
     let text = format!("{:?}: {}", status.code(), status.message());
@@ -554,6 +566,32 @@ mod tests {
         let mut all = vec![INITIAL_STATUS];
         all.extend(update_words(7));
         assert!(all.windows(2).all(|w| w[0] != w[1]), "{all:?}");
+    }
+
+    #[test]
+    fn lanes_start_their_deployments_close_together() {
+        let spec = |lane_size| LoadSpec {
+            name: "t".into(),
+            phase: "p".into(),
+            first: 10,
+            count: 6,
+            updates: 2,
+            concurrency: 1,
+            update_gap_ms: (0, 0),
+            start_spread: Duration::from_secs(12),
+            wait_for_result: false,
+            inactivity_timeout: Duration::from_secs(1),
+            execution_timeout: Duration::from_secs(1),
+            give_up_after: Duration::from_secs(1),
+            lane_size,
+        };
+        let millis = |lane_size| -> Vec<u128> {
+            (0..6)
+                .map(|n| start_offset(&spec(lane_size), n).as_millis())
+                .collect()
+        };
+        assert_eq!(millis(1), [0, 2000, 4000, 6000, 8000, 10000]);
+        assert_eq!(millis(3), [0, 400, 800, 6000, 6400, 6800]);
     }
 
     #[test]
