@@ -211,7 +211,7 @@ mod tests {
             {
                 "7s"
             }
-            "app.metrics_enabled" | "pr_checks.enabled" => "false",
+            "app.metrics_enabled" | "pr_checks.enabled" | "external.enabled" => "false",
             "pr_checks.report" => "comment",
             k if k.contains("enable") || k == "github.enterprise" => "true",
             "app.log_level" => "debug",

@@ -47,6 +47,7 @@ fn state(connect: Connect, request_timeout: Duration) -> AppState {
             default_inactivity_timeout: Duration::from_secs(60),
             webhook_max_body_bytes: 1 << 20,
             pr_checks_enabled: true,
+            external: gdt_server::ExternalWatch::default(),
         },
         None,
     )

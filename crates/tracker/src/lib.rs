@@ -4,6 +4,8 @@
 //! - [`deployments`]: `GitHubDeploymentWorkflow`, which tracks one CI/CD deployment as a
 //!   GitHub Deployment, its activities `CreateGitHubDeployment` and
 //!   `UpdateGitHubDeploymentStatus`, and `DeploymentService`, the client side.
+//! - [`external`]: `ExternalDeploymentWorkflow`, which watches a deployment someone else
+//!   created and marks it inactive when it goes silent, and `ExternalDeploymentService`.
 //! - [`pr_checks`]: `PluginUpdateValidationWorkflow` and `VersionValidationWorkflow`, the
 //!   pull-request checks started from webhooks, their activities, and `PrCheckService`.
 //! - [`activity`]: what both features' activities share: the span they log in, and the one
@@ -22,6 +24,7 @@
 pub mod activity;
 pub mod deployments;
 pub mod dev_server;
+pub mod external;
 pub mod pr_checks;
 pub mod search_attributes;
 pub mod service;

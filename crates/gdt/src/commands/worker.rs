@@ -10,6 +10,7 @@ use gdt_config::Config;
 use gdt_metrics::labels::Process;
 use gdt_server::health::{Probe, Readiness};
 use gdt_tracker::deployments::{DeploymentActivities, DeploymentService, GitHubDeploymentWorkflow};
+use gdt_tracker::external::{ExternalActivities, ExternalDeploymentWorkflow};
 use gdt_tracker::pr_checks::{
     PluginUpdateValidationWorkflow, PrCheckActivities, PrCheckSettings, VersionValidationWorkflow,
 };
@@ -97,6 +98,10 @@ pub(crate) async fn serve(
         .register_activities(DeploymentActivities::new(github.clone()))
         .register_workflow::<GitHubDeploymentWorkflow>()
         .context("cannot register GitHubDeploymentWorkflow")?
+        // Watchers of deployments created by others share the deployments' task queue.
+        .register_activities(ExternalActivities::new(github.clone()))
+        .register_workflow::<ExternalDeploymentWorkflow>()
+        .context("cannot register ExternalDeploymentWorkflow")?
         .tuner(tuner(config))
         .graceful_shutdown_period(std::time::Duration::from_secs(20))
         .build();

@@ -740,7 +740,7 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// deployment and no status; retried attempts check what already landed before writing, so
 /// more attempts cost no duplicates. No heartbeats: every heartbeat is a write in Temporal,
 /// and the attempt's own timeout already notices a worker that died.
-fn activity_options() -> ActivityOptions {
+pub(crate) fn activity_options() -> ActivityOptions {
     ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
         schedule_to_close: GITHUB_OUTAGE_BUDGET,
         start_to_close: ATTEMPT_TIMEOUT,
