@@ -59,6 +59,9 @@ pub struct DeploymentEvent {
     pub deployment_app_id: Option<u64>,
     /// `deployment_status.performed_via_github_app.id`: the App that posted the status.
     pub status_app_id: Option<u64>,
+    /// Whether the status says which App posted it (`performed_via_github_app` present, an
+    /// App or `null`); older payloads leave it out, and then only the sender tells.
+    pub status_names_app: bool,
     /// `sender.login`: who caused the delivery.
     pub sender: String,
 }
@@ -135,7 +138,9 @@ impl ExternalWatch {
 /// gdt's deployments carry `triggered_by: github-deployment-tracker` or `workflow_id` in their
 /// payload, and everything this App creates names it in `performed_via_github_app`; the
 /// statuses gdt posts on others' deployments (the watcher's `inactive`) name the App in the
-/// status's `performed_via_github_app`, or are sent by the App's bot.
+/// status's `performed_via_github_app`; a payload that leaves that field out is recognised by
+/// its sender, the App's bot. (A status whose `performed_via_github_app` is `null` was not
+/// posted through an App, whoever the sender: the sandbox's plain token acts as a bot too.)
 pub fn ours(event: &DeploymentEvent, app: &OurApp) -> Option<&'static str> {
     let is_app = |id: Option<u64>| id.is_some() && id == app.app_id;
     if event.marker.as_deref() == Some(MARKER) {
@@ -151,7 +156,8 @@ pub fn ours(event: &DeploymentEvent, app: &OurApp) -> Option<&'static str> {
         if is_app(event.status_app_id) {
             return Some("this GitHub App posted the status");
         }
-        if app.bot_login.get().is_some_and(|bot| *bot == event.sender) {
+        let bot = app.bot_login.get();
+        if !event.status_names_app && bot.is_some_and(|bot| *bot == event.sender) {
             return Some("this GitHub App's bot posted the status");
         }
     }
@@ -183,8 +189,19 @@ struct DeploymentObject {
 struct StatusObject {
     id: u64,
     state: String,
-    #[serde(default)]
-    performed_via_github_app: Option<AppRef>,
+    /// `None`: the field is absent; `Some(None)`: it is `null`.
+    #[serde(default, deserialize_with = "present")]
+    performed_via_github_app: Option<Option<AppRef>>,
+}
+
+/// A field that is present, `null` or not, as `Some`: with `#[serde(default)]`, an absent
+/// field stays `None`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -209,11 +226,12 @@ pub fn decode(kind: DeploymentEventKind, json: &[u8]) -> Result<DeploymentEvent,
         detail,
     };
     let p: Payload = serde_json::from_slice(json).map_err(|e| malformed(e.to_string()))?;
-    let status_app_id = p
+    let status_app = p
         .deployment_status
         .as_ref()
-        .and_then(|s| s.performed_via_github_app.as_ref())
-        .map(|a| a.id);
+        .and_then(|s| s.performed_via_github_app.as_ref());
+    let status_names_app = status_app.is_some();
+    let status_app_id = status_app.and_then(Option::as_ref).map(|a| a.id);
     let observed = match (kind, p.deployment_status) {
         (DeploymentEventKind::Deployment, _) => Observed::created(),
         (DeploymentEventKind::DeploymentStatus, Some(status)) => Observed {
@@ -241,6 +259,7 @@ pub fn decode(kind: DeploymentEventKind, json: &[u8]) -> Result<DeploymentEvent,
         has_workflow_id: payload.get(WORKFLOW_ID_KEY).is_some(),
         deployment_app_id: p.deployment.performed_via_github_app.map(|a| a.id),
         status_app_id,
+        status_names_app,
         sender: p.sender.map(|s| s.login).unwrap_or_default(),
     })
 }
@@ -340,14 +359,16 @@ mod tests {
     fn status_delivery(
         payload: Value,
         deployment_app: Option<u64>,
-        status_app: Option<u64>,
+        status_app: Option<Option<u64>>,
         sender: &str,
     ) -> Vec<u8> {
         let mut v: Value = serde_json::from_slice(&fixture("deployment_status")).unwrap();
         let app = |id: Option<u64>| id.map_or(Value::Null, |id| json!({"id": id, "slug": "x"}));
         v["deployment"]["payload"] = payload;
         v["deployment"]["performed_via_github_app"] = app(deployment_app);
-        v["deployment_status"]["performed_via_github_app"] = app(status_app);
+        if let Some(status_app) = status_app {
+            v["deployment_status"]["performed_via_github_app"] = app(status_app);
+        }
         v["sender"]["login"] = json!(sender);
         serde_json::to_vec(&v).unwrap()
     }
@@ -407,110 +428,37 @@ mod tests {
     #[test]
     fn gdts_own_deployments_and_statuses_are_recognised() {
         let ours_app = app(Some(7), Some("gdt-app[bot]"));
+        let no_app = app(None, None);
         let marker = json!({"triggered_by": MARKER, "workflow_id": "w"});
         let marker_text = json!(marker.to_string());
-        for (what, payload, deployment_app, status_app, sender, app, expected) in [
-            (
-                "a user's",
-                json!({}),
-                None,
-                None,
-                "octocat",
-                &ours_app,
-                None,
-            ),
-            (
-                "another App's",
-                json!({}),
-                Some(8),
-                Some(8),
-                "other[bot]",
-                &ours_app,
-                None,
-            ),
-            (
-                "ours, marker",
-                marker,
-                None,
-                None,
-                "octocat",
-                &ours_app,
-                Some("gdt created this deployment (payload triggered_by)"),
-            ),
-            (
-                "ours, marker as a JSON string",
-                marker_text,
-                None,
-                None,
-                "x",
-                &ours_app,
-                Some("gdt created this deployment (payload triggered_by)"),
-            ),
-            (
-                "ours, workflow_id only",
-                json!({"workflow_id": "w"}),
-                None,
-                None,
-                "x",
-                &ours_app,
-                Some("gdt tracks this deployment (payload workflow_id)"),
-            ),
-            (
-                "someone else's marker",
-                json!({"triggered_by": "argo"}),
-                None,
-                None,
-                "x",
-                &ours_app,
-                None,
-            ),
-            (
-                "ours, created by the App",
-                json!({}),
-                Some(7),
-                Some(8),
-                "x",
-                &ours_app,
-                Some("this GitHub App created the deployment"),
-            ),
-            (
-                "our status on a user's",
-                json!({}),
-                None,
-                Some(7),
-                "x",
-                &ours_app,
-                Some("this GitHub App posted the status"),
-            ),
-            (
-                "our bot's status",
-                json!({}),
-                None,
-                None,
-                "gdt-app[bot]",
-                &ours_app,
-                Some("this GitHub App's bot posted the status"),
-            ),
+        let by_marker = Some("gdt created this deployment (payload triggered_by)");
+        let by_app_status = Some("this GitHub App posted the status");
+        let by_bot = Some("this GitHub App's bot posted the status");
+        // The status's App: None absent, Some(None) null, Some(Some(id)) an App.
+        #[rustfmt::skip]
+        let table = [
+            ("a user's", json!({}), None, Some(None), "octocat", &ours_app, None),
+            ("another App's", json!({}), Some(8), Some(Some(8)), "other[bot]", &ours_app, None),
+            ("ours, marker", marker, None, Some(None), "octocat", &ours_app, by_marker),
+            ("ours, marker as JSON text", marker_text, None, Some(None), "x", &ours_app, by_marker),
+            ("ours, workflow_id only", json!({"workflow_id": "w"}), None, Some(None), "x",
+                &ours_app, Some("gdt tracks this deployment (payload workflow_id)")),
+            ("someone else's marker", json!({"triggered_by": "argo"}), None, None, "x",
+                &ours_app, None),
+            ("ours, created by the App", json!({}), Some(7), Some(Some(8)), "x", &ours_app,
+                Some("this GitHub App created the deployment")),
+            ("our status on a user's", json!({}), None, Some(Some(7)), "x", &ours_app,
+                by_app_status),
+            ("our bot's status, no App named", json!({}), None, None, "gdt-app[bot]", &ours_app,
+                by_bot),
+            // Named as no App: a plain token, whoever the sender (the sandbox's is a bot).
+            ("a bot's status, null App", json!({}), None, Some(None), "gdt-app[bot]", &ours_app,
+                None),
             // With a plain token there is no App: only the payload tells.
-            (
-                "no App configured",
-                json!({}),
-                None,
-                None,
-                "gdt-app[bot]",
-                &app(None, None),
-                None,
-            ),
-            (
-                "payload not an object",
-                json!("not json"),
-                None,
-                None,
-                "x",
-                &ours_app,
-                None,
-            ),
-        ] {
+            ("no App configured", json!({}), None, None, "gdt-app[bot]", &no_app, None),
+            ("payload not an object", json!("not json"), None, None, "x", &ours_app, None),
+        ];
+        for (what, payload, deployment_app, status_app, sender, app, expected) in table {
             let body = status_delivery(payload, deployment_app, status_app, sender);
             let event = decode(DeploymentEventKind::DeploymentStatus, &body).unwrap();
             assert_eq!(ours(&event, app), expected, "{what}");
