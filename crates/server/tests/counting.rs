@@ -242,7 +242,7 @@ async fn each_refused_signature_counts_unauthorized_and_its_reason() {
     for (request, event, reason) in [
         (wrong, "pull_request", "mismatch"),
         (missing, "ping", "missing"),
-        (malformed, "other", "malformed"),
+        (malformed, "deployment", "malformed"),
     ] {
         let counts = || {
             (

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::pr_checks::result_of;
 use crate::support::{
     gdt_json, queue, replay, temporal, GitHub, ServerProcess, WorkerProcess, WEBHOOK_SECRET,
 };
@@ -69,21 +70,7 @@ where
 
 /// The watcher's result, through the temporal CLI (waits for it to finish).
 fn watcher_result(deployment_id: u64) -> Value {
-    let out = temporal(&[
-        "workflow",
-        "result",
-        "--workflow-id",
-        &watcher_id(deployment_id),
-        "--output",
-        "json",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let value: Value = serde_json::from_slice(&out.stdout).expect("result json");
-    value.get("result").cloned().unwrap_or(value)
+    result_of(&watcher_id(deployment_id))
 }
 
 fn watcher_id(deployment_id: u64) -> String {

@@ -344,15 +344,8 @@ pub(super) async fn act(
 
 #[cfg(test)]
 mod tests {
+    use super::super::event::tests::fixture;
     use super::*;
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/../../fixtures/github-webhooks/{name}.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
 
     /// The `deployment_status` fixture with its deployment payload, the Apps and the sender
     /// replaced.

@@ -219,10 +219,11 @@ pub fn decode(event: &str, json: &[u8]) -> Result<Delivery, DecodeError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Vec<u8> {
+    /// The payload of `fixtures/github-webhooks/{name}.json`.
+    pub(in crate::webhook) fn fixture(name: &str) -> Vec<u8> {
         let path = format!(
             "{}/../../fixtures/github-webhooks/{name}.json",
             env!("CARGO_MANIFEST_DIR")
