@@ -6,6 +6,9 @@
 //!   `UpdateGitHubDeploymentStatus`, and `DeploymentService`, the client side.
 //! - [`external`]: `ExternalDeploymentWorkflow`, which watches a deployment someone else
 //!   created and marks it inactive when it goes silent, and `ExternalDeploymentService`.
+//! - [`lanes`]: `LaneWorkflow`, one per repository, environment and service, which decides
+//!   superseding and inactivation for the deployments of its lane, and its activities
+//!   (`JoinLane`, `LeaveLane`: the only activities holding a Temporal client).
 //! - [`pr_checks`]: `PluginUpdateValidationWorkflow` and `VersionValidationWorkflow`, the
 //!   pull-request checks started from webhooks, their activities, and `PrCheckService`.
 //! - [`activity`]: what both features' activities share: the span they log in, and the one
@@ -25,6 +28,7 @@ pub mod activity;
 pub mod deployments;
 pub mod dev_server;
 pub mod external;
+pub mod lanes;
 pub mod pr_checks;
 pub mod search_attributes;
 pub mod service;

@@ -10,6 +10,7 @@ mod deployments;
 mod escaping;
 mod external;
 mod faults;
+mod lifecycle;
 mod metrics;
 mod pr_checks;
 mod startup;
