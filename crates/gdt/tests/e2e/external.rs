@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::pr_checks::result_of;
+use crate::pr_checks::{deliver, result_of};
 use crate::support::{
     gdt_json, queue, replay, temporal, GitHub, ServerProcess, WorkerProcess, WEBHOOK_SECRET,
 };
@@ -123,6 +123,44 @@ async fn a_silent_deployment_of_someone_elses_is_marked_inactive_once_and_a_fini
     foreign_status(&github, finished, "in_progress").await;
     foreign_status(&github, finished, "success").await;
 
+    // The finished one's watcher ends on `success`. Then its `deployment` delivery arrives
+    // again, late and twice at once: both reach one new run, which must not post either.
+    let about_finished = |all: &[Value]| -> Vec<Value> {
+        all.iter()
+            .filter(|d| d["payload"]["deployment"]["id"] == finished)
+            .cloned()
+            .collect()
+    };
+    eventually(
+        Duration::from_secs(20),
+        "the finished one's deliveries",
+        || async {
+            let sent = about_finished(&deliveries(&github).await);
+            sent.len() == 3 && sent.iter().all(|d| d["status_code"].is_u64())
+        },
+    )
+    .await;
+    let first = watcher_result(finished);
+    assert_eq!(first["ending"], "finished", "{first}");
+    let created = about_finished(&deliveries(&github).await)[0]["payload"].to_string();
+    let (a, b) = tokio::join!(
+        deliver(
+            &server,
+            "deployment",
+            "late-1",
+            created.clone().into_bytes()
+        ),
+        deliver(&server, "deployment", "late-2", created.into_bytes()),
+    );
+    for (status, answer) in [&a, &b] {
+        assert_eq!(*status, reqwest::StatusCode::ACCEPTED, "{answer}");
+    }
+    assert_eq!(a.1["watching"]["workflow_id"], watcher_id(finished));
+    assert_eq!(
+        a.1["watching"]["run_id"], b.1["watching"]["run_id"],
+        "one run"
+    );
+
     let result = watcher_result(silent);
     assert_eq!(result["ending"], "marked_inactive", "{result}");
     let posted = github.statuses(REPO, silent).await;
@@ -135,12 +173,13 @@ async fn a_silent_deployment_of_someone_elses_is_marked_inactive_once_and_a_fini
     assert_eq!(posted[1]["creator"]["login"], format!("{APP_SLUG}[bot]"));
     assert_eq!(result["status_id"], posted[1]["id"]);
 
+    // The late run saw `pending`, waited the timeout, and read `success` on GitHub.
     let result = watcher_result(finished);
     assert_eq!(result["ending"], "finished", "{result}");
     assert_eq!(result["final_state"], "success", "{result}");
-    // The silent one was marked 3 s after its last status, and the finished one's last
-    // came just after that: a second more is past its timeout too, and it still has only what
-    // its own job posted.
+    assert_eq!(result["status_id"], first["status_id"], "{result}");
+    // The late run waited the timeout after the finished one's last status: past it, that
+    // one still has only what its own job posted.
     eventually(
         Duration::from_secs(20),
         "every delivery answered",
@@ -152,7 +191,6 @@ async fn a_silent_deployment_of_someone_elses_is_marked_inactive_once_and_a_fini
         },
     )
     .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(
         github.states(REPO, finished).await,
         ["in_progress", "success"]
