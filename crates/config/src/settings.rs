@@ -237,6 +237,9 @@ section! {
     }
 }
 
+// Not declared yet: `external.lifecycle` (the service and superseding rules of `deployment.*`
+// applied to deployments created by others, and where their service is read from). The
+// watcher (`gdt_tracker::external`) only ever posts the one `inactive` of a silent deployment.
 section! {
     /// Deployments created by others (GitHub Actions jobs, hosting providers' apps), which
     /// `gdt serve` learns of from the `deployment` and `deployment_status` webhooks.
