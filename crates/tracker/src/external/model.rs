@@ -53,7 +53,7 @@ pub struct ExternalDeploymentInput {
     pub repo: String,
     /// The GitHub deployment id.
     pub deployment_id: u64,
-    /// The deployment's environment (shown in logs and the final description only).
+    /// The deployment's environment, so the history says which one was watched.
     #[serde(default)]
     pub environment: String,
     /// How long the deployment may stay queued, pending or in progress with no new status
@@ -99,6 +99,9 @@ pub struct ExternalDeploymentResult {
     pub final_state: String,
     /// The id of the status that state comes from (the `inactive` posted, when one was).
     pub status_id: u64,
+    /// Why GitHub refused the `inactive` status ([`Ending::PostFailed`] only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub error: String,
 }
 
 /// How a GitHub state word is sorted.
@@ -131,8 +134,31 @@ pub fn is_newer(latest: Option<&Observed>, candidate: &Observed) -> bool {
 }
 
 /// The description of the `inactive` status the watcher posts (at most 140 characters).
-pub fn silent_description(timeout: &str) -> String {
-    format!("No new status for {timeout}: the deployment went silent; marked inactive by gdt")
+pub fn silent_description(timeout: Duration) -> String {
+    format!(
+        "No new status for {}: the deployment went silent; marked inactive by gdt",
+        short_duration(timeout)
+    )
+}
+
+/// A duration as people write it, zero units left out: `6h`, `1h30m`, `3s`, `250ms`
+/// (milliseconds are dropped from anything of a second or more).
+pub fn short_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let secs = d.as_secs();
+    let parts = [
+        (secs / 3600, "h"),
+        ((secs / 60) % 60, "m"),
+        (secs % 60, "s"),
+    ];
+    parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect()
 }
 
 /// What GitHub's newest status says once the deployment was silent for the timeout.
@@ -220,7 +246,7 @@ mod tests {
 
     #[test]
     fn silence_is_judged_on_githubs_newest_status() {
-        let ours = silent_description("6h");
+        let ours = silent_description(Duration::from_secs(6 * 3600));
         for (last_seen, newest, expected) in [
             // Nothing on GitHub but the deployment itself: silent since it was created.
             (0, None, SilenceCheck::Post),
@@ -266,9 +292,23 @@ mod tests {
 
     #[test]
     fn the_description_fits_githubs_140_characters_and_says_who() {
-        let d = silent_description("999h59m59s");
+        let d = silent_description(Duration::from_secs(999 * 3600 + 59 * 60 + 59));
         assert!(d.chars().count() <= 140, "{d}");
+        assert!(d.contains("for 999h59m59s: "), "{d}");
         assert!(d.contains("marked inactive by gdt"), "{d}");
+    }
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        for (d, text) in [
+            (Duration::from_secs(6 * 3600), "6h"),
+            (Duration::from_secs(5400), "1h30m"),
+            (Duration::from_secs(3601), "1h1s"),
+            (Duration::from_millis(3_500), "3s"),
+            (Duration::from_millis(250), "250ms"),
+        ] {
+            assert_eq!(short_duration(d), text, "{d:?}");
+        }
     }
 
     #[test]

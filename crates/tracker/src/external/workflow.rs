@@ -24,7 +24,6 @@ use super::model::{
     ExternalDeploymentResult, Observed, StateClass,
 };
 use crate::activity::failure_message;
-use crate::deployments::status::go_duration_string;
 use crate::deployments::workflow::activity_options;
 
 /// A run continues as new once its history is this long (or Temporal suggests it): each
@@ -53,7 +52,7 @@ impl ExternalDeploymentWorkflow {
             ctx.state_mut(|s| s.take(latest));
         }
         let timeout = input.inactivity_timeout();
-        let description = silent_description(&go_duration_string(timeout));
+        let description = silent_description(timeout);
         loop {
             // A run signal-with-started has its signal by now; one started by hand waits as
             // for a deployment created with no status.
@@ -119,12 +118,9 @@ impl ExternalDeploymentWorkflow {
                 Ok(MarkSilentOutcome::Reported(observed)) => ctx.state_mut(|s| s.take(observed)),
                 Ok(MarkSilentOutcome::Gone) => return Ok(result(&input, Ending::Gone, latest)),
                 Err(e) => {
-                    tracing::warn!(
-                        deployment_id = input.deployment_id,
-                        error = %failure_message(&e),
-                        "GitHub did not take the inactive status of a silent deployment"
-                    );
-                    return Ok(result(&input, Ending::PostFailed, latest));
+                    let mut failed = result(&input, Ending::PostFailed, latest);
+                    failed.error = failure_message(&e);
+                    return Ok(failed);
                 }
             }
         }
@@ -156,5 +152,6 @@ fn result(
         ending,
         final_state: last.state,
         status_id: last.status_id,
+        error: String::new(),
     }
 }
