@@ -211,7 +211,10 @@ mod tests {
             {
                 "7s"
             }
-            "app.metrics_enabled" | "pr_checks.enabled" | "deployment.supersede" => "false",
+            "app.metrics_enabled"
+            | "pr_checks.enabled"
+            | "deployment.supersede"
+            | "external.enabled" => "false",
             "deployment.inactivation" => "off",
             "pr_checks.report" => "comment",
             k if k.contains("enable") || k == "github.enterprise" => "true",

@@ -164,6 +164,7 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     for (key, patterns) in [
         ("pr_checks.code_patterns", &p.code_patterns),
         ("pr_checks.plugin_patterns", &p.plugin_patterns),
+        ("external.environments", &c.external.environments),
     ] {
         let patterns = patterns.as_deref().unwrap_or_default();
         if let Some(i) = patterns.iter().position(|p| p.trim().is_empty()) {

@@ -237,6 +237,25 @@ section! {
     }
 }
 
+// Not declared yet: `external.lifecycle` (the service and superseding rules of `deployment.*`
+// applied to deployments created by others, and where their service is read from). The
+// watcher (`gdt_tracker::external`) only ever posts the one `inactive` of a silent deployment.
+section! {
+    /// Deployments created by others (GitHub Actions jobs, hosting providers' apps), which
+    /// `gdt serve` learns of from the `deployment` and `deployment_status` webhooks.
+    ExternalConfig (external) {
+        /// Whether those deliveries start a watcher; subscribing the GitHub App to the
+        /// Deployment and Deployment status events is the opt-in.
+        enabled: bool = true, env "GDT_EXTERNAL_ENABLED";
+        /// A deployment of someone else's left queued, pending or in_progress with no new
+        /// status for this long is marked inactive (GitHub-hosted jobs run at most 6h).
+        inactivity_timeout: Duration = Duration::from_secs(6 * 60 * 60),
+            env "GDT_EXTERNAL_INACTIVITY_TIMEOUT", check required;
+        /// Globs of the environments watched (unset: all; in the variable, comma-separated).
+        environments: Option<Vec<String>> = None, env "GDT_EXTERNAL_ENVIRONMENTS";
+    }
+}
+
 /// One setting of [`Config`]: key, variables, doc line, and how to set, show and check it.
 pub type Setting = Row<Config>;
 
@@ -299,6 +318,8 @@ config! {
     webhook: WebhookConfig,
     /// The pull-request checks: whether they run, where, and what they check.
     pr_checks: PrChecksConfig,
+    /// Deployments created by others: whether and how long they are watched.
+    external: ExternalConfig,
 }
 
 /// Which sources were actually used to build a [`Config`].

@@ -20,6 +20,7 @@
 //! | [`Client::list_deployments`] | `GET /repos/{o}/{r}/deployments` | paginated |
 //! | [`Client::create_deployment_status`] | `POST /repos/{o}/{r}/deployments/{id}/statuses` | not repeated |
 //! | [`Client::list_deployment_statuses`] | `GET /repos/{o}/{r}/deployments/{id}/statuses` | paginated |
+//! | [`Client::latest_deployment_status`] | `GET /repos/{o}/{r}/deployments/{id}/statuses?per_page=1` | the newest only; its state as GitHub's word |
 //! | [`Client::get_pull`] | `GET /repos/{o}/{r}/pulls/{n}` | |
 //! | [`Client::list_pull_files`] | `GET /repos/{o}/{r}/pulls/{n}/files` | paginated, at most 3,000 files |
 //! | [`Client::get_file`] | `GET /repos/{o}/{r}/contents/{path}?ref=` | `None` on 404; UTF-8 text only |
@@ -63,6 +64,7 @@ pub use types::{
     truncate_check_output, truncate_description, Actor, App, CheckAnnotation, CheckRun,
     CheckRunOutput, CheckRunOutputInfo, CheckRunUpdate, Deployment, DeploymentFilter,
     DeploymentState, DeploymentStatus, FileContent, IssueComment, NewCheckRun, NewDeployment,
-    NewDeploymentStatus, PullFile, PullFiles, PullRef, PullRequest, UnknownDeploymentState, User,
-    MAX_ANNOTATIONS_PER_REQUEST, MAX_CHECK_OUTPUT_BYTES, MAX_DESCRIPTION_CHARS, MAX_PULL_FILES,
+    NewDeploymentStatus, PullFile, PullFiles, PullRef, PullRequest, ReportedStatus,
+    UnknownDeploymentState, User, MAX_ANNOTATIONS_PER_REQUEST, MAX_CHECK_OUTPUT_BYTES,
+    MAX_DESCRIPTION_CHARS, MAX_PULL_FILES,
 };

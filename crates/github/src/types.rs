@@ -297,6 +297,22 @@ pub struct DeploymentStatus {
     pub url: String,
 }
 
+/// A deployment status as read from a deployment that someone else reports. The state is
+/// GitHub's word as sent, because such deployments carry states this client never posts:
+/// `waiting`, while an environment's protection rules hold a GitHub Actions job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedStatus {
+    /// The status id.
+    pub id: u64,
+    /// The state, e.g. `"in_progress"` or `"waiting"`.
+    pub state: String,
+    /// The description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
 /// The authenticated GitHub App (`GET /app`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct App {

@@ -109,6 +109,39 @@ async fn reads_retry_5xx_then_succeed() {
 }
 
 #[tokio::test]
+async fn the_latest_status_is_one_request_and_keeps_githubs_state_word() {
+    // `waiting` (an environment's reviewers hold the job) is no state this client posts,
+    // and a deployment with no status answers an empty page.
+    let server = Server::start(|req, _| {
+        let body = match req.path.as_str() {
+            "/repos/acme/web/deployments/1/statuses" => {
+                serde_json::json!([status_json(12, "waiting")])
+            }
+            _ => serde_json::json!([]),
+        };
+        Reply::json(200, &body)
+    })
+    .await;
+    let client = token_client(&server.base);
+    let latest = client
+        .latest_deployment_status("acme", "web", 1)
+        .await
+        .expect("read")
+        .expect("a status");
+    assert_eq!((latest.id, latest.state.as_str()), (12, "waiting"));
+    let none = client
+        .latest_deployment_status("acme", "web", 2)
+        .await
+        .expect("read");
+    assert_eq!(none, None);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests
+        .iter()
+        .all(|r| r.method == "GET" && r.query.as_deref() == Some("per_page=1")));
+}
+
+#[tokio::test]
 async fn server_errors_give_up_after_max_retries() {
     let server = Server::start(|_, _| Reply::message(503, "unavailable")).await;
     let client = token_client(&server.base);

@@ -200,6 +200,10 @@ label_words! {
         PullRequest = "pull_request",
         /// `ping`.
         Ping = "ping",
+        /// `deployment`: a deployment was created.
+        Deployment = "deployment",
+        /// `deployment_status`: a deployment status was created.
+        DeploymentStatus = "deployment_status",
         /// Any other, or none.
         Other = "other",
     }
@@ -208,7 +212,8 @@ label_words! {
 label_words! {
     /// What the server did with a webhook delivery.
     pub enum WebhookOutcome {
-        /// The checks were started (or were already running for this delivery).
+        /// The checks, or the watcher of a deployment created by others, were started (or
+        /// were already running and were told of this delivery).
         Started = "started",
         /// Some checks were started, some could not be.
         Partial = "partial",

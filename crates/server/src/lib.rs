@@ -8,7 +8,8 @@
 //! - [`metrics`]: `/metrics`, on its own listener (`app.metrics_port`, 9090 by default);
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers and types;
 //! - [`webhook`]: `POST /webhook`, GitHub's deliveries (HMAC-verified), starting the PR checks
-//!   on [`PrCheckService`];
+//!   on [`PrCheckService`] and the watchers of deployments created by others on
+//!   [`ExternalDeploymentService`];
 //! - [`auth`]: bearer tokens; [`problem`]: every error as `application/problem+json`;
 //! - [`TemporalGate`]: the Temporal connection and the [`Services`] on it, made once on first
 //!   use (and retried after a failure), so the server starts (and answers `503`) while
@@ -37,6 +38,7 @@ use axum::response::IntoResponse;
 use axum::Router;
 use futures::future::BoxFuture;
 use gdt_tracker::deployments::DeploymentService;
+use gdt_tracker::external::ExternalDeploymentService;
 use gdt_tracker::pr_checks::PrCheckService;
 use gdt_tracker::ServiceError;
 use tokio::net::TcpListener;
@@ -45,6 +47,7 @@ use tower_http::trace::TraceLayer;
 
 pub use auth::ApiTokens;
 pub use problem::{ApiError, Problem, ProblemCode};
+pub use webhook::deployment::{ExternalWatch, OurApp};
 pub use webhook::signature::WebhookSecrets;
 
 /// Limits and defaults of the API.
@@ -66,6 +69,9 @@ pub struct Settings {
     pub webhook_max_body_bytes: usize,
     /// Whether `pull_request` deliveries start the PR checks.
     pub pr_checks_enabled: bool,
+    /// What `deployment` and `deployment_status` deliveries about deployments created by
+    /// others start (`external.*`).
+    pub external: ExternalWatch,
 }
 
 /// What the handlers call on Temporal: both services, on one Temporal client, made once.
@@ -76,6 +82,9 @@ pub struct Services {
     /// The PR checks `/webhook` starts. Its call timeout should stay within
     /// [`webhook::START_BUDGET`], so a delivery is answered within GitHub's 10 s.
     pub pr_checks: PrCheckService,
+    /// The watchers of deployments created by others, which `/webhook` starts; the same
+    /// budget as `pr_checks`.
+    pub external: ExternalDeploymentService,
 }
 
 /// Connects to Temporal and makes the [`Services`]; called on first use and again after a

@@ -47,6 +47,7 @@ fn state(connect: Connect, request_timeout: Duration) -> AppState {
             default_inactivity_timeout: Duration::from_secs(60),
             webhook_max_body_bytes: 1 << 20,
             pr_checks_enabled: true,
+            external: gdt_server::ExternalWatch::default(),
         },
         None,
     )
@@ -241,7 +242,7 @@ async fn each_refused_signature_counts_unauthorized_and_its_reason() {
     for (request, event, reason) in [
         (wrong, "pull_request", "mismatch"),
         (missing, "ping", "missing"),
-        (malformed, "other", "malformed"),
+        (malformed, "deployment", "malformed"),
     ] {
         let counts = || {
             (

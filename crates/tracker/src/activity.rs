@@ -84,6 +84,20 @@ pub(crate) fn to_activity_error(err: &gdt_github::Error) -> ActivityError {
     ActivityError::application(failure)
 }
 
+/// How long the GitHub client may sleep by itself inside this attempt: a quarter of what is
+/// left before the attempt's deadline, at most 10 s. Longer waits go back to Temporal's retry
+/// with the delay GitHub asked for, so an attempt never sleeps past its own timeout.
+pub(crate) fn inline_wait_budget(ctx: &ActivityContext) -> std::time::Duration {
+    let cap = std::time::Duration::from_secs(10);
+    let Some(deadline) = ctx.info().deadline else {
+        return cap;
+    };
+    deadline
+        .duration_since(std::time::SystemTime::now())
+        .map(|left| (left / 4).min(cap))
+        .unwrap_or_default()
+}
+
 /// The innermost message of an activity failure, as a workflow sees it: the activity's own
 /// error (GitHub's message), not the SDK's "Activity task failed" wrappers around it.
 pub(crate) fn failure_message(err: &ActivityExecutionError) -> String {

@@ -4,6 +4,8 @@
 //! - [`deployments`]: `GitHubDeploymentWorkflow`, which tracks one CI/CD deployment as a
 //!   GitHub Deployment, its activities `CreateGitHubDeployment` and
 //!   `UpdateGitHubDeploymentStatus`, and `DeploymentService`, the client side.
+//! - [`external`]: `ExternalDeploymentWorkflow`, which watches a deployment someone else
+//!   created and marks it inactive when it goes silent, and `ExternalDeploymentService`.
 //! - [`lanes`]: `LaneWorkflow`, one per repository, environment and service, which decides
 //!   superseding and inactivation for the deployments of its lane, and its activities
 //!   (`JoinLane`, `LeaveLane`: the only activities holding a Temporal client).
@@ -25,6 +27,7 @@
 pub mod activity;
 pub mod deployments;
 pub mod dev_server;
+pub mod external;
 pub mod lanes;
 pub mod pr_checks;
 pub mod search_attributes;

@@ -34,6 +34,9 @@ pub(crate) fn run(config: &Config, cmd: ConfigCommand, out: OutputFormat) -> any
                     problems.push(e);
                 }
             }
+            if let Err(e) = super::serve::external_watch(config) {
+                problems.push(e);
+            }
             if let Err(e) = config.server.api_tokens() {
                 problems.push(e.into());
             }

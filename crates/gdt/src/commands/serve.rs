@@ -7,8 +7,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use gdt_config::Config;
 use gdt_metrics::labels::Process;
-use gdt_server::{ApiTokens, AppState, Services, Settings, TemporalGate, WebhookSecrets};
+use gdt_server::{
+    ApiTokens, AppState, ExternalWatch, OurApp, Services, Settings, TemporalGate, WebhookSecrets,
+};
 use gdt_tracker::deployments::DeploymentService;
+use gdt_tracker::external::ExternalDeploymentService;
 use gdt_tracker::pr_checks::PrCheckService;
 use secrecy::SecretString;
 use temporalio_common::telemetry::metrics::TemporalMeter;
@@ -29,6 +32,7 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     // What can be checked without the network is checked before the ports are taken, by the
     // functions `gdt config check` calls too.
     config.webhook.secrets()?;
+    external_watch(&config)?;
     let github = crate::github::configured_client(&config)?;
     let listeners = Listeners::bind(&config).await?;
     let telemetry = Telemetry::start(&config, Process::Serve)?;
@@ -82,7 +86,16 @@ pub(crate) async fn serve(
         default_inactivity_timeout: config.deployment.inactivity_timeout,
         webhook_max_body_bytes: config.webhook.max_body_bytes,
         pr_checks_enabled: config.pr_checks.enabled,
+        external: external_watch(config)?,
     };
+    if let (Some(github), Some(_)) = (&github, settings.external.app.app_id) {
+        if settings.external.enabled {
+            tokio::spawn(learn_bot_login(
+                github.clone(),
+                settings.external.app.clone(),
+            ));
+        }
+    }
     let webhook_secrets = WebhookSecrets::new(config.webhook.secrets()?);
     if webhook_secrets.is_empty() {
         tracing::warn!(
@@ -120,6 +133,47 @@ pub(crate) async fn serve(
     Ok(())
 }
 
+/// `external.*` as the webhook applies it: the environment globs compiled, and this App
+/// (`github.app_id`), whose own deployments and statuses are not watched.
+pub(crate) fn external_watch(config: &Config) -> anyhow::Result<ExternalWatch> {
+    let app = OurApp {
+        app_id: (config.github.app_id != 0).then_some(config.github.app_id),
+        bot_login: Arc::default(),
+    };
+    let environments = config.external.environments.as_deref();
+    ExternalWatch::new(config.external.enabled, environments, app)
+        .context("external.environments has a pattern that is not a glob")
+}
+
+/// Learns the login this App's writes are sent by (`{slug}[bot]`, from `GET /app`), so the
+/// statuses gdt posts on deployments created by others are recognised by their sender too.
+/// Until it is known (GitHub unreachable at start), `performed_via_github_app` alone
+/// recognises them; a status that still slips through starts a watcher that sees `inactive`
+/// and ends at once.
+async fn learn_bot_login(github: gdt_github::Client, app: OurApp) {
+    let mut delay = std::time::Duration::from_secs(1);
+    for _ in 0..10 {
+        match github.get_app().await {
+            Ok(found) => {
+                if let Some(slug) = found.slug {
+                    let _ = app.bot_login.set(format!("{slug}[bot]"));
+                }
+                return;
+            }
+            Err(e)
+                if e.status()
+                    .is_some_and(|s| (400..500).contains(&s) && s != 429) =>
+            {
+                tracing::warn!(error = %e, "GET /app was refused; this App's bot is not known");
+                return;
+            }
+            Err(e) => tracing::debug!(error = %e, "GET /app failed; trying again"),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(60));
+    }
+}
+
 /// Connects to Temporal on first use (and again after a failure), so the server starts,
 /// and answers 503, while Temporal is still down; the connection's services are made once.
 fn connector(config: &Config, meter: Option<TemporalMeter>) -> gdt_server::Connect {
@@ -127,10 +181,12 @@ fn connector(config: &Config, meter: Option<TemporalMeter>) -> gdt_server::Conne
     let task_queue = config.temporal.task_queue.clone();
     let pr_checks_task_queue = config.pr_checks.task_queue.clone();
     let execution_timeout = config.deployment.execution_timeout;
+    let external_timeout = config.external.inactivity_timeout;
     let call_timeout = config.server.temporal_timeout;
     Arc::new(move || {
         let temporal = temporal.clone();
         let task_queue = task_queue.clone();
+        let external_task_queue = task_queue.clone();
         let pr_checks_task_queue = pr_checks_task_queue.clone();
         let meter = meter.clone();
         Box::pin(async move {
@@ -145,8 +201,14 @@ fn connector(config: &Config, meter: Option<TemporalMeter>) -> gdt_server::Conne
                     call_timeout,
                 ),
                 pr_checks: PrCheckService::new(
-                    client,
+                    client.clone(),
                     pr_checks_task_queue,
+                    call_timeout.min(gdt_server::webhook::START_BUDGET),
+                ),
+                external: ExternalDeploymentService::new(
+                    client,
+                    external_task_queue,
+                    external_timeout,
                     call_timeout.min(gdt_server::webhook::START_BUDGET),
                 ),
             })

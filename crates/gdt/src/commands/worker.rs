@@ -10,6 +10,7 @@ use gdt_config::Config;
 use gdt_metrics::labels::Process;
 use gdt_server::health::{Probe, Readiness};
 use gdt_tracker::deployments::{DeploymentActivities, DeploymentService, GitHubDeploymentWorkflow};
+use gdt_tracker::external::{ExternalActivities, ExternalDeploymentWorkflow};
 use gdt_tracker::lanes::{Inactivation, LaneActivities, LaneSettings, LaneWorkflow};
 use gdt_tracker::pr_checks::{
     PluginUpdateValidationWorkflow, PrCheckActivities, PrCheckSettings, VersionValidationWorkflow,
@@ -106,6 +107,10 @@ pub(crate) async fn serve(
         ))
         .register_workflow::<LaneWorkflow>()
         .context("cannot register LaneWorkflow")?
+        // Watchers of deployments created by others share the deployments' task queue.
+        .register_activities(ExternalActivities::new(github.clone()))
+        .register_workflow::<ExternalDeploymentWorkflow>()
+        .context("cannot register ExternalDeploymentWorkflow")?
         .tuner(tuner(config))
         .graceful_shutdown_period(std::time::Duration::from_secs(20))
         .build();

@@ -8,6 +8,7 @@ mod chart;
 mod deployment_limits;
 mod deployments;
 mod escaping;
+mod external;
 mod faults;
 mod lifecycle;
 mod metrics;

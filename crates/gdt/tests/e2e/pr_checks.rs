@@ -178,6 +178,9 @@ async fn each_accepted_action_starts_both_checks_and_the_rest_start_nothing() {
     // Ignored actions and events, and ping: answered, nothing started.
     let mut env = h.env.clone();
     env.push(("GDT_TEMPORAL_NAMESPACE".into(), "ignored".into()));
+    // Deployment events start watchers unless watching others' deployments is off (see
+    // external.rs); off, they are ignored like any other event.
+    env.push(("GDT_EXTERNAL_ENABLED".into(), "false".into()));
     let server = ServerProcess::start(&env, h.dir.path());
     for (event, file, expected) in [
         ("pull_request", "pull_request.closed", StatusCode::ACCEPTED),

@@ -9,7 +9,7 @@ use crate::client::transport::{decode, Request};
 use crate::error::Error;
 use crate::types::{
     truncate_description, Deployment, DeploymentFilter, DeploymentStatus, NewDeployment,
-    NewDeploymentStatus,
+    NewDeploymentStatus, ReportedStatus,
 };
 use crate::Client;
 
@@ -101,6 +101,24 @@ impl Client {
             "deployment statuses",
         )
         .await
+    }
+
+    /// The newest status of a deployment, `None` when it has none: one request
+    /// (`GET .../deployments/{id}/statuses?per_page=1`; GitHub lists newest first). Its state
+    /// is kept as GitHub's word ([`ReportedStatus`]), so a deployment someone else reports
+    /// with a state this client never posts (`waiting`) still reads.
+    pub async fn latest_deployment_status(
+        &self,
+        owner: &str,
+        repo: &str,
+        deployment_id: u64,
+    ) -> Result<Option<ReportedStatus>, Error> {
+        let mut url = self.statuses_endpoint(owner, repo, deployment_id)?;
+        url.query_pairs_mut().append_pair("per_page", "1");
+        let newest: Vec<ReportedStatus> = self
+            .get_json(Endpoint::DeploymentStatuses, url, "deployment statuses")
+            .await?;
+        Ok(newest.into_iter().next())
     }
 
     fn statuses_endpoint(&self, owner: &str, repo: &str, deployment_id: u64) -> Result<Url, Error> {

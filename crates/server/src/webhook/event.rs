@@ -4,11 +4,17 @@ use gdt_metrics::labels::WebhookEvent;
 use gdt_tracker::pr_checks::PullRequestHead;
 use serde::Deserialize;
 
+use super::deployment::{DeploymentEvent, DeploymentEventKind};
+
 /// The `pull_request` actions that start the checks: new code to judge.
 pub const CHECKED_ACTIONS: [&str; 4] = ["opened", "synchronize", "reopened", "ready_for_review"];
 
 /// The `action` label of a `pull_request` action that is not one of [`CHECKED_ACTIONS`].
 pub const OTHER_ACTION: &str = "other";
+
+/// The action of the `deployment` and `deployment_status` deliveries that are read (GitHub
+/// sends no other), and their `action` label.
+pub const CREATED_ACTION: &str = "created";
 
 /// The `action` label of a delivery whose action was not read: an event other than
 /// `pull_request`, or a delivery refused before its body was decoded.
@@ -21,6 +27,8 @@ pub enum Delivery {
     Ping,
     /// A pull request with new code to check.
     PullRequest(PullRequestEvent),
+    /// A deployment was created, or a status added to one (action `created`).
+    Deployment(DeploymentEvent),
     /// Something we do not handle, and why.
     Ignored {
         /// The `action` label ([`action_label`], or [`NO_ACTION`]).
@@ -31,12 +39,13 @@ pub enum Delivery {
 }
 
 impl Delivery {
-    /// The `action` label of the delivery: one of [`CHECKED_ACTIONS`], [`OTHER_ACTION`] or
-    /// [`NO_ACTION`].
+    /// The `action` label of the delivery: one of [`CHECKED_ACTIONS`], [`CREATED_ACTION`],
+    /// [`OTHER_ACTION`] or [`NO_ACTION`].
     pub fn action(&self) -> &'static str {
         match self {
             Self::Ping => NO_ACTION,
             Self::PullRequest(pr) => action_label(&pr.action),
+            Self::Deployment(_) => CREATED_ACTION,
             Self::Ignored { action, .. } => action,
         }
     }
@@ -47,6 +56,8 @@ pub fn event_label(event: &str) -> WebhookEvent {
     match event {
         "pull_request" => WebhookEvent::PullRequest,
         "ping" => WebhookEvent::Ping,
+        "deployment" => WebhookEvent::Deployment,
+        "deployment_status" => WebhookEvent::DeploymentStatus,
         _ => WebhookEvent::Other,
     }
 }
@@ -107,15 +118,24 @@ struct Branch {
     ref_: String,
 }
 
+/// The `repository` of a payload: what every event names its repository by.
 #[derive(Deserialize)]
-struct Repository {
-    name: String,
-    owner: Owner,
+pub(super) struct Repository {
+    pub(super) name: String,
+    pub(super) owner: Owner,
 }
 
+/// A repository's owner.
 #[derive(Deserialize)]
-struct Owner {
-    login: String,
+pub(super) struct Owner {
+    pub(super) login: String,
+}
+
+/// Only the `action` of a payload.
+#[derive(Deserialize)]
+struct Action {
+    #[serde(default)]
+    action: String,
 }
 
 /// The JSON of a delivery: the body itself, or its `payload` field when GitHub sends the
@@ -171,6 +191,23 @@ pub fn decode(event: &str, json: &[u8]) -> Result<Delivery, DecodeError> {
                 },
             }))
         }
+        "deployment" | "deployment_status" => {
+            let kind = if event == "deployment" {
+                DeploymentEventKind::Deployment
+            } else {
+                DeploymentEventKind::DeploymentStatus
+            };
+            let action = serde_json::from_slice::<Action>(json)
+                .map_err(malformed)?
+                .action;
+            if action != CREATED_ACTION {
+                return Ok(Delivery::Ignored {
+                    action: OTHER_ACTION,
+                    reason: format!("{event} action {action:?} is not handled (only created)"),
+                });
+            }
+            super::deployment::decode(kind, json).map(Delivery::Deployment)
+        }
         other => {
             serde_json::from_slice::<serde_json::Value>(json).map_err(malformed)?;
             Ok(Delivery::Ignored {
@@ -182,10 +219,11 @@ pub fn decode(event: &str, json: &[u8]) -> Result<Delivery, DecodeError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Vec<u8> {
+    /// The payload of `fixtures/github-webhooks/{name}.json`.
+    pub(in crate::webhook) fn fixture(name: &str) -> Vec<u8> {
         let path = format!(
             "{}/../../fixtures/github-webhooks/{name}.json",
             env!("CARGO_MANIFEST_DIR")
@@ -217,8 +255,14 @@ mod tests {
             ));
         }
         assert_eq!(decode("ping", &fixture("ping")).unwrap(), Delivery::Ping);
+        for event in ["deployment", "deployment_status"] {
+            assert!(matches!(
+                decode(event, &fixture(event)).unwrap(),
+                Delivery::Deployment(_)
+            ));
+        }
         assert!(matches!(
-            decode("deployment", &fixture("deployment")).unwrap(),
+            decode("check_suite", br#"{"action":"requested"}"#).unwrap(),
             Delivery::Ignored { .. }
         ));
     }
@@ -247,7 +291,12 @@ mod tests {
     fn labels_are_known_words_never_the_request_text() {
         assert_eq!(event_label("pull_request"), WebhookEvent::PullRequest);
         assert_eq!(event_label("ping"), WebhookEvent::Ping);
-        assert_eq!(event_label("deployment"), WebhookEvent::Other);
+        assert_eq!(event_label("deployment"), WebhookEvent::Deployment);
+        assert_eq!(
+            event_label("deployment_status"),
+            WebhookEvent::DeploymentStatus
+        );
+        assert_eq!(event_label("deployment_review"), WebhookEvent::Other);
         assert_eq!(event_label(""), WebhookEvent::Other);
         assert_eq!(action_label("ready_for_review"), "ready_for_review");
         assert_eq!(action_label("closed"), OTHER_ACTION);
@@ -258,7 +307,12 @@ mod tests {
         assert_eq!(opened.action(), "opened");
         assert_eq!(Delivery::Ping.action(), NO_ACTION);
         let deployment = decode("deployment", &fixture("deployment")).unwrap();
-        assert_eq!(deployment.action(), NO_ACTION);
+        assert_eq!(deployment.action(), CREATED_ACTION);
+        let mut other: serde_json::Value =
+            serde_json::from_slice(&fixture("deployment_status")).unwrap();
+        other["action"] = "edited".into();
+        let other = decode("deployment_status", other.to_string().as_bytes()).unwrap();
+        assert_eq!(other.action(), OTHER_ACTION);
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! `POST /webhook`: GitHub's deliveries. `pull_request` events with new code start the PR
-//! checks; everything else is acknowledged and left alone.
+//! checks; `deployment` and `deployment_status` events about deployments created by others
+//! start or tell their watcher ([`deployment`]); everything else is acknowledged and left
+//! alone.
 //!
 //! Nothing unauthenticated is buffered beyond a bound: before a byte of the body is read, a
 //! delivery without a well-formed `X-Hub-Signature-256` (or any delivery when no secret is
@@ -22,6 +24,7 @@
 //! `gdt_webhook_signature_failures_total{reason}`. The labels are closed words
 //! ([`event::event_label`], [`event::action_label`]), never text from the delivery.
 
+pub mod deployment;
 pub mod event;
 pub mod signature;
 
@@ -218,6 +221,7 @@ async fn act(
         Delivery::Ignored { reason, .. } => {
             return (WebhookOutcome::Ignored, ignored(delivery_id, &reason))
         }
+        Delivery::Deployment(event) => return deployment::act(state, delivery_id, event).await,
         Delivery::PullRequest(_) if !state.settings.pr_checks_enabled => {
             let reason = "pull-request checks are disabled (pr_checks.enabled)";
             return (WebhookOutcome::Ignored, ignored(delivery_id, reason));

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
-use crate::activity::{in_activity_span, to_activity_error};
+use crate::activity::{in_activity_span, inline_wait_budget, to_activity_error};
 
 /// Input of `CreateGitHubDeployment`. Carries no credentials: the worker has them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -234,18 +234,4 @@ impl DeploymentActivities {
 
 fn non_empty(s: &str) -> Option<String> {
     (!s.trim().is_empty()).then(|| s.to_owned())
-}
-
-/// How long the GitHub client may sleep by itself inside this attempt: a quarter of what is
-/// left before the attempt's deadline, at most 10 s. Longer waits go back to Temporal's retry
-/// with the delay GitHub asked for, so an attempt never sleeps past its own timeout.
-fn inline_wait_budget(ctx: &ActivityContext) -> std::time::Duration {
-    let cap = std::time::Duration::from_secs(10);
-    let Some(deadline) = ctx.info().deadline else {
-        return cap;
-    };
-    deadline
-        .duration_since(std::time::SystemTime::now())
-        .map(|left| (left / 4).min(cap))
-        .unwrap_or_default()
 }

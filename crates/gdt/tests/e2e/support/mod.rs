@@ -120,7 +120,18 @@ pub struct GitHub {
 
 impl GitHub {
     pub async fn start() -> GitHub {
-        let (app, private_key) = SandboxApp::generate(1, 1);
+        GitHub::start_with_app(SandboxApp::generate(1, 1)).await
+    }
+
+    /// A sandbox whose App (id 1, installation 1) has its own slug, so its bot is not the
+    /// bot that acts for the plain token (`gdt-sandbox[bot]`).
+    pub async fn start_with_app_slug(slug: &str) -> GitHub {
+        let (mut app, private_key) = SandboxApp::generate(1, 1);
+        app.slug = slug.to_owned();
+        GitHub::start_with_app((app, private_key)).await
+    }
+
+    async fn start_with_app((app, private_key): (SandboxApp, String)) -> GitHub {
         let dir = tempfile::tempdir().expect("tempdir");
         let key_path = dir.path().join("github-app.pem");
         std::fs::write(&key_path, private_key).expect("write key");
@@ -353,9 +364,11 @@ pub async fn client() -> temporalio_client::Client {
 
 /// Replays a finished workflow's recorded history against today's workflow code: fails
 /// when the code would no longer make the same decisions (a determinism break). Any of the
-/// tracker's workflows (deployments, lanes and both PR checks).
+/// tracker's workflows (deployments, lanes, both PR checks, the watchers of others'
+/// deployments).
 pub async fn replay(workflow_id: &str) {
     use gdt_tracker::deployments::GitHubDeploymentWorkflow;
+    use gdt_tracker::external::ExternalDeploymentWorkflow;
     use gdt_tracker::pr_checks::{PluginUpdateValidationWorkflow, VersionValidationWorkflow};
     use temporalio_client::WorkflowFetchHistoryOptions;
     use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
@@ -372,6 +385,8 @@ pub async fn replay(workflow_id: &str) {
         .register_workflow::<VersionValidationWorkflow>()
         .expect("register")
         .register_workflow::<gdt_tracker::lanes::LaneWorkflow>()
+        .expect("register")
+        .register_workflow::<ExternalDeploymentWorkflow>()
         .expect("register")
         .build();
     let replayer = WorkflowReplayer::new(options).expect("replayer");
