@@ -41,6 +41,8 @@ label_words! {
         Deployments = "deployments",
         /// `/repos/{o}/{r}/deployments/{id}/statuses`.
         DeploymentStatuses = "deployment_statuses",
+        /// `/repos/{o}/{r}/environments/{name}`.
+        Environments = "environments",
         /// `/repos/{o}/{r}/pulls/{n}`.
         Pulls = "pulls",
         /// `/repos/{o}/{r}/pulls/{n}/files`.
