@@ -205,13 +205,17 @@ mod tests {
         let sample = |b: &EnvBinding| match b.key {
             k if k.ends_with("_url") => "https://example.test/api",
             k if k.contains("backoff_multiplier") => "3",
-            k if ["backoff", "timeout", "wait", "cache"]
+            k if ["backoff", "timeout", "wait", "cache", "interval"]
                 .iter()
                 .any(|part| k.contains(part)) =>
             {
                 "7s"
             }
-            "app.metrics_enabled" | "pr_checks.enabled" => "false",
+            "app.metrics_enabled"
+            | "pr_checks.enabled"
+            | "pr_cleanup.enabled"
+            | "pr_cleanup.match_head_ref" => "false",
+            k if k.starts_with("pr_cleanup.delete_") => "true",
             "pr_checks.report" => "comment",
             k if k.contains("enable") || k == "github.enterprise" => "true",
             "app.log_level" => "debug",
