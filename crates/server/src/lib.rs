@@ -8,7 +8,7 @@
 //! - [`metrics`]: `/metrics`, on its own listener (`app.metrics_port`, 9090 by default);
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers and types;
 //! - [`webhook`]: `POST /webhook`, GitHub's deliveries (HMAC-verified), starting the PR checks
-//!   on [`PrCheckService`];
+//!   on [`PrCheckService`] and a closed PR's clean-up on [`PrCleanupService`];
 //! - [`auth`]: bearer tokens; [`problem`]: every error as `application/problem+json`;
 //! - [`TemporalGate`]: the Temporal connection and the [`Services`] on it, made once on first
 //!   use (and retried after a failure), so the server starts (and answers `503`) while
@@ -38,6 +38,7 @@ use axum::Router;
 use futures::future::BoxFuture;
 use gdt_tracker::deployments::DeploymentService;
 use gdt_tracker::pr_checks::PrCheckService;
+use gdt_tracker::pr_cleanup::PrCleanupService;
 use gdt_tracker::ServiceError;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -66,6 +67,8 @@ pub struct Settings {
     pub webhook_max_body_bytes: usize,
     /// Whether `pull_request` deliveries start the PR checks.
     pub pr_checks_enabled: bool,
+    /// Whether `pull_request` `closed` deliveries start the clean-up of the PR's previews.
+    pub pr_cleanup_enabled: bool,
 }
 
 /// What the handlers call on Temporal: both services, on one Temporal client, made once.
@@ -76,6 +79,8 @@ pub struct Services {
     /// The PR checks `/webhook` starts. Its call timeout should stay within
     /// [`webhook::START_BUDGET`], so a delivery is answered within GitHub's 10 s.
     pub pr_checks: PrCheckService,
+    /// The clean-ups `/webhook` starts when a pull request closes; same bound as the checks.
+    pub pr_cleanup: PrCleanupService,
 }
 
 /// Connects to Temporal and makes the [`Services`]; called on first use and again after a

@@ -10,6 +10,7 @@ use gdt_metrics::labels::Process;
 use gdt_server::{ApiTokens, AppState, Services, Settings, TemporalGate, WebhookSecrets};
 use gdt_tracker::deployments::DeploymentService;
 use gdt_tracker::pr_checks::PrCheckService;
+use gdt_tracker::pr_cleanup::PrCleanupService;
 use secrecy::SecretString;
 use temporalio_common::telemetry::metrics::TemporalMeter;
 use tokio::net::TcpListener;
@@ -82,6 +83,7 @@ pub(crate) async fn serve(
         default_inactivity_timeout: config.deployment.inactivity_timeout,
         webhook_max_body_bytes: config.webhook.max_body_bytes,
         pr_checks_enabled: config.pr_checks.enabled,
+        pr_cleanup_enabled: config.pr_cleanup.enabled,
     };
     let webhook_secrets = WebhookSecrets::new(config.webhook.secrets()?);
     if webhook_secrets.is_empty() {
@@ -140,13 +142,19 @@ fn connector(config: &Config, meter: Option<TemporalMeter>) -> gdt_server::Conne
             Ok(Services {
                 deployments: DeploymentService::new(
                     client.clone(),
-                    task_queue,
+                    task_queue.clone(),
                     execution_timeout,
                     call_timeout,
                 ),
                 pr_checks: PrCheckService::new(
-                    client,
+                    client.clone(),
                     pr_checks_task_queue,
+                    call_timeout.min(gdt_server::webhook::START_BUDGET),
+                ),
+                // On the deployments' task queue: the worker always polls it.
+                pr_cleanup: PrCleanupService::new(
+                    client,
+                    task_queue.clone(),
                     call_timeout.min(gdt_server::webhook::START_BUDGET),
                 ),
             })
