@@ -15,6 +15,8 @@ use gdt_tracker::deployments::activities::{CreateDeploymentInput, UpdateDeployme
 use gdt_tracker::deployments::{
     DeploymentActivities, GitHubDeploymentWorkflow, STATUS_UPDATE_SIGNAL, WORKFLOW_TYPE,
 };
+use gdt_tracker::lanes::activities::JoinLane;
+use gdt_tracker::lanes::{LaneActivities, LaneSettings, LaneTicket};
 use temporalio_common::ActivityDefinition;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -26,7 +28,7 @@ use crate::error::{Error, Result};
 /// What the ceiling worker logs once it polls its task queue.
 pub const READY_MARKER: &str = "ceiling worker started";
 
-/// The tracker's two activities, doing nothing.
+/// The tracker's deployment activities, doing nothing.
 pub struct NoopActivities;
 
 // Each no-op is registered under the name of the tracker's activity it stands in for (see
@@ -49,6 +51,18 @@ impl NoopActivities {
         _input: UpdateDeploymentStatusInput,
     ) -> Result<u64, ActivityError> {
         Ok(1)
+    }
+
+    /// Joins no lane: the ceiling measures the deployment workflow alone.
+    #[activity(name = stand_in_for(&LaneActivities::join, self))]
+    pub async fn join_lane(
+        _ctx: ActivityContext,
+        _input: JoinLane,
+    ) -> Result<LaneTicket, ActivityError> {
+        Ok(LaneTicket {
+            lane_id: None,
+            settings: LaneSettings::default(),
+        })
     }
 }
 

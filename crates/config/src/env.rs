@@ -213,8 +213,10 @@ mod tests {
             }
             "app.metrics_enabled"
             | "pr_checks.enabled"
+            | "deployment.supersede"
             | "pr_cleanup.enabled"
             | "pr_cleanup.match_head_ref" => "false",
+            "deployment.inactivation" => "off",
             k if k.starts_with("pr_cleanup.delete_") => "true",
             "pr_checks.report" => "comment",
             k if k.contains("enable") || k == "github.enterprise" => "true",

@@ -57,4 +57,4 @@ pub use settings::{
 };
 pub use settings::{Setting, SETTINGS};
 pub use table::{Removed, Row, REMOVED};
-pub use values::{InvalidChoice, LogFormat, LogLevel, ReportMode, SchemaRuleConfig};
+pub use values::{Inactivation, InvalidChoice, LogFormat, LogLevel, ReportMode, SchemaRuleConfig};

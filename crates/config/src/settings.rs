@@ -15,7 +15,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::table::{section, Row};
-use crate::values::{LogFormat, LogLevel, ReportMode, SchemaRuleConfig};
+use crate::values::{Inactivation, LogFormat, LogLevel, ReportMode, SchemaRuleConfig};
 
 /// The default GitHub API root (github.com).
 pub const DEFAULT_GITHUB_BASE_URL: &str = "https://api.github.com";
@@ -151,6 +151,17 @@ section! {
         /// Hard cap on how long one deployment is tracked.
         execution_timeout: Duration = Duration::from_secs(2 * 60 * 60),
             env "GDT_DEPLOYMENT_EXECUTION_TIMEOUT", check required;
+        /// Who marks replaced deployments inactive: `gdt` (per repository, environment and
+        /// service, production included), `github` (GitHub's `auto_inactive`: per environment
+        /// name, production excluded) or `off`.
+        inactivation: Inactivation = Inactivation::Gdt, env "GDT_DEPLOYMENT_INACTIVATION";
+        /// A new deployment of the same repository, environment and service ends a running
+        /// older one with `inactive` ("Superseded by deployment N").
+        supersede: bool = true, env "GDT_DEPLOYMENT_SUPERSEDE";
+        /// A lane (one repository, environment and service) with nothing running for this long
+        /// ends; the next deployment starts it again and looks up the last success once.
+        lane_idle_timeout: Duration = Duration::from_secs(30 * 24 * 60 * 60),
+            env "GDT_DEPLOYMENT_LANE_IDLE_TIMEOUT", check required;
     }
 }
 

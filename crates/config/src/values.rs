@@ -83,6 +83,7 @@ kinds! {
     LogLevel => choice, |v| Value::from(v.as_str());
     LogFormat => choice, |v| Value::from(v.as_str());
     ReportMode => choice, |v| Value::from(v.as_str());
+    Inactivation => choice, |v| Value::from(v.as_str());
     // GitHub ids. `0` is accepted: it is the documented "not configured" value.
     u64, typed => |raw| number(raw, 0..=u64::MAX, "a positive integer"), |v| Value::from(*v);
     // Limits: zero would mean a worker that never polls or a server that takes no body.
@@ -375,6 +376,19 @@ choices! {
         CheckRun = "check_run",
         /// Both a comment and a check run (default).
         Both = "both",
+    }
+}
+
+choices! {
+    /// Who marks a deployment inactive once a newer one of the same lane succeeds.
+    Inactivation, "one of gdt, github, off" {
+        /// gdt, per repository, environment and service, production included (default).
+        Gdt = "gdt",
+        /// GitHub's `auto_inactive`: every earlier success of the environment name,
+        /// production excluded.
+        Github = "github",
+        /// Nobody: deployments stay active until something else marks them.
+        Off = "off",
     }
 }
 

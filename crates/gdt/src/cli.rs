@@ -182,7 +182,11 @@ pub(crate) struct TrackStartArgs {
     /// Pipeline execution id in the CI/CD system; part of the default workflow id.
     #[arg(long, default_value = "")]
     pub(crate) execution_id: String,
-    /// Workflow id (default: deployment-OWNER-REPO-ENVIRONMENT-EXECUTION_ID_OR_SHA).
+    /// The service deployed, when the repository holds several (letters, digits, '.', '_',
+    /// '-', '/'); superseding and inactivation apply per repository, environment and service.
+    #[arg(long, default_value = "")]
+    pub(crate) service: String,
+    /// Workflow id (default: deployment-OWNER-REPO-ENVIRONMENT[-SERVICE]-EXECUTION_ID_OR_SHA).
     #[arg(long)]
     pub(crate) workflow_id: Option<String>,
     /// Mark the deployment inactive after this long without an update (e.g. 30m, 90s).
@@ -222,6 +226,9 @@ pub(crate) struct TrackListArgs {
     /// Only deployments in this GitHub state (pending, in_progress, success, …).
     #[arg(long)]
     pub(crate) state: Option<String>,
+    /// Only deployments of this service.
+    #[arg(long)]
+    pub(crate) service: Option<String>,
     /// At most this many.
     #[arg(long, default_value_t = 20)]
     pub(crate) limit: usize,

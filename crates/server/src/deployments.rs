@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gdt_github::DeploymentState;
+use gdt_tracker::deployments::model::check_service;
 use gdt_tracker::deployments::{
     DeploymentDetails, DeploymentStatusUpdate, DeploymentWorkflowInput, ListFilter,
     ListedDeployment, StartOutcome, StatusUpdateAck,
@@ -114,6 +115,8 @@ pub struct ListParams {
     /// Only deployments whose last GitHub state is this (`pending`, `queued`,
     /// `in_progress`, `success`, `failure`, `error`, `inactive`).
     pub state: Option<String>,
+    /// Only deployments of this service.
+    pub service: Option<String>,
     /// At most this many (1–100, default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
@@ -287,10 +290,15 @@ fn list_filter(params: ListParams) -> Result<ListFilter, ApiError> {
             "limit {limit}: use 1 to {MAX_LIST_LIMIT}"
         )));
     }
+    let service = given(params.service);
+    if let Some(service) = &service {
+        check_service(service).map_err(|e| ApiError::invalid(e.to_string()))?;
+    }
     Ok(ListFilter {
         repository,
         environment: given(params.environment),
         state,
+        service,
         limit: limit as usize,
     })
 }
@@ -325,10 +333,12 @@ mod tests {
             repository: Some("acme/api".to_owned()),
             state: Some("success".to_owned()),
             environment: Some(String::new()),
+            service: Some("services/api".to_owned()),
             limit: None,
         })
         .unwrap();
         assert_eq!(ok.limit, 20);
+        assert_eq!(ok.service.as_deref(), Some("services/api"));
         assert_eq!(ok.environment, None);
         for bad in [
             ListParams {
@@ -337,6 +347,10 @@ mod tests {
             },
             ListParams {
                 state: Some("done".to_owned()),
+                ..ListParams::default()
+            },
+            ListParams {
+                service: Some("api#1".to_owned()),
                 ..ListParams::default()
             },
             ListParams {

@@ -4,6 +4,9 @@
 //! - [`deployments`]: `GitHubDeploymentWorkflow`, which tracks one CI/CD deployment as a
 //!   GitHub Deployment, its activities `CreateGitHubDeployment` and
 //!   `UpdateGitHubDeploymentStatus`, and `DeploymentService`, the client side.
+//! - [`lanes`]: `LaneWorkflow`, one per repository, environment and service, which decides
+//!   superseding and inactivation for the deployments of its lane, and its activities
+//!   (`JoinLane`, `LeaveLane`: the only activities holding a Temporal client).
 //! - [`pr_checks`]: `PluginUpdateValidationWorkflow` and `VersionValidationWorkflow`, the
 //!   pull-request checks started from webhooks, their activities, and `PrCheckService`.
 //! - [`pr_cleanup`]: `PullRequestCleanupWorkflow`, which ends a closed pull request's preview
@@ -25,6 +28,7 @@
 pub mod activity;
 pub mod deployments;
 pub mod dev_server;
+pub mod lanes;
 pub mod pr_checks;
 pub mod pr_cleanup;
 pub mod search_attributes;

@@ -21,20 +21,28 @@ pub const ENVIRONMENT: SearchAttributeKey<String> = SearchAttributeKey::keyword(
 pub const COMMIT_SHA: SearchAttributeKey<String> = SearchAttributeKey::keyword("GdtCommitSha");
 /// The deployment's current GitHub state (`pending`, `in_progress`, `success`, …).
 pub const STATE: SearchAttributeKey<String> = SearchAttributeKey::keyword("GdtState");
+/// The service deployed, when the deployment names one (a monorepo); absent otherwise.
+pub const SERVICE: SearchAttributeKey<String> = SearchAttributeKey::keyword("GdtService");
 
 /// Every custom search attribute; `name()` and `indexed_value_type()` say how to register it.
-pub const ALL: [SearchAttributeKey<String>; 4] = [REPOSITORY, ENVIRONMENT, COMMIT_SHA, STATE];
+pub const ALL: [SearchAttributeKey<String>; 5] =
+    [REPOSITORY, ENVIRONMENT, COMMIT_SHA, STATE, SERVICE];
 
-/// The attributes of a deployment about to be tracked: its repository, environment and
-/// commit, in state `pending`. The start call sets them (so a deployment is listed before its
-/// first workflow task) and the workflow upserts the same values.
-pub fn at_start(input: &DeploymentWorkflowInput) -> [SearchAttributeUpdate; 4] {
-    [
+/// The attributes of a deployment about to be tracked: its repository, environment, commit
+/// and service (only when it names one, so repository-level deployments have none), in state
+/// `pending`. The start call sets them (so a deployment is listed before its first workflow
+/// task) and the workflow upserts the same values.
+pub fn at_start(input: &DeploymentWorkflowInput) -> Vec<SearchAttributeUpdate> {
+    let mut updates = vec![
         REPOSITORY.value_set(input.repository()),
         ENVIRONMENT.value_set(input.environment.clone()),
         COMMIT_SHA.value_set(input.commit_sha.clone()),
         STATE.value_set(DeploymentState::Pending.as_str().to_owned()),
-    ]
+    ];
+    if !input.service.is_empty() {
+        updates.push(SERVICE.value_set(input.service.clone()));
+    }
+    updates
 }
 
 /// `--search-attribute NAME=TYPE` for each attribute, the flags with which
@@ -82,6 +90,8 @@ mod tests {
                 "GdtCommitSha=Keyword",
                 "--search-attribute",
                 "GdtState=Keyword",
+                "--search-attribute",
+                "GdtService=Keyword",
             ]
         );
     }
@@ -111,5 +121,12 @@ mod tests {
         let set = temporalio_common::search_attributes::SearchAttributes::new(at_start(&input));
         assert_eq!(set.get(&REPOSITORY).as_deref(), Some("acme/api"));
         assert_eq!(set.get(&STATE).as_deref(), Some("pending"));
+        assert_eq!(set.get(&SERVICE), None, "no service, no attribute");
+        let service = DeploymentWorkflowInput {
+            service: "billing".to_owned(),
+            ..input
+        };
+        let set = temporalio_common::search_attributes::SearchAttributes::new(at_start(&service));
+        assert_eq!(set.get(&SERVICE).as_deref(), Some("billing"));
     }
 }

@@ -15,6 +15,7 @@ use gdt_tracker::deployments::{
     GitHubDeploymentWorkflow,
 };
 use gdt_tracker::dev_server::DevServerCommand;
+use gdt_tracker::lanes::{LaneActivities, LaneSettings, LaneWorkflow};
 use temporalio_client::{
     Client, ClientOptions, Connection, ConnectionOptions, WorkflowFetchHistoryOptions,
     WorkflowGetResultOptions,
@@ -130,8 +131,16 @@ async fn a_live_deployment_counts_once_and_its_replay_counts_nothing() {
 
     let runtime = Runtime::from_current_tokio(Default::default()).expect("runtime");
     let options = WorkerOptions::new(QUEUE)
-        .register_activities(DeploymentActivities::new(github))
+        .register_activities(DeploymentActivities::new(github.clone()))
         .register_workflow::<GitHubDeploymentWorkflow>()
+        .expect("register")
+        .register_activities(LaneActivities::new(
+            temporal.clone(),
+            github,
+            QUEUE.to_owned(),
+            LaneSettings::default(),
+        ))
+        .register_workflow::<LaneWorkflow>()
         .expect("register")
         .build();
     let mut worker = Worker::new(&runtime, temporal.clone(), options).expect("worker");

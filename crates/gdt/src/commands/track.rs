@@ -123,6 +123,7 @@ async fn through_api(
                 ("repository", filter.repository),
                 ("environment", filter.environment),
                 ("state", filter.state),
+                ("service", filter.service),
             ] {
                 if let Some(value) = value {
                     query.push((key, value));
@@ -163,6 +164,7 @@ fn start_input(
                 .as_secs()
                 .max(1),
         ),
+        service: args.service,
     };
     input.validate()?;
     let workflow_id = args
@@ -241,6 +243,7 @@ fn list_filter(args: &TrackListArgs) -> ListFilter {
         repository: args.repo.clone(),
         environment: args.environment.clone(),
         state: args.state.clone(),
+        service: args.service.clone(),
         limit: args.limit,
     }
 }

@@ -11,6 +11,7 @@ use gdt_config::Config;
 use gdt_metrics::labels::Process;
 use gdt_server::health::{Probe, Readiness};
 use gdt_tracker::deployments::{DeploymentActivities, DeploymentService, GitHubDeploymentWorkflow};
+use gdt_tracker::lanes::{Inactivation, LaneActivities, LaneSettings, LaneWorkflow};
 use gdt_tracker::pr_checks::{
     PluginUpdateValidationWorkflow, PrCheckActivities, PrCheckSettings, VersionValidationWorkflow,
 };
@@ -101,6 +102,14 @@ pub(crate) async fn serve(
         .register_activities(DeploymentActivities::new(github.clone()))
         .register_workflow::<GitHubDeploymentWorkflow>()
         .context("cannot register GitHubDeploymentWorkflow")?
+        .register_activities(LaneActivities::new(
+            temporal.clone(),
+            github.clone(),
+            config.temporal.task_queue.clone(),
+            lane_settings(config),
+        ))
+        .register_workflow::<LaneWorkflow>()
+        .context("cannot register LaneWorkflow")?
         .register_activities(PrCleanupActivities::new(
             github.clone(),
             temporal.clone(),
@@ -266,4 +275,17 @@ pub(crate) fn pr_check_settings(config: &Config) -> anyhow::Result<PrCheckSettin
             plugin_json: pc.plugin_manifest.clone(),
         },
     })
+}
+
+/// The lane rules of `deployment.*`, as the `JoinLane` activity hands them to deployments.
+fn lane_settings(config: &Config) -> LaneSettings {
+    LaneSettings {
+        inactivation: match config.deployment.inactivation {
+            gdt_config::Inactivation::Gdt => Inactivation::Gdt,
+            gdt_config::Inactivation::Github => Inactivation::Github,
+            gdt_config::Inactivation::Off => Inactivation::Off,
+        },
+        supersede: config.deployment.supersede,
+        idle_timeout_secs: config.deployment.lane_idle_timeout.as_secs().max(1),
+    }
 }

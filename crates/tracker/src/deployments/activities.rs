@@ -60,6 +60,10 @@ pub struct UpdateDeploymentStatusInput {
     /// attempt looks for an earlier attempt's status only among newer ones.
     #[serde(default)]
     pub after_status_id: Option<u64>,
+    /// GitHub's `auto_inactive` for this status: `Some(false)` when gdt decides inactivation
+    /// itself (per service, production included); absent: GitHub's default (`true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_inactive: Option<bool>,
 }
 
 /// The activities of `GitHubDeploymentWorkflow`.
@@ -182,7 +186,7 @@ impl DeploymentActivities {
             log_url: non_empty(&input.log_url),
             environment_url: non_empty(&input.environment_url),
             environment: None,
-            auto_inactive: None,
+            auto_inactive: input.auto_inactive,
         };
         if attempt > 1 {
             let statuses = github

@@ -10,15 +10,15 @@ pub mod workflow;
 pub use activities::DeploymentActivities;
 pub use model::{
     AckOutcome, DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput,
-    DeploymentWorkflowResult, StatusUpdateAck, UpdateOutcome, UpdateRejection,
+    DeploymentWorkflowResult, Lifecycle, StatusUpdateAck, UpdateOutcome, UpdateRejection,
 };
 pub use observe::prime_metrics;
 pub use service::{
     DeploymentDetails, DeploymentService, ListFilter, ListedDeployment, StartOutcome, Started,
 };
 pub use workflow::{
-    GitHubDeploymentWorkflow, DEPLOYMENT_CREATED_UPDATE, STATE_QUERY, STATUS_UPDATE_SIGNAL,
-    STATUS_UPDATE_UPDATE, TASK_QUEUE, WORKFLOW_TYPE,
+    GitHubDeploymentWorkflow, DEPLOYMENT_CREATED_UPDATE, LIFECYCLE_SIGNAL, STATE_QUERY,
+    STATUS_UPDATE_SIGNAL, STATUS_UPDATE_UPDATE, TASK_QUEUE, WORKFLOW_TYPE,
 };
 
 /// The errors of [`DeploymentService`], shared with the PR checks' service.

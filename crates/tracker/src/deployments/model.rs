@@ -111,6 +111,15 @@ pub struct DeploymentWorkflowInput {
     /// 1 to 2,592,000 (30 days), default 30 minutes.
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2_592_000))]
     pub inactivity_timeout_seconds: Option<u64>,
+    /// The service deployed, when one repository holds several (a monorepo): letters,
+    /// digits, `.`, `_`, `-` and `/`, at most 100 characters. Absent or empty: the repository
+    /// is the service. Inactivation and superseding apply per repository, environment and
+    /// service. Stored in the GitHub deployment's payload under `service`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 100, pattern = "^[A-Za-z0-9._/-]*$")
+    )]
+    pub service: String,
 }
 
 /// GitHub's `production_environment` default as this tracker applies it: the environment is
@@ -177,7 +186,7 @@ impl DeploymentWorkflowInput {
                 reason: "must be at least 1".to_owned(),
             });
         }
-        Ok(())
+        check_service(&self.service)
     }
 
     /// The length and range limits ([`limits`]). Part of [`Self::validate`]; the workflow
@@ -257,16 +266,81 @@ impl DeploymentWorkflowInput {
 
     /// A workflow id for this deployment when the caller does not choose one: stable for a
     /// pipeline execution, so a pipeline that retries its start reaches the same workflow.
+    /// Two services deployed by one pipeline run get two workflows: the service is part of
+    /// the id when there is one.
     pub fn default_workflow_id(&self) -> String {
         let run = if self.harness_execution_id.is_empty() {
             self.commit_sha.as_str()
         } else {
             self.harness_execution_id.as_str()
         };
-        format!(
-            "deployment-{}-{}-{}-{}",
-            self.repo_owner, self.repo_name, self.environment, run
-        )
+        if self.service.is_empty() {
+            format!(
+                "deployment-{}-{}-{}-{}",
+                self.repo_owner, self.repo_name, self.environment, run
+            )
+        } else {
+            format!(
+                "deployment-{}-{}-{}-{}-{}",
+                self.repo_owner, self.repo_name, self.environment, self.service, run
+            )
+        }
+    }
+}
+
+/// The longest service name.
+pub const SERVICE_CHARS: usize = 100;
+
+/// A service name is empty (the repository is the service) or 1 to [`SERVICE_CHARS`] of
+/// letters, digits, `.`, `_`, `-` and `/`: enough for `api`, `billing-worker` or
+/// `services/api`, and nothing that needs escaping in a workflow id or a visibility query.
+pub fn check_service(service: &str) -> Result<(), InvalidInput> {
+    too_long("service", service, SERVICE_CHARS)?;
+    if let Some(bad) = service
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/')))
+    {
+        return Err(InvalidInput::Invalid {
+            field: "service",
+            reason: format!(
+                "{bad:?} is not allowed; use letters, digits, '.', '_', '-' and '/' \
+                 (for example api or services/billing)"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Why gdt ended a deployment before its pipeline did: the `gdt-lifecycle` signal, and the
+/// `ended_by` of the state and the result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Lifecycle {
+    /// A newer deployment of the same repository, environment and service started.
+    Superseded {
+        /// The newer deployment's workflow.
+        by_workflow_id: String,
+        /// The newer deployment's GitHub id.
+        by_deployment_id: u64,
+    },
+    /// The pull request whose preview environment this deployment went to was closed.
+    PullRequestClosed {
+        /// The pull request's number.
+        number: u64,
+    },
+}
+
+impl Lifecycle {
+    /// The description of the final `inactive` status (at most 140 characters).
+    pub fn description(&self) -> String {
+        let text = match self {
+            Self::Superseded {
+                by_deployment_id, ..
+            } => format!("Superseded by deployment {by_deployment_id}"),
+            Self::PullRequestClosed { number } => format!("Pull request #{number} closed"),
+        };
+        cut(&text, limits::DESCRIPTION_CHARS)
     }
 }
 
@@ -382,6 +456,9 @@ pub struct DeploymentWorkflowResult {
     pub total_duration: String,
     /// How many statuses were posted to GitHub, the initial one included.
     pub status_updates: u32,
+    /// Why gdt ended the deployment before its pipeline did, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<Lifecycle>,
 }
 
 /// One status the workflow posted, or decided not to post.
@@ -509,6 +586,13 @@ pub struct DeploymentStateView {
     /// inactivity timeout included); `updates` lists the newest of them.
     #[serde(default)]
     pub updates_received: u64,
+    /// The service, when the deployment names one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub service: String,
+    /// Why gdt ended the deployment before its pipeline did (a newer deployment of the same
+    /// service superseded it, its pull request closed), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<Lifecycle>,
 }
 
 /// The answer of the `submit-status-update` update: what the workflow did with the update.

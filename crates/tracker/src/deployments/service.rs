@@ -62,6 +62,8 @@ pub struct ListFilter {
     pub environment: Option<String>,
     /// The GitHub state (`pending`, `in_progress`, `success`, …).
     pub state: Option<String>,
+    /// The service.
+    pub service: Option<String>,
     /// At most this many, newest first.
     pub limit: usize,
 }
@@ -73,6 +75,7 @@ impl ListFilter {
             (&self.repository, &row.repository),
             (&self.environment, &row.environment),
             (&self.state, &row.state),
+            (&self.service, &row.service),
         ]
         .into_iter()
         .all(|(wanted, got)| wanted.is_none() || wanted == got)
@@ -101,6 +104,9 @@ pub struct ListedDeployment {
     pub commit_sha: Option<String>,
     /// The GitHub state last posted.
     pub state: Option<String>,
+    /// The service, when the deployment names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 /// A deployment as the API and `gdt track show` present it: the workflow's own view
@@ -251,7 +257,8 @@ impl DeploymentService {
             .unwrap_or_default();
         let same = attrs.get(&sa::REPOSITORY).as_deref() == Some(input.repository().as_str())
             && attrs.get(&sa::ENVIRONMENT).as_deref() == Some(input.environment.as_str())
-            && attrs.get(&sa::COMMIT_SHA).as_deref() == Some(input.commit_sha.as_str());
+            && attrs.get(&sa::COMMIT_SHA).as_deref() == Some(input.commit_sha.as_str())
+            && attrs.get(&sa::SERVICE).unwrap_or_default() == input.service;
         if !same {
             return Err(ServiceError::Conflict(format!(
                 "workflow id {workflow_id:?} already tracks {}@{} to {}; choose another \
@@ -631,6 +638,7 @@ impl DeploymentService {
             filter.repository.as_deref(),
             filter.environment.as_deref(),
             filter.state.as_deref(),
+            filter.service.as_deref(),
         );
         let options = WorkflowListOptions::builder()
             .maybe_limit(exact.then_some(filter.limit))
@@ -653,6 +661,7 @@ impl DeploymentService {
                         environment: attrs.get(&sa::ENVIRONMENT),
                         commit_sha: attrs.get(&sa::COMMIT_SHA),
                         state: attrs.get(&sa::STATE),
+                        service: attrs.get(&sa::SERVICE),
                     };
                     if exact || filter.matches(&row) {
                         rows.push(row);
@@ -763,7 +772,12 @@ pub struct ListQuery {
 /// dev server) and PostgreSQL read literally; and every store strips all leading and trailing
 /// `'` from a value (temporalio/temporal#12019). For such a value the query asks with
 /// `STARTS_WITH` for the longest prefix free of both, and the caller keeps exact matches only.
-pub fn list_query(repo: Option<&str>, environment: Option<&str>, state: Option<&str>) -> ListQuery {
+pub fn list_query(
+    repo: Option<&str>,
+    environment: Option<&str>,
+    state: Option<&str>,
+    service: Option<&str>,
+) -> ListQuery {
     let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
     let mut query = format!("WorkflowType = {}", quote(WORKFLOW_TYPE));
     let mut exact = true;
@@ -771,6 +785,7 @@ pub fn list_query(repo: Option<&str>, environment: Option<&str>, state: Option<&
         (sa::REPOSITORY.name(), repo),
         (sa::ENVIRONMENT.name(), environment),
         (sa::STATE.name(), state),
+        (sa::SERVICE.name(), service),
     ] {
         let Some(value) = value else { continue };
         let safe_end = value
@@ -844,11 +859,16 @@ mod tests {
             exact: true,
         };
         assert_eq!(
-            list_query(None, None, None),
+            list_query(None, None, None, None),
             exact("WorkflowType = 'GitHubDeploymentWorkflow'")
         );
         assert_eq!(
-            list_query(Some("acme/api"), Some("prod' OR 1=1"), Some("success")),
+            list_query(
+                Some("acme/api"),
+                Some("prod' OR 1=1"),
+                Some("success"),
+                None
+            ),
             exact(
                 "WorkflowType = 'GitHubDeploymentWorkflow' AND GdtRepository = 'acme/api' \
                  AND GdtEnvironment = 'prod\\' OR 1=1' AND GdtState = 'success'"
@@ -862,7 +882,7 @@ mod tests {
             query: format!("WorkflowType = 'GitHubDeploymentWorkflow' AND {query}"),
             exact: false,
         };
-        let env = |value: &str| list_query(None, Some(value), None);
+        let env = |value: &str| list_query(None, Some(value), None, None);
         assert_eq!(
             env("it's\\prod"),
             superset("GdtEnvironment STARTS_WITH 'it\\'s'")
@@ -884,6 +904,7 @@ mod tests {
             repository: Some("acme/api".to_owned()),
             environment: Some("it's\\prod".to_owned()),
             state: None,
+            service: None,
             limit: 20,
         };
         let row = |environment: &str| ListedDeployment {
@@ -896,6 +917,7 @@ mod tests {
             environment: Some(environment.to_owned()),
             commit_sha: None,
             state: Some("success".to_owned()),
+            service: None,
         };
         assert!(filter.matches(&row("it's\\prod")));
         assert!(!filter.matches(&row("it's\\prod2")));

@@ -10,7 +10,11 @@
 //!
 //! Behaviour added after histories were recorded in production sits behind `ctx.patched`,
 //! so those histories replay unchanged: [`PATCH_LIMITS`], [`PATCH_STRICT_UPDATES`],
-//! [`PATCH_CONTINUE_AS_NEW`], [`PATCH_BOUNDED_INBOX`].
+//! [`PATCH_CONTINUE_AS_NEW`], [`PATCH_BOUNDED_INBOX`], [`PATCH_LIFECYCLE`].
+//!
+//! Lifecycle: once created, the deployment joins its lane (`crate::lanes`): the lane may end
+//! it early with the `gdt-lifecycle` signal (superseded), and hears when it ends, so that it
+//! can mark the success it replaces inactive.
 //!
 //! Determinism: this file does no I/O and reads no clock; time comes from
 //! `ctx.workflow_time()`, waiting from `ctx.timer` and `ctx.wait_condition`. The one
@@ -33,12 +37,14 @@ use temporalio_sdk::{
 use super::activities::{CreateDeploymentInput, DeploymentActivities, UpdateDeploymentStatusInput};
 use super::model::{
     cut, limits, AckOutcome, AppliedUpdate, DeploymentStateView, DeploymentStatusUpdate,
-    DeploymentWorkflowInput, DeploymentWorkflowResult, LenientStatusUpdate, StatusUpdateAck,
-    UpdateOutcome, UpdateRejection,
+    DeploymentWorkflowInput, DeploymentWorkflowResult, LenientStatusUpdate, Lifecycle,
+    StatusUpdateAck, UpdateOutcome, UpdateRejection,
 };
 use super::observe;
 use super::status::{go_duration_string, map_status};
 use crate::activity::{failure_message, invalid_input, NON_RETRYABLE_ERROR_TYPES};
+use crate::lanes::activities::{JoinLane, LaneActivities, LeaveLane, SERVICE_PAYLOAD_KEY};
+use crate::lanes::model::{Inactivation, LaneEvent, LaneKey, LaneTicket, Member};
 use crate::search_attributes as sa;
 
 /// The task queue deployments run on by default (`temporal.task_queue`).
@@ -53,6 +59,9 @@ pub const STATE_QUERY: &str = "deployment-state";
 pub const STATUS_UPDATE_UPDATE: &str = "submit-status-update";
 /// The update that answers with the GitHub deployment id once it exists.
 pub const DEPLOYMENT_CREATED_UPDATE: &str = "deployment-created";
+/// The signal with which gdt ends a deployment before its pipeline does (a [`Lifecycle`]):
+/// a newer deployment of its lane superseded it, or its pull request closed.
+pub const LIFECYCLE_SIGNAL: &str = "gdt-lifecycle";
 
 /// Patch: inputs over the limits of `model::limits` fail the workflow before GitHub is called.
 pub const PATCH_LIMITS: &str = "gdt-input-limits";
@@ -64,6 +73,9 @@ pub const PATCH_CONTINUE_AS_NEW: &str = "gdt-continue-as-new";
 /// Patch: past [`limits::PENDING_UPDATES`] waiting updates, the oldest waiting non-terminal
 /// one is recorded as `superseded` instead of being posted.
 pub const PATCH_BOUNDED_INBOX: &str = "gdt-bounded-inbox";
+/// Patch: the deployment joins its lane (repository, environment, service) once created, and
+/// leaves it when it ends; its statuses carry the lane's `auto_inactive`.
+pub const PATCH_LIFECYCLE: &str = "gdt-lifecycle";
 
 /// The input key under which a run continued as new finds the state of the run before it.
 pub const CONTINUATION_KEY: &str = "continued_from";
@@ -97,6 +109,12 @@ pub struct Continuation {
     /// [`limits::PENDING_UPDATES`]).
     #[serde(default)]
     pub inbox: Vec<Pending>,
+    /// The deployment's lane ticket, when it joined one.
+    #[serde(default)]
+    pub ticket: Option<LaneTicket>,
+    /// A lifecycle signal received and not acted on yet.
+    #[serde(default)]
+    pub lifecycle: Option<Lifecycle>,
 }
 
 /// A received update waiting to be posted.
@@ -126,6 +144,11 @@ pub struct GitHubDeploymentWorkflow {
     /// A terminal update is waiting in the inbox: the update validator refuses more.
     terminal_queued: bool,
     posted: u32,
+    /// The lane the deployment joined and the rules it follows (`None`: no lane, GitHub's
+    /// `auto_inactive`).
+    ticket: Option<LaneTicket>,
+    /// gdt ends this deployment: the next thing posted is the final `inactive`.
+    lifecycle: Option<Lifecycle>,
 }
 
 #[workflow_methods]
@@ -176,6 +199,7 @@ impl GitHubDeploymentWorkflow {
 
         ctx.state_mut(|s| {
             s.view.repository = input.repository();
+            s.view.service = input.service.clone();
             s.view.environment = input.environment.clone();
             s.view.commit_sha = input.commit_sha.clone();
             s.view.state = DeploymentState::Pending.as_str().to_owned();
@@ -206,6 +230,21 @@ impl GitHubDeploymentWorkflow {
         })?;
         observe::started(live);
         ctx.state_mut(|s| s.view.deployment_id = Some(deployment_id));
+        if ctx.patched(PATCH_LIFECYCLE) {
+            let join = JoinLane {
+                key: lane_key(&input),
+                workflow_id: workflow_id.clone(),
+                deployment_id,
+            };
+            // Temporal runs this activity, so it fails only after the whole outage budget;
+            // the deployment is then tracked without a lane, as before lanes existed.
+            if let Ok(ticket) = ctx
+                .execute_activity(LaneActivities::join, join, activity_options())
+                .await
+            {
+                ctx.state_mut(|s| s.ticket = Some(ticket));
+            }
+        }
 
         let initial = DeploymentStatusUpdate {
             status: if input.status.is_empty() {
@@ -308,6 +347,14 @@ impl GitHubDeploymentWorkflow {
             .check()
             .map_err(|e| UpdateRejection::Invalid(e.to_string()))?;
         map_status(&update.status).map_err(|e| UpdateRejection::UnknownStatus(e.to_string()))?;
+        if let Some(lifecycle) = &self.lifecycle {
+            return Err(UpdateRejection::Terminal(format!(
+                "the deployment was ended by gdt ({}); start a new deployment to report \
+                 another run",
+                lifecycle.description()
+            ))
+            .into());
+        }
         if self.is_terminal() || self.terminal_queued {
             return Err(UpdateRejection::Terminal(format!(
                 "the deployment has already reached a terminal state ({}); start a new \
@@ -348,6 +395,35 @@ impl GitHubDeploymentWorkflow {
         Ok(ctx.state(|s| s.view.deployment_id).unwrap_or_default())
     }
 
+    /// gdt ends the deployment before its pipeline does: a newer deployment of the same
+    /// repository, environment and service superseded it, or its pull request closed. A
+    /// running deployment posts one final `inactive` saying why and ends; one that has
+    /// already ended records the signal and posts nothing.
+    #[signal(name = "gdt-lifecycle")]
+    pub fn lifecycle(&mut self, ctx: &mut SyncWorkflowContext<Self>, lifecycle: Lifecycle) {
+        let live = !ctx.is_replaying_history_events();
+        if self.is_terminal() || self.lifecycle.is_some() {
+            let received_at = timestamp(ctx.workflow_time());
+            self.record(
+                &DeploymentStatusUpdate {
+                    status: DeploymentState::Inactive.as_str().to_owned(),
+                    description: lifecycle.description(),
+                    ..DeploymentStatusUpdate::default()
+                },
+                Some(DeploymentState::Inactive),
+                received_at,
+                UpdateOutcome::IgnoredAfterTerminal,
+                Some(format!(
+                    "{}: the deployment had already ended",
+                    lifecycle.description()
+                )),
+                live,
+            );
+            return;
+        }
+        self.lifecycle = Some(lifecycle);
+    }
+
     /// The deployment id, the current state and every update with what became of it.
     #[query(name = "deployment-state")]
     pub fn deployment_state(&self, _ctx: &WorkflowContextView) -> DeploymentStateView {
@@ -365,6 +441,14 @@ impl GitHubDeploymentWorkflow {
             .event_id
             .as_ref()
             .is_some_and(|id| !id.is_empty() && self.seen_event_ids.contains(id))
+    }
+
+    /// Why an update that arrives now is not posted.
+    fn why_ignored(&self) -> String {
+        match self.lifecycle.as_ref().or(self.view.ended_by.as_ref()) {
+            Some(lifecycle) => format!("not posted: {}", lifecycle.description()),
+            None => "the deployment had already reached a terminal state".to_owned(),
+        }
     }
 
     /// The terminal state reached or queued, for messages.
@@ -410,13 +494,13 @@ impl GitHubDeploymentWorkflow {
                 return StatusUpdateAck::new(AckOutcome::RejectedUnknownStatus, None);
             }
         };
-        if self.is_terminal() {
+        if self.is_terminal() || self.lifecycle.is_some() {
             self.record(
                 &update,
                 Some(state),
                 received_at,
                 UpdateOutcome::IgnoredAfterTerminal,
-                Some("the deployment had already reached a terminal state".to_owned()),
+                Some(self.why_ignored()),
                 live,
             );
             return StatusUpdateAck::new(AckOutcome::IgnoredAfterTerminal, Some(state));
@@ -514,6 +598,8 @@ impl GitHubDeploymentWorkflow {
         self.last_status_id = continued.last_status_id;
         self.terminal_queued = continued.inbox.iter().any(|p| p.state.is_terminal());
         self.inbox = continued.inbox.into();
+        self.ticket = continued.ticket;
+        self.lifecycle = continued.lifecycle;
         for id in continued.event_ids {
             self.remember_event_id(&id);
         }
@@ -536,6 +622,8 @@ impl GitHubDeploymentWorkflow {
             started_at_ms,
             runs,
             inbox: self.inbox.iter().cloned().collect(),
+            ticket: self.ticket.clone(),
+            lifecycle: self.lifecycle.clone(),
         }
     }
 }
@@ -550,6 +638,24 @@ async fn track(
     runs: u32,
 ) -> WorkflowResult<DeploymentWorkflowResult> {
     while !ctx.state(|s| s.is_terminal()) {
+        if let Some(lifecycle) = ctx.state(|s| s.lifecycle.clone()) {
+            let ending = Pending {
+                update: DeploymentStatusUpdate {
+                    status: DeploymentState::Inactive.as_str().to_owned(),
+                    description: lifecycle.description(),
+                    ..DeploymentStatusUpdate::default()
+                },
+                state: DeploymentState::Inactive,
+                received_at: timestamp(ctx.workflow_time()),
+            };
+            post(ctx, &input, deployment_id, ending).await;
+            ctx.state_mut(|s| {
+                s.current = Some(DeploymentState::Inactive);
+                s.view.terminal = true;
+                s.view.ended_by = s.lifecycle.take();
+            });
+            break;
+        }
         // Between two posts nothing is in flight: the pending updates travel in the input.
         let long =
             ctx.history_length() >= CONTINUE_AS_NEW_AFTER_EVENTS || ctx.continue_as_new_suggested();
@@ -566,7 +672,9 @@ async fn track(
                 let mut timer = std::pin::pin!(ctx.timer(input.inactivity_timeout()));
                 let timed_out = temporalio_sdk::workflows::select! {
                     _ = timer.as_mut() => true,
-                    _ = ctx.wait_condition(|s: &GitHubDeploymentWorkflow| !s.inbox.is_empty()) => false,
+                    _ = ctx.wait_condition(|s: &GitHubDeploymentWorkflow| {
+                        !s.inbox.is_empty() || s.lifecycle.is_some()
+                    }) => false,
                 };
                 if !timed_out {
                     // Cancel rather than drop, so the server forgets the timer too.
@@ -594,23 +702,28 @@ async fn track(
                 break;
             }
         }
+        if ctx.state(|s| s.lifecycle.is_some()) {
+            continue;
+        }
         if let Some(next) = ctx.state_mut(|s| s.inbox.pop_front()) {
             post(ctx, &input, deployment_id, next).await;
         }
     }
     let live = !ctx.is_replaying_history_events();
     ctx.state_mut(|s| {
+        let why = s.why_ignored();
         while let Some(left) = s.inbox.pop_front() {
             s.record(
                 &left.update,
                 Some(left.state),
                 left.received_at,
                 UpdateOutcome::IgnoredAfterTerminal,
-                Some("the deployment had already reached a terminal state".to_owned()),
+                Some(why.clone()),
                 live,
             );
         }
     });
+    leave_lane(ctx, &input, deployment_id).await;
 
     let finished = ctx.workflow_time();
     let total = elapsed(
@@ -626,7 +739,52 @@ async fn track(
         completed_at: timestamp(finished),
         total_duration: go_duration_string(total),
         status_updates: s.posted,
+        ended_by: s.view.ended_by.clone(),
     }))
+}
+
+/// The deployment's lane.
+fn lane_key(input: &DeploymentWorkflowInput) -> LaneKey {
+    LaneKey {
+        repo_owner: input.repo_owner.clone(),
+        repo_name: input.repo_name.clone(),
+        environment: input.environment.clone(),
+        service: input.service.clone(),
+    }
+}
+
+/// Tells the lane the deployment ended, with the state GitHub last took from it. Without a
+/// lane, nothing: the deployment did not join one (an older history, or both rules off).
+async fn leave_lane(
+    ctx: &mut WorkflowContext<GitHubDeploymentWorkflow>,
+    input: &DeploymentWorkflowInput,
+    deployment_id: u64,
+) {
+    let Some(ticket) = ctx.state(|s| s.ticket.clone()) else {
+        return;
+    };
+    if ticket.lane_id.is_none() {
+        return;
+    }
+    let event = LaneEvent::Ended {
+        member: Member {
+            workflow_id: ctx.workflow_id().to_owned(),
+            deployment_id,
+        },
+        state: ctx.state(|s| s.view.state.clone()),
+        status_id: ctx.state(|s| s.last_status_id),
+        inactivate: ticket.settings.inactivation == Inactivation::Gdt,
+    };
+    let leave = LeaveLane {
+        key: lane_key(input),
+        settings: ticket.settings,
+        event,
+    };
+    // As for joining: only a Temporal outage longer than the budget fails it, and then the
+    // lane simply never hears of this end.
+    let _ = ctx
+        .execute_activity(LaneActivities::leave, leave, activity_options())
+        .await;
 }
 
 /// Posts one status and records the outcome. A status GitHub does not take after every
@@ -647,6 +805,7 @@ async fn post(
         environment_url: pending.update.environment_url.clone(),
         description: pending.update.description.clone(),
         after_status_id: ctx.state(|s| s.last_status_id),
+        auto_inactive: ctx.state(|s| s.ticket.as_ref().and_then(LaneTicket::auto_inactive)),
     };
     let result = ctx
         .execute_activity(
@@ -712,6 +871,7 @@ fn create_input(input: &DeploymentWorkflowInput, workflow_id: &str) -> CreateDep
     set("branch_name", &input.branch_name);
     set("triggered_by", "github-deployment-tracker");
     set("workflow_id", workflow_id);
+    set(SERVICE_PAYLOAD_KEY, &input.service);
     CreateDeploymentInput {
         repo_owner: input.repo_owner.clone(),
         repo_name: input.repo_name.clone(),
@@ -740,7 +900,7 @@ pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 /// deployment and no status; retried attempts check what already landed before writing, so
 /// more attempts cost no duplicates. No heartbeats: every heartbeat is a write in Temporal,
 /// and the attempt's own timeout already notices a worker that died.
-fn activity_options() -> ActivityOptions {
+pub(crate) fn activity_options() -> ActivityOptions {
     ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
         schedule_to_close: GITHUB_OUTAGE_BUDGET,
         start_to_close: ATTEMPT_TIMEOUT,

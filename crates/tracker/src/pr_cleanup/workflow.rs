@@ -27,8 +27,7 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-use temporalio_common::{RetryPolicy, SignalDefinition, UntypedWorkflow};
+use temporalio_common::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityExecutionError, ActivityOptions, ApplicationFailure, ContinueAsNewOptions,
@@ -44,6 +43,7 @@ use super::model::{
     PullRequestCleanupInput, PullRequestCleanupResult,
 };
 use crate::activity::{failure_message, invalid_input, NON_RETRYABLE_ERROR_TYPES};
+use crate::deployments::{GitHubDeploymentWorkflow, Lifecycle};
 
 /// History events after which the workflow continues as new with the work left.
 pub const CONTINUE_AS_NEW_AFTER_EVENTS: u32 = 2_000;
@@ -135,7 +135,11 @@ async fn begin(
         let signal = Lifecycle::PullRequestClosed { number: pr.number };
         let sent = ctx
             .external_workflow(tracker, None)
-            .signal(LifecycleSignal, signal, SignalWorkflowOptions::default())
+            .signal(
+                GitHubDeploymentWorkflow::lifecycle,
+                signal,
+                SignalWorkflowOptions::default(),
+            )
             .await;
         match sent {
             Ok(()) => tracked.push(preview),
@@ -378,27 +382,4 @@ fn options() -> ActivityOptions {
                 .build(),
         )
         .build()
-}
-
-/// The tracker's `gdt-lifecycle` signal, as this workflow sends it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Lifecycle {
-    /// The pull request whose preview the deployment is closed.
-    PullRequestClosed {
-        /// Its number.
-        number: u64,
-    },
-}
-
-/// The `gdt-lifecycle` signal of `GitHubDeploymentWorkflow`, by name.
-struct LifecycleSignal;
-
-impl SignalDefinition for LifecycleSignal {
-    type Workflow = UntypedWorkflow;
-    type Input = Lifecycle;
-
-    fn name(&self) -> &str {
-        "gdt-lifecycle"
-    }
 }

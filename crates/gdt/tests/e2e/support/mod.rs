@@ -353,7 +353,7 @@ pub async fn client() -> temporalio_client::Client {
 
 /// Replays a finished workflow's recorded history against today's workflow code: fails
 /// when the code would no longer make the same decisions (a determinism break). Any of the
-/// tracker's workflows (deployments and both PR checks).
+/// tracker's workflows (deployments, lanes and both PR checks).
 pub async fn replay(workflow_id: &str) {
     use gdt_tracker::deployments::GitHubDeploymentWorkflow;
     use gdt_tracker::pr_checks::{PluginUpdateValidationWorkflow, VersionValidationWorkflow};
@@ -370,6 +370,8 @@ pub async fn replay(workflow_id: &str) {
         .register_workflow::<PluginUpdateValidationWorkflow>()
         .expect("register")
         .register_workflow::<VersionValidationWorkflow>()
+        .expect("register")
+        .register_workflow::<gdt_tracker::lanes::LaneWorkflow>()
         .expect("register")
         .build();
     let replayer = WorkflowReplayer::new(options).expect("replayer");
