@@ -11,4 +11,5 @@ mod escaping;
 mod faults;
 mod metrics;
 mod pr_checks;
+mod pr_cleanup;
 mod startup;

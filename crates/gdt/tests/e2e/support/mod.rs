@@ -353,7 +353,7 @@ pub async fn client() -> temporalio_client::Client {
 
 /// Replays a finished workflow's recorded history against today's workflow code: fails
 /// when the code would no longer make the same decisions (a determinism break). Any of the
-/// tracker's workflows (deployments, lanes and both PR checks).
+/// tracker's workflows (deployments, lanes, both PR checks and the PR clean-up).
 pub async fn replay(workflow_id: &str) {
     use gdt_tracker::deployments::GitHubDeploymentWorkflow;
     use gdt_tracker::pr_checks::{PluginUpdateValidationWorkflow, VersionValidationWorkflow};
@@ -372,6 +372,8 @@ pub async fn replay(workflow_id: &str) {
         .register_workflow::<VersionValidationWorkflow>()
         .expect("register")
         .register_workflow::<gdt_tracker::lanes::LaneWorkflow>()
+        .expect("register")
+        .register_workflow::<gdt_tracker::pr_cleanup::PullRequestCleanupWorkflow>()
         .expect("register")
         .build();
     let replayer = WorkflowReplayer::new(options).expect("replayer");
