@@ -210,7 +210,8 @@ label_words! {
 label_words! {
     /// What the server did with a webhook delivery.
     pub enum WebhookOutcome {
-        /// The checks were started (or were already running for this delivery).
+        /// The checks, or a closed pull request's clean-up, were started (or were already running
+        /// for this delivery).
         Started = "started",
         /// Some checks were started, some could not be.
         Partial = "partial",
