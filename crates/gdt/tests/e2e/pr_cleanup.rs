@@ -36,31 +36,26 @@ fn closed_payload() -> Vec<u8> {
     serde_json::to_vec(&payload).unwrap()
 }
 
-/// A deployment and its status made with the sandbox's plain token (not by gdt).
-async fn foreign(github: &GitHub, http: &reqwest::Client, body: Value, state: &str) -> u64 {
-    let url = format!("{}/repos/{REPO}/deployments", github.url());
-    let created: Value = http
-        .post(&url)
-        .bearer_auth("test-token")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"]
+/// A deployment that no gdt workflow tracks (`gdt deployment`, GitHub without Temporal), and
+/// its `success`.
+fn untracked(env: &[(String, String)], dir: &std::path::Path, extra: &[&str]) -> u64 {
+    let mut args = vec!["deployment", "create", "--repo", REPO, "--ref", "feature-x"];
+    args.extend_from_slice(extra);
+    let id = gdt_json(env, dir, &args)["id"]
         .as_u64()
-        .unwrap_or_else(|| panic!("{created}"));
-    let status = http
-        .post(format!("{url}/{id}/statuses"))
-        .bearer_auth("test-token")
-        .json(&json!({"state": state}))
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, StatusCode::CREATED);
+        .expect("deployment id");
+    let id_text = id.to_string();
+    let status = [
+        "deployment",
+        "status",
+        "--repo",
+        REPO,
+        "--id",
+        &id_text,
+        "--state",
+        "success",
+    ];
+    gdt_json(env, dir, &status);
     id
 }
 
@@ -146,27 +141,13 @@ async fn a_closed_pull_request_ends_each_preview_once_paced_and_deletes_them() {
         ],
     );
     let a = started["deployment_id"].as_u64().expect("deployment id");
-    let b = foreign(
-        &github,
-        &http,
-        json!({"ref": "feature-x", "environment": "pr-7", "transient_environment": true}),
-        "success",
-    )
-    .await;
-    let c = foreign(
-        &github,
-        &http,
-        json!({"ref": "feature-x", "environment": "review-feature-x", "transient_environment": true}),
-        "success",
-    )
-    .await;
-    let d = foreign(
-        &github,
-        &http,
-        json!({"ref": "feature-x", "environment": "staging"}),
-        "success",
-    )
-    .await;
+    let b = untracked(&env, dir.path(), &["--environment", "pr-7", "--transient"]);
+    let c = untracked(
+        &env,
+        dir.path(),
+        &["--environment", "review-feature-x", "--transient"],
+    );
+    let d = untracked(&env, dir.path(), &["--environment", "staging"]);
     for _ in 0..100 {
         if github
             .states(REPO, a)
@@ -226,14 +207,8 @@ async fn a_closed_pull_request_ends_each_preview_once_paced_and_deletes_them() {
     );
 
     // Each preview got exactly one status since, `inactive`, naming the pull request.
-    let deliveries: Vec<Value> = http
-        .get(format!("{}/_sandbox/deliveries", github.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let deliveries = github.get("/_sandbox/deliveries").await;
+    let deliveries = deliveries.as_array().expect("deliveries");
     for id in [a, b, c] {
         let statuses: Vec<&Value> = deliveries
             .iter()
