@@ -76,7 +76,8 @@
 //! default: `{"content_writes": N, "window_ms": M}`),
 //! `POST /_sandbox/repos/{o}/{r}/pulls` (create or replace a pull request) and
 //! `PATCH /_sandbox/repos/{o}/{r}/pulls/{n}` (move its head, change its refs,
-//! title or files).
+//! title or files, close it, merged or not, or reopen it: closing and reopening send
+//! `pull_request` events).
 
 mod auth;
 pub mod config;

@@ -18,7 +18,7 @@ use crate::context::Shared;
 use crate::error::json_response;
 use crate::faults::FaultSpec;
 use crate::limits::ContentLimit;
-use crate::state::{NewPull, PullPatch, RepoName};
+use crate::state::{NewPull, PullPatch, RepoName, UpdateRefused};
 use crate::webhooks::WebhookTarget;
 
 fn bad_request(message: &str) -> Response {
@@ -95,7 +95,9 @@ pub(crate) async fn create_pull(
 }
 
 /// `PATCH /_sandbox/repos/{owner}/{repo}/pulls/{number}`: moves a pull
-/// request's head or changes its refs, title or files; see [`PullPatch`].
+/// request's head or changes its refs, title or files, or closes (and merges) or reopens it,
+/// which sends a `pull_request` event `closed` or `reopened` to the webhook target; see
+/// [`PullPatch`].
 pub(crate) async fn update_pull(
     State(shared): State<Arc<Shared>>,
     Path((owner, name, number)): Path<(String, String, String)>,
@@ -116,8 +118,22 @@ pub(crate) async fn update_pull(
     let repo = RepoName { owner, name };
     let at = shared.scope(&repo, &base_url);
     match shared.store.update_pull(&at, number, patch, Utc::now()) {
-        Ok(pull) => json_response(StatusCode::OK, &pull),
-        Err(_) => not_found_response(),
+        Ok(update) => {
+            // Closing and reopening are what GitHub announces as `pull_request` events.
+            if let Some(transition) = update.transition {
+                let payload = json!({
+                    "action": transition.action(),
+                    "number": number,
+                    "pull_request": update.pull,
+                    "repository": update.repository,
+                    "sender": update.pull["user"],
+                });
+                shared.webhooks.send("pull_request", payload);
+            }
+            json_response(StatusCode::OK, &update.pull)
+        }
+        Err(UpdateRefused::NotFound) => not_found_response(),
+        Err(refused) => bad_request(&refused.to_string()),
     }
 }
 
