@@ -17,6 +17,9 @@ pub struct GitHubDeployment {
 pub enum WorkflowEnd {
     /// Completed; the final state it reports.
     Completed(String),
+    /// Completed in `inactive` because a newer deployment of its lane superseded it (the
+    /// newer one's GitHub id).
+    Superseded(u64),
     /// Failed, timed out, terminated or cancelled, and why.
     Closed(String),
     /// Still running, or unknown (counted as stuck elsewhere).
@@ -60,11 +63,117 @@ pub const KIND_FINAL_ON_GITHUB: &str = "final state on GitHub differs";
 pub const KIND_NOT_COMPLETED: &str = "workflow did not complete";
 /// The workflow reports a final state other than the last one sent.
 pub const KIND_FINAL_OF_WORKFLOW: &str = "workflow final state differs";
+/// A superseded deployment's statuses are not what was sent up to the supersede, then one
+/// `inactive`.
+pub const KIND_SUPERSEDED: &str = "superseded deployment ends wrong";
+/// A lane's newest deployment is not its one live deployment, or another one is live too.
+pub const KIND_LANE: &str = "lane has not exactly one winner";
 
 impl Verdict {
     fn add(&mut self, kind: &'static str, detail: String) {
         self.reasons.push(Reason { kind, detail });
     }
+}
+
+/// Judges one deployment of a lane. `replaced`: a newer deployment of its lane succeeded, so
+/// after everything sent its GitHub deployment may carry one `inactive` more (the lane's
+/// "Replaced by"). A superseded deployment must hold a prefix of what was sent (what was
+/// posted before the supersede; updates still waiting are never posted) and then exactly one
+/// `inactive`.
+pub fn judge_in_lane(
+    sent: &[String],
+    deployments: &[GitHubDeployment],
+    end: &WorkflowEnd,
+    replaced: bool,
+) -> Verdict {
+    const INACTIVE: &str = "inactive";
+    if let WorkflowEnd::Superseded(by) = end {
+        let mut verdict = judge(&[], deployments, &WorkflowEnd::Unfinished);
+        let states = deployments.first().map_or(&[][..], |d| &d.states[..]);
+        let ok = states.split_last().is_some_and(|(last, before)| {
+            last == INACTIVE && before.len() < sent.len() && sent.starts_with(before)
+        });
+        if !ok {
+            verdict.lost_updates += 1;
+            verdict.add(
+                KIND_SUPERSEDED,
+                format!(
+                    "superseded by deployment {by}: sent {}, GitHub has {}",
+                    sent.join(" → "),
+                    states.join(" → ")
+                ),
+            );
+        }
+        return verdict;
+    }
+    let trimmed: Vec<GitHubDeployment>;
+    let deployments = if replaced {
+        trimmed = deployments
+            .iter()
+            .map(|d| {
+                let mut d = d.clone();
+                if d.states.last().is_some_and(|s| s == INACTIVE)
+                    && sent.last().is_some_and(|s| s != INACTIVE)
+                {
+                    d.states.pop();
+                }
+                d
+            })
+            .collect();
+        &trimmed[..]
+    } else {
+        deployments
+    };
+    judge(sent, deployments, end)
+}
+
+/// One deployment of a lane, for [`judge_lane`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaneMember {
+    /// Its workflow id.
+    pub workflow_id: String,
+    /// Its GitHub deployment id.
+    pub deployment_id: u64,
+    /// Its latest state on GitHub.
+    pub last_state: Option<String>,
+}
+
+/// Judges a lane as a whole: exactly one winner, the newest deployment (by GitHub id), is
+/// live (`success`); every other one ends `inactive` (superseded, or replaced).
+pub fn judge_lane(members: &[LaneMember]) -> Vec<Reason> {
+    let Some(newest) = members.iter().max_by_key(|m| m.deployment_id) else {
+        return Vec::new();
+    };
+    let mut reasons = Vec::new();
+    if newest.last_state.as_deref() != Some("success") {
+        reasons.push(Reason {
+            kind: KIND_LANE,
+            detail: format!(
+                "the newest deployment {} ({}) ends in {}, not success",
+                newest.deployment_id,
+                newest.workflow_id,
+                newest.last_state.as_deref().unwrap_or("nothing")
+            ),
+        });
+    }
+    for other in members
+        .iter()
+        .filter(|m| m.deployment_id != newest.deployment_id)
+    {
+        if other.last_state.as_deref() != Some("inactive") {
+            reasons.push(Reason {
+                kind: KIND_LANE,
+                detail: format!(
+                    "deployment {} ({}) ends in {} although {} is newer",
+                    other.deployment_id,
+                    other.workflow_id,
+                    other.last_state.as_deref().unwrap_or("nothing"),
+                    newest.deployment_id
+                ),
+            });
+        }
+    }
+    reasons
 }
 
 /// Judges one deployment: `sent` are the GitHub states of what the pipeline sent (the
@@ -135,6 +244,7 @@ pub fn judge(sent: &[String], deployments: &[GitHubDeployment], end: &WorkflowEn
         let final_on_github = states.last();
         let final_of_workflow = match end {
             WorkflowEnd::Completed(state) => Some(state.as_str()),
+            WorkflowEnd::Superseded(_) => Some("inactive"),
             WorkflowEnd::Closed(_) | WorkflowEnd::Unfinished => None,
         };
         if final_on_github != Some(last) {
@@ -279,5 +389,104 @@ mod tests {
             );
             assert_eq!(v.reasons.is_empty(), v == Verdict::default(), "{name}");
         }
+    }
+
+    #[test]
+    fn lane_verdicts() {
+        let sent = s(&["queued", "in_progress", "success"]);
+        let superseded = WorkflowEnd::Superseded(9);
+        // (name, GitHub deployment, end, replaced, lost)
+        type Case = (
+            &'static str,
+            Vec<GitHubDeployment>,
+            WorkflowEnd,
+            bool,
+            usize,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "superseded early",
+                vec![dep(1, &["queued", "inactive"])],
+                superseded.clone(),
+                false,
+                0,
+            ),
+            (
+                "superseded late",
+                vec![dep(1, &["queued", "in_progress", "inactive"])],
+                superseded.clone(),
+                false,
+                0,
+            ),
+            (
+                "superseded, nothing after",
+                vec![dep(1, &["queued"])],
+                superseded.clone(),
+                false,
+                1,
+            ),
+            (
+                "superseded, a status skipped",
+                vec![dep(1, &["in_progress", "inactive"])],
+                superseded.clone(),
+                false,
+                1,
+            ),
+            (
+                "superseded twice",
+                vec![dep(1, &["queued", "inactive", "inactive"])],
+                superseded.clone(),
+                false,
+                1,
+            ),
+            (
+                "superseded after its success was posted",
+                vec![dep(1, &["queued", "in_progress", "success", "inactive"])],
+                superseded,
+                false,
+                1,
+            ),
+            (
+                "replaced after its success",
+                vec![dep(1, &["queued", "in_progress", "success", "inactive"])],
+                done(),
+                true,
+                0,
+            ),
+            (
+                "inactive without a newer success",
+                vec![dep(1, &["queued", "in_progress", "success", "inactive"])],
+                done(),
+                false,
+                1,
+            ),
+        ];
+        for (name, deployments, end, replaced, lost) in cases {
+            let v = judge_in_lane(&sent, &deployments, &end, replaced);
+            assert_eq!(v.lost_updates, lost, "{name}: {v:?}");
+        }
+        let member = |id: u64, state: &str| LaneMember {
+            workflow_id: format!("w{id}"),
+            deployment_id: id,
+            last_state: Some(state.to_owned()),
+        };
+        assert!(judge_lane(&[
+            member(1, "inactive"),
+            member(2, "inactive"),
+            member(3, "success")
+        ])
+        .is_empty());
+        assert_eq!(
+            judge_lane(&[member(1, "success"), member(3, "success")]).len(),
+            1
+        );
+        assert_eq!(
+            judge_lane(&[member(1, "inactive"), member(3, "inactive")]).len(),
+            1
+        );
+        assert_eq!(
+            judge_lane(&[member(2, "success"), member(3, "in_progress")]).len(),
+            2
+        );
     }
 }

@@ -266,6 +266,7 @@ pub async fn run(args: &RunArgs, tools: &Tools) -> Result<BenchReport> {
         inactivity_timeout: Duration::from_secs(1800),
         execution_timeout: Duration::from_secs(2 * 3600),
         give_up_after: Duration::from_secs(120),
+        lane_size: 1,
     };
 
     let mut scenarios = Scenarios::default();
@@ -542,6 +543,7 @@ impl<'a> Bench<'a> {
                 // They close by themselves (posting nothing) if a SQLite store outlives the run.
                 execution_timeout: Duration::from_secs(3600),
                 give_up_after: Duration::from_secs(120),
+                lane_size: 1,
             };
             let progress = Arc::new(Progress::default());
             let printer =

@@ -119,6 +119,11 @@ pub enum Fault {
     /// The sandbox answering `--error-rate` of requests with 5xx, rate limits now and then,
     /// and down entirely for `--outage-secs`.
     Github,
+    /// Three deployments per lane (one repository, environment and service; two services per
+    /// repository), each started while the one before still runs, so the newest supersedes
+    /// the others; two workers, one SIGKILLed every `--kill-every-secs`, and `--error-rate`
+    /// of GitHub requests failing.
+    Supersede,
 }
 
 /// `gdt-bench chaos`.
@@ -137,7 +142,7 @@ pub struct ChaosArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "worker-kill,temporal-restart,github"
+        default_value = "worker-kill,temporal-restart,github,supersede"
     )]
     pub faults: Vec<Fault>,
     /// Inject every fault at once in one phase, instead of one phase per fault.

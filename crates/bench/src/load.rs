@@ -10,7 +10,11 @@
 //!
 //! Each deployment has a repository of its own (`gdt-bench/<name>-<index>`), so whatever
 //! reached GitHub for it is found by path, and GitHub's `auto_inactive` (which touches other
-//! deployments of the same repository and environment) never mixes deployments up.
+//! deployments of the same repository and environment) never mixes deployments up. With
+//! `lane_size` above 1 (chaos's superseding phase), consecutive deployments share a lane
+//! instead: `lane_size` deployments of one service, two services per repository
+//! (`gdt-bench/<name>-lane-<n>`, services `svc-0` and `svc-1`), each starting while the one
+//! before is still running, so the newer supersedes it.
 //!
 //! Temporal calls that fail for a passing reason (Temporal restarting, a deadline) are
 //! retried with the same workflow id, signal request id and `event_id`, so a retry never
@@ -66,6 +70,9 @@ pub struct LoadSpec {
     pub execution_timeout: Duration,
     /// How long a Temporal call that keeps failing for a passing reason is retried.
     pub give_up_after: Duration,
+    /// Deployments per lane (repository, environment, service): 1 gives each deployment a
+    /// repository of its own.
+    pub lane_size: usize,
 }
 
 /// The status words a deployment sends after its start: `in_progress` and `queued` taking
@@ -93,6 +100,8 @@ pub struct Trace {
     pub workflow_id: String,
     /// The repository's name (the owner is [`OWNER`]).
     pub repo: String,
+    /// The lane it shares with other deployments of the load (`repo#service`), if any.
+    pub lane: Option<String>,
     /// The load's phase label.
     pub phase: String,
     /// When the start call was first made.
@@ -279,13 +288,22 @@ impl Driver {
     }
 
     async fn deploy(&self, spec: &LoadSpec, index: usize, progress: &Progress) -> Trace {
-        let repo = format!("{}-{index}", spec.name);
-        let workflow_id = format!("{OWNER}-{repo}");
+        let (repo, service) = if spec.lane_size > 1 {
+            let lane = index / spec.lane_size;
+            (
+                format!("{}-lane-{}", spec.name, lane / 2),
+                format!("svc-{}", lane % 2),
+            )
+        } else {
+            (format!("{}-{index}", spec.name), String::new())
+        };
+        let workflow_id = format!("{OWNER}-{}-{index}", spec.name);
         let deadline = || Instant::now() + spec.give_up_after;
         let mut trace = Trace {
             index,
             workflow_id: workflow_id.clone(),
             repo: repo.clone(),
+            lane: (!service.is_empty()).then(|| format!("{repo}#{service}")),
             phase: spec.phase.clone(),
             start_sent_at: Utc::now(),
             start_error: None,
@@ -304,7 +322,10 @@ impl Driver {
             finished_at: None,
             outcome: Outcome::NotWaited,
         };
-        let input = deployment_input(&spec.name, &repo, index, spec.inactivity_timeout);
+        let input = DeploymentWorkflowInput {
+            service,
+            ..deployment_input(&spec.name, &repo, index, spec.inactivity_timeout)
+        };
         let started = self
             .retrying(progress, deadline(), || {
                 self.start(spec, &input, &workflow_id)

@@ -41,7 +41,8 @@ pub(crate) fn routes() -> Router<AppState> {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct StartDeployment {
     /// The workflow id (default `deployment-{owner}-{repo}-{environment}-{execution id or
-    /// SHA}`). The same id again reaches the same workflow: nothing new is started.
+    /// SHA}`, with `-{service}` before the last part when a service is named). The same id
+    /// again reaches the same workflow: nothing new is started.
     #[serde(default)]
     pub workflow_id: Option<String>,
     /// The deployment.

@@ -1,16 +1,16 @@
 //! After the faults: waiting for every workflow of a phase, then auditing each against the
 //! GitHub deployments whose payload names it ([`crate::audit::judge`]).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use gdt_github::DeploymentFilter;
 use gdt_tracker::deployments::status::map_status;
-use gdt_tracker::deployments::DeploymentService;
+use gdt_tracker::deployments::{DeploymentService, Lifecycle};
 use temporalio_client::Client;
 
-use crate::audit::{self, GitHubDeployment, Verdict, WorkflowEnd};
+use crate::audit::{self, GitHubDeployment, LaneMember, Reason, Verdict, WorkflowEnd};
 use crate::error::{Error, Result};
 use crate::github::GitHub;
 use crate::load::{Driver, Outcome, Trace, INITIAL_STATUS, OWNER};
@@ -49,14 +49,21 @@ pub(super) struct Audited {
     pub(super) workflow_updates: Vec<String>,
 }
 
-/// Audits every workflow of `traces` against GitHub.
+/// What the audit reads of one workflow before judging it.
+struct Read {
+    end: WorkflowEnd,
+    deployments: Vec<GitHubDeployment>,
+}
+
+/// Audits every workflow of `traces` against GitHub, and every lane of the superseding phase
+/// as a whole: a deployment is judged knowing whether a newer one of its lane succeeded.
 pub(super) async fn audit_all(
     github: &GitHub,
     client: &Client,
     task_queue: &str,
     traces: &[Trace],
     stuck: &HashSet<String>,
-) -> Result<Vec<Audited>> {
+) -> Result<(Vec<Audited>, Vec<Reason>)> {
     let reader = github.reader()?;
     let driver = Driver::new(client.clone(), task_queue);
     let service = DeploymentService::new(
@@ -65,10 +72,9 @@ pub(super) async fn audit_all(
         Duration::from_secs(3600),
         Duration::from_secs(30),
     );
-    let audits = traces.iter().map(|trace| {
+    let reads = traces.iter().map(|trace| {
         let reader = reader.clone();
         let driver = driver.clone();
-        let service = service.clone();
         async move {
             let end = if stuck.contains(&trace.workflow_id) || trace.start_error.is_some() {
                 WorkflowEnd::Unfinished
@@ -76,13 +82,58 @@ pub(super) async fn audit_all(
                 // Finished already (wait_all saw it), so this answers at once.
                 let deadline = Instant::now() + Duration::from_secs(60);
                 match driver.wait_result(&trace.workflow_id, deadline).await.0 {
-                    Outcome::Completed(r) => WorkflowEnd::Completed(r.final_status),
+                    Outcome::Completed(r) => match r.ended_by {
+                        Some(Lifecycle::Superseded {
+                            by_deployment_id, ..
+                        }) => WorkflowEnd::Superseded(by_deployment_id),
+                        _ => WorkflowEnd::Completed(r.final_status),
+                    },
                     Outcome::Closed(why) => WorkflowEnd::Closed(why),
                     Outcome::NotWaited | Outcome::Unknown(_) => WorkflowEnd::Unfinished,
                 }
             };
             let deployments = github_deployments(&reader, trace).await?;
-            let verdict = audit::judge(&sent_states(trace), &deployments, &end);
+            Ok::<_, Error>(Read { end, deployments })
+        }
+    });
+    let reads: Vec<Read> = futures::stream::iter(reads)
+        .buffered(20)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_>>()?;
+
+    // The lanes: their members, and the newest success of each.
+    let mut lanes: BTreeMap<&str, Vec<LaneMember>> = BTreeMap::new();
+    for (trace, read) in traces.iter().zip(&reads) {
+        if let (Some(lane), Some(deployment)) = (&trace.lane, read.deployments.first()) {
+            lanes.entry(lane).or_default().push(LaneMember {
+                workflow_id: trace.workflow_id.clone(),
+                deployment_id: deployment.id,
+                last_state: deployment.states.last().cloned(),
+            });
+        }
+    }
+    let newest_success = |lane: &str| {
+        lanes.get(lane).and_then(|members| {
+            members
+                .iter()
+                .filter(|m| m.last_state.as_deref() == Some("success"))
+                .map(|m| m.deployment_id)
+                .max()
+        })
+    };
+
+    let audits = traces.iter().zip(reads).map(|(trace, read)| {
+        let service = service.clone();
+        let replaced = trace
+            .lane
+            .as_deref()
+            .and_then(newest_success)
+            .is_some_and(|newest| read.deployments.first().is_some_and(|d| d.id < newest));
+        async move {
+            let verdict =
+                audit::judge_in_lane(&sent_states(trace), &read.deployments, &read.end, replaced);
             // Only for deployments with a problem: the workflow's own account of each update.
             let workflow_updates = if verdict != Verdict::default() {
                 match service.state(&trace.workflow_id).await {
@@ -106,19 +157,19 @@ pub(super) async fn audit_all(
             } else {
                 Vec::new()
             };
-            Ok::<_, Error>(Audited {
+            Audited {
                 verdict,
-                end,
+                end: read.end,
                 workflow_updates,
-            })
+            }
         }
     });
-    futures::stream::iter(audits)
-        .buffered(20)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect()
+    let audited = futures::stream::iter(audits).buffered(20).collect().await;
+    let lane_problems = lanes
+        .values()
+        .flat_map(|members| audit::judge_lane(members))
+        .collect();
+    Ok((audited, lane_problems))
 }
 
 /// The GitHub states of what a deployment's pipeline sent, or tried to send, in order.

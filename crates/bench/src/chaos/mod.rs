@@ -16,7 +16,11 @@
 //!   the restart must complete, which shows the worker reconnected by itself;
 //! - GitHub: `--error-rate` of all requests answered 500, 502, or 502 after GitHub applied
 //!   them (a third each), a burst of primary or secondary rate limits every 10 s, and GitHub
-//!   down entirely (503) for `--outage-secs` once a quarter of the phase has started.
+//!   down entirely (503) for `--outage-secs` once a quarter of the phase has started;
+//! - superseding: three deployments per lane, each started while the one before still runs,
+//!   with two workers (one SIGKILLed every `--kill-every-secs`) and `--error-rate` of GitHub
+//!   requests failing. The audit then also judges each lane as a whole: its newest deployment
+//!   is the one live `success`, every other one ends `inactive`, superseded or replaced.
 //!
 //! # Layout
 //! - [`plan`]: what a run does: the phases and their faults, from the command line.
@@ -35,6 +39,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::cli::Fault;
 use crate::error::{Error, Result};
 use crate::github::GitHub;
 use crate::load::{Driver, LoadSpec};
@@ -114,6 +119,13 @@ pub async fn run(plan: &Plan, tools: &Tools, out: &Path) -> Result<ChaosReport> 
             inactivity_timeout: Duration::from_secs(1800),
             execution_timeout: Duration::from_secs(2 * 3600),
             give_up_after: Duration::from_secs(600),
+            // Superseding: three deployments per lane, each starting while the one before
+            // still runs.
+            lane_size: if phase_plan.faults.contains(&Fault::Supersede) {
+                3
+            } else {
+                1
+            },
         };
         let phase = Phase {
             plan,
@@ -125,6 +137,23 @@ pub async fn run(plan: &Plan, tools: &Tools, out: &Path) -> Result<ChaosReport> 
             driver: &driver,
         };
         let mark = github.journal_len();
+        // Superseding is decided across workers: a second one polls alongside the one that
+        // is killed, for the phase and its settling.
+        let second_worker = if phase_plan.faults.contains(&Fault::Supersede) {
+            let second = Mutex::new(WorkerProcess::start(WorkerSpec::gdt_worker(
+                tools,
+                &server.address(),
+                &task_queue,
+                github.worker_env(),
+                plan.worker_slots,
+                &work,
+                logs.join(format!("worker-2-phase-{}.log", i + 1)),
+            )?)?);
+            wait_worker_ready(&second).await?;
+            Some(second)
+        } else {
+            None
+        };
         let (phase_traces, mut report) = phase.run(&mut server).await?;
         // Faults are over: the workflows get their time to finish.
         let settle = Instant::now();
@@ -137,16 +166,17 @@ pub async fn run(plan: &Plan, tools: &Tools, out: &Path) -> Result<ChaosReport> 
                 .entry(entry.fault.unwrap_or_else(|| "none".to_owned()))
                 .or_default() += 1;
         }
+        drop(second_worker);
         stuck.extend(phase_stuck);
         phase_reports.push(report);
         traces.extend(phase_traces);
     }
 
     eprintln!("audit: {} workflows against GitHub", traces.len());
-    let audited = audit_all(&github, &client, &task_queue, &traces, &stuck).await?;
+    let (audited, lanes) = audit_all(&github, &client, &task_queue, &traces, &stuck).await?;
     drop(worker);
     server.stop().await;
-    let mut report = ChaosReport::assemble(plan, phase_reports, &traces, audited, &stuck);
+    let mut report = ChaosReport::assemble(plan, phase_reports, &traces, audited, lanes, &stuck);
     report.machine = Machine::describe(tools);
     report.wall_seconds = round(began.elapsed().as_secs_f64());
     write_json(out, &report)?;

@@ -54,7 +54,7 @@ impl Phase<'_> {
             traces
         };
         let kills = async {
-            if self.faults.contains(&Fault::WorkerKill) {
+            if self.faults.contains(&Fault::WorkerKill) || self.faults.contains(&Fault::Supersede) {
                 self.kill_worker(done_rx.clone(), &note).await
             } else {
                 Ok((0, 0))
@@ -70,6 +70,8 @@ impl Phase<'_> {
         let github = async {
             if self.faults.contains(&Fault::Github) {
                 self.fail_github(done_rx.clone(), began, &note).await
+            } else if self.faults.contains(&Fault::Supersede) {
+                self.fail_github_requests(&note).await
             } else {
                 Ok(())
             }
@@ -185,6 +187,7 @@ impl Phase<'_> {
             inactivity_timeout: Duration::from_secs(600),
             execution_timeout: Duration::from_secs(3600),
             give_up_after: Duration::from_secs(120),
+            lane_size: 1,
         };
         let quiet = Arc::new(Progress::default());
         let traces = self.driver.run(&probe, &quiet).await;
@@ -223,15 +226,9 @@ impl Phase<'_> {
         })
     }
 
-    /// 5xx on `error_rate` of requests throughout, a rate-limit burst every 10 s, and
-    /// GitHub down for `outage_secs` a quarter into the phase. Returns when the load is done
-    /// and the outage is over, whichever is later.
-    async fn fail_github(
-        &self,
-        mut done: watch::Receiver<bool>,
-        began: Instant,
-        note: &impl Fn(String),
-    ) -> Result<()> {
+    /// `error_rate` of GitHub requests answered 500, 502 or 502 after GitHub applied them, a
+    /// third each, until the phase's faults are cleared.
+    async fn fail_github_requests(&self, note: &impl Fn(String)) -> Result<()> {
         // Probability faults are tried in order, each sparing the rest, so three at p make
         // 1 - (1 - p)^3 of requests fail: solve for p.
         let p = 1.0 - (1.0 - self.plan.error_rate).powf(1.0 / 3.0);
@@ -244,6 +241,19 @@ impl Phase<'_> {
             "GitHub answers {:.0}% of requests with 500, 502 or 502-after-applying",
             self.plan.error_rate * 100.0
         ));
+        Ok(())
+    }
+
+    /// 5xx on `error_rate` of requests throughout, a rate-limit burst every 10 s, and
+    /// GitHub down for `outage_secs` a quarter into the phase. Returns when the load is done
+    /// and the outage is over, whichever is later.
+    async fn fail_github(
+        &self,
+        mut done: watch::Receiver<bool>,
+        began: Instant,
+        note: &impl Fn(String),
+    ) -> Result<()> {
+        self.fail_github_requests(note).await?;
         let outage_at = began + self.duration / 4;
         let outage_over = outage_at + Duration::from_secs(self.plan.outage_secs);
         let mut outage_started = false;

@@ -153,6 +153,7 @@ pub(super) fn fault_name(fault: Fault) -> &'static str {
         Fault::WorkerKill => "worker-kill",
         Fault::TemporalRestart => "temporal-restart",
         Fault::Github => "github",
+        Fault::Supersede => "supersede",
     }
 }
 
@@ -180,14 +181,18 @@ mod tests {
         assert_eq!(
             shape,
             [
-                ("worker-kill", 0, 333, 90),
-                ("temporal-restart", 333, 333, 90),
-                ("github", 666, 334, 90)
+                ("worker-kill", 0, 250, 90),
+                ("temporal-restart", 250, 250, 90),
+                ("github", 500, 250, 90),
+                ("supersede", 750, 250, 90)
             ]
         );
         let together = plan(&["--together"]).phases();
         assert_eq!(together.len(), 1);
-        assert_eq!(together[0].name, "worker-kill+temporal-restart+github");
+        assert_eq!(
+            together[0].name,
+            "worker-kill+temporal-restart+github+supersede"
+        );
         assert_eq!(
             (together[0].count, together[0].duration.as_secs()),
             (1000, 250)

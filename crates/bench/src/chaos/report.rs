@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::check::Audited;
 use super::plan::Plan;
-use crate::audit::{Verdict, WorkflowEnd};
+use crate::audit::{Reason, Verdict, WorkflowEnd};
 use crate::load::Trace;
 use crate::report::Machine;
 
@@ -25,7 +25,9 @@ pub struct ChaosReport {
     pub duplicate_statuses: usize,
     /// Workflows not finished `stuck_after_secs` after their last update.
     pub stuck_workflows: usize,
-    /// All four counts are zero.
+    /// Lanes (superseding phase) without exactly one winner, the newest, live.
+    pub lane_violations: usize,
+    /// All five counts are zero.
     pub passed: bool,
     /// How the workflows ended.
     pub workflows: WorkflowCounts,
@@ -35,6 +37,8 @@ pub struct ChaosReport {
     pub problem_summary: BTreeMap<String, usize>,
     /// Every deployment with a problem (the first 200).
     pub problems: Vec<Problem>,
+    /// What is wrong with each lane that has not exactly one winner.
+    pub lane_problems: Vec<Reason>,
     /// What was asked for.
     pub parameters: Plan,
     /// Where it ran.
@@ -52,6 +56,8 @@ pub struct WorkflowCounts {
     pub completed_success: usize,
     /// Completed in another state.
     pub completed_other: usize,
+    /// Completed in `inactive`, superseded by a newer deployment of its lane.
+    pub superseded: usize,
     /// Failed, timed out, terminated or cancelled.
     pub closed_without_completing: usize,
     /// Not finished in time.
@@ -146,6 +152,7 @@ impl ChaosReport {
         phases: Vec<PhaseReport>,
         traces: &[Trace],
         audited: Vec<Audited>,
+        lanes: Vec<Reason>,
         stuck: &HashSet<String>,
     ) -> ChaosReport {
         let mut report = ChaosReport {
@@ -154,11 +161,13 @@ impl ChaosReport {
             duplicate_deployments: 0,
             duplicate_statuses: 0,
             stuck_workflows: stuck.len(),
+            lane_violations: lanes.len(),
             passed: false,
             workflows: WorkflowCounts::default(),
             phases,
             problem_summary: BTreeMap::new(),
             problems: Vec::new(),
+            lane_problems: Vec::new(),
             parameters: plan.clone(),
             machine: Machine::default(),
             wall_seconds: 0.0,
@@ -179,6 +188,7 @@ impl ChaosReport {
                 _ if trace.start_error.is_some() => counts.not_started += 1,
                 WorkflowEnd::Completed(s) if s == "success" => counts.completed_success += 1,
                 WorkflowEnd::Completed(_) => counts.completed_other += 1,
+                WorkflowEnd::Superseded(_) => counts.superseded += 1,
                 WorkflowEnd::Closed(_) => counts.closed_without_completing += 1,
                 WorkflowEnd::Unfinished => counts.unfinished += 1,
             }
@@ -201,7 +211,15 @@ impl ChaosReport {
                 });
             }
         }
-        report.passed = report.lost_updates == 0
+        for reason in &lanes {
+            *report
+                .problem_summary
+                .entry(reason.kind.to_owned())
+                .or_default() += 1;
+        }
+        report.lane_problems = lanes;
+        report.passed = report.lane_violations == 0
+            && report.lost_updates == 0
             && report.duplicate_deployments == 0
             && report.duplicate_statuses == 0
             && report.stuck_workflows == 0;
@@ -227,13 +245,15 @@ impl ChaosReport {
         t.row("duplicate_deployments", self.duplicate_deployments);
         t.row("duplicate_statuses", self.duplicate_statuses);
         t.row("stuck_workflows", self.stuck_workflows);
+        t.row("lane_violations", self.lane_violations);
         t.row("result", if self.passed { "PASSED" } else { "FAILED" });
         let w = &self.workflows;
         t.row(
             "workflows",
             format!(
-                "{} success, {} other state, {} closed without completing, {} unfinished, {} not started",
+                "{} success, {} superseded, {} other state, {} closed without completing, {} unfinished, {} not started",
                 w.completed_success,
+                w.superseded,
                 w.completed_other,
                 w.closed_without_completing,
                 w.unfinished,
@@ -287,6 +307,7 @@ impl ChaosReport {
 fn describe_end(end: &WorkflowEnd) -> String {
     match end {
         WorkflowEnd::Completed(state) => format!("completed in {state}"),
+        WorkflowEnd::Superseded(by) => format!("superseded by deployment {by}"),
         WorkflowEnd::Closed(why) => why.clone(),
         WorkflowEnd::Unfinished => "not finished".into(),
     }

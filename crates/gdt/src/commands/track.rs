@@ -278,6 +278,12 @@ fn print_view(out: OutputFormat, details: &DeploymentDetails) {
             view.state,
             if view.terminal { " (final)" } else { "" },
         );
+        if !view.service.is_empty() {
+            text.push_str(&format!("\n  service: {}", view.service));
+        }
+        if let Some(ended_by) = &view.ended_by {
+            text.push_str(&format!("\n  ended by gdt: {}", ended_by.description()));
+        }
         text.push_str(&format!("\n  workflow: {}", details.workflow_status));
         if let Some(error) = &details.error {
             text.push_str(&format!(" ({error})"));
@@ -308,10 +314,11 @@ fn print_list(out: OutputFormat, rows: &[ListedDeployment]) {
         rows.iter()
             .map(|r| {
                 format!(
-                    "{:<60} {:<10} {:<12} {}",
+                    "{:<60} {:<10} {:<12} {:<16} {}",
                     r.workflow_id,
                     r.workflow_status,
                     r.state.as_deref().unwrap_or("-"),
+                    r.service.as_deref().unwrap_or("-"),
                     r.started_at.as_deref().unwrap_or("-")
                 )
             })

@@ -9,6 +9,7 @@ mod deployment_limits;
 mod deployments;
 mod escaping;
 mod faults;
+mod lifecycle;
 mod metrics;
 mod pr_checks;
 mod pr_cleanup;

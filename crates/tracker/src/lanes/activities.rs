@@ -90,7 +90,7 @@ impl LaneActivities {
         idle_timeout_secs: u64,
         event: LaneEvent,
     ) -> Result<(), ActivityError> {
-        let lane_id = key.workflow_id();
+        let lane_id = key.workflow_id(&self.task_queue);
         let input = LaneInput {
             key: key.clone(),
             idle_timeout_secs,
@@ -151,7 +151,7 @@ impl LaneActivities {
         )
         .await?;
         Ok(LaneTicket {
-            lane_id: Some(input.key.workflow_id()),
+            lane_id: Some(input.key.workflow_id(&self.task_queue)),
             settings,
         })
     }

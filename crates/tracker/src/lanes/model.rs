@@ -63,15 +63,18 @@ pub struct LaneKey {
 }
 
 impl LaneKey {
-    /// The lane's workflow id: `gdt-lane-{owner}/{repo}#{service}#{environment}`, lower-cased.
-    /// Owners, repositories and services hold no `#` (the input checks refuse it), so the id
-    /// names one lane only.
-    pub fn workflow_id(&self) -> String {
-        format!(
-            "gdt-lane-{}/{}#{}#{}",
+    /// The lane's workflow id on `task_queue`:
+    /// `gdt-lane-{owner}/{repo}#{service}#{environment}@{task_queue}`, the key lower-cased.
+    /// Owners, repositories and services hold no `#` or `@` (the input checks refuse them),
+    /// so the id names one lane only. Deployments on different task queues are different
+    /// installations (another GitHub, another team's worker fleet) and never share a lane.
+    pub fn workflow_id(&self, task_queue: &str) -> String {
+        let key = format!(
+            "{}/{}#{}#{}",
             self.repo_owner, self.repo_name, self.service, self.environment
         )
-        .to_lowercase()
+        .to_lowercase();
+        format!("gdt-lane-{key}@{task_queue}")
     }
 }
 
