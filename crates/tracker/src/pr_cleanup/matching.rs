@@ -47,8 +47,8 @@ pub struct Listed {
 pub struct Selection {
     /// The deployments, by id (oldest first), each once.
     pub previews: Vec<Preview>,
-    /// Pattern-named environments that held a matched deployment, spelled as the first
-    /// deployment found in it spells it.
+    /// Pattern-named environments that held a matched deployment and no production one,
+    /// spelled as the first deployment found in it spells it.
     pub environments: Vec<String>,
 }
 
@@ -99,12 +99,19 @@ pub fn select(rules: &MatchRules, pr: &ClosedPullRequest, listed: &[Listed]) -> 
         }
     }
     matched.sort_by_key(|(d, _)| d.id);
+    // Deleting an environment deletes every deployment in it: never one that holds a
+    // production deployment.
+    let holds_production = |environment: &str| {
+        listed
+            .iter()
+            .any(|d| d.production == Some(true) && d.environment.eq_ignore_ascii_case(environment))
+    };
     let mut environments: Vec<String> = Vec::new();
     for (deployment, by_pattern) in &matched {
         let seen = environments
             .iter()
             .any(|e| e.eq_ignore_ascii_case(&deployment.environment));
-        if *by_pattern && !seen {
+        if *by_pattern && !seen && !holds_production(&deployment.environment) {
             environments.push(deployment.environment.clone());
         }
     }
@@ -279,6 +286,19 @@ mod tests {
                     },
                 ],
                 vec![],
+                vec![],
+            ),
+            (
+                "an environment holding a production deployment is never deleted",
+                rules(&["pr-{number}"], false),
+                vec![
+                    listed(3, "pr-7", "x", None),
+                    Listed {
+                        production: Some(true),
+                        ..listed(4, "pr-7", "x", None)
+                    },
+                ],
+                vec![3],
                 vec![],
             ),
             (
