@@ -2,7 +2,8 @@
 //! previews (two in `pr-7`, one of them still tracked by a running gdt workflow, and one of
 //! the head branch in a transient environment) each get exactly one `inactive`, are deleted,
 //! and `pr-7` with them; the writes are paced under a secondary rate limit the sandbox
-//! enforces; a redelivery writes nothing.
+//! enforces; the delivery reaching two servers at once starts one clean-up, and a redelivery
+//! writes nothing.
 
 use std::time::Duration;
 
@@ -107,6 +108,7 @@ async fn a_closed_pull_request_ends_each_preview_once_paced_and_deletes_them() {
     let dir = tempfile::tempdir().unwrap();
     let worker = WorkerProcess::start(&env, dir.path());
     let server = ServerProcess::start(&env, dir.path());
+    let other_server = ServerProcess::start(&env, dir.path());
     let http = reqwest::Client::new();
     let answer = http
         .post(format!("{}/_sandbox/repos/{REPO}/pulls", github.url()))
@@ -185,8 +187,14 @@ async fn a_closed_pull_request_ends_each_preview_once_paced_and_deletes_them() {
     .await;
     let since = github.journal().await.len();
 
-    let (status, body) = deliver(&server, "pull_request", "closed-7", closed_payload()).await;
+    // The same delivery reaches two API servers at once: one clean-up.
+    let ((status, body), (other_status, other)) = tokio::join!(
+        deliver(&server, "pull_request", "closed-7", closed_payload()),
+        deliver(&other_server, "pull_request", "closed-7", closed_payload()),
+    );
     assert_eq!(status, StatusCode::ACCEPTED, "{body}\n{}", server.logs());
+    assert_eq!(other_status, StatusCode::ACCEPTED, "{other}");
+    assert_eq!(other["cleanup"], body["cleanup"], "one workflow, one run");
     let cleanup_id = body["cleanup"]["workflow_id"]
         .as_str()
         .expect("workflow id");
