@@ -155,6 +155,14 @@ const EXAMPLE_HEADER: &str = "\
 ";
 
 fn yaml(value: &Value) -> String {
+    // A list of texts on one line (`["pr-{number}"]`), which YAML reads as the same list,
+    // so it fits a table cell and the line after its key.
+    if let Value::Sequence(items) = value {
+        let texts: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+        if let Some(texts) = texts.filter(|t| !t.is_empty()) {
+            return serde_json::to_string(&texts).unwrap_or_default();
+        }
+    }
     // Only a non-string map key could fail, and the table has none.
     serde_norway::to_string(value).unwrap_or_default()
 }

@@ -205,7 +205,7 @@ mod tests {
         let sample = |b: &EnvBinding| match b.key {
             k if k.ends_with("_url") => "https://example.test/api",
             k if k.contains("backoff_multiplier") => "3",
-            k if ["backoff", "timeout", "wait", "cache"]
+            k if ["backoff", "timeout", "wait", "cache", "interval"]
                 .iter()
                 .any(|part| k.contains(part)) =>
             {
@@ -214,8 +214,11 @@ mod tests {
             "app.metrics_enabled"
             | "pr_checks.enabled"
             | "deployment.supersede"
-            | "external.enabled" => "false",
+            | "external.enabled"
+            | "pr_cleanup.enabled"
+            | "pr_cleanup.match_head_ref" => "false",
             "deployment.inactivation" => "off",
+            k if k.starts_with("pr_cleanup.delete_") => "true",
             "pr_checks.report" => "comment",
             k if k.contains("enable") || k == "github.enterprise" => "true",
             "app.log_level" => "debug",

@@ -52,8 +52,8 @@ pub use error::ConfigError;
 pub use load::{load, search_paths, LoadOptions, SYSTEM_CONFIG_PATH};
 pub use settings::{
     AppConfig, Config, ConfigSource, DeploymentConfig, GitHubConfig, PrChecksConfig,
-    RateLimitConfig, ServerConfig, TemporalConfig, TlsConfig, WebhookConfig, WorkerOptions,
-    DEFAULT_GITHUB_BASE_URL, DEFAULT_PRIVATE_KEY_PATH,
+    PrCleanupConfig, RateLimitConfig, ServerConfig, TemporalConfig, TlsConfig, WebhookConfig,
+    WorkerOptions, DEFAULT_GITHUB_BASE_URL, DEFAULT_PRIVATE_KEY_PATH,
 };
 pub use settings::{Setting, SETTINGS};
 pub use table::{Removed, Row, REMOVED};

@@ -191,10 +191,39 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
             rules.push((empty, "pr_checks.schemas", problem));
         }
     }
+    // A pattern without a placeholder names one fixed environment, which every closing pull
+    // request would then clean up: refused, as is a placeholder the clean-up does not know.
+    let patterns = c.pr_cleanup.environment_patterns.as_deref();
+    for (i, pattern) in patterns.unwrap_or_default().iter().enumerate() {
+        if let Some(problem) = environment_pattern_problem(pattern) {
+            let problem = format!("entry {i} ({pattern:?}) {problem}");
+            rules.push((true, "pr_cleanup.environment_patterns", problem));
+        }
+    }
     match rules.into_iter().find(|(broken, ..)| *broken) {
         Some((_, key, problem)) => Err(ConfigError::invalid(key, problem)),
         None => Ok(()),
     }
+}
+
+/// What is wrong with an environment pattern of `pr_cleanup`, if anything: it must name
+/// `{number}` or `{branch}`, and no other placeholder.
+fn environment_pattern_problem(pattern: &str) -> Option<&'static str> {
+    let mut rest = pattern;
+    let mut placeholders = 0;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            return Some("has a `{` without `}`");
+        };
+        match &rest[start..start + len + 1] {
+            "{number}" | "{branch}" => placeholders += 1,
+            _ => return Some("has a placeholder other than {number} and {branch}"),
+        }
+        rest = &rest[start + len + 1..];
+    }
+    (placeholders == 0).then_some(
+        "names no {number} or {branch}: it would match one fixed environment for every pull request",
+    )
 }
 
 /// `host:port` with a numeric port and a host that is a name, an IPv4
@@ -305,5 +334,32 @@ mod tests {
             let got = validate(&c).expect_err(want).to_string();
             assert!(got.starts_with(want), "\n got: {got}\nwant: {want}");
         }
+    }
+
+    #[test]
+    fn pr_cleanup_patterns_must_name_the_pull_request() {
+        for (pattern, problem) in [
+            ("pr-{number}", None),
+            ("review/{branch}", None),
+            ("{branch}-{number}", None),
+            ("staging", Some("names no {number} or {branch}")),
+            ("", Some("names no {number} or {branch}")),
+            ("pr-{id}", Some("placeholder other than")),
+            ("pr-{number", Some("without `}`")),
+        ] {
+            let got = environment_pattern_problem(pattern);
+            match problem {
+                None => assert_eq!(got, None, "{pattern}"),
+                Some(want) => assert!(got.is_some_and(|g| g.contains(want)), "{pattern}: {got:?}"),
+            }
+        }
+        let mut c = Config::default();
+        c.pr_cleanup.environment_patterns = Some(vec!["pr-{number}".to_owned(), "qa".to_owned()]);
+        let got = validate(&c).expect_err("qa").to_string();
+        assert!(
+            got.starts_with("pr_cleanup.environment_patterns entry 1 (\"qa\") names no"),
+            "{got}"
+        );
+        assert!(validate(&Config::default()).is_ok());
     }
 }

@@ -256,6 +256,31 @@ section! {
     }
 }
 
+section! {
+    /// Cleaning up a pull request's preview deployments when it closes.
+    PrCleanupConfig (pr_cleanup) {
+        /// Whether a closed pull request (merged or not) marks its preview deployments inactive;
+        /// the worker runs the clean-up, the server starts it from `pull_request` webhooks.
+        enabled: bool = true, env "GDT_PR_CLEANUP_ENABLED";
+        /// Environment names of a pull request's previews: `{number}` is its number, `{branch}`
+        /// its head branch; each must hold one of them (in the variable, comma-separated).
+        environment_patterns: Option<Vec<String>> = Some(vec!["pr-{number}".to_owned()]),
+            env "GDT_PR_CLEANUP_ENVIRONMENT_PATTERNS";
+        /// Also clean up deployments of the head branch to transient environments
+        /// (`transient_environment: true`; never other deployments of that branch).
+        match_head_ref: bool = true, env "GDT_PR_CLEANUP_MATCH_HEAD_REF";
+        /// Delete the matched deployments once inactive (the App needs Deployments: write).
+        delete_deployments: bool = false, env "GDT_PR_CLEANUP_DELETE_DEPLOYMENTS";
+        /// Delete the environments the patterns name, never `production` (the App needs
+        /// Administration: write, a strong permission).
+        delete_environments: bool = false, env "GDT_PR_CLEANUP_DELETE_ENVIRONMENTS";
+        /// Pause between two writes to GitHub, which asks for at least 1s between mutating
+        /// requests to stay under its secondary rate limits.
+        write_interval: Duration = Duration::from_secs(1), env "GDT_PR_CLEANUP_WRITE_INTERVAL",
+            check required;
+    }
+}
+
 /// One setting of [`Config`]: key, variables, doc line, and how to set, show and check it.
 pub type Setting = Row<Config>;
 
@@ -320,6 +345,8 @@ config! {
     pr_checks: PrChecksConfig,
     /// Deployments created by others: whether and how long they are watched.
     external: ExternalConfig,
+    /// Cleaning up a pull request's preview deployments when it closes.
+    pr_cleanup: PrCleanupConfig,
 }
 
 /// Which sources were actually used to build a [`Config`].

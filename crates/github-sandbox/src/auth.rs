@@ -29,7 +29,7 @@ pub(crate) enum Principal {
 impl Principal {
     /// The rate-limit bucket. Installation tokens share their installation's
     /// bucket, as on GitHub, so minting a new token does not reset the quota.
-    fn bucket_key(&self) -> String {
+    pub(crate) fn bucket_key(&self) -> String {
         match self {
             Self::Plain { token } => format!("token:{token}"),
             Self::Installation {

@@ -18,6 +18,7 @@ use crate::auth::{Auth, Principal};
 use crate::error::ApiError;
 use crate::faults::Faults;
 use crate::journal::Journal;
+use crate::limits::Limits;
 use crate::objects::{Actor, RenderContext};
 use crate::state::{RepoName, Scope, Store};
 use crate::webhooks::Webhooks;
@@ -29,6 +30,7 @@ pub(crate) struct Shared {
     pub(crate) store: Store,
     pub(crate) faults: Faults,
     pub(crate) journal: Journal,
+    pub(crate) limits: Limits,
     pub(crate) webhooks: Webhooks,
     /// `SandboxConfig::public_url`, without a trailing slash.
     public_url: Option<String>,
@@ -43,6 +45,7 @@ impl Shared {
             store: Store::default(),
             faults: Faults::default(),
             journal: Journal::default(),
+            limits: Limits::default(),
             webhooks: Webhooks::new(config.webhook.clone()),
             public_url: config
                 .public_url

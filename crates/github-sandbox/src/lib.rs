@@ -22,7 +22,8 @@
 //!   store's refusals to GitHub's answers.
 //! - `error`: GitHub's error answers; `pagination`: `per_page`, `page` and
 //!   the `Link` header.
-//! - [`faults`]: injectable failures; [`journal`]: the request log;
+//! - [`faults`]: injectable failures; [`limits`]: the secondary rate limit on content
+//!   creation, scaled for tests; [`journal`]: the request log;
 //!   [`webhooks`]: signed `deployment`/`deployment_status` deliveries.
 //!
 //! # GitHub routes
@@ -71,9 +72,12 @@
 //! `GET /_sandbox/requests[?since=N]`, `GET|POST|DELETE /_sandbox/faults`,
 //! `POST /_sandbox/reset`, `GET /_sandbox/health`, `GET /_sandbox/deliveries`
 //! (webhooks sent), `GET|PUT|DELETE /_sandbox/webhook` (where they go),
+//! `GET|PUT|DELETE /_sandbox/limits` (the secondary rate limit on content creation, off by
+//! default: `{"content_writes": N, "window_ms": M}`),
 //! `POST /_sandbox/repos/{o}/{r}/pulls` (create or replace a pull request) and
 //! `PATCH /_sandbox/repos/{o}/{r}/pulls/{n}` (move its head, change its refs,
-//! title or files).
+//! title or files, close it, merged or not, or reopen it: closing and reopening send
+//! `pull_request` events).
 
 mod auth;
 pub mod config;
@@ -81,6 +85,7 @@ mod context;
 mod error;
 pub mod faults;
 pub mod journal;
+pub mod limits;
 mod objects;
 mod pagination;
 mod routes;
@@ -95,6 +100,7 @@ use std::sync::Arc;
 pub use config::{KeyGenError, SandboxApp, SandboxConfig};
 pub use faults::FaultSpec;
 pub use journal::JournalEntry;
+pub use limits::ContentLimit;
 pub use webhooks::{Delivery, WebhookTarget};
 
 /// A GitHub API emulator; cheap to clone (all clones share one state).

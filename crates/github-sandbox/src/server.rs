@@ -1,5 +1,6 @@
 //! Router assembly and the layer every GitHub route goes through: faults,
-//! authentication, the primary rate limit, GitHub's headers and the journal.
+//! authentication, the primary and (when set) secondary rate limits, GitHub's headers and the
+//! journal.
 
 use std::sync::Arc;
 
@@ -103,6 +104,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .delete(control::clear_faults),
         )
         .route("/reset", post(control::reset))
+        .route(
+            "/limits",
+            get(control::get_limits)
+                .put(control::put_limits)
+                .delete(control::delete_limits),
+        )
         .route("/deliveries", get(control::deliveries))
         .route(
             "/webhook",
@@ -172,7 +179,7 @@ async fn github_layer(State(shared): State<Arc<Shared>>, request: Request, next:
                 // No lock is held here, so a slow request delays only itself.
                 tokio::time::sleep(*delay).await;
             }
-            let applied = authenticated(&shared, request, next).await;
+            let applied = authenticated(&shared, request, next, &request_id).await;
             if matches!(fault, Some(FaultKind::BadGatewayAfterApply)) {
                 fault_response(
                     &shared,
@@ -202,8 +209,14 @@ async fn github_layer(State(shared): State<Arc<Shared>>, request: Request, next:
     response
 }
 
-/// Authenticates, counts the request, and runs the handler.
-async fn authenticated(shared: &Shared, mut request: Request, next: Next) -> Response {
+/// Authenticates, counts the request (the primary quota, and content creation against the
+/// secondary limit when one is set), and runs the handler.
+async fn authenticated(
+    shared: &Shared,
+    mut request: Request,
+    next: Next,
+    request_id: &str,
+) -> Response {
     let now = Utc::now();
     let policy = AuthPolicy::of(request.uri().path());
     let principal = match (policy, credential(request.headers())) {
@@ -238,6 +251,23 @@ async fn authenticated(shared: &Shared, mut request: Request, next: Next) -> Res
         },
         None => shared.auth.consume_anonymous(now),
     };
+    if let Some(p) = &principal {
+        let method = request.method().as_str();
+        if crate::limits::creates_content(method, request.uri().path()) {
+            if let Err(wait) = shared
+                .limits
+                .admit(&p.bucket_key(), std::time::Instant::now())
+            {
+                let err = ApiError::SecondaryRateLimit {
+                    request_id: request_id.to_owned(),
+                };
+                let mut response = with_rate_limit(err.into_response(), rate);
+                let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+                insert(response.headers_mut(), "retry-after", &seconds.to_string());
+                return response;
+            }
+        }
+    }
     let base_url = shared.base_url(request.headers());
     request.extensions_mut().insert(RequestContext {
         principal,

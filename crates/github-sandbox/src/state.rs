@@ -33,7 +33,7 @@ pub(crate) use deployments::{
 };
 pub(crate) use environments::{BranchPolicy, EnvironmentUpdate};
 use pulls::render_repository;
-pub(crate) use pulls::{NewPull, PullPatch};
+pub(crate) use pulls::{NewPull, PullPatch, UpdateRefused};
 
 /// A repository as a request names it, `{owner}/{repo}`. GitHub matches both
 /// parts case-insensitively.

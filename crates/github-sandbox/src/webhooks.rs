@@ -1,5 +1,6 @@
 //! Outgoing webhooks: the `deployment` and `deployment_status` events GitHub
-//! sends when deployments are created or their statuses are, delivered to
+//! sends when deployments are created or their statuses are, and the `pull_request` events
+//! of pull requests closed or reopened through the controls, delivered to
 //! one configured URL and signed as GitHub signs them.
 //!
 //! Delivery never blocks an API answer: events go on a queue that one

@@ -21,6 +21,8 @@
 //! | [`Client::create_deployment_status`] | `POST /repos/{o}/{r}/deployments/{id}/statuses` | not repeated |
 //! | [`Client::list_deployment_statuses`] | `GET /repos/{o}/{r}/deployments/{id}/statuses` | paginated |
 //! | [`Client::latest_deployment_status`] | `GET /repos/{o}/{r}/deployments/{id}/statuses?per_page=1` | the newest only; its state as GitHub's word |
+//! | [`Client::delete_deployment`] | `DELETE /repos/{o}/{r}/deployments/{id}` | idempotent; 404 counts as deleted, 422 is `NotInactive` |
+//! | [`Client::delete_environment`] | `DELETE /repos/{o}/{r}/environments/{name}` | idempotent; 404 counts as deleted; Administration: write |
 //! | [`Client::get_pull`] | `GET /repos/{o}/{r}/pulls/{n}` | |
 //! | [`Client::list_pull_files`] | `GET /repos/{o}/{r}/pulls/{n}/files` | paginated, at most 3,000 files |
 //! | [`Client::get_file`] | `GET /repos/{o}/{r}/contents/{path}?ref=` | `None` on 404; UTF-8 text only |
@@ -37,14 +39,14 @@
 //! Every HTTP exchange, retry, rate limit and installation-token mint is counted in the
 //! process's `gdt_github_*` metrics ([`gdt_metrics`]), each request under the endpoint family
 //! of the method that sent it (the families of the table above: `app`, `installation_token`,
-//! `deployments`, `deployment_statuses`, `pulls`, `pull_files`, `contents`, `issue_comments`,
+//! `deployments`, `deployment_statuses`, `environments`, `pulls`, `pull_files`, `contents`, `issue_comments`,
 //! `check_runs`, and `other` for `GET /rate_limit`).
 //!
 //! # Layout
 //!
 //! - [`client`]: [`Client`] and [`ClientConfig`]; under it `transport` (headers and the
 //!   one retry loop), `token` (the installation token cache) and `pagination`.
-//! - `endpoints`: one file per endpoint family (app, deployments, pulls, contents,
+//! - `endpoints`: one file per endpoint family (app, deployments, environments, pulls, contents,
 //!   comments, check runs), each adding its methods to [`Client`].
 //! - [`auth`], [`error`], [`retry`], [`types`]: credentials, the error classification,
 //!   the backoff policy, and GitHub's request and response bodies.
@@ -62,9 +64,9 @@ pub use error::{classify, Error, RateLimitKind};
 pub use retry::RetryPolicy;
 pub use types::{
     truncate_check_output, truncate_description, Actor, App, CheckAnnotation, CheckRun,
-    CheckRunOutput, CheckRunOutputInfo, CheckRunUpdate, Deployment, DeploymentFilter,
-    DeploymentState, DeploymentStatus, FileContent, IssueComment, NewCheckRun, NewDeployment,
-    NewDeploymentStatus, PullFile, PullFiles, PullRef, PullRequest, ReportedStatus,
-    UnknownDeploymentState, User, MAX_ANNOTATIONS_PER_REQUEST, MAX_CHECK_OUTPUT_BYTES,
-    MAX_DESCRIPTION_CHARS, MAX_PULL_FILES,
+    CheckRunOutput, CheckRunOutputInfo, CheckRunUpdate, Deployment, DeploymentDeletion,
+    DeploymentFilter, DeploymentState, DeploymentStatus, EnvironmentDeletion, FileContent,
+    IssueComment, NewCheckRun, NewDeployment, NewDeploymentStatus, PullFile, PullFiles, PullRef,
+    PullRequest, ReportedStatus, UnknownDeploymentState, User, MAX_ANNOTATIONS_PER_REQUEST,
+    MAX_CHECK_OUTPUT_BYTES, MAX_DESCRIPTION_CHARS, MAX_PULL_FILES,
 };

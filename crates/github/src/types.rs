@@ -208,6 +208,30 @@ pub struct Deployment {
     pub url: String,
 }
 
+/// What [`Client::delete_deployment`](crate::Client::delete_deployment) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeploymentDeletion {
+    /// GitHub deleted it (`204`).
+    Deleted,
+    /// It did not exist (`404`): deleted before, by us or someone else.
+    AlreadyGone,
+    /// GitHub refused (`422`): the repository has other deployments and this one is not
+    /// inactive. GitHub's message.
+    NotInactive {
+        /// GitHub's message.
+        message: String,
+    },
+}
+
+/// What [`Client::delete_environment`](crate::Client::delete_environment) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvironmentDeletion {
+    /// GitHub deleted it (`204`).
+    Deleted,
+    /// It did not exist (`404`).
+    AlreadyGone,
+}
+
 /// Filters for `GET /repos/{owner}/{repo}/deployments`; `None` filters are
 /// not sent.
 #[derive(Debug, Clone, PartialEq, Eq)]

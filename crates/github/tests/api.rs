@@ -1333,3 +1333,113 @@ async fn failed_annotation_batch_names_the_check_run() {
     );
     assert_eq!(server.requests().len(), 2);
 }
+
+fn no_content() -> Reply {
+    Reply {
+        status: 204,
+        headers: Vec::new(),
+        body: String::new(),
+        delay: Duration::ZERO,
+    }
+}
+
+#[tokio::test]
+async fn delete_deployment_sorts_githubs_answers_and_is_retried() {
+    // 502 first (did GitHub delete it?), then 204: deleting twice is harmless, so the
+    // client repeats it in-process.
+    let server = Server::start_counting(|n, req, _| match (n, req.path.as_str()) {
+        (0, _) => Reply::message(502, "Server Error"),
+        (_, "/repos/acme/web/deployments/7") => no_content(),
+        (_, "/repos/acme/web/deployments/8") => Reply::message(404, "Not Found"),
+        _ => Reply::json(
+            422,
+            &serde_json::json!({
+                "message": "We cannot delete an active deployment unless it is the only deployment in a given environment.",
+                "documentation_url": "https://docs.github.com/rest/deployments/deployments#delete-a-deployment"
+            }),
+        ),
+    })
+    .await;
+    let client = token_client(&server.base);
+    let deleted = client.delete_deployment("acme", "web", 7).await.unwrap();
+    assert_eq!(deleted, gdt_github::DeploymentDeletion::Deleted);
+    assert_eq!(server.requests_to("/repos/acme/web/deployments/7").len(), 2);
+    assert_eq!(
+        client.delete_deployment("acme", "web", 8).await.unwrap(),
+        gdt_github::DeploymentDeletion::AlreadyGone
+    );
+    let refused = client.delete_deployment("acme", "web", 9).await.unwrap();
+    let gdt_github::DeploymentDeletion::NotInactive { message } = refused else {
+        panic!("{refused:?}");
+    };
+    assert!(message.contains("active deployment"), "{message}");
+    assert!(server.requests().iter().all(|r| r.method == "DELETE"));
+    server.assert_github_headers();
+}
+
+#[tokio::test]
+async fn latest_deployment_status_reads_one_page_of_one() {
+    let server = Server::start(|req, _| {
+        if req.path.ends_with("/deployments/1/statuses") {
+            Reply::json(200, &serde_json::json!([status_json(5, "inactive")])).header(
+                "link",
+                "<https://api.github.com/x?per_page=1&page=2>; rel=\"next\"",
+            )
+        } else {
+            Reply::json(200, &serde_json::json!([]))
+        }
+    })
+    .await;
+    let client = token_client(&server.base);
+    let latest = client
+        .latest_deployment_status("acme", "web", 1)
+        .await
+        .unwrap()
+        .expect("a status");
+    assert_eq!((latest.id, latest.state.as_str()), (5, "inactive"));
+    assert!(client
+        .latest_deployment_status("acme", "web", 2)
+        .await
+        .unwrap()
+        .is_none());
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "no page followed");
+    assert_eq!(requests[0].query.as_deref(), Some("per_page=1"));
+}
+
+#[tokio::test]
+async fn delete_environment_encodes_the_name_as_one_segment() {
+    let server = Server::start(|req, _| match req.path.as_str() {
+        "/repos/acme/web/environments/review%2Ffeature-x" => no_content(),
+        "/repos/acme/web/environments/gone" => Reply::message(404, "Not Found"),
+        _ => Reply::message(403, "Resource not accessible by integration"),
+    })
+    .await;
+    let client = token_client(&server.base);
+    assert_eq!(
+        client
+            .delete_environment("acme", "web", "review/feature-x")
+            .await
+            .unwrap(),
+        gdt_github::EnvironmentDeletion::Deleted
+    );
+    assert_eq!(
+        client
+            .delete_environment("acme", "web", "gone")
+            .await
+            .unwrap(),
+        gdt_github::EnvironmentDeletion::AlreadyGone
+    );
+    let err = client
+        .delete_environment("acme", "web", "pr-7")
+        .await
+        .expect_err("403");
+    assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
+    assert!(client.delete_environment("acme", "web", "").await.is_err());
+    assert_eq!(
+        server.requests().len(),
+        3,
+        "an empty name is refused before sending"
+    );
+    assert!(server.requests().iter().all(|r| r.method == "DELETE"));
+}

@@ -115,6 +115,21 @@ async fn each_endpoint_method_is_counted_under_its_family() {
                 let _ = c.list_deployment_statuses("acme", "web", 1).await;
             })
         }),
+        (Endpoint::DeploymentStatuses, "GET", false, |c| {
+            Box::pin(async move {
+                let _ = c.latest_deployment_status("acme", "web", 1).await;
+            })
+        }),
+        (Endpoint::Deployments, "DELETE", false, |c| {
+            Box::pin(async move {
+                let _ = c.delete_deployment("acme", "web", 1).await;
+            })
+        }),
+        (Endpoint::Environments, "DELETE", false, |c| {
+            Box::pin(async move {
+                let _ = c.delete_environment("acme", "web", "pr-7").await;
+            })
+        }),
         (Endpoint::Pulls, "GET", false, |c| {
             Box::pin(async move {
                 let _ = c.get_pull("acme", "web", 1).await;

@@ -41,6 +41,8 @@ label_words! {
         Deployments = "deployments",
         /// `/repos/{o}/{r}/deployments/{id}/statuses`.
         DeploymentStatuses = "deployment_statuses",
+        /// `/repos/{o}/{r}/environments/{name}`.
+        Environments = "environments",
         /// `/repos/{o}/{r}/pulls/{n}`.
         Pulls = "pulls",
         /// `/repos/{o}/{r}/pulls/{n}/files`.
@@ -212,8 +214,9 @@ label_words! {
 label_words! {
     /// What the server did with a webhook delivery.
     pub enum WebhookOutcome {
-        /// The checks, or the watcher of a deployment created by others, were started (or
-        /// were already running and were told of this delivery).
+        /// The checks, a closed pull request's clean-up, or the watcher of a deployment
+        /// created by others were started (or were already running and were told of this
+        /// delivery).
         Started = "started",
         /// Some checks were started, some could not be.
         Partial = "partial",

@@ -8,8 +8,8 @@
 //! - [`metrics`]: `/metrics`, on its own listener (`app.metrics_port`, 9090 by default);
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers and types;
 //! - [`webhook`]: `POST /webhook`, GitHub's deliveries (HMAC-verified), starting the PR checks
-//!   on [`PrCheckService`] and the watchers of deployments created by others on
-//!   [`ExternalDeploymentService`];
+//!   on [`PrCheckService`], a closed PR's clean-up on [`PrCleanupService`] and the watchers
+//!   of deployments created by others on [`ExternalDeploymentService`];
 //! - [`auth`]: bearer tokens; [`problem`]: every error as `application/problem+json`;
 //! - [`TemporalGate`]: the Temporal connection and the [`Services`] on it, made once on first
 //!   use (and retried after a failure), so the server starts (and answers `503`) while
@@ -40,6 +40,7 @@ use futures::future::BoxFuture;
 use gdt_tracker::deployments::DeploymentService;
 use gdt_tracker::external::ExternalDeploymentService;
 use gdt_tracker::pr_checks::PrCheckService;
+use gdt_tracker::pr_cleanup::PrCleanupService;
 use gdt_tracker::ServiceError;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -72,6 +73,8 @@ pub struct Settings {
     /// What `deployment` and `deployment_status` deliveries about deployments created by
     /// others start (`external.*`).
     pub external: ExternalWatch,
+    /// Whether `pull_request` `closed` deliveries start the clean-up of the PR's previews.
+    pub pr_cleanup_enabled: bool,
 }
 
 /// What the handlers call on Temporal: both services, on one Temporal client, made once.
@@ -85,6 +88,8 @@ pub struct Services {
     /// The watchers of deployments created by others, which `/webhook` starts; the same
     /// budget as `pr_checks`.
     pub external: ExternalDeploymentService,
+    /// The clean-ups `/webhook` starts when a pull request closes; same bound as the checks.
+    pub pr_cleanup: PrCleanupService,
 }
 
 /// Connects to Temporal and makes the [`Services`]; called on first use and again after a

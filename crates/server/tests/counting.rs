@@ -48,6 +48,7 @@ fn state(connect: Connect, request_timeout: Duration) -> AppState {
             webhook_max_body_bytes: 1 << 20,
             pr_checks_enabled: true,
             external: gdt_server::ExternalWatch::default(),
+            pr_cleanup_enabled: true,
         },
         None,
     )
@@ -197,8 +198,8 @@ async fn a_body_over_the_limit_counts_its_413() {
     counted_once(quick(), request, route, StatusCode::PAYLOAD_TOO_LARGE).await;
 }
 
-/// Signed deliveries: a pull request to check (Temporal is not reachable here, so GitHub is
-/// asked to redeliver), one whose action starts nothing, and a ping.
+/// Signed deliveries: a pull request to check and one closed (Temporal is not reachable here,
+/// so GitHub is asked to redeliver), one whose action starts nothing, and a ping.
 #[tokio::test]
 async fn each_signed_delivery_counts_its_event_action_and_outcome() {
     for (event, name, status, action, outcome) in [
@@ -209,9 +210,17 @@ async fn each_signed_delivery_counts_its_event_action_and_outcome() {
             "opened",
             "unavailable",
         ),
+        // A closed pull request starts its clean-up: Temporal is not reachable either.
         (
             "pull_request",
             "pull_request.closed",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "closed",
+            "unavailable",
+        ),
+        (
+            "pull_request",
+            "pull_request.labeled",
             StatusCode::ACCEPTED,
             "other",
             "ignored",

@@ -11,6 +11,9 @@
 //!   (`JoinLane`, `LeaveLane`: the only activities holding a Temporal client).
 //! - [`pr_checks`]: `PluginUpdateValidationWorkflow` and `VersionValidationWorkflow`, the
 //!   pull-request checks started from webhooks, their activities, and `PrCheckService`.
+//! - [`pr_cleanup`]: `PullRequestCleanupWorkflow`, which ends a closed pull request's preview
+//!   deployments (and, when configured, deletes them and their environments), its
+//!   activities, and `PrCleanupService`.
 //! - [`activity`]: what both features' activities share: the span they log in, and the one
 //!   classification of GitHub errors into retryable and permanent Temporal failures.
 //! - [`service`]: what both services share as Temporal clients: [`ServiceError`] and the
@@ -30,6 +33,7 @@ pub mod dev_server;
 pub mod external;
 pub mod lanes;
 pub mod pr_checks;
+pub mod pr_cleanup;
 pub mod search_attributes;
 pub mod service;
 

@@ -299,8 +299,15 @@ fn print_banner(
         },
     );
     if let Some(url) = sandbox_url {
+        let sha = "4f9a1c2e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39";
         println!(
-            "  curl -s -H 'Authorization: Bearer {DEV_SANDBOX_TOKEN}' {url}/repos/acme/api/deployments\n"
+            "  curl -s -H 'Authorization: Bearer {DEV_SANDBOX_TOKEN}' {url}/repos/acme/api/deployments\n\n \
+             A preview cleaned up when its pull request closes (pr_cleanup):\n\n  \
+             curl -s -X POST {url}/_sandbox/repos/acme/api/pulls -H 'Content-Type: application/json' \\\n      \
+             -d '{{\"number\":7,\"base_ref\":\"main\",\"head_ref\":\"feature-x\",\"head_sha\":\"{sha}\"}}'\n  \
+             {gdt} track start --repo acme/api --sha {sha} --environment pr-7 --transient --status success --workflow-id demo-pr-7\n  \
+             curl -s -X PATCH {url}/_sandbox/repos/acme/api/pulls/7 -H 'Content-Type: application/json' -d '{{\"state\":\"closed\"}}'\n  \
+             curl -s -H 'Authorization: Bearer {DEV_SANDBOX_TOKEN}' {url}/repos/acme/api/deployments?environment=pr-7\n"
         );
     }
 }

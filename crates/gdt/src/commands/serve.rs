@@ -13,6 +13,7 @@ use gdt_server::{
 use gdt_tracker::deployments::DeploymentService;
 use gdt_tracker::external::ExternalDeploymentService;
 use gdt_tracker::pr_checks::PrCheckService;
+use gdt_tracker::pr_cleanup::PrCleanupService;
 use secrecy::SecretString;
 use temporalio_common::telemetry::metrics::TemporalMeter;
 use tokio::net::TcpListener;
@@ -87,6 +88,7 @@ pub(crate) async fn serve(
         webhook_max_body_bytes: config.webhook.max_body_bytes,
         pr_checks_enabled: config.pr_checks.enabled,
         external: external_watch(config)?,
+        pr_cleanup_enabled: config.pr_cleanup.enabled,
     };
     if let (Some(github), Some(_)) = (&github, settings.external.app.app_id) {
         if settings.external.enabled {
@@ -196,7 +198,7 @@ fn connector(config: &Config, meter: Option<TemporalMeter>) -> gdt_server::Conne
             Ok(Services {
                 deployments: DeploymentService::new(
                     client.clone(),
-                    task_queue,
+                    task_queue.clone(),
                     execution_timeout,
                     call_timeout,
                 ),
@@ -206,9 +208,15 @@ fn connector(config: &Config, meter: Option<TemporalMeter>) -> gdt_server::Conne
                     call_timeout.min(gdt_server::webhook::START_BUDGET),
                 ),
                 external: ExternalDeploymentService::new(
-                    client,
+                    client.clone(),
                     external_task_queue,
                     external_timeout,
+                    call_timeout.min(gdt_server::webhook::START_BUDGET),
+                ),
+                // On the deployments' task queue: the worker always polls it.
+                pr_cleanup: PrCleanupService::new(
+                    client,
+                    task_queue.clone(),
                     call_timeout.min(gdt_server::webhook::START_BUDGET),
                 ),
             })

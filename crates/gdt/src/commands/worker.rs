@@ -1,5 +1,6 @@
-//! `gdt worker`: runs deployment workflows and activities, and the pull-request checks on
-//! their own task queue (unless `pr_checks.enabled` is false), until SIGTERM/SIGINT.
+//! `gdt worker`: runs deployment workflows and activities and the clean-up of closed pull
+//! requests' previews, and the pull-request checks on their own task queue (unless
+//! `pr_checks.enabled` is false), until SIGTERM/SIGINT.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +15,9 @@ use gdt_tracker::external::{ExternalActivities, ExternalDeploymentWorkflow};
 use gdt_tracker::lanes::{Inactivation, LaneActivities, LaneSettings, LaneWorkflow};
 use gdt_tracker::pr_checks::{
     PluginUpdateValidationWorkflow, PrCheckActivities, PrCheckSettings, VersionValidationWorkflow,
+};
+use gdt_tracker::pr_cleanup::{
+    CleanupSettings, MatchRules, PrCleanupActivities, PrCleanupSettings, PullRequestCleanupWorkflow,
 };
 use temporalio_sdk::runtime::worker_tuner::{FixedSizeSlotSupplier, TunerHolder};
 use temporalio_sdk::{Runtime, Worker, WorkerOptions};
@@ -111,6 +115,13 @@ pub(crate) async fn serve(
         .register_activities(ExternalActivities::new(github.clone()))
         .register_workflow::<ExternalDeploymentWorkflow>()
         .context("cannot register ExternalDeploymentWorkflow")?
+        .register_activities(PrCleanupActivities::new(
+            github.clone(),
+            temporal.clone(),
+            pr_cleanup_settings(config),
+        ))
+        .register_workflow::<PullRequestCleanupWorkflow>()
+        .context("cannot register PullRequestCleanupWorkflow")?
         .tuner(tuner(config))
         .graceful_shutdown_period(std::time::Duration::from_secs(20))
         .build();
@@ -222,6 +233,23 @@ fn tuner(config: &Config) -> TunerHolder {
         .local_activity_task_slot_supplier(FixedSizeSlotSupplier::new(wo.max_concurrent_activity))
         .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(1))
         .build()
+}
+
+/// What the clean-up of a closed pull request's previews matches and does (`pr_cleanup`).
+pub(crate) fn pr_cleanup_settings(config: &Config) -> PrCleanupSettings {
+    let pc = &config.pr_cleanup;
+    PrCleanupSettings {
+        rules: MatchRules {
+            environment_patterns: pc.environment_patterns.clone().unwrap_or_default(),
+            match_head_ref: pc.match_head_ref,
+        },
+        cleanup: CleanupSettings {
+            enabled: pc.enabled,
+            delete_deployments: pc.delete_deployments,
+            delete_environments: pc.delete_environments,
+            write_interval_ms: u64::try_from(pc.write_interval.as_millis()).unwrap_or(u64::MAX),
+        },
+    }
 }
 
 /// The PR checks' patterns, schemas and report mode from configuration, checked before the

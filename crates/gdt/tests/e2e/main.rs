@@ -13,4 +13,5 @@ mod faults;
 mod lifecycle;
 mod metrics;
 mod pr_checks;
+mod pr_cleanup;
 mod startup;

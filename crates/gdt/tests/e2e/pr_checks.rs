@@ -183,7 +183,6 @@ async fn each_accepted_action_starts_both_checks_and_the_rest_start_nothing() {
     env.push(("GDT_EXTERNAL_ENABLED".into(), "false".into()));
     let server = ServerProcess::start(&env, h.dir.path());
     for (event, file, expected) in [
-        ("pull_request", "pull_request.closed", StatusCode::ACCEPTED),
         ("pull_request", "pull_request.labeled", StatusCode::ACCEPTED),
         ("deployment", "deployment", StatusCode::ACCEPTED),
         (
@@ -199,6 +198,19 @@ async fn each_accepted_action_starts_both_checks_and_the_rest_start_nothing() {
             assert!(body["ignored"].is_string(), "{file}: {body}");
         }
     }
+    // A closed pull request starts no check: it starts the clean-up of its previews.
+    let (status, body) = deliver(
+        &server,
+        "pull_request",
+        "d-closed",
+        fixture("pull_request.closed"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(
+        body["cleanup"]["workflow_id"], "pr-cleanup-Codertocat/Hello-World#2",
+        "{body}"
+    );
     let listed = std::process::Command::new(temporal_cli())
         .args([
             "workflow",

@@ -1,6 +1,6 @@
 //! Test controls under `/_sandbox/` (no authentication, not journaled, no
-//! faults): the journal, faults, reset, health, the webhook target and its
-//! deliveries, and the pull requests (with their files) that the GitHub
+//! faults): the journal, faults, the secondary rate limit, reset, health, the webhook target
+//! and its deliveries, and the pull requests (with their files) that the GitHub
 //! routes then serve.
 
 use std::sync::Arc;
@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 use crate::context::Shared;
 use crate::error::json_response;
 use crate::faults::FaultSpec;
-use crate::state::{NewPull, PullPatch, RepoName};
+use crate::limits::ContentLimit;
+use crate::state::{NewPull, PullPatch, RepoName, UpdateRefused};
 use crate::webhooks::WebhookTarget;
 
 fn bad_request(message: &str) -> Response {
@@ -94,7 +95,9 @@ pub(crate) async fn create_pull(
 }
 
 /// `PATCH /_sandbox/repos/{owner}/{repo}/pulls/{number}`: moves a pull
-/// request's head or changes its refs, title or files; see [`PullPatch`].
+/// request's head or changes its refs, title or files, or closes (and merges) or reopens it,
+/// which sends a `pull_request` event `closed` or `reopened` to the webhook target; see
+/// [`PullPatch`].
 pub(crate) async fn update_pull(
     State(shared): State<Arc<Shared>>,
     Path((owner, name, number)): Path<(String, String, String)>,
@@ -115,18 +118,57 @@ pub(crate) async fn update_pull(
     let repo = RepoName { owner, name };
     let at = shared.scope(&repo, &base_url);
     match shared.store.update_pull(&at, number, patch, Utc::now()) {
-        Ok(pull) => json_response(StatusCode::OK, &pull),
-        Err(_) => not_found_response(),
+        Ok(update) => {
+            // Closing and reopening are what GitHub announces as `pull_request` events.
+            if let Some(transition) = update.transition {
+                let payload = json!({
+                    "action": transition.action(),
+                    "number": number,
+                    "pull_request": update.pull,
+                    "repository": update.repository,
+                    "sender": update.pull["user"],
+                });
+                shared.webhooks.send("pull_request", payload);
+            }
+            json_response(StatusCode::OK, &update.pull)
+        }
+        Err(UpdateRefused::NotFound) => not_found_response(),
+        Err(refused) => bad_request(&refused.to_string()),
     }
 }
 
+/// `GET /_sandbox/limits`: the secondary rate limit on content creation, `null` when off.
+pub(crate) async fn get_limits(State(shared): State<Arc<Shared>>) -> Response {
+    json_response(StatusCode::OK, &json!(shared.limits.get()))
+}
+
+/// `PUT /_sandbox/limits`: sets the secondary rate limit on content creation
+/// (`{"content_writes": N, "window_ms": M}`), counting from now.
+pub(crate) async fn put_limits(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<ContentLimit>(&body) {
+        Ok(limit) if limit.content_writes > 0 && limit.window_ms > 0 => {
+            shared.limits.set(Some(limit));
+            json_response(StatusCode::OK, &json!(limit))
+        }
+        Ok(_) => bad_request("content_writes and window_ms must be at least 1"),
+        Err(err) => bad_request(&format!("invalid limit: {err}")),
+    }
+}
+
+/// `DELETE /_sandbox/limits`: no secondary rate limit (the default).
+pub(crate) async fn delete_limits(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.limits.set(None);
+    StatusCode::NO_CONTENT
+}
+
 /// `POST /_sandbox/reset`: back to an empty GitHub with the configured
-/// credentials (minted installation tokens stay valid).
+/// credentials (minted installation tokens stay valid) and no secondary rate limit.
 pub(crate) async fn reset(State(shared): State<Arc<Shared>>) -> StatusCode {
     shared.store.reset();
     shared.faults.clear();
     shared.journal.clear();
     shared.auth.reset_quotas();
+    shared.limits.set(None);
     shared.webhooks.clear();
     StatusCode::NO_CONTENT
 }

@@ -70,6 +70,8 @@ pub(crate) struct NewPull {
 /// files readable by its SHA); `files` replace the file list of the head.
 /// Without `files`, a head moved to a SHA never seen before carries the old head's
 /// files over, and one moved back to an earlier head finds that head's files.
+/// `state` `closed` closes it (`merged: true` merges it as it closes), `open` reopens one
+/// that was closed without merging (GitHub cannot reopen a merged pull request).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PullPatch {
@@ -80,6 +82,51 @@ pub(crate) struct PullPatch {
     pub(crate) head_sha: Option<String>,
     pub(crate) title: Option<String>,
     pub(crate) files: Option<Vec<NewFile>>,
+    pub(crate) state: Option<PullState>,
+    pub(crate) merged: Option<bool>,
+}
+
+/// Whether a pull request is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum PullState {
+    Open,
+    Closed,
+}
+
+/// A change of a pull request's state, which GitHub announces as a `pull_request` event of
+/// this action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PullTransition {
+    Closed,
+    Reopened,
+}
+
+impl PullTransition {
+    /// The event's `action`.
+    pub(crate) fn action(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Reopened => "reopened",
+        }
+    }
+}
+
+/// Why a pull request was not updated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum UpdateRefused {
+    #[error("no such pull request")]
+    NotFound,
+    #[error("a merged pull request cannot be reopened")]
+    MergedCannotReopen,
+}
+
+/// What updating a pull request did: the pull request, its repository (both rendered), and
+/// the state change it made, if any.
+pub(crate) struct PullUpdate {
+    pub(crate) pull: Value,
+    pub(crate) repository: Value,
+    pub(crate) transition: Option<PullTransition>,
 }
 
 /// One changed file at a pull request's head.
@@ -122,6 +169,8 @@ pub(crate) enum PullError {
     RenameWithoutPrevious(String),
     #[error("previous_filename is only for renamed and copied files, not {0:?}")]
     UnexpectedPrevious(String),
+    #[error("merged: true needs state: closed (a pull request is merged as it closes)")]
+    MergedWithoutClosing,
 }
 
 impl NewPull {
@@ -149,6 +198,9 @@ impl PullPatch {
         }
         if let Some(sha) = &self.head_sha {
             check_sha(sha)?;
+        }
+        if self.merged == Some(true) && self.state != Some(PullState::Closed) {
+            return Err(PullError::MergedWithoutClosing);
         }
         self.files.as_deref().map_or(Ok(()), check_files)
     }
@@ -221,6 +273,10 @@ pub(super) struct Pull {
     /// [`super::Inner::last_move`] ticks: the latest one wins a branch name
     /// two pull requests share.
     pub(super) moved: u64,
+    /// When it was closed; `None` while open.
+    closed_at: Option<DateTime<Utc>>,
+    /// When it was merged (as it closed).
+    merged_at: Option<DateTime<Utc>>,
 }
 
 /// The changed files of one head SHA.
@@ -349,30 +405,40 @@ impl Store {
             commits: 1,
             comment_ids,
             moved: inner.last_move,
+            closed_at: None,
+            merged_at: None,
         };
         let number = pull.number;
         repo.pulls.insert(number, pull);
         render_pull(&at.render, repo, &repo.pulls[&number])
     }
 
-    /// Updates a pull request; see [`PullPatch`].
+    /// Updates a pull request; see [`PullPatch`]. Refuses to reopen a merged one.
     pub(crate) fn update_pull(
         &self,
         at: &Scope<'_>,
         number: u64,
         patch: PullPatch,
         now: DateTime<Utc>,
-    ) -> Result<Value, StoreError> {
+    ) -> Result<PullUpdate, UpdateRefused> {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let repo = inner
             .repos
             .get_mut(&at.repo.key())
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(UpdateRefused::NotFound)?;
         let base = patch
             .base_ref
             .map(|base_ref| (base_sha(repo, &base_ref), base_ref));
-        let pull = repo.pulls.get_mut(&number).ok_or(StoreError::NotFound)?;
+        let pull = repo.pulls.get_mut(&number).ok_or(UpdateRefused::NotFound)?;
+        let transition = match (patch.state, pull.closed_at) {
+            (Some(PullState::Closed), None) => Some(PullTransition::Closed),
+            (Some(PullState::Open), Some(_)) if pull.merged_at.is_some() => {
+                return Err(UpdateRefused::MergedCannotReopen)
+            }
+            (Some(PullState::Open), Some(_)) => Some(PullTransition::Reopened),
+            _ => None,
+        };
         let new_head = patch
             .head_sha
             .map(|sha| sha.to_ascii_lowercase())
@@ -406,12 +472,24 @@ impl Store {
         if let Some(snapshot) = snapshot {
             repo.heads.insert(pull.head_sha.clone(), snapshot);
         }
+        match transition {
+            Some(PullTransition::Closed) => {
+                pull.closed_at = Some(now);
+                pull.merged_at = patch.merged.unwrap_or(false).then_some(now);
+            }
+            Some(PullTransition::Reopened) => pull.closed_at = None,
+            None => {}
+        }
         inner.last_move += 1;
         pull.moved = inner.last_move;
         pull.updated_at = now;
         repo.latest_head = Some(pull.head_sha.clone());
         let pull = &repo.pulls[&number];
-        Ok(render_pull(&at.render, repo, pull))
+        Ok(PullUpdate {
+            pull: render_pull(&at.render, repo, pull),
+            repository: render_repository(&at.render, repo),
+            transition,
+        })
     }
 
     /// `GET /repos/{owner}/{repo}/pulls/{number}`
@@ -531,15 +609,15 @@ fn render_pull(ctx: &RenderContext<'_>, repo: &Repo, pull: &Pull) -> Value {
         "patch_url": format!("{html_url}.patch"),
         "issue_url": issue_url,
         "number": number,
-        "state": "open",
+        "state": if pull.closed_at.is_some() { "closed" } else { "open" },
         "locked": false,
         "title": pull.title,
         "user": owner,
         "body": null,
         "created_at": timestamp(pull.created_at),
         "updated_at": timestamp(pull.updated_at),
-        "closed_at": null,
-        "merged_at": null,
+        "closed_at": pull.closed_at.map(timestamp),
+        "merged_at": pull.merged_at.map(timestamp),
         "merge_commit_sha": null,
         "assignee": null,
         "assignees": [],
@@ -570,11 +648,11 @@ fn render_pull(ctx: &RenderContext<'_>, repo: &Repo, pull: &Pull) -> Value {
         "author_association": "OWNER",
         "auto_merge": null,
         "active_lock_reason": null,
-        "merged": false,
+        "merged": pull.merged_at.is_some(),
         "mergeable": true,
         "rebaseable": true,
         "mergeable_state": "clean",
-        "merged_by": null,
+        "merged_by": if pull.merged_at.is_some() { owner.clone() } else { Value::Null },
         "comments": pull.comment_ids.len(),
         "review_comments": 0,
         "maintainer_can_modify": false,

@@ -192,3 +192,93 @@ async fn bad_gateway_after_apply_creates_and_still_answers_502() {
     assert_eq!(journal.body[0]["fault"], "502_after_apply");
     assert_eq!(journal.body[0]["status"], 502);
 }
+
+/// GitHub's secondary limit on content creation (80 per minute per caller), scaled down: a
+/// write over the count is GitHub's 403 with `retry-after` and its message; reads and other
+/// callers are not counted; the control validates and reports the limit.
+#[tokio::test]
+async fn content_creation_over_the_limit_is_a_secondary_rate_limit() {
+    let app = spawn_app().await;
+    let limits = app.url("/_sandbox/limits");
+    let off = app.send(app.client.get(&limits)).await;
+    assert_eq!((off.status, off.body.clone()), (200, json!(null)));
+    for bad in [
+        json!({"content_writes": 0, "window_ms": 1000}),
+        json!({"content_writes": 2}),
+        json!({"content_writes": 2, "window_ms": 1000, "other": 1}),
+    ] {
+        let refused = app.send(app.client.put(&limits).json(&bad)).await;
+        assert_eq!(refused.status, 400, "{bad}");
+    }
+    let limit = json!({"content_writes": 2, "window_ms": 60_000});
+    let set = app.send(app.client.put(&limits).json(&limit)).await;
+    assert_eq!((set.status, set.body.clone()), (200, limit.clone()));
+    assert_eq!(app.send(app.client.get(&limits)).await.body, limit);
+
+    let created = app
+        .post(
+            "/repos/o/r/deployments",
+            &json!({"ref": "main", "environment": "pr-7"}),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let id = created.body["id"].as_u64().expect("id");
+    assert_eq!(
+        app.get("/repos/o/r/deployments").await.status,
+        200,
+        "reads do not count"
+    );
+    let status = app
+        .post(
+            &format!("/repos/o/r/deployments/{id}/statuses"),
+            &json!({"state": "inactive"}),
+        )
+        .await;
+    assert_eq!(status.status, 201);
+    let refused = app.delete(&format!("/repos/o/r/deployments/{id}")).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    let retry_after: u64 = refused
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("retry-after");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert!(
+        refused.header_u64("x-ratelimit-remaining") > 0,
+        "not the primary limit"
+    );
+    let message = refused.body["message"].as_str().expect("message");
+    assert!(
+        message.starts_with("You have exceeded a secondary rate limit."),
+        "{message}"
+    );
+    assert!(refused.body["documentation_url"]
+        .as_str()
+        .is_some_and(|u| u.contains("secondary-rate-limits")));
+    // Refused, so not done: the deployment is still there.
+    assert_eq!(
+        app.get(&format!("/repos/o/r/deployments/{id}"))
+            .await
+            .status,
+        200
+    );
+
+    // Another caller has its own count.
+    let token = app.installation_token().await;
+    let other = app
+        .post_as("/repos/o/r/deployments", &token, &json!({"ref": "main"}))
+        .await;
+    assert_eq!(other.status, 201);
+
+    let lifted = app.send(app.client.delete(&limits)).await;
+    assert_eq!(lifted.status, 204);
+    assert_eq!(
+        app.delete(&format!("/repos/o/r/deployments/{id}"))
+            .await
+            .status,
+        204
+    );
+    let journal = app.journal().await;
+    assert!(journal
+        .iter()
+        .any(|e| e["status"] == 403 && e["method"] == "DELETE"));
+}

@@ -261,3 +261,120 @@ async fn a_refused_delivery_is_retried_and_nothing_is_sent_without_a_target() {
     assert_eq!(recorded.len(), 2);
     assert_eq!(recorded[1]["delivered"], true);
 }
+
+/// Closing a pull request through the controls is GitHub's `pull_request` `closed` event (merged
+/// or not), reopening one closed unmerged its `reopened`; the pull request reads as GitHub
+/// shows it then, and a merged one cannot be reopened.
+#[tokio::test]
+async fn closing_and_reopening_a_pull_request_send_its_events() {
+    let (url, received) = receiver(0).await;
+    let app = sandbox_sending_to(&url).await;
+    let repo = "acme/closing";
+    for number in [7, 8] {
+        app.create_pull(
+            repo,
+            json!({"number": number, "base_ref": "main", "head_ref": format!("feature-{number}"),
+                   "head_sha": "a".repeat(40), "files": []}),
+        )
+        .await;
+    }
+    let path = |n: u64| format!("/_sandbox/repos/{repo}/pulls/{n}");
+    let refused = app
+        .send(
+            app.client
+                .patch(app.url(&path(7)))
+                .json(&json!({"merged": true})),
+        )
+        .await;
+    assert_eq!(
+        refused.status, 400,
+        "merging needs closing: {}",
+        refused.text
+    );
+    let merged = app
+        .send(
+            app.client
+                .patch(app.url(&path(7)))
+                .json(&json!({"state": "closed", "merged": true})),
+        )
+        .await;
+    assert_eq!(merged.status, 200, "{}", merged.text);
+    let closed = app
+        .send(
+            app.client
+                .patch(app.url(&path(8)))
+                .json(&json!({"state": "closed"})),
+        )
+        .await;
+    assert_eq!(closed.status, 200, "{}", closed.text);
+    // Closing again changes nothing and announces nothing.
+    app.send(
+        app.client
+            .patch(app.url(&path(8)))
+            .json(&json!({"state": "closed"})),
+    )
+    .await;
+    let reopened = app
+        .send(
+            app.client
+                .patch(app.url(&path(8)))
+                .json(&json!({"state": "open"})),
+        )
+        .await;
+    assert_eq!(reopened.status, 200, "{}", reopened.text);
+    let merged_reopen = app
+        .send(
+            app.client
+                .patch(app.url(&path(7)))
+                .json(&json!({"state": "open"})),
+        )
+        .await;
+    assert_eq!(merged_reopen.status, 400, "{}", merged_reopen.text);
+
+    let pull = app.get(&format!("/repos/{repo}/pulls/7")).await.body;
+    crate::helpers::assert_valid(&crate::helpers::PULL_REQUEST_SCHEMA, &pull);
+    assert_eq!(
+        (pull["state"].clone(), pull["merged"].clone()),
+        (json!("closed"), json!(true))
+    );
+    assert!(pull["closed_at"].is_string() && pull["merged_at"] == pull["closed_at"]);
+    assert_eq!(pull["merged_by"]["login"], "acme");
+    let pull = app.get(&format!("/repos/{repo}/pulls/8")).await.body;
+    assert_eq!(
+        (pull["state"].clone(), pull["merged"].clone()),
+        (json!("open"), json!(false))
+    );
+    assert!(pull["closed_at"].is_null() && pull["merged_at"].is_null());
+
+    let recorded = deliveries(&app, 3).await;
+    let events: Vec<(String, String, u64, bool)> = recorded
+        .iter()
+        .map(|d| {
+            let payload = &d["payload"];
+            (
+                d["event"].as_str().unwrap().to_owned(),
+                payload["action"].as_str().unwrap().to_owned(),
+                payload["number"].as_u64().unwrap(),
+                payload["pull_request"]["merged"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("pull_request", "closed", 7, true),
+        ("pull_request", "closed", 8, false),
+        ("pull_request", "reopened", 8, false),
+    ]
+    .map(|(e, a, n, m)| (e.to_owned(), a.to_owned(), n, m));
+    assert_eq!(events, expected);
+    let first = &recorded[0]["payload"];
+    assert_eq!(first["pull_request"]["head"]["ref"], "feature-7");
+    assert_eq!(first["repository"]["full_name"], repo);
+    assert_eq!(first["sender"]["login"], "acme");
+    let hits = received.hits.lock().expect("hits").clone();
+    let (headers, body) = &hits[0];
+    assert_eq!(headers["x-github-event"], "pull_request");
+    assert!(valid_signature(
+        body,
+        headers["x-hub-signature-256"].to_str().unwrap()
+    ));
+}

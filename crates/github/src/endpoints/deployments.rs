@@ -8,8 +8,8 @@ use url::Url;
 use crate::client::transport::{decode, Request};
 use crate::error::Error;
 use crate::types::{
-    truncate_description, Deployment, DeploymentFilter, DeploymentStatus, NewDeployment,
-    NewDeploymentStatus, ReportedStatus,
+    truncate_description, Deployment, DeploymentDeletion, DeploymentFilter, DeploymentStatus,
+    NewDeployment, NewDeploymentStatus, ReportedStatus,
 };
 use crate::Client;
 
@@ -119,6 +119,32 @@ impl Client {
             .get_json(Endpoint::DeploymentStatuses, url, "deployment statuses")
             .await?;
         Ok(newest.into_iter().next())
+    }
+
+    /// Deletes a deployment (`DELETE /repos/{owner}/{repo}/deployments/{id}`, `204`).
+    ///
+    /// GitHub deletes only inactive deployments while the repository has more than one, and
+    /// answers 422 otherwise: that is [`DeploymentDeletion::NotInactive`], not an error, so
+    /// the caller can mark it inactive and try again. Deleting twice leaves the same result,
+    /// so this is retried like a read, and a deployment already gone (404) counts as
+    /// deleted.
+    pub async fn delete_deployment(
+        &self,
+        owner: &str,
+        repo: &str,
+        deployment_id: u64,
+    ) -> Result<DeploymentDeletion, Error> {
+        let id = deployment_id.to_string();
+        let url = self.repo_endpoint(owner, repo, &["deployments", &id])?;
+        let req = Request::new(Endpoint::Deployments, Method::DELETE, url).idempotent();
+        match self.execute(&req).await {
+            Ok(_) => Ok(DeploymentDeletion::Deleted),
+            Err(Error::NotFound { .. }) => Ok(DeploymentDeletion::AlreadyGone),
+            Err(Error::Validation { message, .. }) => {
+                Ok(DeploymentDeletion::NotInactive { message })
+            }
+            Err(err) => Err(err),
+        }
     }
 
     fn statuses_endpoint(&self, owner: &str, repo: &str, deployment_id: u64) -> Result<Url, Error> {

@@ -8,4 +8,5 @@ mod check_runs;
 mod comments;
 mod contents;
 mod deployments;
+mod environments;
 mod pulls;

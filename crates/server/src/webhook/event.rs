@@ -2,6 +2,7 @@
 
 use gdt_metrics::labels::WebhookEvent;
 use gdt_tracker::pr_checks::PullRequestHead;
+use gdt_tracker::pr_cleanup::ClosedPullRequest;
 use serde::Deserialize;
 
 use super::deployment::{DeploymentEvent, DeploymentEventKind};
@@ -9,7 +10,11 @@ use super::deployment::{DeploymentEvent, DeploymentEventKind};
 /// The `pull_request` actions that start the checks: new code to judge.
 pub const CHECKED_ACTIONS: [&str; 4] = ["opened", "synchronize", "reopened", "ready_for_review"];
 
-/// The `action` label of a `pull_request` action that is not one of [`CHECKED_ACTIONS`].
+/// The `pull_request` action that starts the clean-up of its preview deployments.
+pub const CLEANUP_ACTION: &str = "closed";
+
+/// The `action` label of a `pull_request` action that is neither one of [`CHECKED_ACTIONS`]
+/// nor [`CLEANUP_ACTION`].
 pub const OTHER_ACTION: &str = "other";
 
 /// The action of the `deployment` and `deployment_status` deliveries that are read (GitHub
@@ -29,6 +34,8 @@ pub enum Delivery {
     PullRequest(PullRequestEvent),
     /// A deployment was created, or a status added to one (action `created`).
     Deployment(DeploymentEvent),
+    /// A pull request closed (merged or not): its previews are cleaned up.
+    PullRequestClosed(ClosedPullRequest),
     /// Something we do not handle, and why.
     Ignored {
         /// The `action` label ([`action_label`], or [`NO_ACTION`]).
@@ -39,13 +46,14 @@ pub enum Delivery {
 }
 
 impl Delivery {
-    /// The `action` label of the delivery: one of [`CHECKED_ACTIONS`], [`CREATED_ACTION`],
+    /// The `action` label of the delivery: one of [`CHECKED_ACTIONS`], [`CLEANUP_ACTION`], [`CREATED_ACTION`],
     /// [`OTHER_ACTION`] or [`NO_ACTION`].
     pub fn action(&self) -> &'static str {
         match self {
             Self::Ping => NO_ACTION,
             Self::PullRequest(pr) => action_label(&pr.action),
             Self::Deployment(_) => CREATED_ACTION,
+            Self::PullRequestClosed(_) => CLEANUP_ACTION,
             Self::Ignored { action, .. } => action,
         }
     }
@@ -63,11 +71,13 @@ pub fn event_label(event: &str) -> WebhookEvent {
 }
 
 /// The `action` label of a `pull_request` action: the word itself when it is one of
-/// [`CHECKED_ACTIONS`], otherwise [`OTHER_ACTION`], so a label never carries a request's text.
+/// [`CHECKED_ACTIONS`] or [`CLEANUP_ACTION`], otherwise [`OTHER_ACTION`], so a label never
+/// carries a request's text.
 pub fn action_label(action: &str) -> &'static str {
     CHECKED_ACTIONS
         .iter()
-        .find(|&&checked| checked == action)
+        .chain(&[CLEANUP_ACTION])
+        .find(|&&known| known == action)
         .copied()
         .unwrap_or(OTHER_ACTION)
 }
@@ -109,6 +119,8 @@ struct PullRequestPayload {
 struct PullRequest {
     head: Branch,
     base: Branch,
+    #[serde(default)]
+    merged: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -169,11 +181,20 @@ pub fn decode(event: &str, json: &[u8]) -> Result<Delivery, DecodeError> {
         }
         "pull_request" => {
             let p: PullRequestPayload = serde_json::from_slice(json).map_err(malformed)?;
+            if p.action == CLEANUP_ACTION {
+                return Ok(Delivery::PullRequestClosed(ClosedPullRequest {
+                    owner: p.repository.owner.login,
+                    repo: p.repository.name,
+                    number: p.number,
+                    head_ref: p.pull_request.head.ref_,
+                    merged: p.pull_request.merged.unwrap_or(false),
+                }));
+            }
             if !CHECKED_ACTIONS.contains(&p.action.as_str()) {
                 return Ok(Delivery::Ignored {
                     action: action_label(&p.action),
                     reason: format!(
-                        "pull_request action {:?} is not checked (only {})",
+                        "pull_request action {:?} starts nothing (only {}, and {CLEANUP_ACTION})",
                         p.action,
                         CHECKED_ACTIONS.join(", ")
                     ),
@@ -248,12 +269,20 @@ pub(super) mod tests {
             );
             assert_eq!(pr.head.head_sha.len(), 40);
         }
-        for name in ["pull_request.closed", "pull_request.labeled"] {
-            assert!(matches!(
-                decode("pull_request", &fixture(name)).unwrap(),
-                Delivery::Ignored { .. }
-            ));
-        }
+        assert!(matches!(
+            decode("pull_request", &fixture("pull_request.labeled")).unwrap(),
+            Delivery::Ignored { .. }
+        ));
+        let Delivery::PullRequestClosed(closed) =
+            decode("pull_request", &fixture("pull_request.closed")).unwrap()
+        else {
+            panic!("closed starts no clean-up");
+        };
+        assert_eq!(
+            (closed.owner.as_str(), closed.repo.as_str(), closed.number),
+            ("Codertocat", "Hello-World", 2)
+        );
+        assert_eq!(closed.head_ref, "changes");
         assert_eq!(decode("ping", &fixture("ping")).unwrap(), Delivery::Ping);
         for event in ["deployment", "deployment_status"] {
             assert!(matches!(
@@ -299,10 +328,13 @@ pub(super) mod tests {
         assert_eq!(event_label("deployment_review"), WebhookEvent::Other);
         assert_eq!(event_label(""), WebhookEvent::Other);
         assert_eq!(action_label("ready_for_review"), "ready_for_review");
-        assert_eq!(action_label("closed"), OTHER_ACTION);
+        assert_eq!(action_label("closed"), CLEANUP_ACTION);
+        assert_eq!(action_label("labeled"), OTHER_ACTION);
         assert_eq!(action_label("opened\u{0}"), OTHER_ACTION);
         let closed = decode("pull_request", &fixture("pull_request.closed")).unwrap();
-        assert_eq!(closed.action(), OTHER_ACTION);
+        assert_eq!(closed.action(), CLEANUP_ACTION);
+        let labeled = decode("pull_request", &fixture("pull_request.labeled")).unwrap();
+        assert_eq!(labeled.action(), OTHER_ACTION);
         let opened = decode("pull_request", &fixture("pull_request.opened")).unwrap();
         assert_eq!(opened.action(), "opened");
         assert_eq!(Delivery::Ping.action(), NO_ACTION);

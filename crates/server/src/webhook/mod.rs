@@ -1,7 +1,8 @@
 //! `POST /webhook`: GitHub's deliveries. `pull_request` events with new code start the PR
-//! checks; `deployment` and `deployment_status` events about deployments created by others
-//! start or tell their watcher ([`deployment`]); everything else is acknowledged and left
-//! alone.
+//! checks; a `pull_request` `closed` (merged or not) starts the clean-up of its preview
+//! deployments; `deployment` and `deployment_status` events about deployments created by
+//! others start or tell their watcher ([`deployment`]); everything else is acknowledged and
+//! left alone.
 //!
 //! Nothing unauthenticated is buffered beyond a bound: before a byte of the body is read, a
 //! delivery without a well-formed `X-Hub-Signature-256` (or any delivery when no secret is
@@ -10,7 +11,8 @@
 //! `webhook.max_body_bytes`; a delivery that does not fit is answered `503` with
 //! `Retry-After` at once, without reading it. Only then is the body read and its HMAC checked.
 //!
-//! Answers: `200` ping; `202` with the checks started (or why nothing was); `401`; `400`
+//! Answers: `200` ping; `202` with the checks started (or why nothing was), or with the
+//! clean-up's workflow id (`cleanup`); `401`; `400`
 //! malformed payload; `413`; `422` when the repository or PR named cannot exist or Temporal
 //! refuses the start as invalid (redelivering cannot help); `503` when Temporal cannot be
 //! reached in time, so the delivery shows as failed on GitHub and can be redelivered. The two
@@ -40,6 +42,7 @@ use axum::{Json, Router};
 use gdt_metrics::labels::{SignatureFailure, WebhookOutcome};
 use gdt_metrics::metrics;
 use gdt_tracker::pr_checks::{Check, CheckOutcome, CheckStart, PullRequestHead};
+use gdt_tracker::pr_cleanup::ClosedPullRequest;
 use gdt_tracker::ServiceError;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
@@ -226,28 +229,19 @@ async fn act(
             let reason = "pull-request checks are disabled (pr_checks.enabled)";
             return (WebhookOutcome::Ignored, ignored(delivery_id, reason));
         }
+        Delivery::PullRequestClosed(_) if !state.settings.pr_cleanup_enabled => {
+            let reason = "pull-request clean-up is disabled (pr_cleanup.enabled)";
+            return (WebhookOutcome::Ignored, ignored(delivery_id, reason));
+        }
+        Delivery::PullRequestClosed(closed) => return clean_up(state, delivery_id, &closed).await,
         Delivery::PullRequest(pr) => pr,
     };
     let head = &pr.head;
     // One budget for connecting and starting, so the answer stays within GitHub's 10 s.
     let deadline = tokio::time::Instant::now() + START_BUDGET;
-    let services = match tokio::time::timeout_at(deadline, state.temporal.services()).await {
-        Ok(Ok(services)) => services,
-        Ok(Err(e)) => {
-            return (
-                WebhookOutcome::Unavailable,
-                ApiError::from(e).into_response(),
-            )
-        }
-        Err(_) => {
-            let e = ServiceError::Unavailable(format!(
-                "could not connect to Temporal within {START_BUDGET:?}; GitHub can redeliver"
-            ));
-            return (
-                WebhookOutcome::Unavailable,
-                ApiError::from(e).into_response(),
-            );
-        }
+    let services = match services(state, deadline).await {
+        Ok(services) => services,
+        Err(refused) => return refused,
     };
     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
     let results = start_each(left, |check| services.pr_checks.start(check, head)).await;
@@ -268,6 +262,71 @@ async fn act(
     (outcome, response)
 }
 
+/// The Temporal services, connecting first if needed, by `deadline`; or the answer to give.
+async fn services(
+    state: &AppState,
+    deadline: tokio::time::Instant,
+) -> Result<&crate::Services, (WebhookOutcome, Response)> {
+    let e = match tokio::time::timeout_at(deadline, state.temporal.services()).await {
+        Ok(Ok(services)) => return Ok(services),
+        Ok(Err(e)) => e,
+        Err(_) => ServiceError::Unavailable(format!(
+            "could not connect to Temporal within {START_BUDGET:?}; GitHub can redeliver"
+        )),
+    };
+    Err((
+        WebhookOutcome::Unavailable,
+        ApiError::from(e).into_response(),
+    ))
+}
+
+/// Starts the clean-up of a closed pull request's previews (or finds it running): `202` with
+/// its workflow id, `503` when redelivering can help, `422` when it cannot.
+async fn clean_up(
+    state: &AppState,
+    delivery_id: &str,
+    closed: &ClosedPullRequest,
+) -> (WebhookOutcome, Response) {
+    let deadline = tokio::time::Instant::now() + START_BUDGET;
+    let services = match services(state, deadline).await {
+        Ok(services) => services,
+        Err(refused) => return refused,
+    };
+    let started = tokio::time::timeout_at(deadline, services.pr_cleanup.start(closed))
+        .await
+        .unwrap_or_else(|_| {
+            Err(ServiceError::Unavailable(format!(
+                "Temporal did not answer within {START_BUDGET:?}; GitHub can redeliver"
+            )))
+        });
+    tracing::info!(
+        delivery = %delivery_id,
+        repository = %format!("{}/{}", closed.owner, closed.repo),
+        pr = closed.number,
+        merged = closed.merged,
+        started = started.is_ok(),
+        "pull_request closed delivery"
+    );
+    match started {
+        Ok(cleanup) => (
+            WebhookOutcome::Started,
+            (
+                StatusCode::ACCEPTED,
+                Json(json!({ "delivery": delivery_id, "cleanup": cleanup })),
+            )
+                .into_response(),
+        ),
+        Err(e) => {
+            let outcome = if retry_can_help_error(&e) {
+                WebhookOutcome::Unavailable
+            } else {
+                WebhookOutcome::Invalid
+            };
+            (outcome, ApiError::from(e).into_response())
+        }
+    }
+}
+
 /// What the starts of the checks come to, as counted: all started, some, or none (because
 /// Temporal could not be reached, or because it refused the start as invalid).
 fn start_outcome(results: &[(Check, Result<CheckStart, ServiceError>)]) -> WebhookOutcome {
@@ -285,10 +344,12 @@ fn start_outcome(results: &[(Check, Result<CheckStart, ServiceError>)]) -> Webho
 
 /// Whether redelivering could start a check that did not start.
 fn retry_can_help(result: &Result<CheckStart, ServiceError>) -> bool {
-    matches!(
-        result,
-        Err(ServiceError::Unavailable(_) | ServiceError::Temporal(_))
-    )
+    result.as_ref().err().is_some_and(retry_can_help_error)
+}
+
+/// Whether redelivering could start what this error stopped.
+fn retry_can_help_error(e: &ServiceError) -> bool {
+    matches!(e, ServiceError::Unavailable(_) | ServiceError::Temporal(_))
 }
 
 /// Starts every check concurrently, each within `budget`.

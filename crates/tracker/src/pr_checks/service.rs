@@ -208,7 +208,7 @@ impl PrCheckService {
 
 /// Sorts a refused start: what retrying cannot fix is invalid input, the rest is Temporal
 /// being unavailable.
-fn start_error(workflow_id: &str, e: WorkflowStartError) -> ServiceError {
+pub(crate) fn start_error(workflow_id: &str, e: WorkflowStartError) -> ServiceError {
     match e {
         WorkflowStartError::Rpc(status) if is_permanent(status.code()) => {
             ServiceError::InvalidInput(format!(

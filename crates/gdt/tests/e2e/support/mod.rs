@@ -364,8 +364,8 @@ pub async fn client() -> temporalio_client::Client {
 
 /// Replays a finished workflow's recorded history against today's workflow code: fails
 /// when the code would no longer make the same decisions (a determinism break). Any of the
-/// tracker's workflows (deployments, lanes, both PR checks, the watchers of others'
-/// deployments).
+/// tracker's workflows (deployments, lanes, both PR checks, the PR clean-up and the watchers
+/// of others' deployments).
 pub async fn replay(workflow_id: &str) {
     use gdt_tracker::deployments::GitHubDeploymentWorkflow;
     use gdt_tracker::external::ExternalDeploymentWorkflow;
@@ -387,6 +387,8 @@ pub async fn replay(workflow_id: &str) {
         .register_workflow::<gdt_tracker::lanes::LaneWorkflow>()
         .expect("register")
         .register_workflow::<ExternalDeploymentWorkflow>()
+        .expect("register")
+        .register_workflow::<gdt_tracker::pr_cleanup::PullRequestCleanupWorkflow>()
         .expect("register")
         .build();
     let replayer = WorkflowReplayer::new(options).expect("replayer");
