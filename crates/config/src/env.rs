@@ -218,6 +218,8 @@ mod tests {
             | "pr_cleanup.enabled"
             | "pr_cleanup.match_head_ref" => "false",
             "deployment.inactivation" => "off",
+            "external.lifecycle" => "true",
+            "external.service_source" => "task",
             k if k.starts_with("pr_cleanup.delete_") => "true",
             "pr_checks.report" => "comment",
             k if k.contains("enable") || k == "github.enterprise" => "true",

@@ -237,9 +237,6 @@ section! {
     }
 }
 
-// Not declared yet: `external.lifecycle` (the service and superseding rules of `deployment.*`
-// applied to deployments created by others, and where their service is read from). The
-// watcher (`gdt_tracker::external`) only ever posts the one `inactive` of a silent deployment.
 section! {
     /// Deployments created by others (GitHub Actions jobs, hosting providers' apps), which
     /// `gdt serve` learns of from the `deployment` and `deployment_status` webhooks.
@@ -253,6 +250,12 @@ section! {
             env "GDT_EXTERNAL_INACTIVITY_TIMEOUT", check required;
         /// Globs of the environments watched (unset: all; in the variable, comma-separated).
         environments: Option<Vec<String>> = None, env "GDT_EXTERNAL_ENVIRONMENTS";
+        /// Apply gdt's lifecycle (`deployment.supersede`, `deployment.inactivation`: lanes of
+        /// repository, environment and service) to these deployments too.
+        lifecycle: bool = false, env "GDT_EXTERNAL_LIFECYCLE";
+        /// Where their service is read from: `none` (the repository), `task`, or
+        /// `payload:KEY`.
+        service_source: String = "none".to_owned(), env "GDT_EXTERNAL_SERVICE_SOURCE";
     }
 }
 

@@ -183,7 +183,7 @@ pub(crate) struct TrackStartArgs {
     #[arg(long, default_value = "")]
     pub(crate) execution_id: String,
     /// The service deployed, when the repository holds several (letters, digits, '.', '_',
-    /// '-', '/'); superseding and inactivation apply per repository, environment and service.
+    /// '-', '/', ':'); superseding and inactivation apply per repository, environment and service.
     #[arg(long, default_value = "")]
     pub(crate) service: String,
     /// Workflow id (default: deployment-OWNER-REPO-ENVIRONMENT[-SERVICE]-EXECUTION_ID_OR_SHA).

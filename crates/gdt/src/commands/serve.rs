@@ -11,7 +11,7 @@ use gdt_server::{
     ApiTokens, AppState, ExternalWatch, OurApp, Services, Settings, TemporalGate, WebhookSecrets,
 };
 use gdt_tracker::deployments::DeploymentService;
-use gdt_tracker::external::ExternalDeploymentService;
+use gdt_tracker::external::{ExternalDeploymentService, ServiceSource};
 use gdt_tracker::pr_checks::PrCheckService;
 use gdt_tracker::pr_cleanup::PrCleanupService;
 use secrecy::SecretString;
@@ -143,8 +143,21 @@ pub(crate) fn external_watch(config: &Config) -> anyhow::Result<ExternalWatch> {
         bot_login: Arc::default(),
     };
     let environments = config.external.environments.as_deref();
-    ExternalWatch::new(config.external.enabled, environments, app)
-        .context("external.environments has a pattern that is not a glob")
+    let lifecycle = if config.external.lifecycle {
+        let source = config
+            .external
+            .service_source
+            .parse::<ServiceSource>()
+            .map_err(|e| anyhow::anyhow!("external.service_source: {e}"))?;
+        Some(source)
+    } else {
+        None
+    };
+    Ok(
+        ExternalWatch::new(config.external.enabled, environments, app)
+            .context("external.environments has a pattern that is not a glob")?
+            .with_lifecycle(lifecycle),
+    )
 }
 
 /// Learns the login this App's writes are sent by (`{slug}[bot]`, from `GET /app`), so the

@@ -227,3 +227,120 @@ async fn a_silent_deployment_of_someone_elses_is_marked_inactive_once_and_a_fini
     replay(&watcher_id(silent)).await;
     replay(&watcher_id(finished)).await;
 }
+
+/// The repository of the lifecycle test: watcher ids are per deployment id, and each test's
+/// sandbox numbers deployments from 1, so two tests must not share a repository.
+const SHOP: &str = "acme/shop";
+
+fn shop_watcher_id(deployment_id: u64) -> String {
+    format!("gdt-external-{SHOP}#{deployment_id}")
+}
+
+async fn shop_status(github: &GitHub, id: u64, state: &str) {
+    let path = format!("/repos/{SHOP}/deployments/{id}/statuses");
+    post(github, &path, json!({"state": state})).await;
+}
+
+fn shop_watcher_result(deployment_id: u64) -> Value {
+    result_of(&shop_watcher_id(deployment_id))
+}
+
+/// Creates a deployment of `task` to `environment` with the plain token, and returns its id.
+async fn foreign_task_deployment(github: &GitHub, environment: &str, task: &str) -> u64 {
+    let body = json!({"ref": SHA, "environment": environment, "task": task, "payload": {}});
+    let created = post(github, &format!("/repos/{SHOP}/deployments"), body).await;
+    created["id"].as_u64().expect("deployment id")
+}
+
+/// Polls the sandbox until deployment `id` holds exactly `want`, and returns its statuses.
+async fn states_become(github: &GitHub, id: u64, want: &[&str]) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let statuses = github.statuses(SHOP, id).await;
+        let states: Vec<&str> = statuses
+            .iter()
+            .filter_map(|s| s["state"].as_str())
+            .collect();
+        if states == want {
+            return statuses;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deployment {id}: {states:?}, want {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_lifecycle_on_others_deployments_supersede_and_replace_per_service() {
+    let github = GitHub::start_with_app_slug(APP_SLUG).await;
+    let mut env = github.env(&queue("external-lifecycle"));
+    env.extend([
+        ("GDT_EXTERNAL_INACTIVITY_TIMEOUT".into(), "1h".into()),
+        ("GDT_EXTERNAL_LIFECYCLE".into(), "true".into()),
+        ("GDT_EXTERNAL_SERVICE_SOURCE".into(), "task".into()),
+    ]);
+    let dir = github.dir.path();
+    let _worker = WorkerProcess::start(&env, dir);
+    let server = ServerProcess::start(&env, dir);
+    let target = json!({"url": format!("{}/webhook", server.api), "secret": WEBHOOK_SECRET});
+    reqwest::Client::new()
+        .put(format!("{}/_sandbox/webhook", github.url()))
+        .json(&target)
+        .send()
+        .await
+        .expect("set the webhook")
+        .error_for_status()
+        .expect("webhook set");
+
+    // Production, where GitHub's auto_inactive never reaches. Service deploy:web succeeds.
+    let web = foreign_task_deployment(&github, "production", "deploy:web").await;
+    shop_status(&github, web, "success").await;
+    assert_eq!(shop_watcher_result(web)["ending"], "finished");
+    // Service deploy:api: A succeeds, then B: B replaces A.
+    let a = foreign_task_deployment(&github, "production", "deploy:api").await;
+    shop_status(&github, a, "success").await;
+    assert_eq!(shop_watcher_result(a)["ending"], "finished");
+    let b = foreign_task_deployment(&github, "production", "deploy:api").await;
+    shop_status(&github, b, "in_progress").await;
+    shop_status(&github, b, "success").await;
+    assert_eq!(shop_watcher_result(b)["ending"], "finished");
+    let replaced = states_become(&github, a, &["success", "inactive"]).await;
+    assert_eq!(
+        replaced[1]["description"],
+        format!("Replaced by deployment {b} of deploy:api")
+    );
+
+    // C runs when D starts: D supersedes C, whose watcher posts the one inactive.
+    let c = foreign_task_deployment(&github, "production", "deploy:api").await;
+    shop_status(&github, c, "in_progress").await;
+    eventually(Duration::from_secs(20), "C's watcher joined", || async {
+        temporal(&["workflow", "describe", "--workflow-id", &shop_watcher_id(c)])
+            .status
+            .success()
+    })
+    .await;
+    let d = foreign_task_deployment(&github, "production", "deploy:api").await;
+    shop_status(&github, d, "in_progress").await;
+    let result = shop_watcher_result(c);
+    assert_eq!(result["ending"], "superseded", "{result}");
+    let superseded = states_become(&github, c, &["in_progress", "inactive"]).await;
+    assert_eq!(
+        superseded[1]["description"],
+        format!("Superseded by deployment {d}")
+    );
+    assert_eq!(
+        superseded[1]["creator"]["login"],
+        format!("{APP_SLUG}[bot]")
+    );
+
+    // D succeeds: it replaces B, the lane's live one. Service deploy:web is untouched.
+    shop_status(&github, d, "success").await;
+    assert_eq!(shop_watcher_result(d)["ending"], "finished");
+    states_become(&github, b, &["in_progress", "success", "inactive"]).await;
+    states_become(&github, d, &["in_progress", "success"]).await;
+    assert_eq!(github.states(SHOP, web).await, ["success"]);
+    assert_eq!(github.states(SHOP, c).await, ["in_progress", "inactive"]);
+    replay(&shop_watcher_id(c)).await;
+}

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gdt_metrics::labels::WebhookOutcome;
-use gdt_tracker::external::{ExternalDeployment, Observed};
+use gdt_tracker::external::{ExternalDeployment, Observed, ServiceSource};
 use gdt_tracker::ServiceError;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
@@ -64,6 +64,10 @@ pub struct DeploymentEvent {
     pub status_names_app: bool,
     /// `sender.login`: who caused the delivery.
     pub sender: String,
+    /// `deployment.task`.
+    pub task: String,
+    /// `deployment.payload` as an object (empty when it is none).
+    pub payload: serde_json::Map<String, Value>,
 }
 
 /// This installation's GitHub App, as deliveries name it.
@@ -86,6 +90,9 @@ pub struct ExternalWatch {
     environments: Option<GlobSet>,
     /// The App whose own deployments and statuses are not watched.
     pub app: OurApp,
+    /// `external.lifecycle`: where the service of a deployment is read from, when gdt's
+    /// superseding and inactivation apply to deployments created by others.
+    pub lifecycle: Option<ServiceSource>,
 }
 
 impl Default for ExternalWatch {
@@ -95,6 +102,7 @@ impl Default for ExternalWatch {
             enabled: true,
             environments: None,
             app: OurApp::default(),
+            lifecycle: None,
         }
     }
 }
@@ -122,7 +130,17 @@ impl ExternalWatch {
             enabled,
             environments,
             app,
+            lifecycle: None,
         })
+    }
+
+    /// The same, with gdt's lifecycle applied to the deployments watched, their service read
+    /// from `source` (`external.lifecycle`, `external.service_source`).
+    pub fn with_lifecycle(self, source: Option<ServiceSource>) -> Self {
+        Self {
+            lifecycle: source,
+            ..self
+        }
     }
 
     /// Whether deployments to `environment` are watched.
@@ -179,6 +197,8 @@ struct DeploymentObject {
     id: u64,
     #[serde(default)]
     environment: String,
+    #[serde(default)]
+    task: String,
     #[serde(default)]
     payload: Value,
     #[serde(default)]
@@ -250,6 +270,7 @@ pub fn decode(kind: DeploymentEventKind, json: &[u8]) -> Result<DeploymentEvent,
             repo: p.repository.name,
             deployment_id: p.deployment.id,
             environment: p.deployment.environment,
+            lane_service: None,
         },
         observed,
         marker: payload
@@ -261,6 +282,8 @@ pub fn decode(kind: DeploymentEventKind, json: &[u8]) -> Result<DeploymentEvent,
         status_app_id,
         status_names_app,
         sender: p.sender.map(|s| s.login).unwrap_or_default(),
+        task: p.deployment.task,
+        payload,
     })
 }
 
@@ -285,9 +308,12 @@ fn payload_object(payload: &Value) -> serde_json::Map<String, Value> {
 pub(super) async fn act(
     state: &AppState,
     delivery_id: &str,
-    event: DeploymentEvent,
+    mut event: DeploymentEvent,
 ) -> (WebhookOutcome, Response) {
     let watch = &state.settings.external;
+    if let Some(source) = &watch.lifecycle {
+        event.deployment.lane_service = Some(source.service(&event.task, &event.payload));
+    }
     if !watch.enabled {
         let reason = "deployments created by others are not watched (external.enabled)";
         return (WebhookOutcome::Ignored, ignored(delivery_id, reason));

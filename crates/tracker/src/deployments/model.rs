@@ -112,12 +112,12 @@ pub struct DeploymentWorkflowInput {
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 2_592_000))]
     pub inactivity_timeout_seconds: Option<u64>,
     /// The service deployed, when one repository holds several (a monorepo): letters,
-    /// digits, `.`, `_`, `-` and `/`, at most 100 characters. Absent or empty: the repository
+    /// digits, `.`, `_`, `-`, `/` and `:`, at most 100 characters. Absent or empty: the repository
     /// is the service. Inactivation and superseding apply per repository, environment and
     /// service. Stored in the GitHub deployment's payload under `service`.
     #[cfg_attr(
         feature = "openapi",
-        schema(max_length = 100, pattern = "^[A-Za-z0-9._/-]*$")
+        schema(max_length = 100, pattern = "^[A-Za-z0-9._/:-]*$")
     )]
     pub service: String,
 }
@@ -292,18 +292,18 @@ impl DeploymentWorkflowInput {
 pub const SERVICE_CHARS: usize = 100;
 
 /// A service name is empty (the repository is the service) or 1 to [`SERVICE_CHARS`] of
-/// letters, digits, `.`, `_`, `-` and `/`: enough for `api`, `billing-worker` or
+/// letters, digits, `.`, `_`, `-`, `/` and `:`: enough for `api`, `billing-worker`, `deploy:api` or
 /// `services/api`, and nothing that needs escaping in a workflow id or a visibility query.
 pub fn check_service(service: &str) -> Result<(), InvalidInput> {
     too_long("service", service, SERVICE_CHARS)?;
     if let Some(bad) = service
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/')))
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':')))
     {
         return Err(InvalidInput::Invalid {
             field: "service",
             reason: format!(
-                "{bad:?} is not allowed; use letters, digits, '.', '_', '-' and '/' \
+                "{bad:?} is not allowed; use letters, digits, '.', '_', '-', '/' and ':' \
                  (for example api or services/billing)"
             ),
         });

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::lanes::{LaneKey, LaneTicket};
+
 /// The workflow type of the watcher.
 pub const WORKFLOW_TYPE: &str = "ExternalDeploymentWorkflow";
 
@@ -62,6 +64,13 @@ pub struct ExternalDeploymentInput {
     /// The newest status a run before this one saw (set when it continued as new).
     #[serde(default)]
     pub latest: Option<Observed>,
+    /// The lane the deployment belongs to, when `external.lifecycle` applies gdt's
+    /// superseding and inactivation to deployments created by others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lane: Option<LaneKey>,
+    /// The lane ticket a run before this one got (set when it continued as new).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<LaneTicket>,
 }
 
 impl ExternalDeploymentInput {
@@ -86,6 +95,9 @@ pub enum Ending {
     Gone,
     /// GitHub refused the `inactive` status after every retry.
     PostFailed,
+    /// A newer deployment of its lane superseded it (`external.lifecycle`): the watcher
+    /// posted one `inactive` saying so.
+    Superseded,
 }
 
 /// The watcher's result.
@@ -102,6 +114,61 @@ pub struct ExternalDeploymentResult {
     /// Why GitHub refused the `inactive` status ([`Ending::PostFailed`] only).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub error: String,
+}
+
+/// Where the service of a deployment created by others is read from (`external.service_source`):
+/// nowhere (`none`: the repository is the service), its `task` (`task`), or a key of its
+/// payload (`payload:KEY`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceSource {
+    /// The repository is the service.
+    None,
+    /// GitHub's `task` (`deploy:api` names service `deploy:api`).
+    Task,
+    /// A string under this key of the deployment's payload.
+    Payload(String),
+}
+
+impl std::str::FromStr for ServiceSource {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "none" | "" => Ok(Self::None),
+            "task" => Ok(Self::Task),
+            other => match other.strip_prefix("payload:") {
+                Some(key) if !key.trim().is_empty() => Ok(Self::Payload(key.trim().to_owned())),
+                _ => Err(format!(
+                    "{other:?} is not a service source: use none, task or payload:KEY \
+                     (for example payload:service)"
+                )),
+            },
+        }
+    }
+}
+
+impl ServiceSource {
+    /// The service of a deployment with `task` and `payload`; one that could not be a lane's
+    /// service (see `deployments::model::check_service`) reads as none.
+    pub fn service(
+        &self,
+        task: &str,
+        payload: &serde_json::Map<String, serde_json::Value>,
+    ) -> String {
+        let found = match self {
+            Self::None => "",
+            Self::Task => task,
+            Self::Payload(key) => payload
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or(""),
+        };
+        if crate::deployments::model::check_service(found).is_ok() {
+            found.to_owned()
+        } else {
+            String::new()
+        }
+    }
 }
 
 /// How a GitHub state word is sorted.
@@ -314,5 +381,27 @@ mod tests {
     #[test]
     fn ids_name_the_repository_and_the_deployment() {
         assert_eq!(workflow_id("acme", "shop", 42), "gdt-external-acme/shop#42");
+    }
+
+    #[test]
+    fn services_are_read_from_where_the_configuration_says() {
+        let payload: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(r#"{"service": "api", "bad": "a b", "n": 1}"#).unwrap();
+        let cases = [
+            ("none", "deploy", ""),
+            ("task", "deploy:api", "deploy:api"),
+            ("task", "has space", ""),
+            ("payload:service", "deploy", "api"),
+            ("payload:bad", "deploy", ""),
+            ("payload:n", "deploy", ""),
+            ("payload:missing", "deploy", ""),
+        ];
+        for (source, task, want) in cases {
+            let source: ServiceSource = source.parse().unwrap();
+            assert_eq!(source.service(task, &payload), want, "{source:?} {task}");
+        }
+        for bad in ["payload:", "tasks", "payload: "] {
+            assert!(bad.parse::<ServiceSource>().is_err(), "{bad}");
+        }
     }
 }

@@ -12,6 +12,7 @@ use temporalio_client::{
 
 use super::model::{workflow_id, ExternalDeploymentInput, Observed};
 use super::workflow::ExternalDeploymentWorkflow;
+use crate::lanes::LaneKey;
 use crate::pr_checks::model::validate_repository;
 use crate::service::{from_status, rpc_options, ServiceError};
 
@@ -26,6 +27,9 @@ pub struct ExternalDeployment {
     pub deployment_id: u64,
     /// Its environment.
     pub environment: String,
+    /// Its service when gdt's lifecycle applies to it (`external.lifecycle`; empty: the
+    /// repository is the service); `None`: the deployment joins no lane.
+    pub lane_service: Option<String>,
 }
 
 /// The watcher a delivery reached.
@@ -89,6 +93,13 @@ impl ExternalDeploymentService {
             inactivity_timeout_ms: u64::try_from(self.inactivity_timeout.as_millis())
                 .unwrap_or(u64::MAX),
             latest: None,
+            lane: deployment.lane_service.as_ref().map(|service| LaneKey {
+                repo_owner: deployment.owner.clone(),
+                repo_name: deployment.repo.clone(),
+                environment: deployment.environment.clone(),
+                service: service.clone(),
+            }),
+            ticket: None,
         };
         let options = WorkflowStartOptions::new(self.task_queue.clone(), id.clone())
             // A running watcher is told, never replaced; a finished one's id starts again.

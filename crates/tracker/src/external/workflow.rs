@@ -24,7 +24,10 @@ use super::model::{
     ExternalDeploymentResult, Observed, StateClass,
 };
 use crate::activity::failure_message;
+use crate::deployments::model::Lifecycle;
 use crate::deployments::workflow::activity_options;
+use crate::lanes::activities::{JoinLane, LeaveLane};
+use crate::lanes::{Inactivation, LaneActivities, LaneEvent, Member};
 
 /// A run continues as new once its history is this long (or Temporal suggests it): each
 /// observation costs about six events, so a job reporting every minute for six hours would
@@ -38,16 +41,61 @@ pub struct ExternalDeploymentWorkflow {
     latest: Option<Observed>,
     /// Bumped by every observation newer than `latest`: the wait restarts when it moves.
     changes: u64,
+    /// A newer deployment of the lane superseded this one (`external.lifecycle`).
+    lifecycle: Option<Lifecycle>,
 }
 
 #[workflow_methods]
 impl ExternalDeploymentWorkflow {
-    /// Watches the deployment until it ends on its own or is marked inactive.
+    /// Watches the deployment until it ends on its own or is marked inactive. With a lane
+    /// (`external.lifecycle`), the deployment joins it first and leaves it at the end, as gdt's
+    /// own deployments do, so the lane's superseding and inactivation apply to it.
     #[run(name = "ExternalDeploymentWorkflow")]
     pub async fn run(
         ctx: &mut WorkflowContext<Self>,
         input: ExternalDeploymentInput,
     ) -> WorkflowResult<ExternalDeploymentResult> {
+        let mut input = input;
+        if let (Some(lane), None) = (input.lane.clone(), input.ticket.as_ref()) {
+            let join = JoinLane {
+                key: lane,
+                workflow_id: ctx.workflow_id().to_owned(),
+                deployment_id: input.deployment_id,
+            };
+            // Fails only after a Temporal outage longer than the budget: then no lane.
+            input.ticket = ctx
+                .execute_activity(LaneActivities::join, join, activity_options())
+                .await
+                .ok();
+        }
+        let result = watch(ctx, &input).await?;
+        leave_lane(ctx, &input, &result).await;
+        Ok(result)
+    }
+
+    /// A delivery about the deployment: kept when it is newer than what is known.
+    #[signal(name = "observed")]
+    pub fn observed(&mut self, _ctx: &mut SyncWorkflowContext<Self>, observed: Observed) {
+        if is_newer(self.latest.as_ref(), &observed) {
+            self.take(observed);
+        }
+    }
+
+    /// The lane ends the deployment: a newer one of the same repository, environment and
+    /// service started. The watcher posts one `inactive` saying so, unless the deployment
+    /// reports a newer status first.
+    #[signal(name = "gdt-lifecycle")]
+    pub fn lifecycle(&mut self, _ctx: &mut SyncWorkflowContext<Self>, lifecycle: Lifecycle) {
+        self.lifecycle.get_or_insert(lifecycle);
+    }
+}
+
+/// Watches until the deployment ends on its own, goes silent, or is superseded.
+async fn watch(
+    ctx: &mut WorkflowContext<ExternalDeploymentWorkflow>,
+    input: &ExternalDeploymentInput,
+) -> WorkflowResult<ExternalDeploymentResult> {
+    {
         if let Some(latest) = input.latest.clone() {
             ctx.state_mut(|s| s.take(latest));
         }
@@ -63,8 +111,8 @@ impl ExternalDeploymentWorkflow {
                 )
             });
             match classify(&latest.state) {
-                StateClass::Terminal => return Ok(result(&input, Ending::Finished, latest)),
-                StateClass::Held => return Ok(result(&input, Ending::Held, latest)),
+                StateClass::Terminal => return Ok(result(input, Ending::Finished, latest)),
+                StateClass::Held => return Ok(result(input, Ending::Held, latest)),
                 StateClass::Running => {}
             }
             let long = ctx.history_length() >= CONTINUE_AS_NEW_AFTER_EVENTS
@@ -76,11 +124,14 @@ impl ExternalDeploymentWorkflow {
                 };
                 ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
             }
-            let timed_out = {
+            let superseded = ctx.state(|s| s.lifecycle.clone());
+            let timed_out = superseded.is_some() || {
                 let mut timer = std::pin::pin!(ctx.timer(timeout));
                 let timed_out = temporalio_sdk::workflows::select! {
                     _ = timer.as_mut() => true,
-                    _ = ctx.wait_condition(|s: &Self| s.changes != seen) => false,
+                    _ = ctx.wait_condition(|s: &ExternalDeploymentWorkflow| {
+                        s.changes != seen || s.lifecycle.is_some()
+                    }) => false,
                 };
                 if !timed_out {
                     // Cancel rather than drop, so the server forgets the timer too.
@@ -97,7 +148,14 @@ impl ExternalDeploymentWorkflow {
                 repo: input.repo.clone(),
                 deployment_id: input.deployment_id,
                 last_seen_status_id: latest.status_id,
-                description: description.clone(),
+                description: superseded
+                    .as_ref()
+                    .map_or_else(|| description.clone(), Lifecycle::description),
+            };
+            let marked = if superseded.is_some() {
+                Ending::Superseded
+            } else {
+                Ending::MarkedInactive
             };
             let outcome = ctx
                 .execute_activity(
@@ -112,27 +170,51 @@ impl ExternalDeploymentWorkflow {
                         state: "inactive".to_owned(),
                         status_id,
                     };
-                    return Ok(result(&input, Ending::MarkedInactive, inactive));
+                    return Ok(result(input, marked, inactive));
                 }
                 // GitHub's word wins over ours: taken even when its id is not larger.
                 Ok(MarkSilentOutcome::Reported(observed)) => ctx.state_mut(|s| s.take(observed)),
-                Ok(MarkSilentOutcome::Gone) => return Ok(result(&input, Ending::Gone, latest)),
+                Ok(MarkSilentOutcome::Gone) => return Ok(result(input, Ending::Gone, latest)),
                 Err(e) => {
-                    let mut failed = result(&input, Ending::PostFailed, latest);
+                    let mut failed = result(input, Ending::PostFailed, latest);
                     failed.error = failure_message(&e);
                     return Ok(failed);
                 }
             }
         }
     }
+}
 
-    /// A delivery about the deployment: kept when it is newer than what is known.
-    #[signal(name = "observed")]
-    pub fn observed(&mut self, _ctx: &mut SyncWorkflowContext<Self>, observed: Observed) {
-        if is_newer(self.latest.as_ref(), &observed) {
-            self.take(observed);
-        }
+/// Tells the lane the deployment ended, with its last state. A deployment GitHub holds
+/// (`waiting`) stays in the lane: its next status starts a new watcher, whose end counts.
+async fn leave_lane(
+    ctx: &mut WorkflowContext<ExternalDeploymentWorkflow>,
+    input: &ExternalDeploymentInput,
+    result: &ExternalDeploymentResult,
+) {
+    let (Some(key), Some(ticket)) = (input.lane.clone(), input.ticket.clone()) else {
+        return;
+    };
+    if ticket.lane_id.is_none() || result.ending == Ending::Held {
+        return;
     }
+    let leave = LeaveLane {
+        key,
+        settings: ticket.settings,
+        event: LaneEvent::Ended {
+            member: Member {
+                workflow_id: ctx.workflow_id().to_owned(),
+                deployment_id: input.deployment_id,
+            },
+            state: result.final_state.clone(),
+            status_id: (result.status_id > 0).then_some(result.status_id),
+            inactivate: ticket.settings.inactivation == Inactivation::Gdt,
+        },
+    };
+    // Fails only after a Temporal outage longer than the budget: the lane never hears of it.
+    let _ = ctx
+        .execute_activity(LaneActivities::leave, leave, activity_options())
+        .await;
 }
 
 impl ExternalDeploymentWorkflow {
