@@ -60,6 +60,17 @@ impl ServiceError {
 
 /// Options for one Temporal call: the RPC's deadline, and the client's own retries stopped
 /// before it.
+/// `call`, given at most `timeout`: past it, [`ServiceError::Unavailable`] (the caller, or
+/// GitHub redelivering, may try again).
+pub(crate) async fn within<T>(
+    timeout: Duration,
+    call: impl std::future::Future<Output = T>,
+) -> Result<T, ServiceError> {
+    tokio::time::timeout(timeout, call).await.map_err(|_| {
+        ServiceError::unavailable(&format!("Temporal did not answer within {timeout:?}"))
+    })
+}
+
 pub(crate) fn rpc_options(timeout: Duration) -> RpcOptions {
     RpcOptions::builder()
         .timeout(timeout)

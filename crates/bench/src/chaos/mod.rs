@@ -83,15 +83,19 @@ pub async fn run(plan: &Plan, tools: &Tools, out: &Path) -> Result<ChaosReport> 
     let client = crate::temporal::connect(&server.address(), Duration::from_secs(60)).await?;
     let run_id = crate::bench::run_id();
     let task_queue = format!("gdt-chaos-{run_id}");
-    let worker = Mutex::new(WorkerProcess::start(WorkerSpec::gdt_worker(
-        tools,
-        &server.address(),
-        &task_queue,
-        github.worker_env(),
-        plan.worker_slots,
-        &work,
-        logs.join("worker.log"),
-    )?)?);
+    let address = server.address();
+    let start_worker = |log: &str| -> Result<Mutex<WorkerProcess>> {
+        Ok(Mutex::new(WorkerProcess::start(WorkerSpec::gdt_worker(
+            tools,
+            &address,
+            &task_queue,
+            github.worker_env(),
+            plan.worker_slots,
+            &work,
+            logs.join(log),
+        )?)?))
+    };
+    let worker = start_worker("worker.log")?;
     wait_worker_ready(&worker).await?;
     let driver = Driver::new(client.clone(), &task_queue);
 
@@ -140,15 +144,7 @@ pub async fn run(plan: &Plan, tools: &Tools, out: &Path) -> Result<ChaosReport> 
         // Superseding is decided across workers: a second one polls alongside the one that
         // is killed, for the phase and its settling.
         let second_worker = if phase_plan.faults.contains(&Fault::Supersede) {
-            let second = Mutex::new(WorkerProcess::start(WorkerSpec::gdt_worker(
-                tools,
-                &server.address(),
-                &task_queue,
-                github.worker_env(),
-                plan.worker_slots,
-                &work,
-                logs.join(format!("worker-2-phase-{}.log", i + 1)),
-            )?)?);
+            let second = start_worker(&format!("worker-2-phase-{}.log", i + 1))?;
             wait_worker_ready(&second).await?;
             Some(second)
         } else {

@@ -114,14 +114,7 @@ impl ExternalDeploymentService {
             observed,
             options,
         );
-        let started = tokio::time::timeout(self.call_timeout, call)
-            .await
-            .map_err(|_| {
-                ServiceError::unavailable(&format!(
-                    "Temporal did not answer within {:?}",
-                    self.call_timeout
-                ))
-            })?;
+        let started = crate::service::within(self.call_timeout, call).await?;
         match started {
             Ok(handle) => Ok(Watching {
                 workflow_id: id,

@@ -195,14 +195,7 @@ impl PrCheckService {
         &self,
         call: impl std::future::Future<Output = T>,
     ) -> Result<T, ServiceError> {
-        tokio::time::timeout(self.call_timeout, call)
-            .await
-            .map_err(|_| {
-                ServiceError::unavailable(&format!(
-                    "Temporal did not answer within {:?}",
-                    self.call_timeout
-                ))
-            })
+        crate::service::within(self.call_timeout, call).await
     }
 }
 

@@ -63,18 +63,12 @@ impl PrCleanupService {
             pull_request: pr.clone(),
             continued: None,
         };
-        let started = tokio::time::timeout(
+        let started = crate::service::within(
             self.call_timeout,
             self.client
                 .start_workflow(PullRequestCleanupWorkflow::run, input, options),
         )
-        .await
-        .map_err(|_| {
-            ServiceError::unavailable(&format!(
-                "Temporal did not answer within {:?}",
-                self.call_timeout
-            ))
-        })?;
+        .await?;
         match started {
             Ok(handle) => Ok(CleanupStart {
                 workflow_id: id,
