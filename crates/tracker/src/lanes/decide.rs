@@ -41,6 +41,10 @@ pub struct LaneState {
     pub superseded: u64,
     /// How many replaced successes were marked inactive.
     pub inactivated: u64,
+    /// Deployment ids the lane decided to mark inactive as replaced, newest last: each is
+    /// marked once, even when the look-up on GitHub found it before its own end arrived.
+    #[serde(default)]
+    pub replaced: VecDeque<u64>,
 }
 
 /// What the lane must do after an event, in order.
@@ -133,6 +137,21 @@ fn ended(
     status_id: Option<u64>,
     inactivate: bool,
 ) -> Vec<Action> {
+    let mut actions = decide_end(state, member, final_state, status_id, inactivate);
+    actions.retain(|action| match action {
+        Action::Inactivate { target, .. } => state.note_replaced(target.member.deployment_id),
+        _ => true,
+    });
+    actions
+}
+
+fn decide_end(
+    state: &mut LaneState,
+    member: &Member,
+    final_state: &str,
+    status_id: Option<u64>,
+    inactivate: bool,
+) -> Vec<Action> {
     if !remember(&mut state.ended, &member.workflow_id) {
         return Vec::new();
     }
@@ -191,6 +210,21 @@ fn remember(memory: &mut VecDeque<String>, id: &str) -> bool {
 }
 
 impl LaneState {
+    /// Notes that deployment `id` is (being) marked inactive as replaced; `false` when it
+    /// already was, so it is not marked twice. A fresh lane's look-up on GitHub can find a
+    /// success of the lane whose own end has not been applied yet (a slow lane, a worker
+    /// restarting): that end must then replace nothing more.
+    pub fn note_replaced(&mut self, id: u64) -> bool {
+        if self.replaced.contains(&id) {
+            return false;
+        }
+        self.replaced.push_back(id);
+        while self.replaced.len() > REMEMBERED {
+            self.replaced.pop_front();
+        }
+        true
+    }
+
     /// The `lane-state` answer.
     pub fn view(&self, key: &super::model::LaneKey, pending_events: usize) -> LaneView {
         LaneView {
@@ -379,5 +413,27 @@ mod tests {
         assert_eq!(state.started.len(), REMEMBERED);
         assert_eq!(state.ended.len(), REMEMBERED);
         assert!(state.running.is_empty());
+    }
+
+    #[test]
+    fn a_success_found_on_github_before_its_end_arrives_is_marked_once() {
+        let mut state = LaneState::default();
+        // The lane is slow: 3 ends first and the look-up finds 2, which succeeded meanwhile.
+        assert_eq!(
+            apply(&mut state, &end(3, "success")),
+            vec![Action::InactivatePreviousOnGitHub { by: m(3) }]
+        );
+        assert!(
+            state.note_replaced(2),
+            "the workflow notes what the look-up found"
+        );
+        // 2's own end arrives: already replaced, nothing more to post.
+        assert_eq!(apply(&mut state, &end(2, "success")), vec![]);
+        // A later success still replaces the live one, once.
+        assert_eq!(
+            apply(&mut state, &end(4, "success")),
+            vec![inactivate(3, 4)]
+        );
+        assert!(!state.note_replaced(3));
     }
 }

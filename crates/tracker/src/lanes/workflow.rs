@@ -160,7 +160,10 @@ async fn act(ctx: &mut WorkflowContext<LaneWorkflow>, key: &LaneKey, action: Act
                 )
                 .await;
             if let Ok(Some(previous)) = found {
-                inactivate(ctx, key, previous, &by).await;
+                let id = previous.member.deployment_id;
+                if ctx.state_mut(|s| s.state.note_replaced(id)) {
+                    inactivate(ctx, key, previous, &by).await;
+                }
             }
         }
     }
