@@ -95,91 +95,89 @@ async fn watch(
     ctx: &mut WorkflowContext<ExternalDeploymentWorkflow>,
     input: &ExternalDeploymentInput,
 ) -> WorkflowResult<ExternalDeploymentResult> {
-    {
-        if let Some(latest) = input.latest.clone() {
-            ctx.state_mut(|s| s.take(latest));
+    if let Some(latest) = input.latest.clone() {
+        ctx.state_mut(|s| s.take(latest));
+    }
+    let timeout = input.inactivity_timeout();
+    let description = silent_description(timeout);
+    loop {
+        // A run signal-with-started has its signal by now; one started by hand waits as
+        // for a deployment created with no status.
+        let (latest, seen) = ctx.state(|s| {
+            (
+                s.latest.clone().unwrap_or_else(Observed::created),
+                s.changes,
+            )
+        });
+        match classify(&latest.state) {
+            StateClass::Terminal => return Ok(result(input, Ending::Finished, latest)),
+            StateClass::Held => return Ok(result(input, Ending::Held, latest)),
+            StateClass::Running => {}
         }
-        let timeout = input.inactivity_timeout();
-        let description = silent_description(timeout);
-        loop {
-            // A run signal-with-started has its signal by now; one started by hand waits as
-            // for a deployment created with no status.
-            let (latest, seen) = ctx.state(|s| {
-                (
-                    s.latest.clone().unwrap_or_else(Observed::created),
-                    s.changes,
-                )
-            });
-            match classify(&latest.state) {
-                StateClass::Terminal => return Ok(result(input, Ending::Finished, latest)),
-                StateClass::Held => return Ok(result(input, Ending::Held, latest)),
-                StateClass::Running => {}
+        let long =
+            ctx.history_length() >= CONTINUE_AS_NEW_AFTER_EVENTS || ctx.continue_as_new_suggested();
+        if long && ctx.all_handlers_finished() {
+            let next = ExternalDeploymentInput {
+                latest: Some(latest.clone()),
+                ..input.clone()
+            };
+            ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
+        }
+        let superseded = ctx.state(|s| s.lifecycle.clone());
+        let timed_out = superseded.is_some() || {
+            let mut timer = std::pin::pin!(ctx.timer(timeout));
+            let timed_out = temporalio_sdk::workflows::select! {
+                _ = timer.as_mut() => true,
+                _ = ctx.wait_condition(|s: &ExternalDeploymentWorkflow| {
+                    s.changes != seen || s.lifecycle.is_some()
+                }) => false,
+            };
+            if !timed_out {
+                // Cancel rather than drop, so the server forgets the timer too.
+                timer.cancel();
             }
-            let long = ctx.history_length() >= CONTINUE_AS_NEW_AFTER_EVENTS
-                || ctx.continue_as_new_suggested();
-            if long && ctx.all_handlers_finished() {
-                let next = ExternalDeploymentInput {
-                    latest: Some(latest.clone()),
-                    ..input.clone()
+            timed_out
+        };
+        // An observation that arrived with the timer still counts.
+        if !timed_out || ctx.state(|s| s.changes) != seen {
+            continue;
+        }
+        let request = MarkSilentInput {
+            owner: input.owner.clone(),
+            repo: input.repo.clone(),
+            deployment_id: input.deployment_id,
+            last_seen_status_id: latest.status_id,
+            description: superseded
+                .as_ref()
+                .map_or_else(|| description.clone(), Lifecycle::description),
+        };
+        let marked = if superseded.is_some() {
+            Ending::Superseded
+        } else {
+            Ending::MarkedInactive
+        };
+        let outcome = ctx
+            .execute_activity(
+                ExternalActivities::mark_silent_inactive,
+                request,
+                activity_options(),
+            )
+            .await;
+        match outcome {
+            Ok(MarkSilentOutcome::Marked { status_id }) => {
+                let inactive = Observed {
+                    state: "inactive".to_owned(),
+                    status_id,
                 };
-                ctx.continue_as_new(next, ContinueAsNewOptions::default())?;
+                return Ok(result(input, marked, inactive));
             }
-            let superseded = ctx.state(|s| s.lifecycle.clone());
-            let timed_out = superseded.is_some() || {
-                let mut timer = std::pin::pin!(ctx.timer(timeout));
-                let timed_out = temporalio_sdk::workflows::select! {
-                    _ = timer.as_mut() => true,
-                    _ = ctx.wait_condition(|s: &ExternalDeploymentWorkflow| {
-                        s.changes != seen || s.lifecycle.is_some()
-                    }) => false,
-                };
-                if !timed_out {
-                    // Cancel rather than drop, so the server forgets the timer too.
-                    timer.cancel();
-                }
-                timed_out
-            };
-            // An observation that arrived with the timer still counts.
-            if !timed_out || ctx.state(|s| s.changes) != seen {
-                continue;
-            }
-            let request = MarkSilentInput {
-                owner: input.owner.clone(),
-                repo: input.repo.clone(),
-                deployment_id: input.deployment_id,
-                last_seen_status_id: latest.status_id,
-                description: superseded
-                    .as_ref()
-                    .map_or_else(|| description.clone(), Lifecycle::description),
-            };
-            let marked = if superseded.is_some() {
-                Ending::Superseded
-            } else {
-                Ending::MarkedInactive
-            };
-            let outcome = ctx
-                .execute_activity(
-                    ExternalActivities::mark_silent_inactive,
-                    request,
-                    activity_options(),
-                )
-                .await;
-            match outcome {
-                Ok(MarkSilentOutcome::Marked { status_id }) => {
-                    let inactive = Observed {
-                        state: "inactive".to_owned(),
-                        status_id,
-                    };
-                    return Ok(result(input, marked, inactive));
-                }
-                // GitHub's word wins over ours: taken even when its id is not larger.
-                Ok(MarkSilentOutcome::Reported(observed)) => ctx.state_mut(|s| s.take(observed)),
-                Ok(MarkSilentOutcome::Gone) => return Ok(result(input, Ending::Gone, latest)),
-                Err(e) => {
-                    let mut failed = result(input, Ending::PostFailed, latest);
-                    failed.error = failure_message(&e);
-                    return Ok(failed);
-                }
+            // GitHub's word wins over ours: taken even when its id is not larger.
+            Ok(MarkSilentOutcome::Reported(observed)) => ctx.state_mut(|s| s.take(observed)),
+            Ok(MarkSilentOutcome::Gone) => return Ok(result(input, Ending::Gone, latest)),
+            Err(e) => {
+                let mut failed = result(input, Ending::PostFailed, latest);
+                failed.error = failure_message(&e);
+                return Ok(failed);
             }
         }
     }

@@ -86,7 +86,7 @@ pub fn apply(state: &mut LaneState, event: &LaneEvent) -> Vec<Action> {
 }
 
 fn started(state: &mut LaneState, member: &Member, supersede: bool) -> Vec<Action> {
-    if !remember(&mut state.started, &member.workflow_id)
+    if !remember(&mut state.started, member.workflow_id.clone())
         || state.ended.contains(&member.workflow_id)
     {
         return Vec::new();
@@ -152,7 +152,7 @@ fn decide_end(
     status_id: Option<u64>,
     inactivate: bool,
 ) -> Vec<Action> {
-    if !remember(&mut state.ended, &member.workflow_id) {
+    if !remember(&mut state.ended, member.workflow_id.clone()) {
         return Vec::new();
     }
     state
@@ -197,12 +197,13 @@ fn decide_end(
     }
 }
 
-/// Adds `id` to a bounded memory; `false` when it was there already.
-fn remember(memory: &mut VecDeque<String>, id: &str) -> bool {
-    if memory.iter().any(|known| known == id) {
+/// Adds `id` to a bounded memory (the newest [`REMEMBERED`]); `false` when it was there
+/// already.
+fn remember<T: PartialEq>(memory: &mut VecDeque<T>, id: T) -> bool {
+    if memory.contains(&id) {
         return false;
     }
-    memory.push_back(id.to_owned());
+    memory.push_back(id);
     while memory.len() > REMEMBERED {
         memory.pop_front();
     }
@@ -215,14 +216,7 @@ impl LaneState {
     /// success of the lane whose own end has not been applied yet (a slow lane, a worker
     /// restarting): that end must then replace nothing more.
     pub fn note_replaced(&mut self, id: u64) -> bool {
-        if self.replaced.contains(&id) {
-            return false;
-        }
-        self.replaced.push_back(id);
-        while self.replaced.len() > REMEMBERED {
-            self.replaced.pop_front();
-        }
-        true
+        remember(&mut self.replaced, id)
     }
 
     /// The `lane-state` answer.
