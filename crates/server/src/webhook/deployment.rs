@@ -14,6 +14,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gdt_metrics::labels::WebhookOutcome;
+// gdt's payload keys and marker: their one home is the tracker, which writes them.
+use gdt_tracker::deployments::model::payload::{self, GDT as MARKER};
 use gdt_tracker::external::{ExternalDeployment, Observed, ServiceSource};
 use gdt_tracker::ServiceError;
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
@@ -24,13 +26,6 @@ use super::event::{DecodeError, Repository};
 use super::{ignored, START_BUDGET};
 use crate::problem::ApiError;
 use crate::AppState;
-
-/// The payload key gdt's own deployments carry, and its value.
-pub const MARKER_KEY: &str = "triggered_by";
-/// The value of [`MARKER_KEY`] in gdt's own deployments.
-pub const MARKER: &str = "github-deployment-tracker";
-/// The payload key holding the tracking workflow's id in gdt's own deployments.
-pub const WORKFLOW_ID_KEY: &str = "workflow_id";
 
 /// Which of the two events a delivery is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,7 +257,7 @@ pub fn decode(kind: DeploymentEventKind, json: &[u8]) -> Result<DeploymentEvent,
             return Err(malformed("missing field `deployment_status`".to_owned()))
         }
     };
-    let payload = payload_object(&p.deployment.payload);
+    let object = payload::object(&p.deployment.payload);
     Ok(DeploymentEvent {
         kind,
         deployment: ExternalDeployment {
@@ -273,32 +268,18 @@ pub fn decode(kind: DeploymentEventKind, json: &[u8]) -> Result<DeploymentEvent,
             lane_service: None,
         },
         observed,
-        marker: payload
-            .get(MARKER_KEY)
+        marker: object
+            .get(payload::TRIGGERED_BY)
             .and_then(Value::as_str)
             .map(str::to_owned),
-        has_workflow_id: payload.get(WORKFLOW_ID_KEY).is_some(),
+        has_workflow_id: object.get(payload::WORKFLOW_ID).is_some(),
         deployment_app_id: p.deployment.performed_via_github_app.map(|a| a.id),
         status_app_id,
         status_names_app,
         sender: p.sender.map(|s| s.login).unwrap_or_default(),
         task: p.deployment.task,
-        payload,
+        payload: object,
     })
-}
-
-/// The deployment payload as an object: GitHub sends an object, or the JSON text of one when
-/// the deployment was created with a string payload. Anything else is no payload.
-fn payload_object(payload: &Value) -> serde_json::Map<String, Value> {
-    let parsed;
-    let value = match payload {
-        Value::String(text) => {
-            parsed = serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
-            &parsed
-        }
-        other => other,
-    };
-    value.as_object().cloned().unwrap_or_default()
 }
 
 /// Does what a decoded delivery asks: nothing when watching is off, the environment is not

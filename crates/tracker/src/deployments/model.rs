@@ -288,6 +288,39 @@ impl DeploymentWorkflowInput {
     }
 }
 
+/// What gdt writes into the payload of the GitHub deployments it creates, and how any
+/// deployment's payload is read back: the lanes, the PR clean-up and the webhook recognise
+/// gdt's own deployments by these keys.
+pub mod payload {
+    use serde_json::{Map, Value};
+
+    /// The key whose value [`GDT`] marks a deployment gdt created.
+    pub const TRIGGERED_BY: &str = "triggered_by";
+    /// The value of [`TRIGGERED_BY`] in gdt's deployments.
+    pub const GDT: &str = "github-deployment-tracker";
+    /// The key holding the id of the workflow that tracks the deployment.
+    pub const WORKFLOW_ID: &str = "workflow_id";
+    /// The key holding the deployment's service, when it names one.
+    pub const SERVICE: &str = "service";
+
+    /// A deployment payload as an object. GitHub hands back an object, or the JSON text of
+    /// one when the deployment was created with a string payload; anything else is empty.
+    pub fn object(payload: &Value) -> Map<String, Value> {
+        match payload {
+            Value::Object(map) => map.clone(),
+            Value::String(text) => {
+                serde_json::from_str::<Map<String, Value>>(text).unwrap_or_default()
+            }
+            _ => Map::new(),
+        }
+    }
+
+    /// The text under `key` of a deployment payload, when there is one.
+    pub fn text(payload: &Value, key: &str) -> Option<String> {
+        object(payload).get(key)?.as_str().map(str::to_owned)
+    }
+}
+
 /// The longest service name.
 pub const SERVICE_CHARS: usize = 100;
 

@@ -36,14 +36,14 @@ use temporalio_sdk::{
 
 use super::activities::{CreateDeploymentInput, DeploymentActivities, UpdateDeploymentStatusInput};
 use super::model::{
-    cut, limits, AckOutcome, AppliedUpdate, DeploymentStateView, DeploymentStatusUpdate,
+    cut, limits, payload, AckOutcome, AppliedUpdate, DeploymentStateView, DeploymentStatusUpdate,
     DeploymentWorkflowInput, DeploymentWorkflowResult, LenientStatusUpdate, Lifecycle,
     StatusUpdateAck, UpdateOutcome, UpdateRejection,
 };
 use super::observe;
 use super::status::{go_duration_string, map_status};
 use crate::activity::{failure_message, invalid_input, NON_RETRYABLE_ERROR_TYPES};
-use crate::lanes::activities::{JoinLane, LaneActivities, LeaveLane, SERVICE_PAYLOAD_KEY};
+use crate::lanes::activities::{JoinLane, LaneActivities, LeaveLane};
 use crate::lanes::model::{Inactivation, LaneEvent, LaneKey, LaneTicket, Member};
 use crate::search_attributes as sa;
 
@@ -869,9 +869,9 @@ fn create_input(input: &DeploymentWorkflowInput, workflow_id: &str) -> CreateDep
     set("harness_pipeline_id", &input.harness_pipeline_id);
     set("harness_execution_id", &input.harness_execution_id);
     set("branch_name", &input.branch_name);
-    set("triggered_by", "github-deployment-tracker");
-    set("workflow_id", workflow_id);
-    set(SERVICE_PAYLOAD_KEY, &input.service);
+    set(payload::TRIGGERED_BY, payload::GDT);
+    set(payload::WORKFLOW_ID, workflow_id);
+    set(payload::SERVICE, &input.service);
     CreateDeploymentInput {
         repo_owner: input.repo_owner.clone(),
         repo_name: input.repo_name.clone(),

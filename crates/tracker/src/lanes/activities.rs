@@ -16,12 +16,9 @@ use temporalio_sdk::ApplicationFailure;
 use super::model::{LaneEvent, LaneInput, LaneKey, LaneSettings, LaneTicket, Success};
 use super::workflow::LaneWorkflow;
 use crate::activity::{in_activity_span, to_activity_error};
+use crate::deployments::model::payload;
 use crate::service::rpc_options;
 
-/// The payload key gdt stores the service under in the deployments it creates.
-pub const SERVICE_PAYLOAD_KEY: &str = "service";
-/// The payload value that marks a deployment gdt created (`triggered_by`).
-pub const TRIGGERED_BY: &str = "github-deployment-tracker";
 /// How many earlier deployments a fresh lane reads the statuses of, newest first, to find
 /// its previous success: each costs one request.
 pub const PREVIOUS_SUCCESS_CANDIDATES: usize = 5;
@@ -208,8 +205,11 @@ impl LaneActivities {
                     if latest.state == DeploymentState::Success {
                         return Ok(Some(Success {
                             member: super::model::Member {
-                                workflow_id: payload_text(&deployment.payload, "workflow_id")
-                                    .unwrap_or_default(),
+                                workflow_id: payload::text(
+                                    &deployment.payload,
+                                    payload::WORKFLOW_ID,
+                                )
+                                .unwrap_or_default(),
                                 deployment_id: deployment.id,
                             },
                             status_id: Some(latest.id),
@@ -226,20 +226,10 @@ impl LaneActivities {
 /// Whether a deployment's payload says gdt created it for `service` (no `service` key: the
 /// repository-level service). GitHub may hand the payload back as a JSON string.
 pub fn same_lane(payload: &serde_json::Value, service: &str) -> bool {
-    payload_text(payload, "triggered_by").as_deref() == Some(TRIGGERED_BY)
-        && payload_text(payload, SERVICE_PAYLOAD_KEY).unwrap_or_default() == service
-}
-
-fn payload_text(payload: &serde_json::Value, key: &str) -> Option<String> {
-    let parsed;
-    let object = match payload {
-        serde_json::Value::String(text) => {
-            parsed = serde_json::from_str::<serde_json::Value>(text).ok()?;
-            &parsed
-        }
-        other => other,
-    };
-    object.get(key)?.as_str().map(str::to_owned)
+    let object = payload::object(payload);
+    let text = |key: &str| object.get(key).and_then(serde_json::Value::as_str);
+    text(payload::TRIGGERED_BY) == Some(payload::GDT)
+        && text(payload::SERVICE).unwrap_or_default() == service
 }
 
 fn temporal_unavailable(message: String) -> ActivityError {
@@ -259,18 +249,18 @@ mod tests {
     #[test]
     fn a_lane_counts_only_gdt_deployments_of_its_service() {
         let cases = [
-            (json!({"triggered_by": TRIGGERED_BY}), "", true),
+            (json!({"triggered_by": payload::GDT}), "", true),
             (
-                json!({"triggered_by": TRIGGERED_BY, "service": "api"}),
+                json!({"triggered_by": payload::GDT, "service": "api"}),
                 "api",
                 true,
             ),
             (
-                json!({"triggered_by": TRIGGERED_BY, "service": "api"}),
+                json!({"triggered_by": payload::GDT, "service": "api"}),
                 "",
                 false,
             ),
-            (json!({"triggered_by": TRIGGERED_BY}), "api", false),
+            (json!({"triggered_by": payload::GDT}), "api", false),
             (json!({"triggered_by": "someone-else"}), "", false),
             (json!({}), "", false),
             (

@@ -132,19 +132,11 @@ pub fn select(rules: &MatchRules, pr: &ClosedPullRequest, listed: &[Listed]) -> 
 /// The gdt workflow tracking a deployment: its payload's `workflow_id`. GitHub returns the
 /// payload as an object, or as the JSON text it was given as.
 pub fn tracker_of(payload: &Value) -> Option<String> {
-    let parsed;
-    let object = match payload {
-        Value::String(text) => {
-            parsed = serde_json::from_str::<Value>(text).ok()?;
-            &parsed
-        }
-        other => other,
-    };
-    object
-        .get("workflow_id")
-        .and_then(Value::as_str)
-        .filter(|id| !id.trim().is_empty())
-        .map(str::to_owned)
+    crate::deployments::model::payload::text(
+        payload,
+        crate::deployments::model::payload::WORKFLOW_ID,
+    )
+    .filter(|id| !id.trim().is_empty())
 }
 
 #[cfg(test)]
