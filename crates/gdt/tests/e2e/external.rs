@@ -254,22 +254,9 @@ async fn foreign_task_deployment(github: &GitHub, environment: &str, task: &str)
 
 /// Polls the sandbox until deployment `id` holds exactly `want`, and returns its statuses.
 async fn states_become(github: &GitHub, id: u64, want: &[&str]) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let statuses = github.statuses(SHOP, id).await;
-        let states: Vec<&str> = statuses
-            .iter()
-            .filter_map(|s| s["state"].as_str())
-            .collect();
-        if states == want {
-            return statuses;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "deployment {id}: {states:?}, want {want:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    github
+        .statuses_become(SHOP, id, want, Duration::from_secs(30))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

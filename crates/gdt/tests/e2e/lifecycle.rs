@@ -47,22 +47,9 @@ async fn finished(api: &Api, id: &str) -> Value {
 
 /// Polls the sandbox until deployment `deployment_id` of acme/mono has exactly `want` states.
 async fn wait_states(h: &Harness, deployment_id: u64, want: &[&str]) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let statuses = h.github.statuses("acme/mono", deployment_id).await;
-        let states: Vec<&str> = statuses
-            .iter()
-            .map(|s| s["state"].as_str().unwrap_or("?"))
-            .collect();
-        if states == want {
-            return statuses;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "deployment {deployment_id}: states {states:?}, want {want:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    h.github
+        .statuses_become("acme/mono", deployment_id, want, Duration::from_secs(60))
+        .await
 }
 
 /// The lane of acme/mono, `environment` and `service` on this harness's task queue.

@@ -230,6 +230,33 @@ impl GitHub {
             .collect()
     }
 
+    /// Polls until deployment `id` of `repo` holds exactly the states `want`, for at most
+    /// `timeout`, and returns its statuses, oldest first.
+    pub async fn statuses_become(
+        &self,
+        repo: &str,
+        id: u64,
+        want: &[&str],
+        timeout: Duration,
+    ) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let statuses = self.statuses(repo, id).await;
+            let states: Vec<&str> = statuses
+                .iter()
+                .map(|s| s["state"].as_str().unwrap_or("?"))
+                .collect();
+            if states == want {
+                return statuses;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{repo} deployment {id}: states {states:?}, want {want:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Environment that points `gdt` at Temporal and this sandbox, on task queue `queue`.
     pub fn env(&self, queue: &str) -> Vec<(String, String)> {
         vec![
