@@ -81,7 +81,17 @@ pub fn apply(state: &mut LaneState, event: &LaneEvent) -> Vec<Action> {
             state: final_state,
             status_id,
             inactivate,
-        } => ended(state, member, final_state, *status_id, *inactivate),
+        } => {
+            let mut actions = ended(state, member, final_state, *status_id, *inactivate);
+            // Each replaced success is marked once (see `LaneState::note_replaced`).
+            actions.retain(|action| match action {
+                Action::Inactivate { target, .. } => {
+                    state.note_replaced(target.member.deployment_id)
+                }
+                _ => true,
+            });
+            actions
+        }
     }
 }
 
@@ -131,21 +141,6 @@ fn started(state: &mut LaneState, member: &Member, supersede: bool) -> Vec<Actio
 }
 
 fn ended(
-    state: &mut LaneState,
-    member: &Member,
-    final_state: &str,
-    status_id: Option<u64>,
-    inactivate: bool,
-) -> Vec<Action> {
-    let mut actions = decide_end(state, member, final_state, status_id, inactivate);
-    actions.retain(|action| match action {
-        Action::Inactivate { target, .. } => state.note_replaced(target.member.deployment_id),
-        _ => true,
-    });
-    actions
-}
-
-fn decide_end(
     state: &mut LaneState,
     member: &Member,
     final_state: &str,
