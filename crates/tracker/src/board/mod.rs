@@ -3,7 +3,9 @@
 //!
 //! - [`model`]: the rows read from visibility (search attributes, the start call's memo, the
 //!   result once read) and the API's answers.
+//! - [`dora`]: the delivery metrics of a set of rows, with their definitions.
 
+pub mod dora;
 pub mod model;
 
 pub use model::{BoardFilter, BoardMemo, MEMO_KEY};
