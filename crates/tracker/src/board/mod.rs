@@ -9,7 +9,7 @@
 //!   refreshed from visibility while someone looks.
 
 pub mod build;
-
+pub mod dora;
 pub mod model;
 pub mod service;
 

@@ -28,7 +28,7 @@ use temporalio_common::protos::temporal::api::history::v1::history_event::Attrib
 use url::Url;
 
 use super::build::{self, Board};
-use super::model::{BoardFilter, BoardMemo, EnvironmentsView, HistoryView, Outcome, Row, MEMO_KEY};
+use super::model::{BoardFilter, BoardMemo, DoraView, EnvironmentsView, HistoryView, Outcome, Row, MEMO_KEY};
 use crate::deployments::model::DeploymentWorkflowResult;
 use crate::deployments::service::{quote, status_word};
 use crate::deployments::WORKFLOW_TYPE;
@@ -196,6 +196,18 @@ impl BoardService {
             deployments,
             has_more,
         })
+    }
+
+    /// `GET /api/v1/dora`: the delivery metrics of the lanes `filter` names.
+    pub async fn dora(&self, filter: &BoardFilter, windows: &[u32]) -> Result<DoraView, ServiceError> {
+        let snapshot = self.snapshot().await?;
+        let rows = snapshot.board.rows_of(filter);
+        Ok(super::dora::dora(
+            &rows,
+            snapshot.read_at,
+            windows,
+            self.inner.settings.history_days,
+        ))
     }
 
     fn current(&self) -> Option<Arc<Snapshot>> {
