@@ -1,0 +1,3 @@
+//! The deployments board: its reader API ([`api`]).
+
+pub mod api;
