@@ -6,9 +6,11 @@ use secrecy::ExposeSecret as _;
 use temporalio_client::{
     Client, ClientOptions, ClientTlsOptions, Connection, ConnectionOptions, TlsOptions,
 };
+use temporalio_common::protos::temporal::api::namespace::v1::NamespaceConfig;
 use temporalio_common::protos::temporal::api::operatorservice::v1::{
     AddSearchAttributesRequest, ListSearchAttributesRequest,
 };
+use temporalio_common::protos::temporal::api::workflowservice::v1::UpdateNamespaceRequest;
 use temporalio_common::telemetry::metrics::TemporalMeter;
 
 use gdt_config::TemporalConfig;
@@ -148,4 +150,28 @@ pub(crate) async fn ensure_search_attributes(
         })?;
     tracing::info!(attributes = %names, namespace, "registered search attributes");
     Ok(())
+}
+
+/// Makes the namespace of the dev server `gdt dev` started keep closed workflows for `days`
+/// days at least (the dev server keeps them one day), so the board and the delivery metrics
+/// of `make run` cover `board.history_days`. A failure is logged: the board then covers what
+/// the namespace keeps.
+pub(crate) async fn keep_closed_workflows(client: &Client, namespace: &str, days: u32) {
+    let retention = std::time::Duration::from_secs(u64::from(days) * 86_400);
+    let request = UpdateNamespaceRequest {
+        namespace: namespace.to_owned(),
+        config: Some(NamespaceConfig {
+            workflow_execution_retention_ttl: retention.try_into().ok(),
+            ..NamespaceConfig::default()
+        }),
+        ..UpdateNamespaceRequest::default()
+    };
+    let mut service = client.connection().workflow_service();
+    if let Err(status) = service.update_namespace(tonic::Request::new(request)).await {
+        tracing::warn!(
+            error = %status.message(),
+            namespace,
+            "could not make the dev namespace keep {days} days of deployments; the board covers one day"
+        );
+    }
 }

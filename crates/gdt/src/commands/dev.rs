@@ -35,6 +35,13 @@ pub(crate) async fn run(mut config: Config, args: DevArgs) -> anyhow::Result<()>
     let telemetry = Telemetry::start(&config, Process::Dev)?;
     let temporal = wait_for_temporal(&config, &telemetry, &mut server).await?;
     crate::temporal::ensure_search_attributes(&temporal, &config.temporal.namespace).await?;
+    if server.is_some() {
+        // One day more than the board looks back, so its window is whole.
+        let days = u32::try_from(config.board.history_days)
+            .unwrap_or(u32::MAX)
+            .saturating_add(1);
+        crate::temporal::keep_closed_workflows(&temporal, &config.temporal.namespace, days).await;
+    }
 
     // Webhooks: GITHUB_WEBHOOK_SECRET's secrets, or a fresh one to sign test deliveries with.
     let webhook_secret = if config.webhook.secrets()?.is_empty() {

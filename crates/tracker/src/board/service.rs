@@ -15,16 +15,18 @@
 //! - **A failed read keeps the last snapshot**, answered with `stale: true`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use temporalio_client::{
-    Client, HistoryEventFilterType, RpcOptions, UntypedWorkflow, WorkflowExecutionStatus,
-    WorkflowFetchHistoryOptions, WorkflowListOptions,
+    Client, HistoryEventFilterType, NamespacedClient as _, RpcOptions, UntypedWorkflow,
+    WorkflowExecutionStatus, WorkflowFetchHistoryOptions, WorkflowListOptions,
 };
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeNamespaceRequest;
 use url::Url;
 
 use super::build::{self, Board};
@@ -77,6 +79,8 @@ struct Inner {
     refreshing: tokio::sync::Mutex<()>,
     /// Outcomes by run id; pruned to the snapshot's rows.
     outcomes: Mutex<HashMap<String, Outcome>>,
+    /// Whole days the namespace keeps closed workflows (0: not known yet).
+    retention_days: AtomicU32,
 }
 
 /// One read of the window.
@@ -101,6 +105,7 @@ impl BoardService {
                 snapshot: RwLock::new(None),
                 refreshing: tokio::sync::Mutex::new(()),
                 outcomes: Mutex::new(HashMap::new()),
+                retention_days: AtomicU32::new(0),
             }),
         }
     }
@@ -108,6 +113,16 @@ impl BoardService {
     /// The settings.
     pub fn settings(&self) -> &BoardSettings {
         &self.inner.settings
+    }
+
+    /// Days of history the board holds: `board.history_days`, or fewer when the namespace
+    /// keeps closed workflows for less (its retention, read at each full read).
+    pub fn coverage_days(&self) -> u32 {
+        let history = self.inner.settings.history_days;
+        match self.inner.retention_days.load(Ordering::Relaxed) {
+            0 => history,
+            retention => history.min(retention),
+        }
     }
 
     /// The current snapshot: read first when there is none, refreshed in the background when
@@ -155,7 +170,7 @@ impl BoardService {
         Ok(EnvironmentsView {
             as_of: build::rfc3339(snapshot.read_at),
             stale: snapshot.stale,
-            coverage_days: self.inner.settings.history_days,
+            coverage_days: self.coverage_days(),
             poll_seconds: self.inner.settings.poll_interval.as_secs().max(1),
             lanes,
             truncated,
@@ -212,7 +227,7 @@ impl BoardService {
             &rows,
             snapshot.read_at,
             windows,
-            self.inner.settings.history_days,
+            self.coverage_days(),
         ))
     }
 
@@ -240,6 +255,9 @@ impl BoardService {
         let full = previous.as_ref().is_none_or(|p| {
             (now - p.full_at).to_std().unwrap_or_default() >= settings.rebuild_interval
         });
+        if full {
+            self.read_retention().await;
+        }
         let since = match &previous {
             Some(p) if !full => {
                 p.read_at - chrono::Duration::from_std(VISIBILITY_LAG).unwrap_or_default()
@@ -304,6 +322,41 @@ impl BoardService {
             }
         }
         Ok(())
+    }
+
+    /// Learns how long the namespace keeps closed workflows; a failure leaves what was known
+    /// (the board then assumes `board.history_days`).
+    async fn read_retention(&self) {
+        let request = DescribeNamespaceRequest {
+            namespace: self.inner.client.namespace(),
+            ..DescribeNamespaceRequest::default()
+        };
+        let mut service = self.inner.client.connection().workflow_service();
+        let answer = tokio::time::timeout(
+            self.inner.settings.call_timeout,
+            service.describe_namespace(tonic::Request::new(request)),
+        )
+        .await;
+        let ttl = match answer {
+            Ok(Ok(answer)) => answer
+                .into_inner()
+                .config
+                .and_then(|c| c.workflow_execution_retention_ttl),
+            _ => None,
+        };
+        if let Some(ttl) = ttl.filter(|t| t.seconds > 0) {
+            let days = u32::try_from((ttl.seconds + 86_399) / 86_400).unwrap_or(u32::MAX);
+            self.inner.retention_days.store(days, Ordering::Relaxed);
+            if days < self.inner.settings.history_days {
+                tracing::warn!(
+                    retention_days = days,
+                    history_days = self.inner.settings.history_days,
+                    "the namespace keeps closed workflows for less than board.history_days: \
+                     the board and the delivery metrics cover only the retention; raise it with \
+                     `temporal operator namespace update --retention`"
+                );
+            }
+        }
     }
 
     /// The deployment workflows of this task queue running, or closed since `since`.
