@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 use crate::error::ConfigError;
-use crate::settings::{GitHubConfig, ServerConfig, TemporalConfig, WebhookConfig};
+use crate::settings::{BoardConfig, GitHubConfig, ServerConfig, TemporalConfig, WebhookConfig};
 
 /// Which GitHub credentials are configured.
 #[derive(Debug, Clone)]
@@ -208,6 +208,32 @@ impl ServerConfig {
             .map_err(|(path, source)| ConfigError::ApiTokensFileUnreadable { path, source })
     }
 }
+
+impl BoardConfig {
+    /// The read-only viewer tokens: those of `viewer_tokens`, then those of
+    /// `viewer_tokens_file`, read as [`ServerConfig::api_tokens`] reads its own.
+    ///
+    /// A board session cookie is a MAC keyed with the token's digest, which a
+    /// weak token would let anyone holding a cookie guess offline: tokens
+    /// shorter than [`MIN_VIEWER_TOKEN_CHARS`] are refused.
+    pub fn viewer_tokens(&self) -> Result<Vec<SecretString>, ConfigError> {
+        let tokens = collect_secrets(
+            self.viewer_tokens.as_ref(),
+            self.viewer_tokens_file.as_deref(),
+        )
+        .map_err(|(path, source)| ConfigError::ViewerTokensFileUnreadable { path, source })?;
+        match tokens
+            .iter()
+            .position(|t| t.expose_secret().chars().count() < MIN_VIEWER_TOKEN_CHARS)
+        {
+            Some(position) => Err(ConfigError::ViewerTokenTooShort { position }),
+            None => Ok(tokens),
+        }
+    }
+}
+
+/// The shortest viewer token accepted.
+pub const MIN_VIEWER_TOKEN_CHARS: usize = 16;
 
 impl WebhookConfig {
     /// The webhook secrets to accept: those of `secrets` (split on commas and

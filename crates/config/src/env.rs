@@ -205,7 +205,7 @@ mod tests {
         let sample = |b: &EnvBinding| match b.key {
             k if k.ends_with("_url") => "https://example.test/api",
             k if k.contains("backoff_multiplier") => "3",
-            k if ["backoff", "timeout", "wait", "cache", "interval"]
+            k if ["backoff", "timeout", "wait", "cache", "interval", "ttl"]
                 .iter()
                 .any(|part| k.contains(part)) =>
             {
@@ -216,7 +216,11 @@ mod tests {
             | "deployment.supersede"
             | "external.enabled"
             | "pr_cleanup.enabled"
-            | "pr_cleanup.match_head_ref" => "false",
+            | "pr_cleanup.match_head_ref"
+            | "board.enabled" => "false",
+            "board.cookie_secure" => "true",
+            "board.github_web_url" => "https://github.example.test",
+            "board.viewer_tokens" => "viewer-token-0123456789",
             "deployment.inactivation" => "off",
             "external.lifecycle" => "true",
             "external.service_source" => "task",

@@ -116,6 +116,23 @@ pub enum ConfigError {
     )]
     ApiTokensFileUnreadable { path: PathBuf, source: io::Error },
 
+    /// The viewer tokens file cannot be read. Its content is never quoted.
+    #[error(
+        "cannot read the viewer tokens file at {} \
+         (board.viewer_tokens_file / GDT_BOARD_VIEWER_TOKENS_FILE): {source}; mount the file \
+         (one token per line) or unset the setting",
+        path.display()
+    )]
+    ViewerTokensFileUnreadable { path: PathBuf, source: io::Error },
+
+    /// A viewer token is too short to be safe (its value is never quoted).
+    #[error(
+        "viewer token {position} (counting from 0, board.viewer_tokens then \
+         board.viewer_tokens_file) is shorter than 16 characters; use a random token such as \
+         the output of `openssl rand -hex 24`"
+    )]
+    ViewerTokenTooShort { position: usize },
+
     /// The webhook secrets file cannot be read (missing, unreadable, or not
     /// UTF-8 text). Its content is never quoted.
     #[error(

@@ -158,6 +158,26 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         );
         rules.push((value >= s.request_timeout, key, problem));
     }
+    let b = &c.board;
+    rules.push((
+        !["auto", "true", "false"].contains(&b.cookie_secure.as_str()),
+        "board.cookie_secure",
+        format!("{:?} is not one of auto, true, false", b.cookie_secure),
+    ));
+    rules.push((
+        b.history_days > 400,
+        "board.history_days",
+        format!("({}) must be at most 400 days", b.history_days),
+    ));
+    let metric_environments = c.dora.metric_environments.as_deref().unwrap_or_default();
+    rules.push((
+        metric_environments.len() > 20,
+        "dora.metric_environments",
+        format!(
+            "names {} environments; at most 20 keep the metrics' labels bounded",
+            metric_environments.len()
+        ),
+    ));
     let p = &c.pr_checks;
     // An empty list is a choice (no file matches); an empty pattern in it is
     // a slip that would match nothing either, silently.

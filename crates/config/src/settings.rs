@@ -284,6 +284,51 @@ section! {
     }
 }
 
+section! {
+    /// The deployments board (`/board`) and its reader API (`/api/v1/environments`, `/api/v1/dora`).
+    BoardConfig (board) {
+        /// Whether `gdt serve` serves the board page; it is never open: viewing needs an API
+        /// token or a viewer token.
+        enabled: bool = true, env "GDT_BOARD_ENABLED";
+        /// Read-only viewer tokens separated by commas or spaces (at least 16 characters
+        /// each): they open the board and the API's reads, never a write.
+        viewer_tokens: Option<SecretString> = None, env "GDT_BOARD_VIEWER_TOKENS";
+        /// File of viewer tokens, one per line (blank lines and `#` comments ignored).
+        viewer_tokens_file: Option<PathBuf> = None, env "GDT_BOARD_VIEWER_TOKENS_FILE";
+        /// How long a board sign-in lasts.
+        session_ttl: Duration = Duration::from_secs(12 * 60 * 60), env "GDT_BOARD_SESSION_TTL",
+            check required;
+        /// Whether the sign-in cookie is `Secure`: `auto` (unless the page is on a loopback
+        /// host), `true` or `false`.
+        cookie_secure: String = "auto".to_owned(), env "GDT_BOARD_COOKIE_SECURE";
+        /// How often an open page asks for news.
+        poll_interval: Duration = Duration::from_secs(5), env "GDT_BOARD_POLL_INTERVAL",
+            check required;
+        /// How often a server viewed in the last 2 minutes reads what changed from Temporal's
+        /// visibility.
+        refresh_interval: Duration = Duration::from_secs(15), env "GDT_BOARD_REFRESH_INTERVAL",
+            check required;
+        /// How often a server reads the whole window again, dropping what it holds.
+        rebuild_interval: Duration = Duration::from_secs(6 * 60 * 60),
+            env "GDT_BOARD_REBUILD_INTERVAL", check required;
+        /// Days of deployments the board and the delivery metrics look back (at most the
+        /// namespace's retention, which should be longer).
+        history_days: usize = 30, env "GDT_BOARD_HISTORY_DAYS", check required;
+        /// GitHub's web address for links (unset: github.com, or the Enterprise host).
+        github_web_url: Option<String> = None, env "GDT_BOARD_GITHUB_WEB_URL";
+    }
+}
+
+section! {
+    /// Delivery metrics (DORA) as Prometheus metrics.
+    DoraConfig (dora) {
+        /// Environments given their own `environment` label on the delivery metrics (matched
+        /// without case; any other is counted as `other`, which keeps the labels bounded).
+        metric_environments: Option<Vec<String>> = Some(vec!["production".to_owned(), "staging".to_owned()]),
+            env "GDT_DORA_METRIC_ENVIRONMENTS";
+    }
+}
+
 /// One setting of [`Config`]: key, variables, doc line, and how to set, show and check it.
 pub type Setting = Row<Config>;
 
@@ -350,6 +395,10 @@ config! {
     external: ExternalConfig,
     /// Cleaning up a pull request's preview deployments when it closes.
     pr_cleanup: PrCleanupConfig,
+    /// The deployments board and its reader API.
+    board: BoardConfig,
+    /// Delivery metrics (DORA) as Prometheus metrics.
+    dora: DoraConfig,
 }
 
 /// Which sources were actually used to build a [`Config`].

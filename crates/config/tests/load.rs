@@ -11,7 +11,7 @@ use gdt_config::{
     LoadOptions, LogFormat, LogLevel, ReportMode, SchemaRuleConfig, ENV_BINDINGS, REMOVED,
     SYSTEM_CONFIG_PATH,
 };
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tempfile::TempDir;
 
 const FAKE_PEM: &str =
@@ -913,7 +913,8 @@ fn the_variable_table_lists_every_documented_name() {
             "GDT_TEMPORAL_API_KEY",
             "GDT_GITHUB_TOKEN",
             "GDT_SERVER_API_TOKENS",
-            "GDT_WEBHOOK_SECRETS"
+            "GDT_WEBHOOK_SECRETS",
+            "GDT_BOARD_VIEWER_TOKENS"
         ]
     );
 }
@@ -1178,4 +1179,40 @@ fn webhook_and_pr_checks_errors_name_the_key() {
         )),
         "{err}"
     );
+}
+
+#[test]
+fn viewer_tokens_are_read_and_short_ones_refused_without_quoting_them() {
+    let dir = TempDir::new().expect("tempdir");
+    let file = write(
+        dir.path(),
+        "viewers",
+        "# rotated monthly\nfile-viewer-token-0123456789\n",
+    );
+    let mut config = Config::default();
+    config.board.viewer_tokens = Some(SecretString::from("env-viewer-token-0123456789"));
+    config.board.viewer_tokens_file = Some(file);
+    let tokens: Vec<String> = config
+        .board
+        .viewer_tokens()
+        .expect("viewer tokens")
+        .iter()
+        .map(|t| t.expose_secret().to_owned())
+        .collect();
+    assert_eq!(
+        tokens,
+        [
+            "env-viewer-token-0123456789",
+            "file-viewer-token-0123456789"
+        ]
+    );
+    config.board.viewer_tokens = Some(SecretString::from("short-secret"));
+    let error = config
+        .board
+        .viewer_tokens()
+        .expect_err("a short token")
+        .to_string();
+    assert!(error.contains("viewer token 0"), "{error}");
+    assert!(error.contains("shorter than 16 characters"), "{error}");
+    assert!(!error.contains("short-secret"), "{error}");
 }
