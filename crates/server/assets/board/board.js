@@ -166,9 +166,9 @@ function announce(text) {
 
 function cellContent(lane, asOf) {
   const latest = lane.latest;
-  const parts = [badge(latest.state),
+  const parts = [badge(latest.state), el('span', { class: 'meta' },
     el('code', { class: 'sha', title: latest.commit_sha, text: shortSha(latest.commit_sha) }),
-    el('time', { class: 'age', datetime: when(latest), text: age(seconds(when(latest), asOf)) })];
+    el('time', { class: 'age', datetime: when(latest), text: age(seconds(when(latest), asOf)) }))];
   if (lane.current && lane.current.workflow_id !== latest.workflow_id) {
     parts.push(el('span', { class: 'in-place', text: `in place ${shortSha(lane.current.commit_sha)}` }));
   }
@@ -361,7 +361,9 @@ async function openHistory(lane) {
 ui.dialog.addEventListener('close', () => {
   const key = board.openedKey;
   board.openedKey = null;
-  if (key) findCell(key)?.focus();
+  // After the dialog's own focus restoring, which aims at the button as it was when the
+  // dialog opened: a poll may have drawn the grid again since.
+  if (key) window.setTimeout(() => findCell(key)?.focus(), 0);
 });
 
 // ---------- delivery metrics ----------

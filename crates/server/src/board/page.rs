@@ -55,6 +55,26 @@ pub enum CookieSecure {
     Never,
 }
 
+/// A `board.cookie_secure` that is not one of its three words.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "board.cookie_secure (GDT_BOARD_COOKIE_SECURE) must be `auto`, `true` or `false`, not {0:?}"
+)]
+pub struct InvalidCookieSecure(String);
+
+impl std::str::FromStr for CookieSecure {
+    type Err = InvalidCookieSecure;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" | "" => Ok(Self::Auto),
+            "true" => Ok(Self::Always),
+            "false" => Ok(Self::Never),
+            _ => Err(InvalidCookieSecure(s.to_owned())),
+        }
+    }
+}
+
 impl CookieSecure {
     /// Whether a cookie set in answer to a request with these headers is marked `Secure`.
     fn applies(self, headers: &HeaderMap) -> bool {
@@ -378,6 +398,19 @@ mod tests {
             Err(Duration::from_secs(50))
         );
         assert!(throttle.check(t0 + Duration::from_secs(60)).is_ok());
+    }
+
+    #[test]
+    fn cookie_secure_reads_its_three_words() {
+        let cases = [
+            ("auto", Some(CookieSecure::Auto)),
+            ("TRUE", Some(CookieSecure::Always)),
+            (" false ", Some(CookieSecure::Never)),
+            ("yes", None),
+        ];
+        for (word, want) in cases {
+            assert_eq!(word.parse::<CookieSecure>().ok(), want, "{word}");
+        }
     }
 
     #[test]
