@@ -92,7 +92,8 @@ mod tests {
             value.len() - 1..,
             if value.ends_with('0') { "1" } else { "0" },
         );
-        let cases: [(&str, &str, &[&[u8; 32]], u64, bool); 10] = [
+        type Case<'a> = (&'a str, &'a str, &'a [&'a [u8; 32]], u64, bool);
+        let cases: [Case<'_>; 10] = [
             ("its own token", &value, &[&bob, &alice], 999, true),
             ("expired", &value, &[&alice], 1_000, false),
             ("its token removed", &value, &[&bob], 999, false),
