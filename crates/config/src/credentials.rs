@@ -233,7 +233,7 @@ impl BoardConfig {
 }
 
 /// The shortest viewer token accepted.
-pub const MIN_VIEWER_TOKEN_CHARS: usize = 16;
+pub(crate) const MIN_VIEWER_TOKEN_CHARS: usize = 16;
 
 impl WebhookConfig {
     /// The webhook secrets to accept: those of `secrets` (split on commas and

@@ -186,6 +186,10 @@ pub(crate) struct TrackStartArgs {
     /// '-', '/', ':'); superseding and inactivation apply per repository, environment and service.
     #[arg(long, default_value = "")]
     pub(crate) service: String,
+    /// When the deployed commit was made, RFC 3339 (`git show -s --format=%cI SHA`): the
+    /// start of its lead time on the board and in the delivery metrics.
+    #[arg(long)]
+    pub(crate) commit_time: Option<String>,
     /// Workflow id (default: deployment-OWNER-REPO-ENVIRONMENT[-SERVICE]-EXECUTION_ID_OR_SHA).
     #[arg(long)]
     pub(crate) workflow_id: Option<String>,

@@ -28,6 +28,7 @@
 //! and which counts nothing on replay.
 
 pub mod activity;
+pub mod board;
 pub mod deployments;
 pub mod dev_server;
 pub mod external;

@@ -165,6 +165,7 @@ fn start_input(
                 .max(1),
         ),
         service: args.service,
+        commit_timestamp: args.commit_time,
     };
     input.validate()?;
     let workflow_id = args

@@ -120,6 +120,27 @@ pub struct DeploymentWorkflowInput {
         schema(max_length = 100, pattern = "^[A-Za-z0-9._/:-]*$")
     )]
     pub service: String,
+    /// When the deployed commit was made (RFC 3339, e.g. `git show -s --format=%cI SHA`): the
+    /// start of its lead time for changes on the board and in the delivery metrics. Kept by
+    /// Temporal (the workflow's memo), never sent to GitHub.
+    pub commit_timestamp: Option<String>,
+}
+
+/// A commit time must be RFC 3339, so lead times are computed from a known instant.
+fn check_commit_timestamp(value: Option<&str>) -> Result<(), InvalidInput> {
+    match value {
+        Some(text) if chrono::DateTime::parse_from_rfc3339(text).is_err() => {
+            Err(InvalidInput::Invalid {
+                field: "commit_timestamp",
+                reason: format!(
+                    "{:?} is not an RFC 3339 time such as 2026-11-26T10:00:00Z (git show -s \
+                     --format=%cI SHA prints one)",
+                    cut(text, 64)
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// GitHub's `production_environment` default as this tracker applies it: the environment is
@@ -186,7 +207,8 @@ impl DeploymentWorkflowInput {
                 reason: "must be at least 1".to_owned(),
             });
         }
-        check_service(&self.service)
+        check_service(&self.service)?;
+        check_commit_timestamp(self.commit_timestamp.as_deref())
     }
 
     /// The length and range limits ([`limits`]). Part of [`Self::validate`]; the workflow
@@ -492,6 +514,12 @@ pub struct DeploymentWorkflowResult {
     /// Why gdt ended the deployment before its pipeline did, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_by: Option<Lifecycle>,
+    /// The last log URL GitHub took (empty: none), for the board's links.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub log_url: String,
+    /// The last environment URL GitHub took (empty: none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub environment_url: String,
 }
 
 /// One status the workflow posted, or decided not to post.

@@ -209,7 +209,14 @@ impl DeploymentService {
         validate_workflow_id(workflow_id)?;
         let input = &input.clone().bounded();
         let attributes = SearchAttributes::new(sa::at_start(input));
+        // What the board shows and visibility does not index, set with the start: no event.
+        let mut memo = temporalio_common::MemoValues::new();
+        memo.insert(
+            crate::board::MEMO_KEY,
+            crate::board::BoardMemo::at_start(input),
+        );
         let options = WorkflowStartOptions::new(self.task_queue.clone(), workflow_id.to_owned())
+            .memo(memo)
             .execution_timeout(self.execution_timeout)
             .id_conflict_policy(WorkflowIdConflictPolicy::Fail)
             .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)

@@ -559,6 +559,19 @@ impl GitHubDeploymentWorkflow {
     /// [`observe`]); every outcome of every update is recorded here and only here. The record
     /// is bounded: each field cut to its limit and only the newest
     /// [`limits::RECORDED_UPDATES`] kept.
+    /// The newest non-empty link of the statuses GitHub took, else the start's: what the
+    /// board links to once the deployment ended.
+    fn last_link(&self, link: fn(&AppliedUpdate) -> &String, initial: &str) -> String {
+        self.view
+            .updates
+            .iter()
+            .rev()
+            .filter(|u| u.outcome == UpdateOutcome::Applied)
+            .map(link)
+            .find(|l| !l.is_empty())
+            .map_or_else(|| initial.to_owned(), Clone::clone)
+    }
+
     fn record(
         &mut self,
         update: &DeploymentStatusUpdate,
@@ -740,6 +753,8 @@ async fn track(
         total_duration: go_duration_string(total),
         status_updates: s.posted,
         ended_by: s.view.ended_by.clone(),
+        log_url: s.last_link(|u| &u.log_url, &input.log_url),
+        environment_url: s.last_link(|u| &u.environment_url, &input.environment_url),
     }))
 }
 
