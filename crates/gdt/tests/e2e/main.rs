@@ -4,6 +4,7 @@
 mod support;
 
 mod api;
+mod board;
 mod chart;
 mod deployment_limits;
 mod deployments;
