@@ -264,8 +264,29 @@ pub async fn list_deployments(
 }
 
 fn list_filter(params: ListParams) -> Result<ListFilter, ApiError> {
-    let given = |v: Option<String>| v.filter(|v| !v.is_empty());
-    let repository = given(params.repository);
+    let limit = params.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid(format!(
+            "limit {limit}: use 1 to {MAX_LIST_LIMIT}"
+        )));
+    }
+    Ok(ListFilter {
+        repository: checked_repository(params.repository)?,
+        environment: given(params.environment),
+        state: checked_state(params.state)?,
+        service: checked_service(params.service)?,
+        limit: limit as usize,
+    })
+}
+
+/// A query parameter given a value (an empty one counts as absent).
+pub(crate) fn given(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.is_empty())
+}
+
+/// A `repository` filter: `owner/name`.
+pub(crate) fn checked_repository(value: Option<String>) -> Result<Option<String>, ApiError> {
+    let repository = given(value);
     if let Some(repo) = &repository {
         let valid = repo
             .split_once('/')
@@ -276,7 +297,12 @@ fn list_filter(params: ListParams) -> Result<ListFilter, ApiError> {
             )));
         }
     }
-    let state = given(params.state);
+    Ok(repository)
+}
+
+/// A `state` filter: a GitHub deployment state.
+pub(crate) fn checked_state(value: Option<String>) -> Result<Option<String>, ApiError> {
+    let state = given(value);
     if let Some(word) = &state {
         if word.parse::<DeploymentState>().is_err() {
             return Err(ApiError::invalid(format!(
@@ -285,23 +311,16 @@ fn list_filter(params: ListParams) -> Result<ListFilter, ApiError> {
             )));
         }
     }
-    let limit = params.limit.unwrap_or(DEFAULT_LIST_LIMIT);
-    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid(format!(
-            "limit {limit}: use 1 to {MAX_LIST_LIMIT}"
-        )));
-    }
-    let service = given(params.service);
+    Ok(state)
+}
+
+/// A `service` filter: a service name as deployments give it.
+pub(crate) fn checked_service(value: Option<String>) -> Result<Option<String>, ApiError> {
+    let service = given(value);
     if let Some(service) = &service {
         check_service(service).map_err(|e| ApiError::invalid(e.to_string()))?;
     }
-    Ok(ListFilter {
-        repository,
-        environment: given(params.environment),
-        state,
-        service,
-        limit: limit as usize,
-    })
+    Ok(service)
 }
 
 /// Every byte but RFC 3986's unreserved characters is percent-encoded in a path segment, so

@@ -3,7 +3,15 @@
 //!
 //! - [`model`]: the rows read from visibility (search attributes, the start call's memo, the
 //!   result once read) and the API's answers.
+//! - [`build`]: rows to lanes (what is in place, what is running, the history), pure.
+//! - [`dora`]: the four delivery metrics over a window, pure.
+//! - [`service`]: [`BoardService`], which keeps a snapshot of the window per API server,
+//!   refreshed from visibility while someone looks.
 
+pub mod build;
+pub mod dora;
 pub mod model;
+pub mod service;
 
 pub use model::{BoardFilter, BoardMemo, MEMO_KEY};
+pub use service::BoardService;
