@@ -24,7 +24,7 @@ const DEPLOYMENTS: [(&str, &str, &str, &str, &str, &str); 5] = [
         "acme/shop",
         "api",
         "staging",
-        "success",
+        "failure",
         "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
     ),
     (
@@ -160,7 +160,11 @@ async fn the_board_shows_filters_opens_histories_and_follows_new_statuses_in_chr
     let server = h.serve();
     let api = Api::new(&server);
 
-    for (id, repository, service, environment, status, sha) in DEPLOYMENTS {
+    for (n, (id, repository, service, environment, status, sha)) in
+        DEPLOYMENTS.into_iter().enumerate()
+    {
+        // Commits made an hour or two before, so the lead times look like real ones.
+        let committed = chrono::Utc::now() - chrono::Duration::minutes(150 - 20 * n as i64);
         let (owner, name) = repository.split_once('/').expect("owner/name");
         let (code, started) = api
             .post(
@@ -170,7 +174,8 @@ async fn the_board_shows_filters_opens_histories_and_follows_new_statuses_in_chr
                     "commit_sha": sha, "branch_name": "main", "environment": environment,
                     "log_url": format!("https://ci.example.com/runs/{id}"),
                     "service": service, "status": status,
-                    "commit_timestamp": "2026-01-01T00:00:00Z",
+                    "environment_url": format!("https://{environment}.{name}.example.com"),
+                    "commit_timestamp": committed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 }),
             )
             .await;
@@ -202,7 +207,7 @@ async fn the_board_shows_filters_opens_histories_and_follows_new_statuses_in_chr
     lanes_become(
         &api,
         &[
-            ("acme/shop", "api", "staging", "success"),
+            ("acme/shop", "api", "staging", "failure"),
             ("acme/shop", "api", "production", "success"),
             ("acme/web", "", "staging", "success"),
             ("acme/web", "", "production", "in_progress"),
@@ -212,7 +217,7 @@ async fn the_board_shows_filters_opens_histories_and_follows_new_statuses_in_chr
 
     let expect = json!({
         "lanes": [
-            lane("acme/shop", "api", "staging", "success", sha_of("board-shop-api-staging")),
+            lane("acme/shop", "api", "staging", "failure", sha_of("board-shop-api-staging")),
             lane("acme/shop", "api", "production", "success", sha_of("board-shop-api-prod-2")),
             lane("acme/web", "", "staging", "success", sha_of("board-web-staging")),
             lane("acme/web", "", "production", "in progress", sha_of("board-web-prod")),

@@ -417,17 +417,20 @@ function renderDora(body, repository) {
   const known = leadTimes.filter((v) => v !== null && v !== undefined);
   ui.trends.replaceChildren(
     trend('Deployments a day', bars(daily),
-      `Deployments a day over the last ${days} days: ${total} in all, ${failures} failed.`),
+      `Deployments a day over the last ${days} days: ${total} in all, ${failures} failed.`, days),
     trend('Lead time a day (median)', line(leadTimes),
       known.length
         ? `Median lead time a day over the last ${days} days, from ${duration(Math.min(...known))} to ${duration(Math.max(...known))}.`
-        : `No lead time known in the last ${days} days.`));
+        : `No lead time known in the last ${days} days.`, days));
 }
 
-function trend(title, svg, label) {
+function trend(title, svg, label, days) {
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', label);
-  return el('figure', { class: 'trend' }, el('figcaption', { text: title }), svg);
+  // The axis's ends, for the eye; the image's label says it all for a screen reader.
+  const axis = el('span', { class: 'trend-axis', 'aria-hidden': 'true' },
+    el('span', { text: `${days} days ago` }), el('span', { text: 'today' }));
+  return el('figure', { class: 'trend' }, el('figcaption', { text: title }), svg, axis);
 }
 
 function svgNode(tag, attributes) {
@@ -459,14 +462,15 @@ function line(values) {
   const svg = svgNode('svg', { viewBox: `0 0 ${W} ${H}`, class: 'spark', preserveAspectRatio: 'none' });
   const known = values.filter((v) => v !== null && v !== undefined);
   const max = Math.max(1, ...known);
-  const step = W / Math.max(1, values.length - 1);
+  // Points at the middle of the days the bars stand on, so the two plots line up.
+  const step = W / Math.max(1, values.length);
   let path = '';
   values.forEach((v, i) => {
     if (v === null || v === undefined) return;
-    const x = (i * step).toFixed(1);
+    const x = ((i + 0.5) * step).toFixed(1);
     const y = (H - 2 - (v / max) * (H - 4)).toFixed(1);
     path += `${path ? 'L' : 'M'}${x} ${y} `;
-    svg.append(svgNode('circle', { cx: x, cy: y, r: 1.8, class: 'dot' }));
+    svg.append(svgNode('circle', { cx: x, cy: y, r: 2.5, class: 'dot' }));
   });
   if (path) svg.prepend(svgNode('path', { d: path.trim(), class: 'trend-line' }));
   svg.append(svgNode('line', { x1: 0, y1: H - 0.5, x2: W, y2: H - 0.5, class: 'axis' }));

@@ -28,7 +28,9 @@ use temporalio_common::protos::temporal::api::history::v1::history_event::Attrib
 use url::Url;
 
 use super::build::{self, Board};
-use super::model::{BoardFilter, BoardMemo, DoraView, EnvironmentsView, HistoryView, Outcome, Row, MEMO_KEY};
+use super::model::{
+    BoardFilter, BoardMemo, DoraView, EnvironmentsView, HistoryView, Outcome, Row, MEMO_KEY,
+};
 use crate::deployments::model::DeploymentWorkflowResult;
 use crate::deployments::service::{quote, status_word};
 use crate::deployments::WORKFLOW_TYPE;
@@ -199,7 +201,11 @@ impl BoardService {
     }
 
     /// `GET /api/v1/dora`: the delivery metrics of the lanes `filter` names.
-    pub async fn dora(&self, filter: &BoardFilter, windows: &[u32]) -> Result<DoraView, ServiceError> {
+    pub async fn dora(
+        &self,
+        filter: &BoardFilter,
+        windows: &[u32],
+    ) -> Result<DoraView, ServiceError> {
         let snapshot = self.snapshot().await?;
         let rows = snapshot.board.rows_of(filter);
         Ok(super::dora::dora(
