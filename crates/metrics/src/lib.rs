@@ -9,8 +9,11 @@
 //!
 //! # Invariants
 //! - Label values come from [`labels`] or from another crate's closed list of
-//!   `&'static str` words (update outcomes, deployment states, route templates), never from
-//!   a SHA, an id or text a request carries, so the number of series stays bounded.
+//!   `&'static str` words (update outcomes, deployment states, route templates), or from the
+//!   operator's list of environments read once at start
+//!   ([`Metrics::prime_delivery`], at most [`MAX_METRIC_ENVIRONMENTS`], any other counted as
+//!   `other`), never from a SHA, an id or text a request carries, so the number of series
+//!   stays bounded.
 //! - Every series an alert reads exists, at zero, from the start (see [`Metrics::new`]):
 //!   `rate()` and `increase()` then see the first event, and an alert on a failure that has
 //!   never happened yet evaluates to "no", not to "no data".
@@ -18,7 +21,7 @@
 
 pub mod labels;
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, PoisonError, RwLock};
 
 use prometheus::{
     CounterVec, Encoder as _, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
@@ -42,6 +45,16 @@ const DEPLOYMENT_BUCKETS: &[f64] = &[
     86400.0,
 ];
 
+/// Lead time for changes buckets, in seconds: five minutes to thirty days.
+const LEAD_TIME_BUCKETS: &[f64] = &[
+    300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0, 172800.0, 604800.0, 2592000.0,
+];
+
+/// The most environments given their own `environment` label on the delivery metrics.
+pub const MAX_METRIC_ENVIRONMENTS: usize = 20;
+/// The `environment` label of every environment not in the operator's list.
+pub const OTHER_ENVIRONMENT: &str = "other";
+
 /// The process's metrics.
 pub fn metrics() -> &'static Metrics {
     static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -62,6 +75,10 @@ pub struct Metrics {
     deployments_started: IntCounter,
     deployments_finished: IntCounterVec,
     deployment_duration: HistogramVec,
+    deployments_by_environment: IntCounterVec,
+    deployment_lead_time: HistogramVec,
+    /// The environments given their own label, lower-cased (see [`Metrics::prime_delivery`]).
+    metric_environments: RwLock<Vec<String>>,
     status_updates: IntCounterVec,
     inactivity_timeouts: IntCounter,
     activity_errors: IntCounterVec,
@@ -152,6 +169,22 @@ impl Metrics {
                 &["state"],
                 DEPLOYMENT_BUCKETS,
             ),
+            deployments_by_environment: counter_vec(
+                &registry,
+                "gdt_deployments_by_environment_total",
+                "Deployments ended, by environment (one of dora.metric_environments, else \
+                 other) and final state: the delivery metrics' deployments.",
+                &["environment", "state"],
+            ),
+            deployment_lead_time: histogram_vec(
+                &registry,
+                "gdt_deployment_lead_time_seconds",
+                "Lead time for changes: from the deployed commit's time to the deployment's \
+                 success, by environment (one of dora.metric_environments, else other).",
+                &["environment"],
+                LEAD_TIME_BUCKETS,
+            ),
+            metric_environments: RwLock::new(Vec::new()),
             status_updates: counter_vec(
                 &registry,
                 "gdt_deployment_status_updates_total",
@@ -273,6 +306,66 @@ impl Metrics {
         }
         for outcome in outcomes {
             self.status_updates.with_label_values(&[outcome]);
+        }
+    }
+
+    /// Sets the environments given their own `environment` label on the delivery metrics
+    /// (matched without case, lower-cased; the first [`MAX_METRIC_ENVIRONMENTS`] non-empty
+    /// ones) and creates, at zero, their series and `other`'s, in each of `states` (the
+    /// tracker's final states). Returns the names left out for being past the maximum. The
+    /// worker calls it once at start; a later call replaces the list (series already created
+    /// stay).
+    pub fn prime_delivery(&self, environments: &[String], states: &[&'static str]) -> Vec<String> {
+        let mut kept: Vec<String> = Vec::new();
+        let mut left_out = Vec::new();
+        for name in environments.iter().map(|e| e.trim().to_lowercase()) {
+            if name.is_empty() || name == OTHER_ENVIRONMENT || kept.contains(&name) {
+                continue;
+            }
+            if kept.len() == MAX_METRIC_ENVIRONMENTS {
+                left_out.push(name);
+            } else {
+                kept.push(name);
+            }
+        }
+        for environment in kept.iter().map(String::as_str).chain([OTHER_ENVIRONMENT]) {
+            for state in states {
+                self.deployments_by_environment
+                    .with_label_values(&[environment, state]);
+            }
+            self.deployment_lead_time.with_label_values(&[environment]);
+        }
+        *self
+            .metric_environments
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = kept;
+        left_out
+    }
+
+    /// A deployment to `environment` ended in `state`; `lead_secs`: its lead time for changes,
+    /// when it succeeded and its commit time is known (below 0 counts as 0).
+    pub fn deployment_delivered(
+        &self,
+        environment: &str,
+        state: &'static str,
+        lead_secs: Option<f64>,
+    ) {
+        let environment = environment.to_lowercase();
+        let known = self
+            .metric_environments
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let label = known
+            .iter()
+            .find(|known| **known == environment)
+            .map_or(OTHER_ENVIRONMENT, String::as_str);
+        self.deployments_by_environment
+            .with_label_values(&[label, state])
+            .inc();
+        if let Some(secs) = lead_secs {
+            self.deployment_lead_time
+                .with_label_values(&[label])
+                .observe(secs.max(0.0));
         }
     }
 
@@ -561,6 +654,9 @@ mod tests {
         m.prime_deployments(&["success", "failure"], &["applied", "failed"]);
         m.deployment_started();
         m.deployment_finished("success", 42.0);
+        m.prime_delivery(&["Production".to_owned()], &["success", "failure"]);
+        m.deployment_delivered("production", "success", Some(4000.0));
+        m.deployment_delivered("review-42", "failure", None);
         m.status_update("applied");
         m.inactivity_timeout();
         m.activity_error(ErrorType::RateLimit);
@@ -588,6 +684,10 @@ mod tests {
             r#"gdt_github_rate_limit_wait_seconds_total{kind="secondary"} 1.5"#,
             r#"gdt_deployments_finished_total{state="success"} 1"#,
             r#"gdt_deployment_duration_seconds_sum{state="success"} 42"#,
+            r#"gdt_deployments_by_environment_total{environment="production",state="success"} 1"#,
+            r#"gdt_deployments_by_environment_total{environment="other",state="failure"} 1"#,
+            r#"gdt_deployment_lead_time_seconds_bucket{environment="production",le="7200"} 1"#,
+            r#"gdt_deployment_lead_time_seconds_bucket{environment="production",le="3600"} 0"#,
             r#"gdt_deployment_status_updates_total{outcome="applied"} 1"#,
             "gdt_pr_check_version_mismatches_total 1",
             "gdt_pr_check_schema_validation_failures_total 2",
@@ -607,6 +707,7 @@ mod tests {
     fn series_alerts_read_exist_before_their_first_event() {
         let m = Metrics::new();
         m.prime_deployments(&["create_failed"], &["failed"]);
+        m.prime_delivery(&["Staging".to_owned()], &["error"]);
         let text = m.encode();
         for line in [
             r#"gdt_github_rate_limited_total{kind="primary"} 0"#,
@@ -618,6 +719,9 @@ mod tests {
             r#"gdt_deployments_finished_total{state="create_failed"} 0"#,
             r#"gdt_deployment_status_updates_total{outcome="failed"} 0"#,
             "gdt_deployment_inactivity_timeouts_total 0",
+            r#"gdt_deployments_by_environment_total{environment="staging",state="error"} 0"#,
+            r#"gdt_deployments_by_environment_total{environment="other",state="error"} 0"#,
+            r#"gdt_deployment_lead_time_seconds_count{environment="other"} 0"#,
             "gdt_pr_check_version_mismatches_total 0",
         ] {
             assert!(
@@ -625,6 +729,38 @@ mod tests {
                 "no line {line:?} in\n{text}"
             );
         }
+    }
+
+    #[test]
+    fn delivery_environments_are_bounded_and_matched_without_case() {
+        let m = Metrics::new();
+        let mut names: Vec<String> = ["PRODUCTION", " Staging ", "production", "", "other"]
+            .map(str::to_owned)
+            .to_vec();
+        names.extend((0..MAX_METRIC_ENVIRONMENTS).map(|i| format!("env-{i}")));
+        let left_out = m.prime_delivery(&names, &["success"]);
+        assert_eq!(left_out, ["env-18", "env-19"]);
+        m.deployment_delivered("Production", "success", Some(-5.0));
+        m.deployment_delivered("STAGING", "success", None);
+        m.deployment_delivered("env-19", "success", None);
+        let count = |environment| {
+            m.value(
+                "gdt_deployments_by_environment_total",
+                &[("environment", environment), ("state", "success")],
+            )
+        };
+        assert_eq!(
+            (count("production"), count("staging"), count("other")),
+            (1.0, 1.0, 1.0)
+        );
+        let lead = |series| m.value(series, &[("environment", "production")]);
+        assert_eq!(
+            (
+                lead("gdt_deployment_lead_time_seconds_count"),
+                lead("gdt_deployment_lead_time_seconds_sum")
+            ),
+            (1.0, 0.0)
+        );
     }
 
     #[test]

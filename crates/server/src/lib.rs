@@ -3,6 +3,8 @@
 //!
 //! # Layout
 //! - [`deployments`]: `/api/v1/deployments…`, on [`DeploymentService`];
+//! - [`board`]: the deployments board's reader API (`/api/v1/environments…`, `/api/v1/dora`),
+//!   on [`BoardService`];
 //! - [`health`]: `/health` and `/ready`, on their own listener (`app.health_port`, 8080 by
 //!   default), for the API server and the worker alike;
 //! - [`metrics`]: `/metrics`, on its own listener (`app.metrics_port`, 9090 by default);
@@ -41,6 +43,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Router;
 use futures::future::BoxFuture;
+use gdt_tracker::board::BoardService;
 use gdt_tracker::deployments::DeploymentService;
 use gdt_tracker::external::ExternalDeploymentService;
 use gdt_tracker::pr_checks::PrCheckService;
@@ -95,6 +98,8 @@ pub struct Services {
     pub external: ExternalDeploymentService,
     /// The clean-ups `/webhook` starts when a pull request closes; same bound as the checks.
     pub pr_cleanup: PrCleanupService,
+    /// The board's snapshot of the deployments: `/api/v1/environments…` and `/api/v1/dora`.
+    pub board: BoardService,
 }
 
 /// Connects to Temporal and makes the [`Services`]; called on first use and again after a
@@ -210,10 +215,9 @@ pub fn api_router(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
     let limit = state.settings.max_body_bytes;
     // Reads take an API token, a viewer token or the board's cookie; writes an API token.
-    let secured = deployments::routes().layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        auth::require_reader,
-    ));
+    let secured = deployments::routes().merge(board::api::routes()).layer(
+        axum::middleware::from_fn_with_state(state.clone(), auth::require_reader),
+    );
     Router::new()
         .merge(secured)
         .merge(board::routes())

@@ -7,13 +7,13 @@
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::deployments;
 use crate::problem::{Problem, PROBLEM_JSON};
 use crate::AppState;
+use crate::{board, deployments};
 
 /// The API's document.
 #[derive(OpenApi)]
@@ -30,12 +30,18 @@ use crate::AppState;
         deployments::report_status,
         deployments::get_deployment,
         deployments::list_deployments,
+        board::api::environments,
+        board::api::history,
+        board::api::dora,
         openapi_json,
     ),
     components(schemas(Problem)),
     modifiers(&Security, &CommonErrors),
     security(("bearer" = [])),
-    tags((name = "deployments", description = "Deployments reported by pipelines"))
+    tags(
+        (name = "deployments", description = "Deployments reported by pipelines"),
+        (name = "board", description = "What is deployed where, and the delivery metrics (DORA)")
+    )
 )]
 pub struct ApiDoc;
 
@@ -63,6 +69,14 @@ impl Modify for Security {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // The board page's sign-in cookie, which opens the reads (GET) only.
+        components.add_security_scheme(
+            "board_session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "gdt_board",
+                "Set by signing in at /board/sign-in; opens the API's reads only",
+            ))),
         );
     }
 }

@@ -66,7 +66,7 @@ async fn connect(address: &str) -> Client {
 }
 
 /// Every deployment series this test reads: name and labels.
-const SERIES: [(&str, &[(&str, &str)]); 5] = [
+const SERIES: [(&str, &[(&str, &str)]); 7] = [
     ("gdt_deployments_started_total", &[]),
     ("gdt_deployments_finished_total", &[("state", "success")]),
     (
@@ -78,6 +78,14 @@ const SERIES: [(&str, &[(&str, &str)]); 5] = [
         &[("outcome", "applied")],
     ),
     ("gdt_deployment_inactivity_timeouts_total", &[]),
+    (
+        "gdt_deployments_by_environment_total",
+        &[("environment", "staging"), ("state", "success")],
+    ),
+    (
+        "gdt_deployment_lead_time_seconds_count",
+        &[("environment", "staging")],
+    ),
 ];
 
 /// The value of each of [`SERIES`] now.
@@ -153,6 +161,8 @@ async fn a_live_deployment_counts_once_and_its_replay_counts_nothing() {
         Duration::from_secs(10),
     );
     let workflow_id = "deployment-metrics-1";
+    // As the worker does at start: the delivery metrics label `staging` by name.
+    gdt_tracker::deployments::prime_metrics(&["Staging".to_owned()]);
     let before = samples();
     let live = async {
         let input = DeploymentWorkflowInput {
@@ -160,6 +170,7 @@ async fn a_live_deployment_counts_once_and_its_replay_counts_nothing() {
             repo_name: "web".to_owned(),
             commit_sha: "a84d88e7554fc1fa21bcbc4efae3c782a70d2b9d".to_owned(),
             environment: "staging".to_owned(),
+            commit_timestamp: Some("2026-01-01T00:00:00Z".to_owned()),
             ..DeploymentWorkflowInput::default()
         };
         let started = service
@@ -187,8 +198,9 @@ async fn a_live_deployment_counts_once_and_its_replay_counts_nothing() {
     let after_live = samples();
     let moved: Vec<f64> = after_live.iter().zip(&before).map(|(a, b)| a - b).collect();
     // Started once, finished once in `success` (with its duration), three updates applied
-    // (the start's `pending`, `in_progress`, `success`), no timeout.
-    assert_eq!(moved, [1.0, 1.0, 1.0, 3.0, 0.0], "{SERIES:?}");
+    // (the start's `pending`, `in_progress`, `success`), no timeout; one delivery to
+    // `staging`, its lead time measured from the commit time.
+    assert_eq!(moved, [1.0, 1.0, 1.0, 3.0, 0.0, 1.0, 1.0], "{SERIES:?}");
 
     let history = temporal
         .get_workflow_handle::<GitHubDeploymentWorkflow>(workflow_id.to_owned())

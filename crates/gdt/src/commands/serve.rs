@@ -11,6 +11,8 @@ use gdt_server::{
     ApiTokens, AppState, BoardPageSettings, ExternalWatch, OurApp, Services, Settings,
     TemporalGate, WebhookSecrets,
 };
+use gdt_tracker::board::service::BoardSettings;
+use gdt_tracker::board::BoardService;
 use gdt_tracker::deployments::DeploymentService;
 use gdt_tracker::external::{ExternalDeploymentService, ServiceSource};
 use gdt_tracker::pr_checks::PrCheckService;
@@ -109,7 +111,7 @@ pub(crate) async fn serve(
         );
     }
     let temporal = TemporalGate::new(
-        connector(config, telemetry.client_meter()?),
+        connector(config, telemetry.client_meter()?, board_settings(config)?),
         config.server.temporal_timeout,
     );
     let state = AppState::new(
@@ -205,9 +207,39 @@ async fn learn_bot_login(github: gdt_github::Client, app: OurApp) {
     }
 }
 
+/// How the board reads and keeps its window (`board.*`), and where its links point: the
+/// configured web root, else the Enterprise host's, else github.com.
+pub(crate) fn board_settings(config: &Config) -> anyhow::Result<BoardSettings> {
+    let b = &config.board;
+    let web = match &b.github_web_url {
+        Some(url) => url.clone(),
+        None if config.github.enterprise => format!("https://{}", config.github.enterprise_host),
+        None => "https://github.com".to_owned(),
+    };
+    let github_web = url::Url::parse(&web)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .with_context(|| {
+            format!("board.github_web_url {web:?} is not an http(s) URL such as https://github.com")
+        })?;
+    Ok(BoardSettings {
+        task_queue: config.temporal.task_queue.clone(),
+        history_days: u32::try_from(b.history_days).unwrap_or(u32::MAX),
+        refresh_interval: b.refresh_interval,
+        rebuild_interval: b.rebuild_interval,
+        poll_interval: b.poll_interval,
+        github_web,
+        call_timeout: config.server.temporal_timeout,
+    })
+}
+
 /// Connects to Temporal on first use (and again after a failure), so the server starts,
 /// and answers 503, while Temporal is still down; the connection's services are made once.
-fn connector(config: &Config, meter: Option<TemporalMeter>) -> gdt_server::Connect {
+fn connector(
+    config: &Config,
+    meter: Option<TemporalMeter>,
+    board: BoardSettings,
+) -> gdt_server::Connect {
     let temporal = config.temporal.clone();
     let task_queue = config.temporal.task_queue.clone();
     let pr_checks_task_queue = config.pr_checks.task_queue.clone();
@@ -220,6 +252,7 @@ fn connector(config: &Config, meter: Option<TemporalMeter>) -> gdt_server::Conne
         let external_task_queue = task_queue.clone();
         let pr_checks_task_queue = pr_checks_task_queue.clone();
         let meter = meter.clone();
+        let board = board.clone();
         Box::pin(async move {
             let client = crate::temporal::connect_metered(&temporal, meter)
                 .await
@@ -244,10 +277,11 @@ fn connector(config: &Config, meter: Option<TemporalMeter>) -> gdt_server::Conne
                 ),
                 // On the deployments' task queue: the worker always polls it.
                 pr_cleanup: PrCleanupService::new(
-                    client,
+                    client.clone(),
                     task_queue.clone(),
                     call_timeout.min(gdt_server::webhook::START_BUDGET),
                 ),
+                board: BoardService::new(client, board),
             })
         })
     })

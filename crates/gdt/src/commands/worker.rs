@@ -77,7 +77,16 @@ pub(crate) async fn serve(
     probes: Option<WorkerProbes>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    gdt_tracker::deployments::prime_metrics();
+    let metric_environments = config.dora.metric_environments.clone().unwrap_or_default();
+    let left_out = gdt_tracker::deployments::prime_metrics(&metric_environments);
+    if !left_out.is_empty() {
+        tracing::warn!(
+            ?left_out,
+            max = gdt_metrics::MAX_METRIC_ENVIRONMENTS,
+            "dora.metric_environments names more environments than the delivery metrics label \
+             by name; these are counted as `other`"
+        );
+    }
     let polling = Arc::new(AtomicBool::new(false));
     let (probes_stop, probes_stopped) = tokio::sync::oneshot::channel::<()>();
     let mut probe_addresses = None;

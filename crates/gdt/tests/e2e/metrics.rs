@@ -233,6 +233,16 @@ async fn a_deployment_an_api_call_and_a_webhook_move_their_series() {
         applied,
         "{view}"
     );
+    // The delivery metrics: `staging` is one of the default dora.metric_environments.
+    assert_eq!(
+        moved(
+            &worker_before,
+            &worker,
+            "gdt_deployments_by_environment_total",
+            &[("environment", "staging"), ("state", "success")]
+        ),
+        1.0
+    );
     let github = |endpoint: &str, method: &str| {
         moved(
             &worker_before,

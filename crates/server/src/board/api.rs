@@ -151,7 +151,12 @@ pub async fn history(
     }
     let board = &state.temporal.services().await?.board;
     let view: HistoryView = board
-        .history(&repository, service.as_deref(), &environment, limit as usize)
+        .history(
+            &repository,
+            service.as_deref(),
+            &environment,
+            limit as usize,
+        )
         .await?;
     Ok(tagged(&headers, &view))
 }
@@ -287,7 +292,11 @@ mod tests {
                 assert!(got.is_ok());
                 continue;
             }
-            assert_eq!(got.unwrap_err().status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+            assert_eq!(
+                got.unwrap_err().status(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{bad}"
+            );
         }
     }
 
@@ -326,7 +335,7 @@ mod tests {
         assert_eq!(first.status(), StatusCode::OK);
         let tag = first.headers()[header::ETAG].clone();
         let mut headers = HeaderMap::new();
-        headers.insert(header::IF_NONE_MATCH, tag.clone());
+        headers.insert(header::IF_NONE_MATCH, tag);
         assert_eq!(tagged(&headers, &body).status(), StatusCode::NOT_MODIFIED);
         let other = serde_json::json!({"lanes": [1]});
         assert_eq!(tagged(&headers, &other).status(), StatusCode::OK);

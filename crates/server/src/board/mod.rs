@@ -1,6 +1,7 @@
 //! The deployments board: a page served by `gdt serve` (and so `gdt dev`) showing which
 //! commit of which service is in which environment, read from the reader API.
 //!
+//! - [`api`]: the reader API (`/api/v1/environments…`, `/api/v1/dora`) the page reads;
 //! - [`page`]: `/board`, the sign-in form and sign-out;
 //! - [`session`]: the session cookie a sign-in sets (no store: it verifies against the
 //!   configured tokens' digests);
@@ -10,6 +11,7 @@
 //! cached (answers hold deployments and depend on who asks), nothing runs but the page's own
 //! script, and the page cannot be framed.
 
+pub mod api;
 pub mod assets;
 pub mod page;
 pub mod session;

@@ -294,63 +294,29 @@ mod tests {
     fn each_lane_shows_what_is_in_place_the_latest_and_what_runs() {
         let (lanes, truncated) = board().lanes(&BoardFilter::default(), &web(), 100);
         assert!(!truncated);
-        let summary: Vec<(
-            String,
-            Option<String>,
-            String,
-            Option<String>,
-            String,
-            Option<String>,
-        )> = lanes
+        let summary: Vec<String> = lanes
             .iter()
             .map(|l| {
-                (
-                    l.repository.clone(),
-                    l.service.clone(),
-                    l.environment.clone(),
-                    l.current.as_ref().map(|d| d.run_id.clone()),
-                    format!("{}:{}", l.latest.run_id, l.latest.state),
-                    l.in_progress.as_ref().map(|d| d.run_id.clone()),
+                format!(
+                    "{} {} {}: in place {}, latest {}:{}, running {}",
+                    l.repository,
+                    l.service.as_deref().unwrap_or("-"),
+                    l.environment,
+                    l.current.as_ref().map_or("-", |d| d.run_id.as_str()),
+                    l.latest.run_id,
+                    l.latest.state,
+                    l.in_progress.as_ref().map_or("-", |d| d.run_id.as_str()),
                 )
             })
             .collect();
-        let s = |v: &str| v.to_owned();
         assert_eq!(
             summary,
-            vec![
-                (
-                    s("octo/docs"),
-                    None,
-                    s("production"),
-                    None,
-                    s("d1:inactive"),
-                    None
-                ),
-                (
-                    s("octo/shop"),
-                    None,
-                    s("staging"),
-                    Some(s("s2")),
-                    s("s2:success"),
-                    None
-                ),
-                (
-                    s("octo/shop"),
-                    Some(s("api")),
-                    s("production"),
-                    Some(s("a1")),
-                    s("a3:in_progress"),
-                    Some(s("a3"))
-                ),
+            [
+                "octo/docs - production: in place -, latest d1:inactive, running -",
+                "octo/shop - staging: in place s2, latest s2:success, running -",
+                "octo/shop api production: in place a1, latest a3:in_progress, running a3",
                 // Closed without a final state (terminated): unknown, and nothing in place.
-                (
-                    s("octo/shop"),
-                    Some(s("web")),
-                    s("production"),
-                    None,
-                    s("w1:unknown"),
-                    None
-                ),
+                "octo/shop web production: in place -, latest w1:unknown, running -",
             ]
         );
         assert_eq!(

@@ -573,6 +573,28 @@ mod tests {
         }
     }
 
+    /// The definitions above are README's, word for word.
+    #[test]
+    fn the_readme_gives_the_same_definitions() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let read = |path: &str| std::fs::read_to_string(root.join(path)).expect(path);
+        let module = read("crates/tracker/src/board/dora.rs");
+        let definitions: String = module
+            .lines()
+            .filter_map(|line| line.strip_prefix("//!"))
+            .map(|line| line.strip_prefix(' ').unwrap_or(line))
+            .skip_while(|line| !line.starts_with("- A **deployment**"))
+            .take_while(|line| !line.is_empty())
+            .map(|line| format!("{line}\n"))
+            .collect();
+        assert!(definitions.ends_with("oldest first.\n"), "{definitions}");
+        assert!(
+            read("README.md").contains(&definitions),
+            "README.md's \"Delivery metrics (DORA)\" must hold the definitions of \
+             board/dora.rs, line for line:\n{definitions}"
+        );
+    }
+
     #[test]
     fn windows_are_capped_and_keep_their_order() {
         let rows = [ok("-/production", 24.0 * 20.0), ok("-/production", 1.0)];

@@ -745,7 +745,15 @@ async fn track(
     );
     // The state the deployment ended in as the workflow decided it (always terminal here),
     // even when GitHub did not take that last status: the `failed` update counts that.
-    observe::finished(live, ctx.state(|s| s.final_word()), total);
+    let final_word = ctx.state(|s| s.final_word());
+    observe::finished(live, final_word, total);
+    observe::delivered(
+        live,
+        &input.environment,
+        final_word,
+        input.commit_timestamp.as_deref(),
+        finished,
+    );
     Ok(ctx.state(|s| DeploymentWorkflowResult {
         deployment_id,
         final_status: s.view.state.clone(),
