@@ -2,16 +2,14 @@
 //! its refusals, the cookie's flags, what a cookie and a viewer token may do, the headers of
 //! every answer, and `board.enabled: false`.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::response::Response;
-use gdt_server::{
-    api_router, ApiTokens, AppState, BoardPageSettings, CookieSecure, Settings, TemporalGate,
-    WebhookSecrets,
-};
+use gdt_server::{api_router, ApiTokens, AppState, BoardPageSettings, CookieSecure};
 use secrecy::SecretString;
 use tower::ServiceExt as _;
 
@@ -21,25 +19,12 @@ const HOST: &str = "127.0.0.1:3000";
 const ORIGIN: &str = "http://127.0.0.1:3000";
 
 fn state(page: BoardPageSettings) -> AppState {
-    let refuse: gdt_server::Connect =
-        Arc::new(|| Box::pin(async { Err("Temporal is not reachable in this test".to_owned()) }));
-    AppState::new(
-        TemporalGate::new(refuse, Duration::from_secs(5)),
-        ApiTokens::new(&[SecretString::from(API_TOKEN)]),
-        WebhookSecrets::new(vec![SecretString::from("webhook-secret")]),
-        Settings {
-            max_body_bytes: 1024,
-            request_timeout: Duration::from_secs(30),
-            deployment_id_wait: Duration::from_secs(1),
-            ready_cache: Duration::from_secs(1),
-            connect_timeout: Duration::from_secs(1),
-            default_inactivity_timeout: Duration::from_secs(60),
-            webhook_max_body_bytes: 1 << 20,
-            pr_checks_enabled: true,
-            external: gdt_server::ExternalWatch::default(),
-            pr_cleanup_enabled: true,
-        },
-        None,
+    support::state(
+        support::unreachable(),
+        API_TOKEN,
+        "webhook-secret",
+        1024,
+        Duration::from_secs(30),
     )
     .with_board(page, ApiTokens::new(&[SecretString::from(VIEWER_TOKEN)]))
 }
