@@ -106,6 +106,12 @@ async fn signing_in_sets_a_read_only_http_only_cookie_that_holds_no_token() {
 
     for token in [API_TOKEN, VIEWER_TOKEN] {
         let cookie = session(&state, token).await;
+        let form = send(&state, get("/board/sign-in", Some(&cookie))).await;
+        assert_eq!(
+            header_of(&form, header::LOCATION),
+            "/board",
+            "signed in already"
+        );
         let page = send(&state, get("/board", Some(&cookie))).await;
         assert_eq!(page.status(), StatusCode::OK);
         assert_eq!(header_of(&page, header::CACHE_CONTROL), "no-store");

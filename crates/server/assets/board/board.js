@@ -36,6 +36,7 @@ const board = {
   doraAt: 0,
   doraRepository: undefined,
   openedKey: null, // the cell whose history is open, to give focus back
+  rows: [], // { tr, lanes } of the grid, for the filter
 };
 
 // ---------- pure helpers ----------
@@ -212,15 +213,11 @@ function render() {
     ...environments.map((name) => el('th', { scope: 'col', text: name })));
   ui.grid.tHead.replaceChildren(head);
 
-  const text = ui.filter.value;
-  const group = ui.state.value;
-  let shown = 0;
   const body = [];
+  board.rows = [];
   for (const [, byEnvironment] of rows) {
     const rowLanes = [...byEnvironment.values()];
     const first = rowLanes[0];
-    const visible = rowMatches(rowLanes, text, group);
-    if (visible) shown += 1;
     const header = el('th', { scope: 'row' },
       el('span', { class: 'repository', text: first.repository }),
       first.service ? el('span', { class: 'service', text: first.service }) : null);
@@ -230,18 +227,36 @@ function render() {
         : el('td', { class: 'none' }, el('span', { 'aria-hidden': 'true', text: '–' }),
           el('span', { class: 'visually-hidden', text: 'no deployment' }));
     });
-    body.push(el('tr', { hidden: !visible, 'data-repository': first.repository }, header, ...cells));
+    const tr = el('tr', { 'data-repository': first.repository }, header, ...cells);
+    board.rows.push({ tr, lanes: rowLanes });
+    body.push(tr);
   }
   ui.grid.tBodies[0].replaceChildren(...body);
+  applyFilter();
   if (focused) findCell(focused)?.focus();
 
-  ui.count.textContent = rows.size === shown
-    ? `${rows.size} ${rows.size === 1 ? 'row' : 'rows'}`
-    : `${shown} of ${rows.size} rows shown`;
   ui.empty.hidden = lanes.length > 0;
   ui.empty.textContent = `No deployments in the last ${answer.coverage_days ?? 30} days yet.`;
   refreshTimes();
   if (answer.truncated) showProblem('Only part of the deployments is shown: filter to see the rest.');
+}
+
+// Hides the rows the filter leaves out, without drawing anything again.
+function applyFilter() {
+  const text = ui.filter.value;
+  const group = ui.state.value;
+  let shown = 0;
+  for (const { tr, lanes } of board.rows) {
+    const visible = rowMatches(lanes, text, group);
+    tr.hidden = !visible;
+    if (visible) shown += 1;
+  }
+  const total = board.rows.length;
+  const count = total === shown
+    ? `${total} ${total === 1 ? 'row' : 'rows'}`
+    : `${shown} of ${total} rows shown`;
+  // Written only when it changes: a live region may read the same words again otherwise.
+  if (ui.count.textContent !== count) ui.count.textContent = count;
 }
 
 function refreshTimes() {
@@ -481,7 +496,7 @@ function line(values) {
 
 let filterTimer = 0;
 function filterChanged() {
-  render();
+  applyFilter();
   window.clearTimeout(filterTimer);
   filterTimer = window.setTimeout(() => {
     if (selectedRepository() !== board.doraRepository) loadDora();

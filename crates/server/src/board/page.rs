@@ -119,10 +119,13 @@ pub(crate) async fn board(State(state): State<AppState>, headers: HeaderMap) -> 
     }
 }
 
-/// `GET /board/sign-in`: the form.
-pub(crate) async fn sign_in_form(State(state): State<AppState>) -> Response {
+/// `GET /board/sign-in`: the form, or the board for a browser already signed in.
+pub(crate) async fn sign_in_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if !state.board_page.settings.enabled {
         return disabled();
+    }
+    if auth::has_session(&state, &headers) {
+        return Redirect::to("/board").into_response();
     }
     sign_in_page(StatusCode::OK, None)
 }
