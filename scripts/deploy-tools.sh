@@ -81,6 +81,7 @@ if [ "$(dpkg-query -W -f='${Version}' shellcheck 2>/dev/null || true)" != "$SHEL
   echo "bootstrap: installing shellcheck ${SHELLCHECK_VERSION} (Debian)" >&2
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-  $SUDO apt-get update -qq
+  # Once per bootstrap: scripts/bootstrap.sh sets GDT_APT_UPDATED after its own update.
+  if [ -z "${GDT_APT_UPDATED:-}" ]; then $SUDO apt-get update -qq; fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "shellcheck=${SHELLCHECK_VERSION}" >/dev/null
 fi

@@ -12,7 +12,10 @@
 //! - [`webhook`]: `POST /webhook`, GitHub's deliveries (HMAC-verified), starting the PR checks
 //!   on [`PrCheckService`], a closed PR's clean-up on [`PrCleanupService`] and the watchers
 //!   of deployments created by others on [`ExternalDeploymentService`];
-//! - [`auth`]: bearer tokens; [`problem`]: every error as `application/problem+json`;
+//! - [`board`]: the deployments board's page (`/board`), its sign-in and session cookie,
+//!   and the security headers of every board and API answer;
+//! - [`auth`]: bearer tokens (API and viewer) and the board's session cookie as credentials;
+//!   [`problem`]: every error as `application/problem+json`;
 //! - [`TemporalGate`]: the Temporal connection and the [`Services`] on it, made once on first
 //!   use (and retried after a failure), so the server starts (and answers `503`) while
 //!   Temporal is still down.
@@ -51,6 +54,7 @@ use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
 
 pub use auth::ApiTokens;
+pub use board::page::{BoardPage, BoardPageSettings, CookieSecure};
 pub use problem::{ApiError, Problem, ProblemCode};
 pub use webhook::deployment::{ExternalWatch, OurApp};
 pub use webhook::signature::WebhookSecrets;
@@ -155,6 +159,9 @@ impl TemporalGate {
 pub struct AppState {
     pub(crate) temporal: Arc<TemporalGate>,
     pub(crate) tokens: ApiTokens,
+    /// The board's read-only tokens (`board.viewer_tokens`).
+    pub(crate) viewer_tokens: ApiTokens,
+    pub(crate) board_page: Arc<BoardPage>,
     pub(crate) webhook_secrets: WebhookSecrets,
     pub(crate) settings: Arc<Settings>,
     pub(crate) readiness: Arc<health::Readiness>,
@@ -185,10 +192,20 @@ impl AppState {
             webhook_budget,
             temporal,
             tokens,
+            viewer_tokens: ApiTokens::new(&[]),
+            board_page: Arc::new(BoardPage::new(BoardPageSettings::default())),
             webhook_secrets,
             settings: Arc::new(settings),
             readiness: Arc::new(readiness),
         }
+    }
+
+    /// The board's page settings and its read-only viewer tokens (by default: the page on,
+    /// no viewer token, so only the API tokens sign in).
+    pub fn with_board(mut self, page: BoardPageSettings, viewer_tokens: ApiTokens) -> Self {
+        self.board_page = Arc::new(BoardPage::new(page));
+        self.viewer_tokens = viewer_tokens;
+        self
     }
 }
 
@@ -197,11 +214,13 @@ impl AppState {
 pub fn api_router(state: AppState) -> Router {
     let timeout = state.settings.request_timeout;
     let limit = state.settings.max_body_bytes;
+    // Reads take an API token, a viewer token or the board's cookie; writes an API token.
     let secured = deployments::routes().merge(board::api::routes()).layer(
-        axum::middleware::from_fn_with_state(state.clone(), auth::require_token),
+        axum::middleware::from_fn_with_state(state.clone(), auth::require_reader),
     );
     Router::new()
         .merge(secured)
+        .merge(board::routes())
         .merge(openapi::routes())
         .merge(webhook::routes())
         .fallback(not_found)
@@ -223,6 +242,7 @@ pub fn api_router(state: AppState) -> Router {
                 .timeout(timeout)
                 .layer(DefaultBodyLimit::max(limit)),
         )
+        .layer(axum::middleware::from_fn(board::protect))
         // Outermost, so the answers of the layers before it (the timeout's 503) count too.
         .layer(axum::middleware::from_fn(request_metrics::track))
         .with_state(state)

@@ -39,6 +39,8 @@ pub struct Problem {
 pub enum ProblemCode {
     /// No bearer token, or not one of ours (`401`); on `/webhook`, no valid signature.
     Unauthorized,
+    /// The token is valid but may not do this: a viewer token on a write (`403`).
+    Forbidden,
     /// The body is not JSON, or not the JSON this operation takes (`400`).
     InvalidJson,
     /// The input parses but cannot be used (`422`).
@@ -312,6 +314,7 @@ mod tests {
     fn codes_serialise_to_their_words() {
         let codes = [
             (ProblemCode::Unauthorized, "unauthorized"),
+            (ProblemCode::Forbidden, "forbidden"),
             (ProblemCode::InvalidJson, "invalid_json"),
             (ProblemCode::InvalidInput, "invalid_input"),
             (ProblemCode::InvalidStatusUpdate, "invalid_status_update"),

@@ -5,7 +5,8 @@
 //! The metrics are one registry per process and the tests run in parallel, so each test reads
 //! the series only it moves, before and after, and asserts on the difference.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use axum::body::Body;
@@ -13,45 +14,16 @@ use axum::http::{header, Request, StatusCode};
 use axum::response::Response;
 use gdt_metrics::metrics;
 use gdt_server::webhook::signature::sign;
-use gdt_server::{
-    api_router, ApiTokens, AppState, Connect, Settings, TemporalGate, WebhookSecrets,
-};
-use secrecy::SecretString;
+use gdt_server::{api_router, AppState, Connect};
+use support::{silent, unreachable};
 use tower::ServiceExt as _;
 
 const TOKEN: &str = "api-token";
 const SECRET: &str = "webhook-secret";
 const MAX_BODY_BYTES: usize = 1024;
 
-/// A Temporal that refuses at once.
-fn unreachable() -> Connect {
-    Arc::new(|| Box::pin(async { Err("Temporal is not reachable in this test".to_owned()) }))
-}
-
-/// A Temporal that never answers.
-fn silent() -> Connect {
-    Arc::new(|| Box::pin(std::future::pending()))
-}
-
 fn state(connect: Connect, request_timeout: Duration) -> AppState {
-    AppState::new(
-        TemporalGate::new(connect, Duration::from_secs(60)),
-        ApiTokens::new(&[SecretString::from(TOKEN)]),
-        WebhookSecrets::new(vec![SecretString::from(SECRET)]),
-        Settings {
-            max_body_bytes: MAX_BODY_BYTES,
-            request_timeout,
-            deployment_id_wait: Duration::from_secs(1),
-            ready_cache: Duration::from_secs(1),
-            connect_timeout: Duration::from_secs(1),
-            default_inactivity_timeout: Duration::from_secs(60),
-            webhook_max_body_bytes: 1 << 20,
-            pr_checks_enabled: true,
-            external: gdt_server::ExternalWatch::default(),
-            pr_cleanup_enabled: true,
-        },
-        None,
-    )
+    support::state(connect, TOKEN, SECRET, MAX_BODY_BYTES, request_timeout)
 }
 
 /// A state whose Temporal refuses at once.

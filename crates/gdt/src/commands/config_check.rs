@@ -40,6 +40,12 @@ pub(crate) fn run(config: &Config, cmd: ConfigCommand, out: OutputFormat) -> any
             if let Err(e) = config.server.api_tokens() {
                 problems.push(e.into());
             }
+            if let Err(e) = super::serve::board_page(config) {
+                problems.push(e);
+            }
+            if let Err(e) = config.board.viewer_tokens() {
+                problems.push(e.into());
+            }
             if let Err(e) = config.webhook.secrets() {
                 problems.push(e.into());
             }

@@ -282,6 +282,7 @@ fn print_banner(
          API           http://127.0.0.1:{api}/api/v1  (OpenAPI: /api/v1/openapi.json; health: http://127.0.0.1:{health}/ready)\n  \
          Metrics       {metrics}\n  \
          API token     {token_line}\n  \
+         Board         {board}\n  \
          Webhooks      http://127.0.0.1:{api}/webhook  (secret: {webhook_line}; PR checks on task queue {pr_queue})\n\n \
          A deployment reported with curl:\n\n  \
          curl -s -X POST http://127.0.0.1:{api}/api/v1/deployments -H 'Authorization: Bearer {shown_token}' \\\n      \
@@ -299,6 +300,11 @@ fn print_banner(
         ui = args.ui_port,
         api = args.api_port,
         health = args.health_port,
+        board = if config.board.enabled {
+            format!("http://127.0.0.1:{}/board  (sign in with the API token or a viewer token)", args.api_port)
+        } else {
+            "off (board.enabled)".to_owned()
+        },
         metrics = if config.app.metrics_enabled {
             format!("http://127.0.0.1:{}/metrics  (Prometheus: gdt_ and temporal_ families)", args.metrics_port)
         } else {

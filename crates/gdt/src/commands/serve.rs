@@ -8,7 +8,8 @@ use anyhow::Context as _;
 use gdt_config::Config;
 use gdt_metrics::labels::Process;
 use gdt_server::{
-    ApiTokens, AppState, ExternalWatch, OurApp, Services, Settings, TemporalGate, WebhookSecrets,
+    ApiTokens, AppState, BoardPageSettings, ExternalWatch, OurApp, Services, Settings,
+    TemporalGate, WebhookSecrets,
 };
 use gdt_tracker::board::service::BoardSettings;
 use gdt_tracker::board::BoardService;
@@ -36,6 +37,8 @@ pub(crate) async fn run(config: Config) -> anyhow::Result<()> {
     // functions `gdt config check` calls too.
     config.webhook.secrets()?;
     external_watch(&config)?;
+    board_page(&config)?;
+    config.board.viewer_tokens()?;
     let github = crate::github::configured_client(&config)?;
     let listeners = Listeners::bind(&config).await?;
     let telemetry = Telemetry::start(&config, Process::Serve)?;
@@ -117,6 +120,10 @@ pub(crate) async fn serve(
         webhook_secrets,
         settings,
         github.map(crate::github::readiness_check),
+    )
+    .with_board(
+        board_page(config)?,
+        ApiTokens::new(&config.board.viewer_tokens()?),
     );
     let api_address = listeners.api.local_addr()?;
     let health_address = listeners.ports.health.local_addr()?;
@@ -135,6 +142,15 @@ pub(crate) async fn serve(
         .context("the API server stopped with an error")?;
     tracing::info!("API server stopped");
     Ok(())
+}
+
+/// `board.*` as the page applies it.
+pub(crate) fn board_page(config: &Config) -> anyhow::Result<BoardPageSettings> {
+    Ok(BoardPageSettings {
+        enabled: config.board.enabled,
+        session_ttl: config.board.session_ttl,
+        cookie_secure: config.board.cookie_secure.parse()?,
+    })
 }
 
 /// `external.*` as the webhook applies it: the environment globs compiled, and this App

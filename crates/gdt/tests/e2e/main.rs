@@ -4,6 +4,7 @@
 mod support;
 
 mod api;
+mod board;
 mod board_api;
 mod chart;
 mod deployment_limits;
