@@ -236,7 +236,7 @@ function render() {
   if (focused) findCell(focused)?.focus();
 
   ui.empty.hidden = lanes.length > 0;
-  ui.empty.textContent = `No deployments in the last ${answer.coverage_days ?? 30} days yet.`;
+  ui.empty.textContent = `No deployments in the last ${dayCount(answer.coverage_days ?? 30)} yet.`;
   refreshTimes();
   if (answer.truncated) showProblem('Only part of the deployments is shown: filter to see the rest.');
 }
@@ -409,11 +409,19 @@ function percent(value) {
   return value === null || value === undefined ? '–' : `${(value * 100).toFixed(1)} %`;
 }
 
+/** `1 day`, `7 days`. */
+function dayCount(days) {
+  return `${days} ${days === 1 ? 'day' : 'days'}`;
+}
+
 function renderDora(body, repository) {
-  ui.doraScope.textContent = repository ? `of ${repository}` : 'of every repository';
-  const windows = body.windows ?? [];
+  const coverage = body.coverage_days;
+  ui.doraScope.textContent = (repository ? `of ${repository}` : 'of every repository') +
+    (coverage && coverage < 30 ? ` (Temporal keeps ${dayCount(coverage)} of history)` : '');
+  // Windows longer than what Temporal keeps come back cut to it: show each length once.
+  const windows = (body.windows ?? []).filter((w, i, all) => all.findIndex((o) => o.days === w.days) === i);
   ui.dora.tHead.replaceChildren(el('tr', {}, el('th', { scope: 'col', text: 'Figure' }),
-    ...windows.map((w) => el('th', { scope: 'col', text: `${w.days} days` }))));
+    ...windows.map((w) => el('th', { scope: 'col', text: dayCount(w.days) }))));
   const figures = [
     ['Deployments (successful)', (w) => `${w.deployments} (${w.successes})`],
     ['Deployment frequency', (w) => `${Number(w.deployment_frequency_per_day ?? 0).toFixed(2)} a day`],
@@ -432,11 +440,11 @@ function renderDora(body, repository) {
   const known = leadTimes.filter((v) => v !== null && v !== undefined);
   ui.trends.replaceChildren(
     trend('Deployments a day', bars(daily),
-      `Deployments a day over the last ${days} days: ${total} in all, ${failures} failed.`, days),
+      `Deployments a day over the last ${dayCount(days)}: ${total} in all, ${failures} failed.`, days),
     trend('Lead time a day (median)', line(leadTimes),
       known.length
-        ? `Median lead time a day over the last ${days} days, from ${duration(Math.min(...known))} to ${duration(Math.max(...known))}.`
-        : `No lead time known in the last ${days} days.`, days));
+        ? `Median lead time a day over the last ${dayCount(days)}, from ${duration(Math.min(...known))} to ${duration(Math.max(...known))}.`
+        : `No lead time known in the last ${dayCount(days)}.`, days));
 }
 
 function trend(title, svg, label, days) {
@@ -444,7 +452,7 @@ function trend(title, svg, label, days) {
   svg.setAttribute('aria-label', label);
   // The axis's ends, for the eye; the image's label says it all for a screen reader.
   const axis = el('span', { class: 'trend-axis', 'aria-hidden': 'true' },
-    el('span', { text: `${days} days ago` }), el('span', { text: 'today' }));
+    el('span', { text: `${dayCount(days)} ago` }), el('span', { text: 'today' }));
   return el('figure', { class: 'trend' }, el('figcaption', { text: title }), svg, axis);
 }
 
