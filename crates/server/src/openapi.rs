@@ -22,7 +22,8 @@ use crate::{board, deployments};
         title = "gdt — GitHub deployment tracker API",
         description = "Report CI/CD deployments as GitHub Deployments, tracked durably on \
                        Temporal. Every route but this document needs `Authorization: Bearer \
-                       <token>`. Errors are RFC 9457 problem details. Health (`/health`, \
+                       <token>`: an API token, or for reads (GET) also a viewer token or the \
+                       board's sign-in cookie. Errors are RFC 9457 problem details. Health (`/health`, \
                        `/ready`) is served on the health port (8080 by default)."
     ),
     paths(
@@ -119,6 +120,10 @@ fn add_errors(operation: &mut Operation, has_body: bool) {
     }
     if has_body {
         errors.extend([
+            (
+                "403",
+                "A viewer token or the board's sign-in: they open the reads only",
+            ),
             ("413", "Body larger than server.max_body_bytes"),
             ("415", "Body is not application/json"),
             ("422", "Body is not valid for this operation"),
