@@ -7,7 +7,10 @@
 #      `helm template` (with the prometheus-operator API so ServiceMonitor/PrometheusRule
 #      render), the output through `kubernetes-validate --strict` for Kubernetes 1.31 and the
 #      CRD-backed objects through scripts/validate_crds.mjs.
-#   3. What must fail does: each ci/must-fail/*.yaml (an unknown key, a secret in config) fails
+#   3. Each secret setting in each secrets.mode: the rendered config.yaml names its file
+#      (server.api_tokens_file, board.viewer_tokens_file, …) only when the values give the
+#      secret, and the Secret item or Vault agent file providing it is rendered with it.
+#   4. What must fail does: each ci/must-fail/*.yaml (an unknown key, a secret in config) fails
 #      `helm lint --strict` through values.schema.json with the key named, and secrets.mode dev
 #      without its consent flag refuses to render.
 # Exits non-zero naming the values file and what is wrong.
@@ -56,19 +59,58 @@ for values in "$CHART"/ci/*.yaml; do
   render_and_validate "$(basename "$values" .yaml)" -f "$values"
 done
 
-# Expected failures: the schema names the offending key.
-expect_lint_failure() { # values file, text the error must contain
-  local log="$out/must-fail.log"
-  if "$HELM" lint --strict "$CHART" -f "$1" >"$log" 2>&1; then
-    fail "$1: helm lint --strict passed, but the schema must refuse it"
-  elif ! grep -q "$2" "$log"; then
-    fail "$1: helm lint --strict failed without naming '$2':"; cat "$log" >&2
-  else
-    echo "check_chart: $(basename "$1"): refused by values.schema.json as it must be"
+# The secret files of each mode: helm args, `--`, then `+TEXT` (must be in the rendered chart) or
+# `-TEXT` (must not be).
+secret_files() { # name, helm args..., --, +TEXT/-TEXT...
+  local name=$1 rendered="$out/secret-files.yaml" args=() before=$failures; shift
+  while [ "$1" != -- ]; do args+=("$1"); shift; done; shift
+  if ! "$HELM" template gdt "$CHART" "${args[@]}" >"$rendered" 2>"$out/secret-files.log"; then
+    fail "secret files, $name: helm template:"; cat "$out/secret-files.log" >&2; return
   fi
+  for want in "$@"; do
+    case $want in
+      +*) grep -qF -- "${want#+}" "$rendered" || fail "secret files, $name: the rendered chart lacks '${want#+}'" ;;
+      -*) ! grep -qF -- "${want#-}" "$rendered" || fail "secret files, $name: the rendered chart has '${want#-}', which it must not" ;;
+    esac
+  done
+  [ "$failures" -eq "$before" ] && echo "check_chart: secret files, $name: config paths and mounts ok"
+  return 0
+}
+app=/var/run/secrets/gdt/app
+secret_files "existingSecret, defaults (no viewer tokens)" -- \
+  "+api_tokens_file: $app/api-tokens" "+- key: api-tokens" \
+  "-viewer_tokens_file" "-viewer-tokens"
+secret_files "existingSecret with keys.viewerTokens" -f "$CHART/ci/production.yaml" -- \
+  "+api_tokens_file: $app/api-tokens" "+viewer_tokens_file: $app/viewer-tokens" \
+  "+- key: viewer-tokens" "+path: viewer-tokens"
+secret_files "existingSecret without keys.apiTokens" --set secrets.existingSecret.keys.apiTokens= -- \
+  "-api_tokens_file" "-api-tokens"
+secret_files "dev with viewerTokens" -f "$CHART/ci/dev.yaml" -- \
+  "+api_tokens_file: $app/api-tokens" "+viewer_tokens_file: $app/viewer-tokens" \
+  "+viewer-tokens: \"dev-viewer-token-" "+- key: viewer-tokens"
+secret_files "dev without viewerTokens" -f "$CHART/ci/dev.yaml" --set secrets.dev.viewerTokens= -- \
+  "+api_tokens_file: $app/api-tokens" "-viewer_tokens_file" "-viewer-tokens"
+secret_files "vault with fields.viewerTokens" -f "$CHART/ci/vault.yaml" -- \
+  "+api_tokens_file: /vault/secrets/api-tokens" "+agent-inject-secret-api-tokens:" \
+  "+viewer_tokens_file: /vault/secrets/viewer-tokens" "+agent-inject-secret-viewer-tokens:" \
+  "+.Data.data.board_viewer_tokens }}"
+secret_files "vault without fields.viewerTokens" -f "$CHART/ci/vault.yaml" --set secrets.vault.fields.viewerTokens= -- \
+  "+api_tokens_file: /vault/secrets/api-tokens" "-viewer_tokens_file" "-viewer-tokens"
+
+# Expected failures: the schema names the offending key(s).
+expect_lint_failure() { # values file, texts the error must contain...
+  local log="$out/must-fail.log" file=$1 text; shift
+  if "$HELM" lint --strict "$CHART" -f "$file" >"$log" 2>&1; then
+    fail "$file: helm lint --strict passed, but the schema must refuse it"; return
+  fi
+  for text in "$@"; do
+    grep -q "$text" "$log" || { fail "$file: helm lint --strict failed without naming '$text':"; cat "$log" >&2; return; }
+  done
+  echo "check_chart: $(basename "$file"): refused by values.schema.json as it must be"
 }
 expect_lint_failure "$CHART/ci/must-fail/typo.yaml" "Additional property replcas is not allowed"
-expect_lint_failure "$CHART/ci/must-fail/secret-in-config.yaml" "Additional property api_tokens is not allowed"
+expect_lint_failure "$CHART/ci/must-fail/secret-in-config.yaml" "Additional property api_tokens is not allowed" \
+  "Additional property viewer_tokens is not allowed"
 if "$HELM" template gdt "$CHART" -f "$CHART/ci/must-fail/dev-without-consent.yaml" >/dev/null 2>"$out/dev.log"; then
   fail "$CHART/ci/must-fail/dev-without-consent.yaml: rendered, but secrets.mode dev needs secrets.dev.iKnowThisIsNotForProduction"
 elif ! grep -q "iKnowThisIsNotForProduction" "$out/dev.log"; then

@@ -75,10 +75,16 @@ Services; the ServiceMonitors use it as their jobLabel. */}}
 {{- regexReplaceAll "^.*:" .Values.config.server.listen "" -}}
 {{- end -}}
 
+{{/* The file each secret setting is mounted as, as a dict of setting -> file name (also the
+key of the Secret secrets.mode dev makes). */}}
+{{- define "gdt.secretFileNames" -}}
+{{- toYaml (dict "githubAppPrivateKey" "github-app-private-key.pem" "apiTokens" "api-tokens" "webhookSecrets" "webhook-secrets" "viewerTokens" "viewer-tokens") -}}
+{{- end -}}
+
 {{/* The files each secret setting is read from, as a dict of setting -> path ("" = unset). */}}
 {{- define "gdt.secretFiles" -}}
 {{- $files := dict -}}
-{{- $names := dict "githubAppPrivateKey" "github-app-private-key.pem" "apiTokens" "api-tokens" "webhookSecrets" "webhook-secrets" -}}
+{{- $names := include "gdt.secretFileNames" . | fromYaml -}}
 {{- $mode := .Values.secrets.mode -}}
 {{- range $what, $file := $names -}}
 {{- $path := "" -}}
@@ -126,6 +132,7 @@ Services; the ServiceMonitors use it as their jobLabel. */}}
 {{- if $files.githubAppPrivateKey -}}{{- $_ := set $cfg.github "private_key_path" $files.githubAppPrivateKey -}}{{- end -}}
 {{- if $files.apiTokens -}}{{- $_ := set $cfg.server "api_tokens_file" $files.apiTokens -}}{{- end -}}
 {{- if $files.webhookSecrets -}}{{- $_ := set $cfg.webhook "secrets_file" $files.webhookSecrets -}}{{- end -}}
+{{- if $files.viewerTokens -}}{{- $_ := set $cfg "board" (set (default (dict) $cfg.board) "viewer_tokens_file" $files.viewerTokens) -}}{{- end -}}
 {{- $tls := $cfg.temporal.tls -}}
 {{- if not $tls.server_name -}}{{- $_ := unset $tls "server_name" -}}{{- end -}}
 {{- if eq .Values.temporal.mode "mtls" -}}
@@ -154,7 +161,7 @@ vault.hashicorp.com/role: {{ $v.role | quote }}
 vault.hashicorp.com/agent-service-account-token-volume-name: vault-token
 vault.hashicorp.com/agent-run-as-user: {{ .Values.podSecurityContext.runAsUser | quote }}
 vault.hashicorp.com/agent-run-as-group: {{ .Values.podSecurityContext.runAsGroup | quote }}
-{{- range $what, $file := dict "githubAppPrivateKey" "github-app-private-key.pem" "apiTokens" "api-tokens" "webhookSecrets" "webhook-secrets" }}
+{{- range $what, $file := include "gdt.secretFileNames" . | fromYaml }}
 {{- with get $v.fields $what }}
 vault.hashicorp.com/agent-inject-secret-{{ $file }}: {{ $v.path | quote }}
 vault.hashicorp.com/agent-inject-template-{{ $file }}: |
