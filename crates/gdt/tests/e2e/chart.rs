@@ -26,6 +26,8 @@ const SECRET: &str = "gdt-e2e";
 /// The API token in that Secret's `api-tokens` file (not the helpers' own test token, so a
 /// successful call proves the file was read).
 const CHART_API_TOKEN: &str = "chart-e2e-api-token-5f1c9a";
+/// The read-only viewer token in that Secret's `viewer-tokens` file (board.viewer_tokens_file).
+const CHART_VIEWER_TOKEN: &str = "chart-e2e-viewer-token-8e2d71";
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -230,6 +232,10 @@ async fn the_configuration_the_chart_renders_runs_the_worker_and_the_api() {
             (SECRET, "webhook-secrets"),
             "chart-e2e-webhook-secret\n".to_owned(),
         ),
+        (
+            (SECRET, "viewer-tokens"),
+            format!("# the board's readers\n{CHART_VIEWER_TOKEN}\n"),
+        ),
     ]);
 
     let dir = tempfile::tempdir().expect("tempdir");
@@ -272,18 +278,21 @@ async fn the_configuration_the_chart_renders_runs_the_worker_and_the_api() {
 
     // A pipeline's deployment through the API, with the token from the mounted file, reaches
     // GitHub through the worker.
-    let answer = reqwest::Client::new()
+    let workflow_id = format!("chart-{}", std::process::id());
+    let request = json!({
+        "workflow_id": workflow_id,
+        "repo_owner": "acme",
+        "repo_name": "api",
+        "commit_sha": "9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d",
+        "branch_name": "main",
+        "environment": "staging",
+        "status": "queued"
+    });
+    let client = reqwest::Client::new();
+    let answer = client
         .post(format!("{}/api/v1/deployments", server.api))
         .bearer_auth(CHART_API_TOKEN)
-        .json(&json!({
-            "workflow_id": format!("chart-{}", std::process::id()),
-            "repo_owner": "acme",
-            "repo_name": "api",
-            "commit_sha": "9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d",
-            "branch_name": "main",
-            "environment": "staging",
-            "status": "queued"
-        }))
+        .json(&request)
         .send()
         .await
         .expect("POST /api/v1/deployments");
@@ -302,6 +311,23 @@ async fn the_configuration_the_chart_renders_runs_the_worker_and_the_api() {
         worker_process.logs()
     );
     assert_eq!(github.count("POST", "/repos/acme/api/deployments").await, 1);
+
+    // The viewer token from the mounted viewer-tokens file reads, and may not write.
+    let read = client
+        .get(format!("{}/api/v1/deployments/{workflow_id}", server.api))
+        .bearer_auth(CHART_VIEWER_TOKEN)
+        .send()
+        .await
+        .expect("GET /api/v1/deployments/{id}");
+    assert_eq!(read.status(), StatusCode::OK, "{}", server.logs());
+    let write = client
+        .post(format!("{}/api/v1/deployments", server.api))
+        .bearer_auth(CHART_VIEWER_TOKEN)
+        .json(&request)
+        .send()
+        .await
+        .expect("POST /api/v1/deployments");
+    assert_eq!(write.status(), StatusCode::FORBIDDEN, "{}", server.logs());
 }
 
 /// What a Secret would hold under `key`, for the values files in ci/ whose Secrets the test
