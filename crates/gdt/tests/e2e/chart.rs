@@ -289,11 +289,14 @@ async fn the_configuration_the_chart_renders_runs_the_worker_and_the_api() {
         "status": "queued"
     });
     let client = reqwest::Client::new();
-    let answer = client
-        .post(format!("{}/api/v1/deployments", server.api))
-        .bearer_auth(CHART_API_TOKEN)
-        .json(&request)
-        .send()
+    let post = |token: &str| {
+        client
+            .post(format!("{}/api/v1/deployments", server.api))
+            .bearer_auth(token)
+            .json(&request)
+            .send()
+    };
+    let answer = post(CHART_API_TOKEN)
         .await
         .expect("POST /api/v1/deployments");
     let status = answer.status();
@@ -320,11 +323,7 @@ async fn the_configuration_the_chart_renders_runs_the_worker_and_the_api() {
         .await
         .expect("GET /api/v1/deployments/{id}");
     assert_eq!(read.status(), StatusCode::OK, "{}", server.logs());
-    let write = client
-        .post(format!("{}/api/v1/deployments", server.api))
-        .bearer_auth(CHART_VIEWER_TOKEN)
-        .json(&request)
-        .send()
+    let write = post(CHART_VIEWER_TOKEN)
         .await
         .expect("POST /api/v1/deployments");
     assert_eq!(write.status(), StatusCode::FORBIDDEN, "{}", server.logs());
