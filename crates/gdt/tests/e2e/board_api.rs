@@ -215,7 +215,10 @@ async fn the_board_shows_what_is_deployed_where_its_history_and_the_delivery_met
         .await;
     assert_eq!(code, StatusCode::OK, "{dora}");
     let week = &dora["windows"][0];
-    assert_eq!(week["days"], 1, "the window asked is capped to the retention: {dora}");
+    assert_eq!(
+        week["days"], 1,
+        "the window asked is capped to the retention: {dora}"
+    );
     assert_eq!(
         (&week["deployments"], &week["successes"], &week["failures"]),
         (&json!(3), &json!(2), &json!(1)),
