@@ -21,10 +21,11 @@
 //!   objects (a repository, a label, a release, a file's contents) but not on lists (issues,
 //!   labels, collaborators, a commit's statuses). The sandbox sends `Last-Modified` on a
 //!   `200` whose body is one object with an `updated_at` (a pull request, a deployment, a
-//!   comment, an environment, the App) and only an `ETag` on lists, check runs (no
-//!   `updated_at`) and file contents (GitHub dates contents by the last commit that touched
-//!   the file; the sandbox has no commits, so it sends none: a guess that errs on the side of
-//!   fewer free answers). `/rate_limit` gets no validators.
+//!   comment, an environment, the App) or whose handler set one (a file's contents: GitHub
+//!   dates them by the last commit that touched the file; the sandbox, which has no commits,
+//!   by when the head's files were given), and only an `ETag` on lists and check runs (no
+//!   `updated_at`; whether GitHub dates a check run is not known). `/rate_limit` gets no
+//!   validators.
 //! - **Strong or weak.** In those recordings, requests sent without `Accept-Encoding` got
 //!   strong tags (`"<64 hex>"`) and the one sent with `Accept-Encoding: gzip` got a weak one
 //!   (`W/"<64 hex>"`): GitHub weakens the tag when it compresses. The sandbox never
@@ -130,7 +131,12 @@ impl Read {
             ));
         };
         let etag = entity_tag(self.credential.as_deref(), &bytes, self.weak);
-        let last_modified = last_modified(&bytes);
+        let last_modified = parts
+            .headers
+            .get(header::LAST_MODIFIED)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_http_date)
+            .or_else(|| last_modified(&bytes));
         let not_modified = evaluate
             && not_modified(
                 self.if_none_match.as_deref(),

@@ -53,7 +53,7 @@
 //!
 //! Lists take `per_page` (default 30, at most 100) and `page` and answer with
 //! GitHub's `Link` header. Every `200` to a `GET` but `/rate_limit` carries an
-//! `ETag` (and a single object a `Last-Modified`); a matching `If-None-Match`
+//! `ETag` (and a single object or a file's contents a `Last-Modified`); a matching `If-None-Match`
 //! or `If-Modified-Since` gets a `304` that is not counted against the quota.
 //!
 //! # Pull requests and contents

@@ -112,13 +112,13 @@ async fn every_read_the_tracker_makes_answers_304_to_its_own_etag_for_free() {
         assert!(again.header("x-github-request-id").is_some(), "{path}");
     }
 
-    // Lists carry no Last-Modified; single objects with `updated_at` do; contents do not
-    // (GitHub dates them by a commit, which the sandbox does not have).
+    // Lists carry no Last-Modified; single objects with `updated_at` do, and so do contents
+    // (GitHub dates them by a commit; the sandbox by when the head's files were given).
     for (path, dated) in [
         (reads[0].as_str(), false),
         (reads[1].as_str(), true),
         (reads[3].as_str(), true),
-        (reads[5].as_str(), false),
+        (reads[5].as_str(), true),
         (reads[6].as_str(), false),
         (reads[8].as_str(), false),
     ] {
@@ -301,6 +301,15 @@ async fn if_modified_since_is_honoured_where_there_is_a_last_modified() {
     // Garbage is ignored.
     let garbage = get_with(&app, &pull, &[("if-modified-since", "yesterday")]).await;
     assert_eq!(garbage.status, 200);
+    // Contents are dated too.
+    let contents = format!("/repos/{REPO}/contents/VERSION?ref=bump");
+    let dated = app.get(&contents).await;
+    let date = dated
+        .header("last-modified")
+        .expect("contents are dated")
+        .to_owned();
+    let same = get_with(&app, &contents, &[("if-modified-since", &date)]).await;
+    assert_not_modified(&same, &etag(&dated), &dated, "contents");
     // Lists carry no Last-Modified, so a date does not make them 304.
     let list = format!("/repos/{REPO}/issues/3/comments");
     let far = "Fri, 01 Jan 2100 00:00:00 GMT";
@@ -349,27 +358,20 @@ async fn no_free_answers_without_valid_credentials_or_quota() {
     assert_eq!(exhausted.status, 403, "{}", exhausted.text);
     assert_eq!(exhausted.header_u64("x-ratelimit-remaining"), 0);
     let journal = app.journal().await;
-    let statuses: Vec<(u64, bool)> = journal
+    let statuses: Vec<String> = journal
         .iter()
-        .map(|e| {
-            (
-                e["status"].as_u64().unwrap(),
-                e["counted"].as_bool().unwrap(),
-            )
-        })
+        .map(|e| format!("{} {}", e["status"], e["counted"]))
         .collect();
-    assert_eq!(
-        statuses,
-        [
-            (200, true),
-            (401, true),
-            (401, true),
-            (304, false),
-            (304, false),
-            (304, false),
-            (200, true),
-            (200, true),
-            (403, false)
-        ]
-    );
+    let expected = [
+        "200 true",
+        "401 true",
+        "401 true",
+        "304 false",
+        "304 false",
+        "304 false",
+        "200 true",
+        "200 true",
+        "403 false",
+    ];
+    assert_eq!(statuses, expected);
 }
