@@ -53,8 +53,9 @@
 //!
 //! Lists take `per_page` (default 30, at most 100) and `page` and answer with
 //! GitHub's `Link` header. Every `200` to a `GET` but `/rate_limit` carries an
-//! `ETag` (and a single object or a file's contents a `Last-Modified`); a matching `If-None-Match`
-//! or `If-Modified-Since` gets a `304` that is not counted against the quota.
+//! `ETag` (and a single object or a file's contents a `Last-Modified`); a
+//! matching `If-None-Match` or `If-Modified-Since` gets a `304` that is not
+//! counted against the quota.
 //!
 //! # Pull requests and contents
 //! The sandbox has no git repository behind it. Pull requests are created
