@@ -241,6 +241,7 @@ mod tests {
             status,
             time: time.into(),
             fault: None,
+            counted: true,
         }
     }
 

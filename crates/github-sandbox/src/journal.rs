@@ -21,6 +21,17 @@ pub struct JournalEntry {
     pub time: String,
     /// Name of the fault that answered (or delayed) the request.
     pub fault: Option<String>,
+    /// Whether the request used a unit of a primary rate limit: its caller's quota, or for a
+    /// request without valid credentials the unauthenticated one. `false` for a
+    /// `304 Not Modified` to an authenticated conditional request (GitHub does not count
+    /// those), for a refusal because the quota was used up, and for a fault answered before
+    /// authentication. Journals written before this field read as counted.
+    #[serde(default = "counted_by_default")]
+    pub counted: bool,
+}
+
+fn counted_by_default() -> bool {
+    true
 }
 
 impl JournalEntry {
@@ -49,6 +60,12 @@ impl Journal {
     pub(crate) fn since(&self, since: usize) -> Vec<JournalEntry> {
         let entries = self.entries.lock().expect("journal mutex poisoned");
         entries.get(since..).map(<[_]>::to_vec).unwrap_or_default()
+    }
+
+    /// How many entries were counted against a primary rate limit.
+    pub(crate) fn counted(&self) -> usize {
+        let entries = self.entries.lock().expect("journal mutex poisoned");
+        entries.iter().filter(|entry| entry.counted).count()
     }
 
     pub(crate) fn clear(&self) {

@@ -5,7 +5,11 @@
 //! # Layout
 //! - [`config`]: which Apps and tokens the sandbox accepts, and its bot's id.
 //! - `server`: the router and the layer every GitHub route goes through
-//!   (faults → authentication → rate limit → handler → headers → journal).
+//!   (faults → authentication → rate limit → handler → validators and `304` →
+//!   headers → journal).
+//! - `conditional`: GitHub's conditional requests: `ETag`, `Last-Modified`,
+//!   `If-None-Match`, `If-Modified-Since`; a `304` to an authorized request uses
+//!   no quota.
 //! - `context`: what handlers share (`Shared`) and receive (`RequestContext`,
 //!   and `RepoRequest`, the extractor of every `/repos/{owner}/{repo}/...`
 //!   handler).
@@ -48,7 +52,10 @@
 //!   authenticate via a GitHub App."); reading takes any token.
 //!
 //! Lists take `per_page` (default 30, at most 100) and `page` and answer with
-//! GitHub's `Link` header.
+//! GitHub's `Link` header. Every `200` to a `GET` but `/rate_limit` carries an
+//! `ETag` (and a single object or a file's contents a `Last-Modified`); a
+//! matching `If-None-Match` or `If-Modified-Since` gets a `304` that is not
+//! counted against the quota.
 //!
 //! # Pull requests and contents
 //! The sandbox has no git repository behind it. Pull requests are created
@@ -80,6 +87,7 @@
 //! `pull_request` events).
 
 mod auth;
+mod conditional;
 pub mod config;
 mod context;
 mod error;
@@ -126,6 +134,12 @@ impl Sandbox {
     /// The request journal (what `GET /_sandbox/requests` returns).
     pub fn journal(&self) -> Vec<JournalEntry> {
         self.shared.journal.since(0)
+    }
+
+    /// How many journaled requests were counted against a primary rate limit (see
+    /// [`JournalEntry::counted`]).
+    pub fn counted_requests(&self) -> usize {
+        self.shared.journal.counted()
     }
 
     /// Serves on `listener` until `shutdown` completes.

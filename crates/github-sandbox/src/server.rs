@@ -1,6 +1,6 @@
 //! Router assembly and the layer every GitHub route goes through: faults,
-//! authentication, the primary and (when set) secondary rate limits, GitHub's headers and the
-//! journal.
+//! authentication, the primary and (when set) secondary rate limits, validators and
+//! `304 Not Modified` (see [`crate::conditional`]), GitHub's headers and the journal.
 
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use crate::auth::{credential, Credential, Principal, RateLimit};
+use crate::conditional::Read;
 use crate::context::{RequestContext, Shared};
 use crate::error::{json_response, ApiError};
 use crate::faults::FaultKind;
@@ -172,15 +173,16 @@ async fn github_layer(State(shared): State<Arc<Shared>>, request: Request, next:
     let faulted = fault
         .as_ref()
         .and_then(|kind| fault_response(&shared, kind, request.headers(), &request_id));
-    let mut response = match faulted {
-        Some(response) => response,
+    // Faults answer before authentication, so they use no quota.
+    let (mut response, counted) = match faulted {
+        Some(response) => (response, false),
         None => {
             if let Some(FaultKind::Latency { delay }) = &fault {
                 // No lock is held here, so a slow request delays only itself.
                 tokio::time::sleep(*delay).await;
             }
-            let applied = authenticated(&shared, request, next, &request_id).await;
-            if matches!(fault, Some(FaultKind::BadGatewayAfterApply)) {
+            let (applied, counted) = authenticated(&shared, request, next, &request_id).await;
+            let response = if matches!(fault, Some(FaultKind::BadGatewayAfterApply)) {
                 fault_response(
                     &shared,
                     &FaultKind::BadGateway,
@@ -190,7 +192,8 @@ async fn github_layer(State(shared): State<Arc<Shared>>, request: Request, next:
                 .unwrap_or(applied)
             } else {
                 applied
-            }
+            };
+            (response, counted)
         }
     };
 
@@ -205,18 +208,23 @@ async fn github_layer(State(shared): State<Arc<Shared>>, request: Request, next:
         status: response.status().as_u16(),
         time: JournalEntry::format_time(arrived),
         fault: fault.map(|f| f.name().to_owned()),
+        counted,
     });
     response
 }
 
 /// Authenticates, counts the request (the primary quota, and content creation against the
-/// secondary limit when one is set), and runs the handler.
+/// secondary limit when one is set), and runs the handler; with whether the request was
+/// counted against a primary rate limit.
+///
+/// A conditional `GET` of an authenticated caller is counted only once its answer is known
+/// not to be `304 Not Modified`, which GitHub does not count.
 async fn authenticated(
     shared: &Shared,
     mut request: Request,
     next: Next,
     request_id: &str,
-) -> Response {
+) -> (Response, bool) {
     let now = Utc::now();
     let policy = AuthPolicy::of(request.uri().path());
     let principal = match (policy, credential(request.headers())) {
@@ -236,18 +244,23 @@ async fn authenticated(
         Ok(principal) => principal,
         Err(err) => {
             let rate = shared.auth.consume_anonymous(now);
-            return with_rate_limit(err.into_response(), rate);
+            return (with_rate_limit(err.into_response(), rate), true);
         }
     };
+    let read = Read::of(request.method(), request.uri().path(), request.headers());
+    // Only a caller "correctly authorized with an Authorization header" gets free 304s.
+    let deferred = principal.is_some() && read.as_ref().is_some_and(Read::is_conditional);
     let rate = match &principal {
+        Some(p) if deferred => {
+            let rate = shared.auth.peek(p, now);
+            if rate.remaining == 0 {
+                return (primary_rate_limited(p, rate), false);
+            }
+            rate
+        }
         Some(p) => match shared.auth.consume(p, now) {
             Ok(rate) => rate,
-            Err(exhausted) => {
-                let err = ApiError::PrimaryRateLimit {
-                    who: p.limited_party(),
-                };
-                return with_rate_limit(err.into_response(), exhausted);
-            }
+            Err(exhausted) => return (primary_rate_limited(p, exhausted), false),
         },
         None => shared.auth.consume_anonymous(now),
     };
@@ -264,16 +277,37 @@ async fn authenticated(
                 let mut response = with_rate_limit(err.into_response(), rate);
                 let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
                 insert(response.headers_mut(), "retry-after", &seconds.to_string());
-                return response;
+                return (response, true);
             }
         }
     }
     let base_url = shared.base_url(request.headers());
     request.extensions_mut().insert(RequestContext {
-        principal,
+        principal: principal.clone(),
         base_url,
     });
-    with_rate_limit(next.run(request).await, rate)
+    let response = next.run(request).await;
+    let Some(read) = read else {
+        return (with_rate_limit(response, rate), true);
+    };
+    let answered = read.answer(response, deferred).await;
+    match &principal {
+        Some(_) if answered.not_modified => (with_rate_limit(answered.response, rate), false),
+        Some(p) if deferred => match shared.auth.consume(p, Utc::now()) {
+            Ok(rate) => (with_rate_limit(answered.response, rate), true),
+            // Another request took the last unit while this one was answered.
+            Err(exhausted) => (primary_rate_limited(p, exhausted), false),
+        },
+        _ => (with_rate_limit(answered.response, rate), true),
+    }
+}
+
+/// GitHub's answer to a caller whose primary quota is used up.
+fn primary_rate_limited(principal: &Principal, exhausted: RateLimit) -> Response {
+    let err = ApiError::PrimaryRateLimit {
+        who: principal.limited_party(),
+    };
+    with_rate_limit(err.into_response(), exhausted)
 }
 
 /// The answer of a fault; `None` for latency, which lets the request through.

@@ -2,9 +2,10 @@
 //! created: `/repos/{owner}/{repo}/pulls/{number}[/files]` and
 //! `/repos/{owner}/{repo}/contents/{path}`.
 
-use axum::http::{StatusCode, Uri};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 
+use crate::conditional::http_date;
 use crate::context::RepoRequest;
 use crate::error::{json_response, ApiError, DOCS_GET_CONTENT};
 use crate::pagination::Page;
@@ -32,9 +33,15 @@ pub(crate) async fn get_contents(req: RepoRequest<String>, uri: Uri) -> Result<R
         .map(|(_, value)| value.into_owned())
         // GitHub treats an empty `ref` like an absent one.
         .filter(|git_ref| !git_ref.is_empty());
-    let contents = req
+    let (contents, given_at) = req
         .store()
         .get_contents(&req.scope(), &req.rest, git_ref.as_deref())
         .map_err(|err| ApiError::from_store(&err, DOCS_GET_CONTENT))?;
-    Ok(json_response(StatusCode::OK, &contents))
+    let mut response = json_response(StatusCode::OK, &contents);
+    // GitHub dates contents by the commit that last touched them; the object has no
+    // `updated_at` for the GitHub layer to read, so the handler says it.
+    if let Ok(date) = HeaderValue::from_str(&http_date(given_at)) {
+        response.headers_mut().insert(header::LAST_MODIFIED, date);
+    }
+    Ok(response)
 }

@@ -286,6 +286,9 @@ pub(super) struct Snapshot {
     files: Vec<ChangedFile>,
     /// Index into `files` by file name.
     by_name: HashMap<String, usize>,
+    /// When these files were given: the sandbox's stand-in for the date of the commit that
+    /// last touched them, which GitHub sends as the contents' `Last-Modified`.
+    given_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -304,7 +307,7 @@ struct ChangedFile {
 }
 
 impl Snapshot {
-    fn new(head_sha: &str, files: Vec<NewFile>) -> Self {
+    fn new(head_sha: &str, files: Vec<NewFile>, given_at: DateTime<Utc>) -> Self {
         let files: Vec<ChangedFile> = files
             .into_iter()
             .map(|file| ChangedFile::new(head_sha, file))
@@ -314,7 +317,11 @@ impl Snapshot {
             .enumerate()
             .map(|(index, file)| (file.filename.clone(), index))
             .collect();
-        Self { files, by_name }
+        Self {
+            files,
+            by_name,
+            given_at,
+        }
     }
 
     /// The file at `path` if it exists at this head.
@@ -388,7 +395,7 @@ impl Store {
             }
         };
         repo.heads
-            .insert(head_sha.clone(), Snapshot::new(&head_sha, new.files));
+            .insert(head_sha.clone(), Snapshot::new(&head_sha, new.files, now));
         repo.latest_head = Some(head_sha.clone());
         let pull = Pull {
             id,
@@ -446,7 +453,7 @@ impl Store {
         let snapshot = match (patch.files, &new_head) {
             (Some(files), _) => {
                 let head = new_head.as_deref().unwrap_or(&pull.head_sha);
-                Some(Snapshot::new(head, files))
+                Some(Snapshot::new(head, files, now))
             }
             // A head seen before keeps its files, as a commit does in git;
             // a new one starts with the files of the head it replaces.
@@ -519,8 +526,8 @@ impl Store {
         }))
     }
 
-    /// The contents object of the file at `path` at `git_ref`; without a ref,
-    /// at the head most recently created or updated in the repository.
+    /// The contents object of the file at `path` at `git_ref`, with when its files were
+    /// given; without a ref, at the head most recently created or updated in the repository.
     /// `NoCommitForRef` when the ref names no commit; `NotFound` when the file is
     /// missing or removed there.
     pub(crate) fn get_contents(
@@ -528,7 +535,7 @@ impl Store {
         at: &Scope<'_>,
         path: &str,
         git_ref: Option<&str>,
-    ) -> Result<Value, StoreError> {
+    ) -> Result<(Value, DateTime<Utc>), StoreError> {
         let inner = self.lock();
         let (shown_ref, sha) = match git_ref {
             Some(git_ref) => {
@@ -547,12 +554,12 @@ impl Store {
             }
         };
         let repo = inner.repo(at.repo)?;
-        let file = repo
-            .heads
-            .get(&sha)
-            .and_then(|snapshot| snapshot.present(path))
-            .ok_or(StoreError::NotFound)?;
-        Ok(render_contents(&at.render, repo, &shown_ref, file))
+        let snapshot = repo.heads.get(&sha).ok_or(StoreError::NotFound)?;
+        let file = snapshot.present(path).ok_or(StoreError::NotFound)?;
+        Ok((
+            render_contents(&at.render, repo, &shown_ref, file),
+            snapshot.given_at,
+        ))
     }
 }
 

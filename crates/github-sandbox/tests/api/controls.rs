@@ -39,6 +39,10 @@ async fn journal_records_github_requests_only() {
     assert_eq!(journal[0]["fault"], json!(null));
     assert_eq!(journal[1]["fault"], "500");
     assert_eq!(journal[2]["query"], "per_page=5&page=2");
+    // A fault answers before authentication and uses no quota; a bad token uses the
+    // unauthenticated one.
+    let counted: Vec<bool> = journal.iter().map(|e| e["counted"] == true).collect();
+    assert_eq!(counted, [true, false, true, true]);
     for entry in &journal {
         let keys: Vec<&str> = entry
             .as_object()
@@ -48,7 +52,10 @@ async fn journal_records_github_requests_only() {
             .collect();
         let mut keys = keys;
         keys.sort_unstable();
-        assert_eq!(keys, ["fault", "method", "path", "query", "status", "time"]);
+        assert_eq!(
+            keys,
+            ["counted", "fault", "method", "path", "query", "status", "time"]
+        );
         let time = entry["time"].as_str().expect("time");
         assert!(
             chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%dT%H:%M:%S%.3fZ").is_ok(),

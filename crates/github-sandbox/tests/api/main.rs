@@ -4,6 +4,7 @@
 mod apps;
 mod checks;
 mod comments;
+mod conditional;
 mod controls;
 mod deployments;
 mod environments;
