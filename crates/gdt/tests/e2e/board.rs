@@ -68,6 +68,11 @@ fn playwright() -> PathBuf {
         .join("../../.tools/playwright/node_modules/playwright-core")
 }
 
+/// axe-core, the accessibility rules engine, installed beside playwright-core.
+fn axe() -> PathBuf {
+    playwright().with_file_name("axe-core")
+}
+
 fn chromium() -> PathBuf {
     std::env::var_os("GDT_CHROMIUM")
         .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from)
@@ -143,8 +148,8 @@ async fn the_board_shows_filters_opens_histories_and_follows_new_statuses_in_chr
         chromium().display()
     );
     assert!(
-        playwright().join("package.json").exists(),
-        "playwright-core is not installed at {}: run `make bootstrap`",
+        playwright().join("package.json").exists() && axe().join("axe.min.js").exists(),
+        "playwright-core or axe-core is not installed at {}: run `make bootstrap`",
         playwright().display()
     );
 
@@ -248,6 +253,7 @@ async fn the_board_shows_filters_opens_histories_and_follows_new_statuses_in_chr
         .env("GDT_EXPECT", expect.to_string())
         .env("GDT_SCREENSHOTS", &shots)
         .env("GDT_PLAYWRIGHT", playwright())
+        .env("GDT_AXE", axe())
         .env("GDT_CHROMIUM", chromium())
         .kill_on_drop(true)
         .output()

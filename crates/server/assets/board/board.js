@@ -182,11 +182,13 @@ function cellContent(lane, asOf) {
 function cell(lane, asOf) {
   const key = laneKey(lane);
   const name = `${rowName(lane)} in ${lane.environment}`;
+  // The name a screen reader gives is the visible text with the lane before it and what the
+  // button does after it (WCAG 2.5.3, label in name): no aria-label hiding what is shown.
   const button = el('button', {
     type: 'button', class: `cell tone-${stateOf(lane.latest.state).tone}`,
     'data-key': key, 'aria-haspopup': 'dialog',
-    'aria-label': `${name}: ${stateOf(lane.latest.state).word}, commit ${shortSha(lane.latest.commit_sha)}, ${age(seconds(when(lane.latest), asOf))}. Show the history.`,
-  }, ...cellContent(lane, asOf));
+  }, el('span', { class: 'visually-hidden', text: `${name}: ` }), ...cellContent(lane, asOf),
+  el('span', { class: 'visually-hidden', text: '. Show the history.' }));
   button.addEventListener('click', () => openHistory(lane));
   const environmentUrl = lane.current?.environment_url ?? lane.latest.environment_url;
   const links = el('span', { class: 'links' },

@@ -32,6 +32,23 @@ function cellText(page, lane) {
   }, keyOf(lane));
 }
 
+const axeSource = require('fs').readFileSync(`${process.env.GDT_AXE}/axe.min.js`, 'utf8');
+
+/**
+ * The page's accessibility, checked by axe-core (WCAG 2 A and AA rules) as it stands; each
+ * violation is named with the elements it was found on.
+ */
+async function accessible(page, what) {
+  // Evaluated through the DevTools protocol: the page's CSP rightly refuses an injected
+  // <script>, and is left on for everything else the test checks.
+  await page.evaluate(axeSource);
+  const found = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] });
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  check(found.length === 0, `${what} has no WCAG 2.1 A/AA violation axe-core can find`, found);
+}
+
 async function main() {
   const started = Date.now();
   const browser = await chromium.launch({
@@ -51,6 +68,7 @@ async function main() {
     // Not signed in: the form. A wrong token: an error, no cookie.
     await page.goto(`${base}/board`);
     check(new URL(page.url()).pathname === '/board/sign-in', 'an anonymous /board leads to the sign-in form', page.url());
+    await accessible(page, 'the sign-in form');
     await page.fill('#token', 'not-the-token-0123456789');
     const [refused] = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
     check(refused.status() === 401, 'a wrong token is answered 401', refused.status());
@@ -114,6 +132,7 @@ async function main() {
         `history row ${i + 1} of ${openKey} is ${word} ${sha.slice(0, 7)}`, history);
     });
     await page.screenshot({ path: path.join(shots, 'board-history.png') });
+    await accessible(page, 'the board with a history open');
     await page.keyboard.press('Escape');
     await page.waitForFunction((key) => !document.getElementById('history').open
       && document.activeElement?.dataset?.key === key, openKey, { timeout: 5_000 });
@@ -121,6 +140,7 @@ async function main() {
     // The desktop view, whole page, while one deployment is still running.
     await page.waitForSelector('#dora tbody tr');
     await page.screenshot({ path: path.join(shots, 'board-desktop.png'), fullPage: true });
+    await accessible(page, 'the board');
 
     // A new status through the API: the page picks it up by itself.
     const update = expect.update;
@@ -146,6 +166,7 @@ async function main() {
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: path.join(shots, 'board-phone.png') });
+    await accessible(page, 'the board on a phone');
 
     check(errors.length === 0, 'no script errors', errors);
     timings.total_ms = Date.now() - started;
