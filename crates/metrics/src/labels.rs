@@ -252,6 +252,20 @@ label_words! {
 }
 
 label_words! {
+    /// How a sign-in to the board ended.
+    pub enum SignIn {
+        /// A valid token: the session cookie was set.
+        Accepted = "accepted",
+        /// A token that is not one of the server's.
+        Refused = "refused",
+        /// Refused unread: too many failures in the last minute.
+        Throttled = "throttled",
+        /// Refused unread: the form was posted from another origin.
+        CrossOrigin = "cross_origin",
+    }
+}
+
+label_words! {
     /// Which command the process runs.
     pub enum Process {
         /// `gdt worker`.

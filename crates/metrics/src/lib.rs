@@ -30,7 +30,7 @@ use prometheus::{
 
 use labels::{
     Conclusion, Endpoint, ErrorType, Method, Outcome, PrCheck, Process, RateLimitKind, RetryReason,
-    SignatureFailure, StatusClass, WebhookEvent, WebhookOutcome,
+    SignIn, SignatureFailure, StatusClass, WebhookEvent, WebhookOutcome,
 };
 
 /// GitHub request latency buckets, in seconds; the client gives up on a request after 30 s.
@@ -90,6 +90,7 @@ pub struct Metrics {
     api_request_duration: HistogramVec,
     webhook_deliveries: IntCounterVec,
     webhook_signature_failures: IntCounterVec,
+    board_sign_ins: IntCounterVec,
     build_info: IntGaugeVec,
     sdk_scrape_errors: IntCounter,
 }
@@ -248,6 +249,12 @@ impl Metrics {
                 "Webhook deliveries refused because their signature did not verify, by reason.",
                 &["reason"],
             ),
+            board_sign_ins: counter_vec(
+                &registry,
+                "gdt_board_sign_ins_total",
+                "Sign-ins to the deployments board, by outcome.",
+                &["outcome"],
+            ),
             build_info: gauge_vec(
                 &registry,
                 "gdt_build_info",
@@ -294,6 +301,9 @@ impl Metrics {
         for &reason in SignatureFailure::ALL {
             self.webhook_signature_failures
                 .with_label_values(&[reason.as_str()]);
+        }
+        for &outcome in SignIn::ALL {
+            self.board_sign_ins.with_label_values(&[outcome.as_str()]);
         }
     }
 
@@ -522,7 +532,14 @@ impl Metrics {
             .inc();
     }
 
-    /// A delivery refused because its signature did not verify.
+    /// A sign-in to the board, by how it ended.
+    pub fn board_sign_in(&self, outcome: SignIn) {
+        self.board_sign_ins
+            .with_label_values(&[outcome.as_str()])
+            .inc();
+    }
+
+    /// A webhook delivery refused because its signature did not verify.
     pub fn webhook_signature_failure(&self, reason: SignatureFailure) {
         self.webhook_signature_failures
             .with_label_values(&[reason.as_str()])
@@ -716,6 +733,7 @@ mod tests {
             r#"gdt_activity_errors_total{error_type="unexpected"} 0"#,
             r#"gdt_pr_checks_total{check="plugin_update_validation",conclusion="failure"} 0"#,
             r#"gdt_webhook_signature_failures_total{reason="missing"} 0"#,
+            r#"gdt_board_sign_ins_total{outcome="refused"} 0"#,
             r#"gdt_deployments_finished_total{state="create_failed"} 0"#,
             r#"gdt_deployment_status_updates_total{outcome="failed"} 0"#,
             "gdt_deployment_inactivity_timeouts_total 0",

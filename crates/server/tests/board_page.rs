@@ -203,6 +203,7 @@ async fn wrong_tokens_and_other_origins_get_no_cookie_and_failures_are_throttled
         cookie_secure: CookieSecure::Auto,
         ..BoardPageSettings::default()
     });
+    let before = sign_ins();
     let cases = [
         (
             sign_in(HOST, Some("https://evil.example"), API_TOKEN),
@@ -233,6 +234,14 @@ async fn wrong_tokens_and_other_origins_get_no_cookie_and_failures_are_throttled
     }
     let response = send(&state, sign_in(HOST, Some(ORIGIN), API_TOKEN)).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Each ending counted (other tests in this binary only add to the counts).
+    let after = sign_ins();
+    for (outcome, at_least) in [("cross_origin", 2), ("refused", 10), ("throttled", 1)] {
+        assert!(
+            after[outcome] - before[outcome] >= at_least,
+            "{outcome}: {before:?} -> {after:?}"
+        );
+    }
     assert!(
         header_of(&response, header::RETRY_AFTER)
             .parse::<u64>()
@@ -283,4 +292,20 @@ async fn the_assets_are_public_and_a_turned_off_board_is_not_there() {
     }
     let response = send(&off, sign_in(HOST, Some(ORIGIN), API_TOKEN)).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+/// `gdt_board_sign_ins_total` by outcome, as /metrics shows it.
+fn sign_ins() -> std::collections::HashMap<&'static str, u64> {
+    let text = gdt_metrics::metrics().encode();
+    ["accepted", "refused", "throttled", "cross_origin"]
+        .into_iter()
+        .map(|outcome| {
+            let prefix = format!("gdt_board_sign_ins_total{{outcome=\"{outcome}\"}} ");
+            let value = text
+                .lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .unwrap_or_else(|| panic!("no {prefix} in /metrics"));
+            (outcome, value.parse().expect("a count"))
+        })
+        .collect()
 }

@@ -15,6 +15,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use gdt_metrics::labels::SignIn;
+use gdt_metrics::metrics;
 
 use super::assets;
 use super::session;
@@ -142,9 +144,11 @@ pub(crate) async fn sign_in(
         return disabled();
     }
     if !same_origin(&headers) {
+        metrics().board_sign_in(SignIn::CrossOrigin);
         return cross_origin();
     }
     if let Err(wait) = page.throttle.check(Instant::now()) {
+        metrics().board_sign_in(SignIn::Throttled);
         let mut response = sign_in_page(
             StatusCode::TOO_MANY_REQUESTS,
             Some("Too many failed sign-ins on this server in the last minute. Wait a minute and try again."),
@@ -162,12 +166,14 @@ pub(crate) async fn sign_in(
     let accepted =
         !token.is_empty() && (state.tokens.accepts(&token) || state.viewer_tokens.accepts(&token));
     if !accepted {
+        metrics().board_sign_in(SignIn::Refused);
         page.throttle.failed(Instant::now());
         return sign_in_page(
             StatusCode::UNAUTHORIZED,
             Some("That token is not valid for this server. Use an API token or a viewer token."),
         );
     }
+    metrics().board_sign_in(SignIn::Accepted);
     let ttl = page.settings.session_ttl;
     let value = session::issue(&auth::digest(&token), super::unix_now() + ttl.as_secs());
     let cookie = set_cookie(
