@@ -110,13 +110,15 @@ impl Board {
             .collect()
     }
 
-    /// The rows each lane shows (in place, latest, in progress): those worth reading the
-    /// outcome of first.
-    pub fn shown(&self) -> impl Iterator<Item = &Row> {
-        self.lanes.values().flat_map(|members| {
-            let rows: Vec<&Row> = members.iter().map(|&i| &self.rows[i]).collect();
-            let current = rows.iter().find(|r| r.shown_state() == "success").copied();
-            [rows.first().copied(), current].into_iter().flatten()
+    /// Each lane's deployment in place (its newest success), once: the rows whose outcome
+    /// (the GitHub deployment id, the environment URL a pipeline often gives only with its
+    /// `success`) the grid shows.
+    pub fn in_place(&self) -> impl Iterator<Item = &Row> {
+        self.lanes.values().filter_map(|members| {
+            members
+                .iter()
+                .map(|&i| &self.rows[i])
+                .find(|r| r.shown_state() == "success")
         })
     }
 }
@@ -435,10 +437,7 @@ mod tests {
             ..BoardFilter::default()
         };
         assert_eq!(b.rows_of(&f).len(), 4);
-        assert_eq!(
-            b.shown().count(),
-            6,
-            "latest, and in place when another, of the 4 lanes"
-        );
+        let in_place: Vec<&str> = b.in_place().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(in_place, ["s2", "a1"], "one per lane that has a success");
     }
 }

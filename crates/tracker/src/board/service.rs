@@ -10,8 +10,9 @@
 //!   read, minus two minutes (visibility is written asynchronously), merged by run id. Every
 //!   `board.rebuild_interval` the whole window is read again.
 //! - **Outcomes** (the GitHub deployment id, the last links) come from the result of a closed
-//!   run, read once from its close event and then kept: first for what each lane shows, at most
-//!   [`OUTCOMES_PER_REFRESH`] per refresh, then for a history when one is opened.
+//!   run, read once from its close event and then kept: for each lane's deployment in place, at
+//!   most [`OUTCOMES_PER_REFRESH`] per refresh, and for a history when one is opened. Other
+//!   rows of the grid show what visibility and the start's memo hold.
 //! - **A failed read keeps the last snapshot**, answered with `stale: true`.
 
 use std::collections::{HashMap, HashSet};
@@ -299,7 +300,7 @@ impl BoardService {
         self.prune_outcomes(&rows);
         let board = Board::new(self.with_outcomes(rows.clone()));
         let missing: Vec<Row> = board
-            .shown()
+            .in_place()
             .filter(|r| self.lacks_outcome(r))
             .take(OUTCOMES_PER_REFRESH)
             .cloned()
