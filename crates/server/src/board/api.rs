@@ -112,8 +112,8 @@ pub async fn environments(
     let Query(params) = query?;
     let filter = board_filter(params)?;
     let board = &state.temporal.services().await?.board;
-    let view: EnvironmentsView = board.environments(&filter, MAX_LANES).await?;
-    Ok(tagged(&headers, &view))
+    let encoded = board.environments_json(&filter, MAX_LANES).await?;
+    Ok(answer(&headers, &encoded.tag, || encoded.json.clone()))
 }
 
 /// One environment's deployments (one lane: repository, service, environment), newest first,
@@ -252,8 +252,13 @@ fn tagged<T: Serialize>(headers: &HeaderMap, body: &T) -> Response {
         }
     };
     let digest = Sha256::digest(&bytes);
-    let tag = format!("\"{}\"", hex(&digest[..12]));
-    let tag_value = HeaderValue::from_str(&tag).expect("hex is a valid header");
+    answer(headers, &format!("\"{}\"", hex(&digest[..12])), || bytes)
+}
+
+/// The JSON answer `body()` tagged `tag`, or `304` when the client already holds it (and the
+/// body is not even copied).
+fn answer(headers: &HeaderMap, tag: &str, body: impl FnOnce() -> Vec<u8>) -> Response {
+    let tag_value = HeaderValue::from_str(tag).expect("a tag is a valid header");
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -269,7 +274,7 @@ fn tagged<T: Serialize>(headers: &HeaderMap, body: &T) -> Response {
                 HeaderValue::from_static("application/json"),
             ),
         ],
-        bytes,
+        body(),
     )
         .into_response()
 }

@@ -82,7 +82,30 @@ struct Inner {
     outcomes: Mutex<HashMap<String, Outcome>>,
     /// Whole days the namespace keeps closed workflows (0: not known yet).
     retention_days: AtomicU32,
+    /// The last `/environments` answers made, for the current snapshot only.
+    answers: Mutex<Vec<Answer>>,
 }
+
+/// An answer, encoded.
+#[derive(Debug)]
+pub struct Encoded {
+    /// The JSON body.
+    pub json: Vec<u8>,
+    /// Its entity tag, quoted.
+    pub tag: String,
+}
+
+/// An encoded `/environments` answer and what it was made from.
+struct Answer {
+    snapshot: Arc<Snapshot>,
+    filter: BoardFilter,
+    max: usize,
+    encoded: Arc<Encoded>,
+}
+
+/// `/environments` answers kept per snapshot: one per filter asked, the pages' unfiltered one
+/// first among them.
+const CACHED_ANSWERS: usize = 16;
 
 /// One read of the window.
 pub struct Snapshot {
@@ -107,6 +130,7 @@ impl BoardService {
                 refreshing: tokio::sync::Mutex::new(()),
                 outcomes: Mutex::new(HashMap::new()),
                 retention_days: AtomicU32::new(0),
+                answers: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -165,17 +189,64 @@ impl BoardService {
         max: usize,
     ) -> Result<EnvironmentsView, ServiceError> {
         let snapshot = self.snapshot().await?;
+        Ok(self.view_of(&snapshot, filter, max))
+    }
+
+    fn view_of(&self, snapshot: &Snapshot, filter: &BoardFilter, max: usize) -> EnvironmentsView {
         let (lanes, truncated) = snapshot
             .board
             .lanes(filter, &self.inner.settings.github_web, max);
-        Ok(EnvironmentsView {
+        EnvironmentsView {
             as_of: build::rfc3339(snapshot.read_at),
             stale: snapshot.stale,
             coverage_days: self.coverage_days(),
             poll_seconds: self.inner.settings.poll_interval.as_secs().max(1),
             lanes,
             truncated,
-        })
+        }
+    }
+
+    /// `GET /api/v1/environments` as JSON with its tag, made once per snapshot and filter: a
+    /// page asking again (every `board.poll_interval`) costs a lookup, not a rebuild of
+    /// megabytes. The tag is a hash of the body, the same on every server running this build.
+    pub async fn environments_json(
+        &self,
+        filter: &BoardFilter,
+        max: usize,
+    ) -> Result<Arc<Encoded>, ServiceError> {
+        let snapshot = self.snapshot().await?;
+        let found = {
+            let answers = self.inner.answers.lock().expect("answers lock");
+            answers
+                .iter()
+                .find(|a| {
+                    Arc::ptr_eq(&a.snapshot, &snapshot) && a.filter == *filter && a.max == max
+                })
+                .map(|a| Arc::clone(&a.encoded))
+        };
+        if let Some(encoded) = found {
+            return Ok(encoded);
+        }
+        let view = self.view_of(&snapshot, filter, max);
+        let json = serde_json::to_vec(&view)
+            .map_err(|e| ServiceError::Temporal(format!("could not write the board: {e}")))?;
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hasher::write(&mut hasher, &json);
+        let tag = format!("\"{:016x}\"", std::hash::Hasher::finish(&hasher));
+        let encoded = Arc::new(Encoded { json, tag });
+        let mut answers = self.inner.answers.lock().expect("answers lock");
+        // Answers of older snapshots are never asked for again.
+        answers.retain(|a| Arc::ptr_eq(&a.snapshot, &snapshot));
+        if answers.len() >= CACHED_ANSWERS {
+            answers.remove(0);
+        }
+        answers.push(Answer {
+            snapshot,
+            filter: filter.clone(),
+            max,
+            encoded: Arc::clone(&encoded),
+        });
+        Ok(encoded)
     }
 
     /// `GET /api/v1/environments/history`: one lane's deployments, newest first.
