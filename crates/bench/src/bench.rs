@@ -695,6 +695,7 @@ impl BenchReport {
         let ceiling = scenarios.ceiling.as_ref();
         let unmetered = scenarios.unmetered.as_ref();
         let github = tracker.and_then(|t| t.github.as_ref());
+        let board = scenarios.board.as_ref().map(|b| b.verdict);
         let idle_rss = scenarios
             .idle
             .iter()
@@ -729,18 +730,9 @@ impl BenchReport {
                 .webhooks
                 .as_ref()
                 .and_then(|w| w.deliveries.response_ms),
-            board_p99_ms: scenarios
-                .board
-                .as_ref()
-                .and_then(|b| b.verdict.board_p99_ms),
-            board_stress_p99_ms: scenarios
-                .board
-                .as_ref()
-                .and_then(|b| b.verdict.stress_p99_ms),
-            board_temporal_cpu_ratio: scenarios
-                .board
-                .as_ref()
-                .and_then(|b| b.verdict.looking_over_deployments),
+            board_p99_ms: board.and_then(|v| v.board_p99_ms),
+            board_stress_p99_ms: board.and_then(|v| v.stress_p99_ms),
+            board_temporal_cpu_ratio: board.and_then(|v| v.looking_over_deployments),
             idle_rss,
             scenarios,
             parameters,

@@ -1,12 +1,12 @@
 //! The `board` scenario of `gdt-bench run`: the deployments board's reader API with a month
 //! of deployments behind it and pages open on it, and what it costs Temporal.
 //!
-//! 1. **Seeding.** `--board-deployments` deployments over `--board-repos` repositories
+//! 1. **Setup.** `--board-deployments` deployments over `--board-repos` repositories
 //!    ([`plan`]) are started through [`DeploymentService::start`] (so their search attributes
 //!    and memo are what real starts set), 50 in flight, on a task queue of their own run by
 //!    the ceiling worker (the real workflow, no-op activities). A deployment started
 //!    `success` or `failure` completes at once; the last few start `in_progress` and stay
-//!    open. The Temporal server's CPU over the seeding, per deployment, prices a deployment.
+//!    open. The Temporal server's CPU over the setup, per deployment, prices a deployment.
 //! 2. **`gdt serve`** for that task queue, with the board's default settings, warmed by
 //!    `GET /api/v1/environments` (the first one reads the whole window: the cold read) until
 //!    the lanes stop changing.
@@ -44,12 +44,12 @@ use crate::load::{commit_sha, OWNER};
 use crate::processes::{proc_stats, ProcStats, WorkerProcess, WorkerSpec};
 use crate::report::round;
 use browse::{Cadence, Reader, Sample, ShownLane, PAGE};
-use plan::{Lane, PlanSpec, Planned, Seeded};
+use plan::{Initial, Lane, PlanSpec, Planned};
 
-/// Starts in flight while seeding.
+/// Starts in flight while setup.
 const STARTS_IN_FLIGHT: usize = 50;
-/// How long the seeded workflows may wait before they are all closed.
-const SEED_DRAIN_LIMIT: Duration = Duration::from_secs(900);
+/// How long the deployments started beforehand may wait before they are all closed.
+const SETUP_DRAIN_LIMIT: Duration = Duration::from_secs(900);
 /// The hours in the 30 days `--board-deployments` are spread over.
 const HOURS_PER_30_DAYS: f64 = 30.0 * 24.0;
 /// The response time the board's reader API should stay within at the 99th percentile.
@@ -58,7 +58,7 @@ pub const P99_TARGET_MS: f64 = 300.0;
 /// The shape of the scenario.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct BoardSpec {
-    /// Deployments seeded (standing for this many per 30 days).
+    /// Deployments started beforehand (standing for this many per 30 days).
     pub deployments: usize,
     /// Repositories they go to.
     pub repos: usize,
@@ -89,8 +89,8 @@ pub struct BoardResult {
     pub task_queue: String,
     /// The shape asked for.
     pub spec: BoardSpec,
-    /// The seeding.
-    pub seeding: Seeding,
+    /// The setup.
+    pub setup: Setup,
     /// The first `GET /api/v1/environments` (it reads the whole window from visibility).
     pub cold_read_ms: f64,
     /// Lanes the board shows.
@@ -114,9 +114,9 @@ pub struct BoardResult {
     pub verdict: Verdict,
 }
 
-/// The seeding.
+/// The setup.
 #[derive(Debug, Serialize)]
-pub struct Seeding {
+pub struct Setup {
     /// Deployments planned.
     pub planned: usize,
     /// Of those, failures.
@@ -133,11 +133,11 @@ pub struct Seeding {
     pub wall_seconds: f64,
     /// `started / wall_seconds`.
     pub deployments_per_second: f64,
-    /// The Temporal dev server's CPU seconds over the seeding.
+    /// The Temporal dev server's CPU seconds over the setup.
     pub temporal_cpu_seconds: f64,
     /// The same per deployment started.
     pub temporal_cpu_seconds_per_deployment: f64,
-    /// The ceiling worker's CPU seconds over the seeding.
+    /// The ceiling worker's CPU seconds over the setup.
     pub worker_cpu_seconds: f64,
 }
 
@@ -200,7 +200,7 @@ pub struct Verdict {
     pub board_temporal_cpu_seconds_per_hour: f64,
     /// `board − idle`: what the open pages add.
     pub looking_temporal_cpu_seconds_per_hour: f64,
-    /// What `deployments` per 30 days cost Temporal per hour, at the seeding's CPU per
+    /// What `deployments` per 30 days cost Temporal per hour, at the setup's CPU per
     /// deployment.
     pub deployments_temporal_cpu_seconds_per_hour: f64,
     /// `looking / deployments`.
@@ -271,10 +271,10 @@ pub async fn run(
         repos: spec.repos,
         seed: 15,
     });
-    let seeding = seed(&service, name, &planned, &task_queue, &worker, temporal_pid).await?;
+    let setup = set_up(&service, name, &planned, &task_queue, &worker, temporal_pid).await?;
     eprintln!(
-        "  seeded {} deployments in {:.0} s; Temporal {:.4} CPU-s each",
-        seeding.started, seeding.wall_seconds, seeding.temporal_cpu_seconds_per_deployment
+        "  started {} deployments in {:.0} s; Temporal {:.4} CPU-s each",
+        setup.started, setup.wall_seconds, setup.temporal_cpu_seconds_per_deployment
     );
 
     let served = front.serve(&task_queue).await?;
@@ -361,13 +361,13 @@ pub async fn run(
         &board_routes,
         &stress_routes,
         &phases,
-        seeding.temporal_cpu_seconds_per_deployment,
+        setup.temporal_cpu_seconds_per_deployment,
         spec.deployments,
     );
     Ok(BoardResult {
         task_queue,
         spec,
-        seeding,
+        setup,
         cold_read_ms: round(warm.cold_read_ms),
         lanes: warm.lanes.len(),
         environments_bytes: warm.bytes,
@@ -383,14 +383,14 @@ pub async fn run(
 
 /// Starts every planned deployment, 50 at a time, then waits until all but the running ones
 /// have closed; Temporal's CPU over the whole.
-async fn seed(
+async fn set_up(
     service: &DeploymentService,
     name: &str,
     planned: &[Planned],
     task_queue: &str,
     worker: &WorkerProcess,
     temporal_pid: u32,
-) -> Result<Seeding> {
+) -> Result<Setup> {
     let temporal_before = proc_stats(temporal_pid)?;
     let worker_before = worker.stats()?;
     let began = Instant::now();
@@ -400,7 +400,7 @@ async fn seed(
     let mut last_print = Instant::now();
     let mut starts = futures::stream::iter(planned.iter().enumerate())
         .map(|(index, p)| {
-            let input = seed_input(name, index, p, now);
+            let input = start_input(name, index, p, now);
             let workflow_id = format!("{name}-{index}");
             async move {
                 (
@@ -417,13 +417,13 @@ async fn seed(
             Err(_) => {}
         }
         if last_print.elapsed() >= Duration::from_secs(10) {
-            eprintln!("  seeding: {started} of {} started", planned.len());
+            eprintln!("  starting: {started} of {} started", planned.len());
             last_print = Instant::now();
         }
     }
     let running = planned
         .iter()
-        .filter(|p| p.outcome == Seeded::Running)
+        .filter(|p| p.outcome == Initial::Running)
         .count();
     wait_closed(service.client(), task_queue, started, running).await?;
     let wall = began.elapsed().as_secs_f64();
@@ -432,11 +432,11 @@ async fn seed(
     let mut lanes: Vec<&Lane> = planned.iter().map(|p| &p.lane).collect();
     lanes.sort();
     lanes.dedup();
-    Ok(Seeding {
+    Ok(Setup {
         planned: planned.len(),
         failures: planned
             .iter()
-            .filter(|p| p.outcome == Seeded::Failure)
+            .filter(|p| p.outcome == Initial::Failure)
             .count(),
         running,
         lanes: lanes.len(),
@@ -452,7 +452,7 @@ async fn seed(
 }
 
 /// What a pipeline would have started planned deployment `index` with, at `now`.
-fn seed_input(
+fn start_input(
     name: &str,
     index: usize,
     p: &Planned,
@@ -493,9 +493,13 @@ async fn wait_closed(
             .count_workflows(query, WorkflowCountOptions::default())
             .await
             .map(|c| c.count())
-            .map_err(|e| Error::Temporal(format!("cannot count the seeded workflows: {e}")))
+            .map_err(|e| {
+                Error::Temporal(format!(
+                    "cannot count the deployments started beforehand: {e}"
+                ))
+            })
     };
-    let deadline = Instant::now() + SEED_DRAIN_LIMIT;
+    let deadline = Instant::now() + SETUP_DRAIN_LIMIT;
     let mut last_print = Instant::now();
     loop {
         let all = count(base.clone()).await?;
@@ -505,12 +509,12 @@ async fn wait_closed(
         }
         if Instant::now() >= deadline {
             return Err(Error::Temporal(format!(
-                "{open} seeded workflows still running (and {all} of {started} listed) after \
-                 {SEED_DRAIN_LIMIT:?}; see the ceiling worker's log"
+                "{open} of the deployments started beforehand still running (and {all} of {started} listed) after \
+                 {SETUP_DRAIN_LIMIT:?}; see the ceiling worker's log"
             )));
         }
         if last_print.elapsed() >= Duration::from_secs(10) {
-            eprintln!("  seeding: {all} listed, {open} still running");
+            eprintln!("  starting: {all} listed, {open} still running");
             last_print = Instant::now();
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -546,7 +550,8 @@ async fn warm_up(reader: &Reader) -> Result<Warm> {
     }
     if lanes.is_empty() {
         return Err(Error::Usage(
-            "gdt serve's board shows no lanes after the seeding; see its log".to_owned(),
+            "gdt serve's board shows no lanes after the deployments were started; see its log"
+                .to_owned(),
         ));
     }
     Ok(Warm {
@@ -632,11 +637,11 @@ async fn trickle(
                 let lane = &lanes[rand::random_range(0..lanes.len())];
                 let planned = Planned {
                     lane: lane.clone(),
-                    outcome: Seeded::Running,
+                    outcome: Initial::Running,
                     commit_age: Duration::from_secs(rand::random_range(300..3600)),
                 };
                 let workflow_id = format!("{name}-{index}");
-                let input = seed_input(&name, index, &planned, Utc::now());
+                let input = start_input(&name, index, &planned, Utc::now());
                 match service.start(&input, &workflow_id).await {
                     Ok(_) => {
                         result.started += 1;

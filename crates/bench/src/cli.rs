@@ -117,7 +117,7 @@ pub struct RunArgs {
     /// Seconds between deployment statuses arriving during the idle and board phases.
     #[arg(long, default_value_t = 3)]
     pub board_status_every_secs: u64,
-    /// Scenarios to run (default: all but board).
+    /// Scenarios to run (default: all but board, which takes about 11 minutes on its own).
     #[arg(
         long,
         value_delimiter = ',',

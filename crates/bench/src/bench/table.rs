@@ -189,13 +189,13 @@ fn usage_rows(t: &mut Table, usage: &FrontUsage) {
 }
 
 fn board_rows(t: &mut Table, b: &BoardResult) {
-    let s = &b.seeding;
+    let s = &b.setup;
     t.section(&format!(
         "board ({} deployments over {} repositories, {} lanes; gdt serve's reader API)",
         s.planned, b.spec.repos, b.lanes
     ));
     t.row(
-        "seeded",
+        "started beforehand",
         format!(
             "{} of {} ({} failures, {} running) in {:.0} s, {:.1}/s{}",
             s.started,
@@ -214,7 +214,7 @@ fn board_rows(t: &mut Table, b: &BoardResult) {
     t.row(
         "Temporal CPU per deployment",
         format!(
-            "{:.4} s ({} s for the seeding)",
+            "{:.4} s ({} s for all of them)",
             s.temporal_cpu_seconds_per_deployment, s.temporal_cpu_seconds
         ),
     );

@@ -39,7 +39,7 @@ pub struct PlanSpec {
 
 /// How a planned deployment starts, and so ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Seeded {
+pub enum Initial {
     /// Started `success`: the workflow completes at once.
     Success,
     /// Started `failure`: the workflow completes at once.
@@ -48,13 +48,13 @@ pub enum Seeded {
     Running,
 }
 
-impl Seeded {
+impl Initial {
     /// The initial status word.
     pub fn status(self) -> &'static str {
         match self {
-            Seeded::Success => "success",
-            Seeded::Failure => "failure",
-            Seeded::Running => "in_progress",
+            Initial::Success => "success",
+            Initial::Failure => "failure",
+            Initial::Running => "in_progress",
         }
     }
 }
@@ -77,7 +77,7 @@ pub struct Planned {
     /// Where it goes.
     pub lane: Lane,
     /// How it starts.
-    pub outcome: Seeded,
+    pub outcome: Initial,
     /// How long before its start its commit was made.
     pub commit_age: Duration,
 }
@@ -106,7 +106,7 @@ pub fn plan(spec: PlanSpec) -> Vec<Planned> {
             if entry.get().is_empty() {
                 entry.remove();
             }
-            (lane, Seeded::Success)
+            (lane, Initial::Success)
         } else {
             let r = rng.random_range(0..spec.repos.max(1));
             let service = services
@@ -127,9 +127,9 @@ pub fn plan(spec: PlanSpec) -> Vec<Planned> {
                     let at = index + rng.random_range(FIX_AFTER);
                     fixes.entry(at).or_default().push(lane.clone());
                 }
-                (lane, Seeded::Failure)
+                (lane, Initial::Failure)
             } else {
-                (lane, Seeded::Success)
+                (lane, Initial::Success)
             }
         };
         planned.push(Planned {
@@ -140,7 +140,7 @@ pub fn plan(spec: PlanSpec) -> Vec<Planned> {
     }
     let running = running_for(spec.deployments);
     for p in planned.iter_mut().rev().take(running) {
-        p.outcome = Seeded::Running;
+        p.outcome = Initial::Running;
     }
     planned
 }
@@ -171,14 +171,14 @@ mod tests {
         let share = |f: &dyn Fn(&Planned) -> bool| {
             plan.iter().filter(|p| f(p)).count() as f64 / plan.len() as f64
         };
-        let failures = share(&|p| p.outcome == Seeded::Failure);
+        let failures = share(&|p| p.outcome == Initial::Failure);
         assert!((0.06..0.10).contains(&failures), "failures {failures}");
         let dev = share(&|p| p.lane.environment == "dev");
         assert!((0.08..0.12).contains(&dev), "dev {dev}");
         let repos: HashSet<&str> = plan.iter().map(|p| p.lane.repo.as_str()).collect();
         assert_eq!(repos.len(), 500);
         let running: Vec<usize> = (0..plan.len())
-            .filter(|&i| plan[i].outcome == Seeded::Running)
+            .filter(|&i| plan[i].outcome == Initial::Running)
             .collect();
         assert_eq!(running, (9_950..10_000).collect::<Vec<_>>());
         assert!(plan
@@ -193,14 +193,14 @@ mod tests {
     fn most_failures_are_followed_by_a_success_of_their_lane() {
         let plan = default_plan();
         let failures: Vec<usize> = (0..plan.len())
-            .filter(|&i| plan[i].outcome == Seeded::Failure)
+            .filter(|&i| plan[i].outcome == Initial::Failure)
             .collect();
         let fixed = failures
             .iter()
             .filter(|&&i| {
                 plan[i + 1..]
                     .iter()
-                    .any(|p| p.lane == plan[i].lane && p.outcome == Seeded::Success)
+                    .any(|p| p.lane == plan[i].lane && p.outcome == Initial::Success)
             })
             .count();
         assert!(
