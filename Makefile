@@ -11,7 +11,9 @@
 # And the harness (crates/bench), on release builds:
 #   make bench  throughput, latency, GitHub cost, CPU, memory; the API and webhooks under
 #               HTTP load -> target/bench/report.json (sizes: make bench
-#               BENCH_ARGS="--deployments 200 --api-requests 100 --webhooks 50 --idle 1000")
+#               BENCH_ARGS="--deployments 200 --api-requests 100 --webhooks 50 --idle 1000");
+#               the board's reader API with 10,000 deployments behind it and 20 pages open
+#               (about 15 minutes, not in the default list): BENCH_ARGS="--scenarios board"
 #   make chaos  load under worker kills, a Temporal restart and GitHub faults, then an audit
 #               -> target/chaos/report.json; fails on any loss, duplicate or stuck workflow
 #               (quick: make chaos CHAOS_ARGS=--small)

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use temporalio_client::Client;
 
+use crate::board::{BoardResult, BoardSpec};
 use crate::cli::{RunArgs, Scenario};
 use crate::error::{Error, Result};
 use crate::front::{ApiResult, Front, WebhooksResult};
@@ -66,6 +67,13 @@ pub struct BenchReport {
     pub webhook_requests_per_second: Option<f64>,
     /// Their response times (signature, decoding and both workflow starts included).
     pub webhook_response_ms: Option<Percentiles>,
+    /// The board's worst 99th-percentile response time (ms) with the pages open.
+    pub board_p99_ms: Option<f64>,
+    /// The same under the stress phase (the upper bound).
+    pub board_stress_p99_ms: Option<f64>,
+    /// What open board pages add to the Temporal server's CPU, over what the deployments
+    /// themselves cost it (`board.verdict.looking_over_deployments`).
+    pub board_temporal_cpu_ratio: Option<f64>,
     /// `idle_rss_bytes_<N>`: worker RSS with N deployments open and waiting.
     #[serde(flatten)]
     pub idle_rss: BTreeMap<String, u64>,
@@ -96,6 +104,8 @@ pub struct Scenarios {
     pub webhooks: Option<WebhooksResult>,
     /// Idle memory.
     pub idle: Option<IdleResult>,
+    /// The deployments board's reader API and what it costs Temporal.
+    pub board: Option<BoardResult>,
 }
 
 /// The parameters of a run.
@@ -316,6 +326,28 @@ pub async fn run(args: &RunArgs, tools: &Tools) -> Result<BenchReport> {
                 .webhooks(&name, args.webhooks, args.concurrency)
                 .await?,
         );
+    }
+    // Before idle, whose open deployments would stay in Temporal's store meanwhile.
+    if args.scenarios.contains(&Scenario::Board) {
+        let spec = BoardSpec {
+            deployments: args.board_deployments,
+            repos: usize::from(args.board_repos),
+            browsers: args.board_browsers,
+            idle: Duration::from_secs(args.board_idle_secs),
+            browse: Duration::from_secs(args.board_browse_secs),
+            stress: Duration::from_secs(args.board_stress_secs),
+            status_every: Duration::from_secs(args.board_status_every_secs.max(1)),
+        };
+        eprintln!(
+            "board: {} deployments over {} repositories, then {} pages on gdt serve's board",
+            spec.deployments, spec.repos, spec.browsers
+        );
+        let pid = bench
+            .server
+            .pid()
+            .ok_or_else(|| Error::Usage("the Temporal dev server is not running".to_owned()))?;
+        let name = format!("{}-board", bench.run_id);
+        scenarios.board = Some(crate::board::run(&bench.front(), &name, spec, pid).await?);
     }
     if args.scenarios.contains(&Scenario::Idle) && !args.idle.0.is_empty() {
         eprintln!("idle: worker memory at {:?} open deployments", args.idle.0);
@@ -663,6 +695,7 @@ impl BenchReport {
         let ceiling = scenarios.ceiling.as_ref();
         let unmetered = scenarios.unmetered.as_ref();
         let github = tracker.and_then(|t| t.github.as_ref());
+        let board = scenarios.board.as_ref().map(|b| b.verdict);
         let idle_rss = scenarios
             .idle
             .iter()
@@ -697,6 +730,9 @@ impl BenchReport {
                 .webhooks
                 .as_ref()
                 .and_then(|w| w.deliveries.response_ms),
+            board_p99_ms: board.and_then(|v| v.board_p99_ms),
+            board_stress_p99_ms: board.and_then(|v| v.stress_p99_ms),
+            board_temporal_cpu_ratio: board.and_then(|v| v.looking_over_deployments),
             idle_rss,
             scenarios,
             parameters,

@@ -64,6 +64,11 @@ pub enum Scenario {
     Webhooks,
     /// Worker memory with `--idle` deployments open and waiting.
     Idle,
+    /// The deployments board: `--board-deployments` deployments over `--board-repos`
+    /// repositories, then `gdt serve`'s board reader API with `--board-browsers` pages open
+    /// on it and under closed-loop load: response times, and the Temporal server's CPU while
+    /// nobody looks and while the pages are open, against what the deployments cost it.
+    Board,
 }
 
 /// `gdt-bench run`.
@@ -90,7 +95,29 @@ pub struct RunArgs {
     /// Open deployments at which idle worker memory is measured, ascending; `none` skips.
     #[arg(long, default_value = "1000,10000", value_parser = parse_sizes)]
     pub idle: Sizes,
-    /// Scenarios to run (default: all).
+    /// Deployments in the board scenario (standing for this many in 30 days).
+    #[arg(long, default_value_t = 10_000)]
+    pub board_deployments: usize,
+    /// Repositories they go to (one to three services each).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..))]
+    pub board_repos: u16,
+    /// Pages open on the board (and clients in its stress phase).
+    #[arg(long, default_value_t = 20)]
+    pub board_browsers: usize,
+    /// Seconds of the board scenario's idle phase (nobody looks).
+    #[arg(long, default_value_t = 60)]
+    pub board_idle_secs: u64,
+    /// Seconds of the board scenario's board phase (the pages open).
+    #[arg(long, default_value_t = 120)]
+    pub board_browse_secs: u64,
+    /// Seconds of the board scenario's stress phase (the lanes asked for without ETag, each
+    /// client again as soon as answered).
+    #[arg(long, default_value_t = 20)]
+    pub board_stress_secs: u64,
+    /// Seconds between deployment statuses arriving during the idle and board phases.
+    #[arg(long, default_value_t = 3)]
+    pub board_status_every_secs: u64,
+    /// Scenarios to run (default: all but board, which takes about 11 minutes on its own).
     #[arg(
         long,
         value_delimiter = ',',

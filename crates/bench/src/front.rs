@@ -207,24 +207,27 @@ struct Stack {
     http: reqwest::Client,
 }
 
+/// `gdt serve` as its own process, answering on `api` to `token`.
+pub struct Served {
+    /// The process.
+    pub process: WorkerProcess,
+    /// `http://127.0.0.1:PORT`.
+    pub api: String,
+    /// The API token (`INTERNAL_API_SHARED_SECRET`), made up for this run.
+    pub token: String,
+    /// The webhook secret, made up for this run.
+    pub webhook_secret: String,
+}
+
 impl Front<'_> {
-    async fn stack(&self, name: &str) -> Result<Stack> {
-        let task_queue = format!("gdt-bench-{name}");
-        let mut worker = WorkerProcess::start(WorkerSpec::gdt_worker(
-            self.tools,
-            &self.temporal,
-            &task_queue,
-            self.github.worker_env(),
-            self.slots,
-            self.work,
-            self.logs.join(format!("{task_queue}.log")),
-        )?)?;
+    /// Starts `gdt serve` for the deployments of `task_queue` and waits until it listens.
+    pub async fn serve(&self, task_queue: &str) -> Result<Served> {
         let port = free_port()?;
         let token = secret();
         let webhook_secret = secret();
         let mut env = vec![
             ("GDT_TEMPORAL_HOST_PORT".to_owned(), self.temporal.clone()),
-            ("GDT_TEMPORAL_TASK_QUEUE".to_owned(), task_queue.clone()),
+            ("GDT_TEMPORAL_TASK_QUEUE".to_owned(), task_queue.to_owned()),
             (
                 "GDT_PR_CHECKS_TASK_QUEUE".to_owned(),
                 format!("{task_queue}-pr"),
@@ -238,7 +241,7 @@ impl Front<'_> {
             ("GDT_APP_LOG_LEVEL".to_owned(), "info".to_owned()),
         ];
         env.extend(self.github.worker_env());
-        let mut server = WorkerProcess::start(WorkerSpec {
+        let mut process = WorkerProcess::start(WorkerSpec {
             name: "gdt serve".into(),
             program: self.tools.gdt.clone(),
             args: vec!["serve".into()],
@@ -247,8 +250,28 @@ impl Front<'_> {
             log: self.logs.join(format!("{task_queue}-serve.log")),
             ready_marker: "API server started".into(),
         })?;
+        process.wait_ready(Duration::from_secs(60)).await?;
+        Ok(Served {
+            process,
+            api: format!("http://127.0.0.1:{port}"),
+            token,
+            webhook_secret,
+        })
+    }
+
+    async fn stack(&self, name: &str) -> Result<Stack> {
+        let task_queue = format!("gdt-bench-{name}");
+        let mut worker = WorkerProcess::start(WorkerSpec::gdt_worker(
+            self.tools,
+            &self.temporal,
+            &task_queue,
+            self.github.worker_env(),
+            self.slots,
+            self.work,
+            self.logs.join(format!("{task_queue}.log")),
+        )?)?;
+        let served = self.serve(&task_queue).await?;
         worker.wait_ready(Duration::from_secs(60)).await?;
-        server.wait_ready(Duration::from_secs(60)).await?;
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(usize::MAX)
             .timeout(Duration::from_secs(60))
@@ -256,11 +279,11 @@ impl Front<'_> {
             .map_err(|e| Error::Usage(format!("cannot build an HTTP client: {e}")))?;
         Ok(Stack {
             task_queue,
-            server,
+            server: served.process,
             worker,
-            api: format!("http://127.0.0.1:{port}"),
-            token,
-            webhook_secret,
+            api: served.api,
+            token: served.token,
+            webhook_secret: served.webhook_secret,
             http,
         })
     }

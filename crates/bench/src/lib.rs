@@ -17,6 +17,8 @@
 //! - [`temporal`]: the connection to Temporal.
 //! - [`bench`]: `gdt-bench run`: the deployments, ceiling and idle scenarios and their report.
 //! - [`front`]: the api and webhooks scenarios: `gdt serve` under HTTP load.
+//! - [`board`]: the board scenario: a month of deployments, `gdt serve`'s board reader API
+//!   with pages open on it, and what looking costs Temporal.
 //! - [`chaos`]: `gdt-bench chaos`: phases of load under faults, then the audit.
 //! - [`audit`]: the audit's verdict on one deployment (pure, table-tested).
 //! - [`report`]: percentiles, machine information, JSON and the readable table.
@@ -28,6 +30,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod board;
 pub mod ceiling;
 pub mod chaos;
 pub mod cli;

@@ -1,6 +1,7 @@
 //! The readable summary of `gdt-bench run`: the report as a table, a section per scenario.
 
 use super::BenchReport;
+use crate::board::{BoardResult, PhaseUsage, RouteStats, P99_TARGET_MS};
 use crate::front::{FrontUsage, HttpLoad};
 use crate::report::{mib, ms, Table};
 
@@ -123,6 +124,9 @@ impl BenchReport {
             }
             usage_rows(&mut t, &w.usage);
         }
+        if let Some(b) = &self.scenarios.board {
+            board_rows(&mut t, b);
+        }
         if let Some(idle) = &self.scenarios.idle {
             t.section("idle (deployments open, waiting for updates)");
             t.row("worker RSS with none", mib(idle.baseline_rss_bytes));
@@ -180,6 +184,154 @@ fn usage_rows(t: &mut Table, usage: &FrontUsage) {
             "{} / {}",
             usage.worker_cpu_seconds,
             mib(usage.worker_peak_rss_bytes)
+        ),
+    );
+}
+
+fn board_rows(t: &mut Table, b: &BoardResult) {
+    let s = &b.setup;
+    t.section(&format!(
+        "board ({} deployments over {} repositories, {} lanes; gdt serve's reader API)",
+        s.planned, b.spec.repos, b.lanes
+    ));
+    t.row(
+        "started beforehand",
+        format!(
+            "{} of {} ({} failures, {} running) in {:.0} s, {:.1}/s{}",
+            s.started,
+            s.planned,
+            s.failures,
+            s.running,
+            s.wall_seconds,
+            s.deployments_per_second,
+            if s.problems.is_empty() {
+                String::new()
+            } else {
+                format!("; first problem: {}", s.problems[0])
+            }
+        ),
+    );
+    t.row(
+        "Temporal CPU per deployment",
+        format!(
+            "{:.4} s ({} s for all of them)",
+            s.temporal_cpu_seconds_per_deployment, s.temporal_cpu_seconds
+        ),
+    );
+    t.row(
+        "cold first read",
+        format!(
+            "{:.0} ms ({} lanes, {} bytes)",
+            b.cold_read_ms, b.lanes, b.environments_bytes
+        ),
+    );
+    t.row(
+        "pages open",
+        format!(
+            "{} for {:.0} s ({} statuses arrived)",
+            b.spec.browsers,
+            b.phases.board.seconds,
+            b.trickle.started + b.trickle.finished
+        ),
+    );
+    for (route, stats) in &b.board_routes {
+        route_rows(t, &format!("  GET {route}"), stats);
+    }
+    for (route, stats) in &b.stress_routes {
+        route_rows(
+            t,
+            &format!("  stress: GET {route} ({} clients)", b.spec.browsers),
+            stats,
+        );
+    }
+    for (name, phase) in [
+        ("idle", &b.phases.idle),
+        ("board", &b.phases.board),
+        ("stress", &b.phases.stress),
+    ] {
+        phase_row(t, name, phase);
+    }
+    for phase in ["warm_up", "idle", "board", "stress"] {
+        let Some(operations) = b.temporal_requests.get(phase) else {
+            continue;
+        };
+        let listed: Vec<String> = operations
+            .iter()
+            .map(|(operation, n)| format!("{operation} {n}"))
+            .collect();
+        t.row(
+            &format!("{phase}: gdt serve's Temporal calls"),
+            if listed.is_empty() {
+                "none".to_owned()
+            } else {
+                listed.join(", ")
+            },
+        );
+    }
+    let v = &b.verdict;
+    let verdict = |ok: bool| if ok { "yes" } else { "NO" };
+    let p99 = |p: Option<f64>| p.map_or("-".to_owned(), |p| format!("{p:.0} ms"));
+    t.row(
+        &format!("p99 within {P99_TARGET_MS:.0} ms: pages"),
+        format!(
+            "{} ({}, the worst route)",
+            verdict(v.pages_p99_within_target),
+            p99(v.board_p99_ms)
+        ),
+    );
+    t.row(
+        &format!("p99 within {P99_TARGET_MS:.0} ms: stress"),
+        format!(
+            "{} ({}, the upper bound)",
+            verdict(v.stress_p99_within_target),
+            p99(v.stress_p99_ms)
+        ),
+    );
+    t.row(
+        "Temporal CPU-s/h: looking",
+        format!(
+            "{} ({} with the pages open - {} with nobody looking)",
+            v.looking_temporal_cpu_seconds_per_hour,
+            v.board_temporal_cpu_seconds_per_hour,
+            v.idle_temporal_cpu_seconds_per_hour
+        ),
+    );
+    t.row(
+        "Temporal CPU-s/h: deployments",
+        format!(
+            "{} ({} per 30 days)",
+            v.deployments_temporal_cpu_seconds_per_hour, b.spec.deployments
+        ),
+    );
+    t.opt("looking / deployments", v.looking_over_deployments);
+}
+
+fn route_rows(t: &mut Table, what: &str, r: &RouteStats) {
+    t.row(
+        what,
+        format!(
+            "{} requests ({:.1}/s), {:.0} % 304, {} failed, {:.0} bytes per 200",
+            r.requests,
+            r.requests_per_second,
+            r.not_modified_share * 100.0,
+            r.failed,
+            r.bytes_per_ok
+        ),
+    );
+    t.row("    p50/p95/p99", ms(r.response_ms.as_ref()));
+}
+
+fn phase_row(t: &mut Table, name: &str, p: &PhaseUsage) {
+    t.row(
+        &format!("{name}: Temporal CPU s"),
+        format!(
+            "{} in {:.0} s ({}/h; second half {}/h); gdt serve {} CPU s, RSS {}",
+            p.temporal_cpu_seconds,
+            p.seconds,
+            p.temporal_cpu_seconds_per_hour,
+            p.second_half_temporal_cpu_seconds_per_hour,
+            p.serve_cpu_seconds,
+            mib(p.serve_rss_bytes)
         ),
     );
 }
