@@ -14,9 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use gdt_tracker::board::model::{DoraView, EnvironmentsView, HistoryView};
+use gdt_tracker::board::service::tag_of;
 use gdt_tracker::board::BoardFilter;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 use utoipa::IntoParams;
 
 use crate::deployments::{checked_repository, checked_service, checked_state, given};
@@ -251,8 +251,7 @@ fn tagged<T: Serialize>(headers: &HeaderMap, body: &T) -> Response {
             .into_response()
         }
     };
-    let digest = Sha256::digest(&bytes);
-    answer(headers, &format!("\"{}\"", hex(&digest[..12])), || bytes)
+    answer(headers, &tag_of(&bytes), || bytes)
 }
 
 /// The JSON answer `body()` tagged `tag`, or `304` when the client already holds it (and the
@@ -277,10 +276,6 @@ fn answer(headers: &HeaderMap, tag: &str, body: impl FnOnce() -> Vec<u8>) -> Res
         body(),
     )
         .into_response()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -95,6 +95,14 @@ pub struct Encoded {
     pub tag: String,
 }
 
+/// The entity tag of an answer's JSON, quoted: a hash of the body, the same on every server
+/// running this build.
+pub fn tag_of(json: &[u8]) -> String {
+    let mut hasher = std::hash::DefaultHasher::new();
+    std::hash::Hasher::write(&mut hasher, json);
+    format!("\"{:016x}\"", std::hash::Hasher::finish(&hasher))
+}
+
 /// An encoded `/environments` answer and what it was made from.
 struct Answer {
     snapshot: Arc<Snapshot>,
@@ -182,16 +190,7 @@ impl BoardService {
         }
     }
 
-    /// `GET /api/v1/environments`: the lanes `filter` matches, at most `max`.
-    pub async fn environments(
-        &self,
-        filter: &BoardFilter,
-        max: usize,
-    ) -> Result<EnvironmentsView, ServiceError> {
-        let snapshot = self.snapshot().await?;
-        Ok(self.view_of(&snapshot, filter, max))
-    }
-
+    /// The `/environments` answer of `snapshot`: the lanes `filter` matches, at most `max`.
     fn view_of(&self, snapshot: &Snapshot, filter: &BoardFilter, max: usize) -> EnvironmentsView {
         let (lanes, truncated) = snapshot
             .board
@@ -230,9 +229,7 @@ impl BoardService {
         let view = self.view_of(&snapshot, filter, max);
         let json = serde_json::to_vec(&view)
             .map_err(|e| ServiceError::Temporal(format!("could not write the board: {e}")))?;
-        let mut hasher = std::hash::DefaultHasher::new();
-        std::hash::Hasher::write(&mut hasher, &json);
-        let tag = format!("\"{:016x}\"", std::hash::Hasher::finish(&hasher));
+        let tag = tag_of(&json);
         let encoded = Arc::new(Encoded { json, tag });
         let mut answers = self.inner.answers.lock().expect("answers lock");
         // Answers of older snapshots are never asked for again.
