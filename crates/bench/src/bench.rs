@@ -12,11 +12,12 @@
 mod scrape;
 mod table;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gdt_tracker::lanes::LaneKey;
 use serde::Serialize;
 use temporalio_client::Client;
 
@@ -25,6 +26,7 @@ use crate::cli::{RunArgs, Scenario};
 use crate::error::{Error, Result};
 use crate::front::{ApiResult, Front, WebhooksResult};
 use crate::github::GitHub;
+use crate::history::{self, DeploymentHistory};
 use crate::journal::{self, EntryExt as _, RequestCounts, RequestsPerDeployment};
 use crate::load::{Driver, LoadSpec, Outcome, Progress, Trace};
 use crate::processes::{proc_stats, DevServer, ProcStats, Slots, Tools, WorkerProcess, WorkerSpec};
@@ -52,6 +54,16 @@ pub struct BenchReport {
     pub end_to_end_ms: Option<Percentiles>,
     /// `gdt worker` CPU seconds (user + system) per 1,000 deployments.
     pub worker_cpu_seconds_per_1000: Option<f64>,
+    /// The Temporal server's CPU seconds per 1,000 tracker deployments.
+    pub temporal_cpu_seconds_per_1000: Option<f64>,
+    /// The same for the ceiling.
+    pub ceiling_temporal_cpu_seconds_per_1000: Option<f64>,
+    /// History events per tracker deployment (its own workflow), from a sample.
+    pub history_events_per_deployment: Option<f64>,
+    /// The same for the ceiling.
+    pub ceiling_history_events_per_deployment: Option<f64>,
+    /// Events of the lane each tracker deployment joined (one lane per deployment here).
+    pub lane_history_events_per_deployment: Option<f64>,
     /// `gdt worker` peak RSS (VmHWM) during the deployments scenario.
     pub worker_peak_rss_bytes: Option<u64>,
     /// `worker_cpu_seconds_per_1000` of the unmetered scenario: the same load, metrics off.
@@ -167,6 +179,9 @@ pub struct LoadResult {
     /// The scrapes of the worker's `/metrics` over the load; `None` when it serves none
     /// (metrics off, or the ceiling worker).
     pub metrics: Option<MetricsScrapes>,
+    /// History events per deployment (and per lane) by type, read back from a sample of the
+    /// workflows that completed.
+    pub history: Option<DeploymentHistory>,
 }
 
 /// CPU and memory of a worker over a load.
@@ -517,6 +532,22 @@ impl<'a> Bench<'a> {
             }
             Target::Ceiling => None,
         };
+        let completed_ids: Vec<String> = traces
+            .iter()
+            .filter(|t| succeeded(t))
+            .map(|t| t.workflow_id.clone())
+            .collect();
+        let lanes: HashMap<&str, LaneKey> = traces
+            .iter()
+            .map(|t| (t.workflow_id.as_str(), t.lane_key()))
+            .collect();
+        let history = history::sample(
+            &self.client,
+            &completed_ids,
+            |id| lanes.get(id).cloned(),
+            &task_queue,
+        )
+        .await?;
         let cpu = worker_after.cpu_seconds - worker_before.cpu_seconds;
         let diff = |a: Option<ProcStats>, b: Option<ProcStats>| {
             Some(round(b?.cpu_seconds - a?.cpu_seconds))
@@ -541,6 +572,7 @@ impl<'a> Bench<'a> {
             github,
             driver_retries: progress.retries.load(std::sync::atomic::Ordering::Relaxed),
             metrics,
+            history,
         })
     }
 
@@ -684,6 +716,14 @@ pub(crate) fn run_id() -> String {
     )
 }
 
+impl LoadResult {
+    /// The Temporal server's CPU seconds per 1,000 deployments of this load.
+    fn temporal_cpu_per_1000(&self) -> Option<f64> {
+        let cpu = self.temporal_server_cpu_seconds?;
+        Some(round(cpu / self.deployments.max(1) as f64 * 1000.0))
+    }
+}
+
 impl BenchReport {
     fn assemble(
         scenarios: Scenarios,
@@ -714,6 +754,19 @@ impl BenchReport {
             signal_to_github_unqueued_ms: github.and_then(|g| g.signal_to_github_unqueued_ms),
             end_to_end_ms: tracker.and_then(|t| t.end_to_end_ms),
             worker_cpu_seconds_per_1000: tracker.map(|t| t.worker.cpu_seconds_per_1000),
+            temporal_cpu_seconds_per_1000: tracker.and_then(LoadResult::temporal_cpu_per_1000),
+            ceiling_temporal_cpu_seconds_per_1000: ceiling
+                .and_then(LoadResult::temporal_cpu_per_1000),
+            history_events_per_deployment: tracker
+                .and_then(|t| t.history.as_ref())
+                .map(|h| h.deployments.per_workflow),
+            ceiling_history_events_per_deployment: ceiling
+                .and_then(|c| c.history.as_ref())
+                .map(|h| h.deployments.per_workflow),
+            lane_history_events_per_deployment: tracker
+                .and_then(|t| t.history.as_ref())
+                .and_then(|h| h.lanes.as_ref())
+                .map(|l| l.per_workflow),
             worker_peak_rss_bytes: tracker.map(|t| t.worker.peak_rss_bytes),
             unmetered_worker_cpu_seconds_per_1000: unmetered.map(|u| u.worker.cpu_seconds_per_1000),
             metrics_cpu_ratio: tracker.zip(unmetered).and_then(|(t, u)| {

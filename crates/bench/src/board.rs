@@ -19,11 +19,19 @@
 //!    `in_progress`, then its `success`), so the board's refreshes have news to read and
 //!    `board − idle` is what looking costs.
 //!
+//! 4. **Unit costs** ([`unit_costs`]): one refresh's visibility list and one close-event read,
+//!    each made 100 times back to back.
+//!
 //! The verdict compares that cost per hour with what the deployments themselves cost
-//! Temporal per hour at `--board-deployments` per 30 days.
+//! Temporal per hour at `--board-deployments` per 30 days: measured (`board − idle`, which the
+//! dev server's own noise blurs), and priced from the unit costs ([`Steady`]: the lists of
+//! `board.refresh_interval` and one outcome read per deployment that ends), apart from the
+//! one-time cold read of a server's first look (the warm-up, until every lane's deployment in
+//! place shows its outcome).
 
 pub mod browse;
 pub mod plan;
+pub mod unit_costs;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -45,6 +53,7 @@ use crate::processes::{proc_stats, ProcStats, WorkerProcess, WorkerSpec};
 use crate::report::round;
 use browse::{Cadence, Reader, Sample, ShownLane, PAGE};
 use plan::{Initial, Lane, PlanSpec, Planned};
+use unit_costs::UnitCosts;
 
 /// Starts in flight while setup.
 const STARTS_IN_FLIGHT: usize = 50;
@@ -97,8 +106,17 @@ pub struct BoardResult {
     pub lanes: usize,
     /// Size of the whole lanes answer.
     pub environments_bytes: usize,
-    /// First request → lanes stable.
+    /// First request → lanes stable and every lane's deployment in place read.
     pub warm_up_seconds: f64,
+    /// The Temporal server's CPU seconds over the warm-up (its own idle CPU included).
+    pub warm_up_temporal_cpu_seconds: f64,
+    /// Lanes whose deployment in place still lacked its outcome when the warm-up ended (0
+    /// unless it gave up).
+    pub warm_up_outcomes_missing: usize,
+    /// What one read costs the Temporal server.
+    pub unit_costs: UnitCosts,
+    /// What looking costs once warm, priced from the unit costs.
+    pub steady: Steady,
     /// CPU and memory per phase.
     pub phases: Phases,
     /// The pages' requests, by route.
@@ -243,6 +261,61 @@ impl Verdict {
     }
 }
 
+/// What looking costs the Temporal server once a server is warm, priced from the unit costs,
+/// and what its first look costs once.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Steady {
+    /// `board.refresh_interval` (the default, which `gdt serve` ran with).
+    pub refresh_interval_seconds: f64,
+    /// Lists per hour while someone looks: one per refresh interval per API server.
+    pub lists_per_hour: f64,
+    /// Outcomes read per hour: at most one per deployment that ends, at this scale's rate.
+    pub outcome_reads_per_hour: f64,
+    /// `lists × list cost + reads × read cost`.
+    pub looking_temporal_cpu_seconds_per_hour: f64,
+    /// What the deployments cost per hour at this scale.
+    pub deployments_temporal_cpu_seconds_per_hour: f64,
+    /// `looking / deployments`.
+    pub looking_over_deployments: Option<f64>,
+    /// One server's first look, net of the server's own CPU meanwhile: the whole window read,
+    /// then every lane's deployment in place.
+    pub cold_temporal_cpu_seconds: f64,
+    /// The same over what the window's deployments cost Temporal (30 days of them).
+    pub cold_over_window_deployments: Option<f64>,
+}
+
+impl Steady {
+    /// Prices looking at `refresh` from `units`, with deployments costing
+    /// `cpu_per_deployment` each at `deployments_per_30_days`; the warm-up took `warm_cpu`
+    /// over `warm_seconds`.
+    pub fn of(
+        units: &UnitCosts,
+        refresh: Duration,
+        (warm_cpu, warm_seconds): (f64, f64),
+        cpu_per_deployment: f64,
+        deployments_per_30_days: usize,
+    ) -> Steady {
+        let lists_per_hour = 3600.0 / refresh.as_secs_f64().max(1.0);
+        let outcome_reads_per_hour = deployments_per_30_days as f64 / HOURS_PER_30_DAYS;
+        let looking = lists_per_hour * units.cpu_seconds_per_list
+            + outcome_reads_per_hour * units.cpu_seconds_per_outcome_read;
+        let deployments = cpu_per_deployment * outcome_reads_per_hour;
+        let cold = (warm_cpu - units.baseline_cpu_seconds_per_second * warm_seconds).max(0.0);
+        let window = cpu_per_deployment * deployments_per_30_days as f64;
+        Steady {
+            refresh_interval_seconds: refresh.as_secs_f64(),
+            lists_per_hour: round(lists_per_hour),
+            outcome_reads_per_hour: round(outcome_reads_per_hour),
+            looking_temporal_cpu_seconds_per_hour: round(looking),
+            deployments_temporal_cpu_seconds_per_hour: round(deployments),
+            looking_over_deployments: (deployments > 0.0).then(|| round(looking / deployments)),
+            cold_temporal_cpu_seconds: round(cold),
+            cold_over_window_deployments: (window > 0.0)
+                .then(|| (cold / window * 1e4).round() / 1e4),
+        }
+    }
+}
+
 /// Runs the scenario on `front`'s Temporal server (whose process is `temporal_pid`).
 pub async fn run(
     front: &Front<'_>,
@@ -286,7 +359,7 @@ pub async fn run(
         requests.insert(phase, browse::delta(&last, &now));
         last = now;
     };
-    let warm = warm_up(&Reader::new(&served.api, &served.token)?).await?;
+    let warm = warm_up(&Reader::new(&served.api, &served.token)?, temporal_pid).await?;
     mark("warm_up", browse::temporal_requests(metrics).await);
     eprintln!(
         "  gdt serve: cold read {:.0} ms, {} lanes, {} bytes",
@@ -349,6 +422,21 @@ pub async fn run(
     mark("stress", browse::temporal_requests(metrics).await);
     drop(served);
     worker.kill();
+    eprintln!("  unit costs: 100 refresh lists, then 100 close-event reads, back to back");
+    let closed: Vec<String> = planned
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.outcome != Initial::Running)
+        .map(|(index, _)| format!("{name}-{index}"))
+        .collect();
+    let units = unit_costs::measure(&front.client, temporal_pid, &task_queue, &closed).await?;
+    let steady = Steady::of(
+        &units,
+        gdt_config::Config::default().board.refresh_interval,
+        (warm.temporal_cpu_seconds, warm.seconds),
+        setup.temporal_cpu_seconds_per_deployment,
+        spec.deployments,
+    );
 
     let phases = Phases {
         idle,
@@ -372,6 +460,10 @@ pub async fn run(
         lanes: warm.lanes.len(),
         environments_bytes: warm.bytes,
         warm_up_seconds: round(warm.seconds),
+        warm_up_temporal_cpu_seconds: round(warm.temporal_cpu_seconds),
+        warm_up_outcomes_missing: warm.outcomes_missing,
+        unit_costs: units,
+        steady,
         phases,
         board_routes,
         stress_routes,
@@ -527,16 +619,26 @@ struct Warm {
     lanes: Vec<ShownLane>,
     bytes: usize,
     seconds: f64,
+    temporal_cpu_seconds: f64,
+    outcomes_missing: usize,
 }
 
-/// Asks for the lanes until two answers in a row show the same number of them.
-async fn warm_up(reader: &Reader) -> Result<Warm> {
+/// How long the warm-up waits for the outcomes before it gives up.
+const WARM_UP_LIMIT: Duration = Duration::from_secs(900);
+
+/// Asks for the lanes until two answers in a row show the same number of them and every
+/// lane's deployment in place shows its outcome (the board reads them a few hundred per
+/// refresh), or [`WARM_UP_LIMIT`] passed; the Temporal server's CPU over it all.
+async fn warm_up(reader: &Reader, temporal_pid: u32) -> Result<Warm> {
+    let cpu_before = proc_stats(temporal_pid)?.cpu_seconds;
     let began = Instant::now();
     let body = reader.json(ENVIRONMENTS, &[]).await?;
     let cold_read_ms = began.elapsed().as_secs_f64() * 1000.0;
     let mut lanes = browse::shown_lanes(&body);
     let mut bytes = serde_json::to_vec(&body).map_or(0, |b| b.len());
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut missing;
+    let deadline = Instant::now() + WARM_UP_LIMIT;
+    let mut last_print = Instant::now();
     loop {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let body = reader.json(ENVIRONMENTS, &[]).await?;
@@ -544,8 +646,13 @@ async fn warm_up(reader: &Reader) -> Result<Warm> {
         let stable = !now.is_empty() && now.len() == lanes.len();
         lanes = now;
         bytes = serde_json::to_vec(&body).map_or(bytes, |b| b.len());
-        if stable || Instant::now() >= deadline {
+        missing = browse::outcomes_missing(&body);
+        if (stable && missing == 0) || Instant::now() >= deadline {
             break;
+        }
+        if last_print.elapsed() >= Duration::from_secs(15) {
+            eprintln!("  warming up: {missing} lanes' outcomes still to read");
+            last_print = Instant::now();
         }
     }
     if lanes.is_empty() {
@@ -559,6 +666,8 @@ async fn warm_up(reader: &Reader) -> Result<Warm> {
         lanes,
         bytes,
         seconds: began.elapsed().as_secs_f64(),
+        temporal_cpu_seconds: proc_stats(temporal_pid)?.cpu_seconds - cpu_before,
+        outcomes_missing: missing,
     })
 }
 
@@ -778,5 +887,31 @@ mod tests {
             Verdict::of(&board, &stress, &phases, 0.0, 10_000).looking_over_deployments,
             None
         );
+    }
+
+    #[test]
+    fn steady_looking_is_priced_from_the_unit_costs() {
+        let units = UnitCosts {
+            baseline_cpu_seconds_per_second: 0.05,
+            lists: 100,
+            rows_per_list: 50,
+            cpu_seconds_per_list: 0.004,
+            outcome_reads: 100,
+            cpu_seconds_per_outcome_read: 0.003,
+        };
+        // 10,000 deployments per 30 days: 13.89 an hour, at 0.072 CPU-s each 1 CPU-s/h.
+        let s = Steady::of(&units, Duration::from_secs(60), (12.0, 40.0), 0.072, 10_000);
+        assert_eq!(s.lists_per_hour, 60.0);
+        assert_eq!(s.outcome_reads_per_hour, 13.889);
+        // 60 × 0.004 + 13.889 × 0.003 = 0.2817
+        assert_eq!(s.looking_temporal_cpu_seconds_per_hour, 0.282);
+        assert_eq!(s.deployments_temporal_cpu_seconds_per_hour, 1.0);
+        assert_eq!(s.looking_over_deployments, Some(0.282));
+        // 12 − 0.05 × 40 = 10 CPU-s once, against 720 for the window's deployments.
+        assert_eq!(s.cold_temporal_cpu_seconds, 10.0);
+        assert_eq!(s.cold_over_window_deployments, Some(0.0139));
+        let free = Steady::of(&units, Duration::from_secs(60), (1.0, 40.0), 0.0, 0);
+        assert_eq!(free.cold_temporal_cpu_seconds, 0.0, "never below zero");
+        assert_eq!(free.looking_over_deployments, None);
     }
 }

@@ -10,6 +10,8 @@
 //! - [`cli`]: the command line (`run`, `chaos`, and the hidden `ceiling-worker`).
 //! - [`processes`]: starting, stopping, killing and measuring the dev server and workers.
 //! - [`github`]: the sandbox, its fault controls, and a reader of what the tracker wrote.
+//! - [`history`]: history events per deployment and per lane, by type, read back from a
+//!   sample of completed workflows.
 //! - [`journal`]: the sandbox journal: requests by endpoint, when each status arrived.
 //! - [`load`]: the pipelines: deployments started, signalled and waited for, each traced.
 //! - [`ceiling`]: the worker that runs the tracker's `GitHubDeploymentWorkflow` with no-op
@@ -37,6 +39,7 @@ pub mod cli;
 pub mod error;
 pub mod front;
 pub mod github;
+pub mod history;
 pub mod journal;
 pub mod load;
 pub mod processes;

@@ -152,6 +152,22 @@ impl Trace {
         format!("{OWNER}/{}", self.repo)
     }
 
+    /// The lane it joins (the environment is always the load's `production`).
+    pub fn lane_key(&self) -> gdt_tracker::lanes::LaneKey {
+        let service = self
+            .lane
+            .as_deref()
+            .and_then(|lane| lane.split_once('#'))
+            .map(|(_, service)| service.to_owned())
+            .unwrap_or_default();
+        gdt_tracker::lanes::LaneKey {
+            repo_owner: OWNER.to_owned(),
+            repo_name: self.repo.clone(),
+            environment: "production".to_owned(),
+            service,
+        }
+    }
+
     /// The GitHub deployment id, when the workflow completed.
     pub fn deployment_id(&self) -> Option<u64> {
         match &self.outcome {

@@ -9,7 +9,9 @@
 
 use gdt_github::DeploymentState;
 use temporalio_common::protos::temporal::api::enums::v1::IndexedValueType;
-use temporalio_common::search_attributes::{SearchAttributeKey, SearchAttributeUpdate};
+use temporalio_common::search_attributes::{
+    SearchAttributeKey, SearchAttributeUpdate, SearchAttributes,
+};
 
 use crate::deployments::DeploymentWorkflowInput;
 
@@ -43,6 +45,17 @@ pub fn at_start(input: &DeploymentWorkflowInput) -> Vec<SearchAttributeUpdate> {
         updates.push(SERVICE.value_set(input.service.clone()));
     }
     updates
+}
+
+/// Whether a workflow started with the attributes [`at_start`] gives `input` (as the start
+/// call sets them), so the workflow need not upsert them again.
+pub fn started_with(current: &SearchAttributes, input: &DeploymentWorkflowInput) -> bool {
+    let service = (!input.service.is_empty()).then(|| input.service.clone());
+    current.get(&REPOSITORY) == Some(input.repository())
+        && current.get(&ENVIRONMENT).as_ref() == Some(&input.environment)
+        && current.get(&COMMIT_SHA).as_ref() == Some(&input.commit_sha)
+        && current.get(&STATE).as_deref() == Some(DeploymentState::Pending.as_str())
+        && current.get(&SERVICE) == service
 }
 
 /// `--search-attribute NAME=TYPE` for each attribute, the flags with which
@@ -128,5 +141,46 @@ mod tests {
         };
         let set = temporalio_common::search_attributes::SearchAttributes::new(at_start(&service));
         assert_eq!(set.get(&SERVICE).as_deref(), Some("billing"));
+    }
+
+    #[test]
+    fn a_start_with_every_attribute_needs_no_upsert_and_any_other_does() {
+        let input = DeploymentWorkflowInput {
+            repo_owner: "acme".to_owned(),
+            repo_name: "api".to_owned(),
+            commit_sha: "abc123".to_owned(),
+            environment: "production".to_owned(),
+            service: "billing".to_owned(),
+            ..DeploymentWorkflowInput::default()
+        };
+        let full = SearchAttributes::new(at_start(&input));
+        assert!(started_with(&full, &input));
+        assert!(
+            !started_with(&SearchAttributes::new(Vec::new()), &input),
+            "none"
+        );
+        let without_service = DeploymentWorkflowInput {
+            service: String::new(),
+            ..input.clone()
+        };
+        assert!(
+            !started_with(&full, &without_service),
+            "a service the input does not name"
+        );
+        assert!(!started_with(
+            &SearchAttributes::new(at_start(&without_service)),
+            &input
+        ));
+        let other_commit = DeploymentWorkflowInput {
+            commit_sha: "def456".to_owned(),
+            ..input.clone()
+        };
+        assert!(!started_with(&full, &other_commit), "another commit");
+        let mut partial = at_start(&input);
+        partial.retain(|u| u.name() != "GdtState");
+        assert!(
+            !started_with(&SearchAttributes::new(partial), &input),
+            "no state"
+        );
     }
 }

@@ -63,7 +63,7 @@ impl BenchReport {
                 );
             }
             t.row("worker peak RSS", mib(d.worker.peak_rss_bytes));
-            t.opt("Temporal server CPU s", d.temporal_server_cpu_seconds);
+            temporal_rows(&mut t, d);
             t.opt("harness CPU s", d.harness_cpu_seconds);
         }
         if let Some(u) = &self.scenarios.unmetered {
@@ -80,7 +80,7 @@ impl BenchReport {
             t.row("end to end p50/p95/p99", ms(c.end_to_end_ms.as_ref()));
             t.row("worker CPU s per 1000", c.worker.cpu_seconds_per_1000);
             t.row("worker peak RSS", mib(c.worker.peak_rss_bytes));
-            t.opt("Temporal server CPU s", c.temporal_server_cpu_seconds);
+            temporal_rows(&mut t, c);
         }
         if self.throughput_ratio.is_some() {
             t.opt(
@@ -334,4 +334,37 @@ fn phase_row(t: &mut Table, name: &str, p: &PhaseUsage) {
             mib(p.serve_rss_bytes)
         ),
     );
+}
+
+/// What a load cost the Temporal server: CPU, and history events per deployment by type.
+fn temporal_rows(t: &mut Table, load: &super::LoadResult) {
+    if let Some(cpu) = load.temporal_server_cpu_seconds {
+        let per_1000 = cpu / load.deployments.max(1) as f64 * 1000.0;
+        t.row(
+            "Temporal server CPU s",
+            format!("{cpu} ({per_1000:.1} per 1000 deployments)"),
+        );
+    }
+    let Some(h) = &load.history else {
+        return;
+    };
+    let d = &h.deployments;
+    t.row(
+        "history events per deployment",
+        format!(
+            "{} (min {}, max {}; {} read)",
+            d.per_workflow, d.min, d.max, d.sampled
+        ),
+    );
+    let by_type: Vec<String> = d.by_type.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    t.row("  by type", by_type.join(", "));
+    if let Some(l) = &h.lanes {
+        t.row(
+            "  its lane's events",
+            format!(
+                "{} per lane ({} read; one lane per deployment here)",
+                l.per_workflow, l.sampled
+            ),
+        );
+    }
 }

@@ -336,6 +336,19 @@ pub fn delta(
 }
 
 /// The lanes of an `/api/v1/environments` answer.
+/// Lanes of a `/environments` answer whose deployment in place does not show its outcome
+/// (the GitHub deployment id) yet.
+pub fn outcomes_missing(body: &serde_json::Value) -> usize {
+    body["lanes"].as_array().map_or(0, |lanes| {
+        lanes
+            .iter()
+            .filter(|lane| {
+                lane["current"].is_object() && lane["current"]["deployment_id"].is_null()
+            })
+            .count()
+    })
+}
+
 pub fn shown_lanes(body: &serde_json::Value) -> Vec<ShownLane> {
     body["lanes"]
         .as_array()

@@ -431,13 +431,7 @@ impl BoardService {
     /// The deployment workflows of this task queue running, or closed since `since`.
     async fn read_rows(&self, since: DateTime<Utc>) -> Result<Vec<Row>, ServiceError> {
         let settings = &self.inner.settings;
-        let query = format!(
-            "WorkflowType = {} AND TaskQueue = {} AND (ExecutionStatus = 'Running' OR \
-             CloseTime >= {})",
-            quote(WORKFLOW_TYPE),
-            quote(&settings.task_queue),
-            quote(&build::rfc3339(since)),
-        );
+        let query = rows_query(&settings.task_queue, since);
         let options = WorkflowListOptions::builder()
             .rpc_options(self.rpc_options())
             .build();
@@ -559,6 +553,18 @@ impl BoardService {
 
 /// A listed workflow as a board row; `None` for a run that continued as new (its successor
 /// is listed) or one without the deployment's search attributes.
+/// The visibility query of a read: the deployment workflows of `task_queue` running, or
+/// closed since `since` (the whole window on a full read, the last read on a refresh).
+pub fn rows_query(task_queue: &str, since: DateTime<Utc>) -> String {
+    format!(
+        "WorkflowType = {} AND TaskQueue = {} AND (ExecutionStatus = 'Running' OR \
+         CloseTime >= {})",
+        quote(WORKFLOW_TYPE),
+        quote(task_queue),
+        quote(&build::rfc3339(since)),
+    )
+}
+
 fn row_of(execution: &temporalio_client::WorkflowExecution) -> Option<Row> {
     if execution.status() == WorkflowExecutionStatus::ContinuedAsNew {
         return None;

@@ -27,7 +27,7 @@ use super::model::{
     AckOutcome, DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput,
     StatusUpdateAck, UpdateRejection,
 };
-use super::workflow::{GitHubDeploymentWorkflow, WORKFLOW_TYPE};
+use super::workflow::{self, GitHubDeploymentWorkflow, WORKFLOW_TYPE};
 use crate::search_attributes as sa;
 use crate::service::{
     from_client_error, from_status, is_timeout, no_retries_after, rpc_options, ServiceError,
@@ -215,6 +215,7 @@ impl DeploymentService {
             crate::board::MEMO_KEY,
             crate::board::BoardMemo::at_start(input),
         );
+        memo.insert(workflow::REVISION_MEMO_KEY, workflow::REVISION);
         let options = WorkflowStartOptions::new(self.task_queue.clone(), workflow_id.to_owned())
             .memo(memo)
             .execution_timeout(self.execution_timeout)

@@ -10,7 +10,18 @@
 //!
 //! Behaviour added after histories were recorded in production sits behind `ctx.patched`,
 //! so those histories replay unchanged: [`PATCH_LIMITS`], [`PATCH_STRICT_UPDATES`],
-//! [`PATCH_CONTINUE_AS_NEW`], [`PATCH_BOUNDED_INBOX`], [`PATCH_LIFECYCLE`].
+//! [`PATCH_CONTINUE_AS_NEW`], [`PATCH_BOUNDED_INBOX`], [`PATCH_LIFECYCLE`], [`PATCH_LEAN`].
+//!
+//! History kept short (revision 2: [`REVISION`] in the start's memo, or [`PATCH_LEAN`]): the
+//! create is an activity, but the statuses and the lane's join and leave are first tried once
+//! as local activities (one marker event, in the workflow task that asked, instead of three
+//! events and one more workflow task), and handed to Temporal as ordinary activities when that
+//! attempt fails; one inactivity timer is kept across updates instead of being cancelled and
+//! started again for each; and `GdtState` is upserted only when it changes, the start call's
+//! attributes being kept. A local attempt whose workflow task was lost is run again at
+//! attempt 1, so the posts of the first task a worker decides after rebuilding the workflow
+//! from history, and the ordinary activity a failed local attempt hands over to, look before
+//! they write (`look_first`, see `super::activities`).
 //!
 //! Lifecycle: once created, the deployment joins its lane (`crate::lanes`): the lane may end
 //! it early with the `gdt-lifecycle` signal (superseded), and hears when it ends, so that it
@@ -22,16 +33,20 @@
 //! counts nothing on replay (`live` is `!ctx.is_replaying_history_events()`).
 
 use std::collections::{HashSet, VecDeque};
+use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
+use futures::future::FusedFuture;
 use gdt_github::DeploymentState;
 use serde::{Deserialize, Serialize};
-use temporalio_common::RetryPolicy;
+use temporalio_common::data_converters::TemporalDeserializable;
+use temporalio_common::protos::temporal::api::failure::v1::failure::FailureInfo;
+use temporalio_common::{ActivityDefinition, RetryPolicy};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture,
-    ContinueAsNewOptions, SyncWorkflowContext, WorkflowContext, WorkflowContextView,
-    WorkflowResult,
+    ActivityCloseTimeouts, ActivityExecutionError, ActivityOptions, ApplicationFailure,
+    CancellableFuture, ContinueAsNewOptions, LocalActivityOptions, SyncWorkflowContext,
+    TimerResult, WorkflowContext, WorkflowContextView, WorkflowResult,
 };
 
 use super::activities::{CreateDeploymentInput, DeploymentActivities, UpdateDeploymentStatusInput};
@@ -76,14 +91,29 @@ pub const PATCH_BOUNDED_INBOX: &str = "gdt-bounded-inbox";
 /// Patch: the deployment joins its lane (repository, environment, service) once created, and
 /// leaves it when it ends; its statuses carry the lane's `auto_inactive`.
 pub const PATCH_LIFECYCLE: &str = "gdt-lifecycle";
+/// Patch: a short history (see the module docs): statuses, joining and leaving the lane as
+/// local activities, one inactivity timer kept across updates, search attributes upserted
+/// only when they change. Implies joining the lane ([`PATCH_LIFECYCLE`] is not asked). Asked
+/// only of runs started without [`REVISION_MEMO_KEY`] (the `temporal` CLI): a patch costs
+/// two events (its marker, and the `TemporalChangeVersion` attribute the SDK upserts).
+pub const PATCH_LEAN: &str = "gdt-lean-history";
+
+/// The memo key under which `DeploymentService::start` says which revision of this workflow
+/// it starts ([`REVISION`]): set with the start, it costs no event, and a run that finds it
+/// keeps its history short without asking [`PATCH_LEAN`]. Runs started before it existed
+/// have no such key, so they replay as they were recorded.
+pub const REVISION_MEMO_KEY: &str = "gdt-revision";
+/// The revision of this workflow: 2, the short history of [`PATCH_LEAN`].
+pub const REVISION: u32 = 2;
 
 /// The input key under which a run continued as new finds the state of the run before it.
 pub const CONTINUATION_KEY: &str = "continued_from";
 
 /// A run continues as new once its history is this long (or Temporal suggests it), between
-/// updates. Each update costs about nine events, and Temporal's hard limit is 51,200: a
-/// pipeline reporting every second for two hours would pass it in one run. A typical
-/// deployment (about 35 events) never gets here.
+/// updates. Each update costs up to seven events (its signal, a workflow task, the local
+/// activity's marker, the state attribute), and Temporal's hard limit is 51,200: a pipeline
+/// reporting every second for three hours would pass it in one run. A typical deployment
+/// (under 30 events) never gets here.
 pub const CONTINUE_AS_NEW_AFTER_EVENTS: u32 = 1_000;
 
 /// What a run hands to the run it continues as: everything the deployment has learned.
@@ -115,6 +145,9 @@ pub struct Continuation {
     /// A lifecycle signal received and not acted on yet.
     #[serde(default)]
     pub lifecycle: Option<Lifecycle>,
+    /// The run kept its history short ([`PATCH_LEAN`]): so does the next.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lean: bool,
 }
 
 /// A received update waiting to be posted.
@@ -149,6 +182,15 @@ pub struct GitHubDeploymentWorkflow {
     ticket: Option<LaneTicket>,
     /// gdt ends this deployment: the next thing posted is the final `inactive`.
     lifecycle: Option<Lifecycle>,
+    /// This run keeps its history short ([`PATCH_LEAN`]).
+    lean: bool,
+    /// This worker rebuilt the workflow from history: the first task it decides may repeat
+    /// one whose local activities already ran.
+    rebuilt: bool,
+    /// The history length of that first task, once decided.
+    first_live_task: Option<u32>,
+    /// The `GdtState` visibility holds for this run, as far as this run set it.
+    indexed_state: Option<DeploymentState>,
 }
 
 #[workflow_methods]
@@ -186,13 +228,25 @@ impl GitHubDeploymentWorkflow {
         let input = input.bounded();
         let initial_state = map_status(&input.status).map_err(|e| invalid_input(e.to_string()))?;
         let workflow_id = ctx.workflow_id().to_owned();
+        let rebuilt = ctx.is_replaying_history_events();
+        let lean = continued.as_ref().is_some_and(|c| c.lean)
+            || matches!(ctx.memo().get::<u32>(REVISION_MEMO_KEY), Ok(Some(r)) if r >= REVISION)
+            || ctx.patched(PATCH_LEAN);
+        ctx.state_mut(|s| {
+            s.rebuilt = rebuilt;
+            s.lean = lean;
+        });
         if let Some(continued) = continued {
             let (deployment_id, started_at_ms, runs) = (
                 continued.deployment_id,
                 continued.started_at_ms,
                 continued.runs,
             );
-            ctx.state_mut(|s| s.restore(continued));
+            ctx.state_mut(|s| {
+                s.restore(continued);
+                // The run before set it, and a run continued as new keeps its attributes.
+                s.indexed_state = s.current;
+            });
             return track(ctx, input, deployment_id, started_at_ms, runs).await;
         }
         let started = ctx.workflow_time();
@@ -203,8 +257,13 @@ impl GitHubDeploymentWorkflow {
             s.view.environment = input.environment.clone();
             s.view.commit_sha = input.commit_sha.clone();
             s.view.state = DeploymentState::Pending.as_str().to_owned();
+            s.indexed_state = Some(DeploymentState::Pending);
         });
-        ctx.upsert_search_attributes(sa::at_start(&input));
+        // The start call sets them (`DeploymentService`); a client that did not (the
+        // `temporal` CLI) gets them from the workflow.
+        if !lean || !sa::started_with(&ctx.search_attributes(), &input) {
+            ctx.upsert_search_attributes(sa::at_start(&input));
+        }
 
         let created = ctx
             .execute_activity(
@@ -230,18 +289,21 @@ impl GitHubDeploymentWorkflow {
         })?;
         observe::started(live);
         ctx.state_mut(|s| s.view.deployment_id = Some(deployment_id));
-        if ctx.patched(PATCH_LIFECYCLE) {
+        if lean || ctx.patched(PATCH_LIFECYCLE) {
             let join = JoinLane {
                 key: lane_key(&input),
                 workflow_id: workflow_id.clone(),
                 deployment_id,
             };
-            // Temporal runs this activity, so it fails only after the whole outage budget;
-            // the deployment is then tracked without a lane, as before lanes existed.
-            if let Ok(ticket) = ctx
-                .execute_activity(LaneActivities::join, join, activity_options())
-                .await
-            {
+            // Retried for the whole outage budget, so it fails only after that; the
+            // deployment is then tracked without a lane, as before lanes existed.
+            let joined = if lean {
+                locally_then_remotely(ctx, || LaneActivities::join, join, |again| again).await
+            } else {
+                ctx.execute_activity(LaneActivities::join, join, activity_options())
+                    .await
+            };
+            if let Ok(ticket) = joined {
                 ctx.state_mut(|s| s.ticket = Some(ticket));
             }
         }
@@ -613,6 +675,7 @@ impl GitHubDeploymentWorkflow {
         self.inbox = continued.inbox.into();
         self.ticket = continued.ticket;
         self.lifecycle = continued.lifecycle;
+        self.lean = continued.lean;
         for id in continued.event_ids {
             self.remember_event_id(&id);
         }
@@ -637,6 +700,7 @@ impl GitHubDeploymentWorkflow {
             inbox: self.inbox.iter().cloned().collect(),
             ticket: self.ticket.clone(),
             lifecycle: self.lifecycle.clone(),
+            lean: self.lean,
         }
     }
 }
@@ -650,6 +714,9 @@ async fn track(
     started_at_ms: Option<u64>,
     runs: u32,
 ) -> WorkflowResult<DeploymentWorkflowResult> {
+    let ctx: &WorkflowContext<GitHubDeploymentWorkflow> = ctx;
+    let lean = ctx.state(|s| s.lean);
+    let mut inactivity = Inactivity::new(input.inactivity_timeout(), ctx.workflow_time());
     while !ctx.state(|s| s.is_terminal()) {
         if let Some(lifecycle) = ctx.state(|s| s.lifecycle.clone()) {
             let ending = Pending {
@@ -681,7 +748,9 @@ async fn track(
             ctx.continue_as_new(value, ContinueAsNewOptions::default())?;
         }
         if ctx.state(|s| s.inbox.is_empty()) {
-            let timed_out = {
+            let timed_out = if lean {
+                inactivity.wait(ctx).await
+            } else {
                 let mut timer = std::pin::pin!(ctx.timer(input.inactivity_timeout()));
                 let timed_out = temporalio_sdk::workflows::select! {
                     _ = timer.as_mut() => true,
@@ -720,6 +789,7 @@ async fn track(
         }
         if let Some(next) = ctx.state_mut(|s| s.inbox.pop_front()) {
             post(ctx, &input, deployment_id, next).await;
+            inactivity.restart(ctx.workflow_time());
         }
     }
     let live = !ctx.is_replaying_history_events();
@@ -766,6 +836,58 @@ async fn track(
     }))
 }
 
+/// The inactivity timeout of a lean run: one timer, started when the workflow begins to
+/// wait and kept across updates, since cancelling and starting one for each update costs two
+/// history events. When it fires while updates came in the meantime, it is started again for
+/// what is left of the timeout since the last post.
+struct Inactivity<'a> {
+    timeout: Duration,
+    /// When the workflow last finished posting (or started): the timeout counts from there.
+    since: Option<SystemTime>,
+    timer: Option<Pin<Box<dyn FusedFuture<Output = TimerResult> + 'a>>>,
+}
+
+impl<'a> Inactivity<'a> {
+    fn new(timeout: Duration, now: Option<SystemTime>) -> Self {
+        Self {
+            timeout,
+            since: now,
+            timer: None,
+        }
+    }
+
+    /// The timeout counts again from `now`; the running timer is kept.
+    fn restart(&mut self, now: Option<SystemTime>) {
+        self.since = now;
+    }
+
+    /// Waits for an update or a lifecycle signal (`false`) or for the timeout (`true`).
+    async fn wait(&mut self, ctx: &'a WorkflowContext<GitHubDeploymentWorkflow>) -> bool {
+        loop {
+            let left = self
+                .timeout
+                .saturating_sub(elapsed(self.since, ctx.workflow_time()));
+            if left.is_zero() {
+                return true;
+            }
+            let mut timer = self
+                .timer
+                .get_or_insert_with(|| Box::pin(ctx.timer(left)))
+                .as_mut();
+            let fired = temporalio_sdk::workflows::select! {
+                _ = timer => true,
+                _ = ctx.wait_condition(|s: &GitHubDeploymentWorkflow| {
+                    !s.inbox.is_empty() || s.lifecycle.is_some()
+                }) => false,
+            };
+            if !fired {
+                return false;
+            }
+            self.timer = None;
+        }
+    }
+}
+
 /// The deployment's lane.
 fn lane_key(input: &DeploymentWorkflowInput) -> LaneKey {
     LaneKey {
@@ -779,7 +901,7 @@ fn lane_key(input: &DeploymentWorkflowInput) -> LaneKey {
 /// Tells the lane the deployment ended, with the state GitHub last took from it. Without a
 /// lane, nothing: the deployment did not join one (an older history, or both rules off).
 async fn leave_lane(
-    ctx: &mut WorkflowContext<GitHubDeploymentWorkflow>,
+    ctx: &WorkflowContext<GitHubDeploymentWorkflow>,
     input: &DeploymentWorkflowInput,
     deployment_id: u64,
 ) {
@@ -805,20 +927,24 @@ async fn leave_lane(
     };
     // As for joining: only a Temporal outage longer than the budget fails it, and then the
     // lane simply never hears of this end.
-    let _ = ctx
-        .execute_activity(LaneActivities::leave, leave, activity_options())
-        .await;
+    let _ = if ctx.state(|s| s.lean) {
+        locally_then_remotely(ctx, || LaneActivities::leave, leave, |again| again).await
+    } else {
+        ctx.execute_activity(LaneActivities::leave, leave, activity_options())
+            .await
+    };
 }
 
 /// Posts one status and records the outcome. A status GitHub does not take after every
 /// retry is recorded as `failed` and the deployment goes on: the pipeline's next update
 /// still deserves to be posted.
 async fn post(
-    ctx: &mut WorkflowContext<GitHubDeploymentWorkflow>,
+    ctx: &WorkflowContext<GitHubDeploymentWorkflow>,
     input: &DeploymentWorkflowInput,
     deployment_id: u64,
     pending: Pending,
 ) {
+    let lean = ctx.state(|s| s.lean);
     let request = UpdateDeploymentStatusInput {
         repo_owner: input.repo_owner.clone(),
         repo_name: input.repo_name.clone(),
@@ -829,14 +955,28 @@ async fn post(
         description: pending.update.description.clone(),
         after_status_id: ctx.state(|s| s.last_status_id),
         auto_inactive: ctx.state(|s| s.ticket.as_ref().and_then(LaneTicket::auto_inactive)),
+        look_first: lean && look_first(ctx),
     };
-    let result = ctx
-        .execute_activity(
+    let result: Result<u64, ActivityExecutionError> = if lean {
+        // Handed to Temporal, the post looks first: the local attempt may have landed.
+        locally_then_remotely(
+            ctx,
+            || DeploymentActivities::update_status,
+            request,
+            |again| UpdateDeploymentStatusInput {
+                look_first: true,
+                ..again
+            },
+        )
+        .await
+    } else {
+        ctx.execute_activity(
             DeploymentActivities::update_status,
             request,
             activity_options(),
         )
-        .await;
+        .await
+    };
     let live = !ctx.is_replaying_history_events();
     match result {
         Ok(status_id) => {
@@ -857,7 +997,16 @@ async fn post(
                     live,
                 );
             });
-            ctx.upsert_search_attributes([sa::STATE.value_set(pending.state.as_str().to_owned())]);
+            let changed = ctx.state_mut(|s| {
+                let changed = s.indexed_state != Some(pending.state);
+                s.indexed_state = Some(pending.state);
+                changed
+            });
+            if changed || !lean {
+                ctx.upsert_search_attributes([
+                    sa::STATE.value_set(pending.state.as_str().to_owned())
+                ]);
+            }
         }
         Err(e) => {
             ctx.state_mut(|s| {
@@ -877,6 +1026,20 @@ async fn post(
             });
         }
     }
+}
+
+/// Whether a post must look for an earlier attempt's status first although it is a first
+/// attempt: it belongs to the first workflow task this worker decides after rebuilding the
+/// workflow from history, which may repeat a task whose worker died after its local
+/// activities reached GitHub and before Temporal recorded them. Later tasks of the same
+/// rebuilt workflow follow tasks this worker completed, so they repeat nothing.
+fn look_first(ctx: &WorkflowContext<GitHubDeploymentWorkflow>) -> bool {
+    if ctx.is_replaying_history_events() {
+        // Answered from the history's marker: nothing runs.
+        return false;
+    }
+    let task = ctx.history_length();
+    ctx.state_mut(|s| s.rebuilt && *s.first_live_task.get_or_insert(task) == task)
 }
 
 fn create_input(input: &DeploymentWorkflowInput, workflow_id: &str) -> CreateDeploymentInput {
@@ -928,16 +1091,81 @@ pub(crate) fn activity_options() -> ActivityOptions {
         schedule_to_close: GITHUB_OUTAGE_BUDGET,
         start_to_close: ATTEMPT_TIMEOUT,
     })
-    .retry_policy(
-        RetryPolicy::builder()
-            .initial_interval(Duration::from_secs(1))
-            .backoff_coefficient(2.0)
-            .maximum_interval(Duration::from_secs(30))
-            .maximum_attempts(0)
-            .non_retryable_error_types(NON_RETRYABLE_ERROR_TYPES)
-            .build(),
-    )
+    .retry_policy(retry_policy())
     .build()
+}
+
+/// How long the one local attempt of a call may take. A local activity holds its workflow
+/// task open (10 s by default, and Temporal fails a task that buffers more than 100 signals
+/// meanwhile), so it gets one short attempt; a call that fails or is slow is handed to
+/// Temporal as an ordinary activity with the whole retry budget.
+pub const LOCAL_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The options of the local attempt: one, within [`LOCAL_ATTEMPT_TIMEOUT`].
+fn local_activity_options() -> LocalActivityOptions {
+    LocalActivityOptions::builder()
+        .retry_policy(
+            RetryPolicy::builder()
+                .maximum_attempts(1)
+                .non_retryable_error_types(NON_RETRYABLE_ERROR_TYPES)
+                .build(),
+        )
+        .schedule_to_close_timeout(LOCAL_ATTEMPT_TIMEOUT)
+        .start_to_close_timeout(LOCAL_ATTEMPT_TIMEOUT)
+        .build()
+}
+
+/// Runs `activity` once as a local activity (one marker event when it succeeds), and when
+/// that attempt fails for a reason worth retrying (GitHub or Temporal slow, failing or
+/// limiting), as an ordinary activity with [`activity_options`]: Temporal then retries it
+/// for the whole outage budget without holding a workflow task open. `again` makes the
+/// ordinary activity's input from the local one's.
+async fn locally_then_remotely<AD>(
+    ctx: &WorkflowContext<GitHubDeploymentWorkflow>,
+    activity: impl Fn() -> AD,
+    input: AD::Input,
+    again: impl FnOnce(AD::Input) -> AD::Input,
+) -> Result<AD::Output, ActivityExecutionError>
+where
+    AD: ActivityDefinition,
+    AD::Input: Clone,
+    AD::Output: TemporalDeserializable,
+{
+    match ctx
+        .execute_local_activity(activity(), input.clone(), local_activity_options())
+        .await
+    {
+        Err(e) if !is_final(&e) => {
+            ctx.execute_activity(activity(), again(input), activity_options())
+                .await
+        }
+        done => done,
+    }
+}
+
+/// Whether an activity failure is one no retry can change: the activity said so
+/// (non-retryable), or its type is one of [`NON_RETRYABLE_ERROR_TYPES`].
+fn is_final(err: &ActivityExecutionError) -> bool {
+    let mut failure = err.failure();
+    while let Some(f) = failure {
+        if let Some(FailureInfo::ApplicationFailureInfo(info)) = &f.failure_info {
+            if info.non_retryable || NON_RETRYABLE_ERROR_TYPES.contains(&info.r#type.as_str()) {
+                return true;
+            }
+        }
+        failure = f.cause.as_deref();
+    }
+    false
+}
+
+fn retry_policy() -> RetryPolicy {
+    RetryPolicy::builder()
+        .initial_interval(Duration::from_secs(1))
+        .backoff_coefficient(2.0)
+        .maximum_interval(Duration::from_secs(30))
+        .maximum_attempts(0)
+        .non_retryable_error_types(NON_RETRYABLE_ERROR_TYPES)
+        .build()
 }
 
 /// Workflow time from `from` to `to` (zero when either is unknown, or time went back).

@@ -1,0 +1,119 @@
+//! What one of the board's reads costs the Temporal server, measured call by call: a
+//! refresh's visibility list and one close-event read, each repeated back to back, less what
+//! the server spends meanwhile on its own (measured just before). A whole phase's CPU cannot
+//! tell a few lists an hour from the dev server's own noise; calls back to back can.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::StreamExt as _;
+use gdt_tracker::board::service::rows_query;
+use serde::Serialize;
+use temporalio_client::{
+    Client, HistoryEventFilterType, UntypedWorkflow, WorkflowFetchHistoryOptions,
+    WorkflowListOptions,
+};
+
+use crate::error::{Error, Result};
+use crate::processes::proc_stats;
+use crate::report::round;
+
+/// Calls of each kind.
+const CALLS: usize = 100;
+
+/// How long the server's own CPU is watched before the calls.
+const BASELINE: Duration = Duration::from_secs(10);
+
+/// How far back a refresh reads closed workflows (the board's visibility lag).
+const REFRESH_LOOKBACK: chrono::Duration = chrono::Duration::minutes(2);
+
+/// The Temporal server's CPU per board read.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct UnitCosts {
+    /// The server's CPU seconds per second while nobody called (subtracted below).
+    pub baseline_cpu_seconds_per_second: f64,
+    /// Refresh lists made (the running workflows and those closed in the last two minutes).
+    pub lists: usize,
+    /// Workflows one list returned.
+    pub rows_per_list: usize,
+    /// CPU seconds per list.
+    pub cpu_seconds_per_list: f64,
+    /// Close events read (each a different closed workflow).
+    pub outcome_reads: usize,
+    /// CPU seconds per close-event read.
+    pub cpu_seconds_per_outcome_read: f64,
+}
+
+/// Measures both, on the server of process `temporal_pid`, with deployments of `task_queue`
+/// and the closed workflows `closed` (at least [`CALLS`] of them ideally).
+pub async fn measure(
+    client: &Client,
+    temporal_pid: u32,
+    task_queue: &str,
+    closed: &[String],
+) -> Result<UnitCosts> {
+    let cpu = || {
+        proc_stats(temporal_pid)
+            .map(|s| s.cpu_seconds)
+            .map_err(|e| Error::Usage(format!("reading the Temporal server's CPU: {e}")))
+    };
+    let before = cpu()?;
+    tokio::time::sleep(BASELINE).await;
+    let baseline = (cpu()? - before) / BASELINE.as_secs_f64();
+    let net = |spent: f64, took: Duration| (spent - baseline * took.as_secs_f64()).max(0.0);
+
+    let query = rows_query(task_queue, Utc::now() - REFRESH_LOOKBACK);
+    let (began, before) = (Instant::now(), cpu()?);
+    let mut rows = 0;
+    for _ in 0..CALLS {
+        rows = list(client, &query).await?;
+    }
+    let list_cpu = net(cpu()? - before, began.elapsed());
+
+    let reads: Vec<&String> = closed.iter().take(CALLS).collect();
+    let (began, before) = (Instant::now(), cpu()?);
+    for id in &reads {
+        close_event(client, id).await?;
+    }
+    let read_cpu = net(cpu()? - before, began.elapsed());
+
+    Ok(UnitCosts {
+        baseline_cpu_seconds_per_second: round(baseline),
+        lists: CALLS,
+        rows_per_list: rows,
+        cpu_seconds_per_list: precise(list_cpu / CALLS as f64),
+        outcome_reads: reads.len(),
+        cpu_seconds_per_outcome_read: precise(read_cpu / reads.len().max(1) as f64),
+    })
+}
+
+/// Every page of `query`; the number of workflows.
+async fn list(client: &Client, query: &str) -> Result<usize> {
+    let mut stream = client.list_workflows(query.to_owned(), WorkflowListOptions::default());
+    let mut n = 0;
+    while let Some(item) = stream.next().await {
+        item.map_err(|e| Error::Temporal(format!("listing the board's rows: {e}")))?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// The close event of `workflow_id`, as the board reads an outcome.
+async fn close_event(client: &Client, workflow_id: &str) -> Result<()> {
+    let options = WorkflowFetchHistoryOptions::builder()
+        .skip_archival(true)
+        .event_filter_type(HistoryEventFilterType::CloseEvent)
+        .build();
+    client
+        .get_workflow_handle::<UntypedWorkflow>(workflow_id.to_owned())
+        .fetch_history(options)
+        .into_events()
+        .await
+        .map_err(|e| Error::Temporal(format!("reading the close event of {workflow_id}: {e}")))?;
+    Ok(())
+}
+
+/// Six decimals: a call costs milliseconds.
+fn precise(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}

@@ -1,0 +1,77 @@
+//! Histories recorded by earlier releases replay against today's workflow code: a workflow
+//! running when a worker is upgraded goes on from its history, so a change that makes
+//! different decisions for those histories would break it (a nondeterminism error).
+//!
+//! `tests/histories/` holds histories written by the release before the short history
+//! (`PATCH_LEAN`, revision 2): a deployment that reported twice and succeeded, one
+//! superseded and the one superseding it, one marked inactive after its inactivity timeout
+//! (started by the `temporal` CLI, without search attributes), one still running, and a
+//! lane. Exported from a Temporal server where that release ran them with
+//! `GDT_EXPORT_HISTORIES=host:port cargo test -p gdt-tracker --test replay -- --ignored`
+//! (the SDK's own JSON, which is not `temporal workflow show`'s).
+
+use gdt_tracker::deployments::GitHubDeploymentWorkflow;
+use gdt_tracker::lanes::LaneWorkflow;
+use temporalio_client::{
+    Client, ClientOptions, Connection, ConnectionOptions, UntypedWorkflow,
+    WorkflowFetchHistoryOptions, WorkflowHistory,
+};
+use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
+
+/// File name and workflow id of each history.
+const HISTORIES: [(&str, &str); 6] = [
+    ("old-success", "old-success"),
+    ("old-superseded", "old-superseded"),
+    ("old-superseder", "old-superseder"),
+    ("old-silent", "old-silent"),
+    ("old-running", "old-running"),
+    (
+        "old-lane",
+        "gdt-lane-acme/web##production@github-deployment-tracker",
+    ),
+];
+
+fn path_of(name: &str) -> String {
+    format!("{}/tests/histories/{name}.json", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Writes the histories from the Temporal server at `GDT_EXPORT_HISTORIES` (`host:port`).
+#[tokio::test]
+#[ignore = "exports the fixtures; needs a server where the previous release ran them"]
+async fn export() {
+    let address = std::env::var("GDT_EXPORT_HISTORIES").expect("GDT_EXPORT_HISTORIES=host:port");
+    let url = url::Url::parse(&format!("http://{address}")).expect("address");
+    let connection = Connection::connect(ConnectionOptions::new(url).build())
+        .await
+        .expect("connect");
+    let client = Client::new(connection, ClientOptions::new("default").build()).expect("client");
+    for (name, workflow_id) in HISTORIES {
+        let json = client
+            .get_workflow_handle::<UntypedWorkflow>(workflow_id.to_owned())
+            .fetch_history(WorkflowFetchHistoryOptions::default())
+            .to_json()
+            .await
+            .expect("history");
+        std::fs::write(path_of(name), json).expect("write");
+    }
+}
+
+#[tokio::test]
+async fn histories_of_the_previous_release_replay_unchanged() {
+    let options = WorkflowReplayerOptions::new()
+        .register_workflow::<GitHubDeploymentWorkflow>()
+        .expect("register the deployment workflow")
+        .register_workflow::<LaneWorkflow>()
+        .expect("register the lane workflow")
+        .build();
+    let replayer = WorkflowReplayer::new(options).expect("replayer");
+    for (name, _) in HISTORIES {
+        let path = path_of(name);
+        let json = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let history = WorkflowHistory::from_json(&json).unwrap_or_else(|e| panic!("{path}: {e}"));
+        replayer
+            .replay_workflow(history)
+            .await
+            .unwrap_or_else(|e| panic!("{name} no longer replays: {e}"));
+    }
+}
