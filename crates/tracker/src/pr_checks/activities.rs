@@ -14,6 +14,13 @@
 //! them. The check run is its own activity (`PostCheckRunActivity`), so a refused check run
 //! (GitHub takes them only from Apps) never hides a comment that was written.
 //!
+//! What a pushed head costs GitHub (issue 16): files read at the head go through
+//! [`HeadFiles`], so both checks share one read of plugin.json per head and worker, and every
+//! other read goes through the client's ETag cache, so a read repeated when nothing changed
+//! (the second check's re-read of the PR, a comment lookup finding the list as it was) is a
+//! `304` that GitHub does not count. The re-read before writing and the lookup across every
+//! page of comments are still made each time: conditional, never skipped or shared.
+//!
 //! The checks' metrics are counted by the activity that reports each fact, once it has
 //! succeeded, so a retried attempt never counts twice: a check's conclusion by
 //! `PostCheckRunActivity`, a version verdict by `PostVersionMismatchCommentActivity`, the
