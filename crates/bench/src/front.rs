@@ -472,25 +472,9 @@ impl Front<'_> {
             .filter(|check| check["outcome"] == "checking")
             .count();
 
-        let deadline = Instant::now() + DRAIN_LIMIT;
-        let results = concurrently(&numbers, concurrency, |_, &number| {
-            check_results(&self.client, &repo, number, deadline)
-        })
-        .await;
+        let (checks_completed, incomplete) =
+            self.wait_for_checks(&repo, &numbers, concurrency).await;
         let checks_wall = began.elapsed().as_secs_f64();
-        let mut checks_completed = 0;
-        let mut incomplete = Vec::new();
-        for (number, pair) in numbers.iter().zip(results) {
-            for (check, outcome) in pair {
-                match outcome {
-                    Ok(()) => checks_completed += 1,
-                    Err(why) if incomplete.len() < 10 => {
-                        incomplete.push(format!("{check} of PR #{number}: {why}"));
-                    }
-                    Err(_) => {}
-                }
-            }
-        }
         let entries = self.github.journal_since(mark).await?;
 
         // A later push: every pull request gets a second head, and its `synchronize`.
@@ -517,24 +501,8 @@ impl Front<'_> {
         })
         .await;
         let later_deliveries = HttpLoad::of(&answers, concurrency, began_later.elapsed());
-        let deadline = Instant::now() + DRAIN_LIMIT;
-        let results = concurrently(&numbers, concurrency, |_, &number| {
-            check_results(&self.client, &repo, number, deadline)
-        })
-        .await;
-        let mut later_checks_completed = 0;
-        let mut later_incomplete = Vec::new();
-        for (number, pair) in numbers.iter().zip(results) {
-            for (check, outcome) in pair {
-                match outcome {
-                    Ok(()) => later_checks_completed += 1,
-                    Err(why) if later_incomplete.len() < 10 => {
-                        later_incomplete.push(format!("{check} of PR #{number}: {why}"));
-                    }
-                    Err(_) => {}
-                }
-            }
-        }
+        let (later_checks_completed, later_incomplete) =
+            self.wait_for_checks(&repo, &numbers, concurrency).await;
         let later_entries = self.github.journal_since(later_mark).await?;
         let usage = stack.usage(&before)?;
         drop(stack);
@@ -556,6 +524,37 @@ impl Front<'_> {
             },
             usage,
         })
+    }
+}
+
+impl Front<'_> {
+    /// Waits for both checks of every pull request `numbers` of `repo`: how many completed
+    /// with no problem, and up to 10 that did not, with why.
+    async fn wait_for_checks(
+        &self,
+        repo: &str,
+        numbers: &[u64],
+        concurrency: usize,
+    ) -> (usize, Vec<String>) {
+        let deadline = Instant::now() + DRAIN_LIMIT;
+        let results = concurrently(numbers, concurrency, |_, &number| {
+            check_results(&self.client, repo, number, deadline)
+        })
+        .await;
+        let mut completed = 0;
+        let mut incomplete = Vec::new();
+        for (number, pair) in numbers.iter().zip(results) {
+            for (check, outcome) in pair {
+                match outcome {
+                    Ok(()) => completed += 1,
+                    Err(why) if incomplete.len() < 10 => {
+                        incomplete.push(format!("{check} of PR #{number}: {why}"));
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+        (completed, incomplete)
     }
 }
 

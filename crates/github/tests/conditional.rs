@@ -56,6 +56,14 @@ fn after(sandbox: &SpawnedSandbox, since: usize) -> Vec<JournalEntry> {
     sandbox.sandbox().journal()[since..].to_vec()
 }
 
+/// Status and whether it was counted, of each request after the first `since`.
+fn answers(sandbox: &SpawnedSandbox, since: usize) -> Vec<(u16, bool)> {
+    after(sandbox, since)
+        .iter()
+        .map(|e| (e.status, e.counted))
+        .collect()
+}
+
 fn hits(endpoint: &str) -> f64 {
     metrics().value(
         "gdt_github_conditional_hits_total",
@@ -87,15 +95,7 @@ async fn a_repeated_read_is_a_free_304_and_a_change_is_seen() {
     let before = hits("pulls");
     let again = one.get_pull("acme", "app", 4).await.expect("read again");
     assert_eq!(again.head.sha, sha('a'));
-    let entries = after(&sandbox, mark);
-    assert_eq!(
-        entries
-            .iter()
-            .map(|e| (e.status, e.counted))
-            .collect::<Vec<_>>(),
-        [(304, false)],
-        "one uncounted 304: {entries:?}"
-    );
+    assert_eq!(answers(&sandbox, mark), [(304, false)], "one uncounted 304");
     assert_eq!(hits("pulls") - before, 1.0);
 
     // The head moves: the next read is a counted 200 with the new head, never the kept one.
@@ -112,14 +112,7 @@ async fn a_repeated_read_is_a_free_304_and_a_change_is_seen() {
         .await
         .expect("read after the push");
     assert_eq!(moved.head.sha, sha('b'));
-    let entries = after(&sandbox, mark);
-    assert_eq!(
-        entries
-            .iter()
-            .map(|e| (e.status, e.counted))
-            .collect::<Vec<_>>(),
-        [(200, true)]
-    );
+    assert_eq!(answers(&sandbox, mark), [(200, true)]);
 
     // Another credential never gets the first one's answer: its first read is a full 200.
     let two = client(&sandbox, "two");
@@ -129,10 +122,7 @@ async fn a_repeated_read_is_a_free_304_and_a_change_is_seen() {
         sha('b')
     );
     assert_eq!(
-        after(&sandbox, mark)
-            .iter()
-            .map(|e| (e.status, e.counted))
-            .collect::<Vec<_>>(),
+        answers(&sandbox, mark),
         [(200, true)],
         "no If-None-Match from another credential's answer"
     );
@@ -154,13 +144,7 @@ async fn a_repeated_read_is_a_free_304_and_a_change_is_seen() {
         .await
         .expect("list again");
     assert_eq!(listed.len(), 120, "both pages served from the cache");
-    assert_eq!(
-        after(&sandbox, mark)
-            .iter()
-            .map(|e| (e.status, e.counted))
-            .collect::<Vec<_>>(),
-        [(304, false), (304, false)]
-    );
+    assert_eq!(answers(&sandbox, mark), [(304, false), (304, false)]);
     // A comment edited on the second page: page 1 is still a 304, page 2 a 200 with the edit.
     let edited = listed.last().expect("last").id;
     one.update_issue_comment("acme", "app", edited, "edited")

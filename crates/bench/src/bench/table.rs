@@ -107,7 +107,9 @@ impl BenchReport {
             usage_rows(&mut t, &a.usage);
         }
         if let Some(w) = &self.scenarios.webhooks {
-            t.section("webhooks (signed pull_request opened, gdt serve + gdt worker)");
+            t.section(
+                "webhooks (signed pull_request opened, then synchronize; gdt serve + gdt worker)",
+            );
             http_rows(&mut t, "POST /webhook", &w.deliveries);
             t.row(
                 "checks completed",
