@@ -60,7 +60,8 @@ pub enum Scenario {
     Ceiling,
     /// Deployments started (and finished) through `gdt serve`'s API.
     Api,
-    /// Signed `pull_request` webhooks into `gdt serve`, each starting both checks.
+    /// Signed `pull_request` webhooks into `gdt serve`, each starting both checks (a first and
+    /// a later push of each pull request).
     Webhooks,
     /// Worker memory with `--idle` deployments open and waiting.
     Idle,
@@ -89,7 +90,8 @@ pub struct RunArgs {
     /// Deployments started through the API in the api scenario.
     #[arg(long, default_value_t = 500)]
     pub api_requests: usize,
-    /// Pull requests, one signed `opened` delivery each, in the webhooks scenario.
+    /// Pull requests in the webhooks scenario: a signed `opened` delivery each, then a second
+    /// head pushed and its `synchronize` delivery.
     #[arg(long, default_value_t = 300)]
     pub webhooks: usize,
     /// Open deployments at which idle worker memory is measured, ascending; `none` skips.

@@ -9,6 +9,11 @@
 //!   `pull_request.opened` payload (fixtures/github-webhooks), moved to each of them and
 //!   signed with the run's webhook secret, is delivered to `POST /webhook`, which verifies
 //!   the signature and starts both checks; the harness then waits for every check's result.
+//!   Then each pull request gets a second head (the sandbox's control route moves it) and
+//!   GitHub's `synchronize` delivery for it, and the harness waits again: a later push, the
+//!   steady state of a pull request. What each push cost GitHub is read from the sandbox's
+//!   journal per pushed head, by endpoint, split into requests counted against the rate limit
+//!   and free ones (`304 Not Modified` to a conditional request).
 //!
 //! Each request's response time is taken from before it is sent to after its body is read, on
 //! connections kept alive as a CI system's HTTP client (or GitHub's) would. Both scenarios get
@@ -43,6 +48,9 @@ use crate::report::{round, Percentiles};
 /// GitHub's `pull_request.opened` delivery, verbatim.
 const OPENED_FIXTURE: &str =
     include_str!("../../../fixtures/github-webhooks/pull_request.opened.json");
+/// GitHub's `pull_request.synchronize` delivery (a push to a pull request), verbatim.
+const SYNCHRONIZE_FIXTURE: &str =
+    include_str!("../../../fixtures/github-webhooks/pull_request.synchronize.json");
 
 /// How long the harness waits for the workflows a scenario started to finish.
 const DRAIN_LIMIT: Duration = Duration::from_secs(300);
@@ -172,10 +180,63 @@ pub struct WebhooksResult {
     pub checks_wall_seconds: f64,
     /// `checks_completed / checks_wall_seconds`.
     pub checks_per_second: f64,
-    /// GitHub requests per pull request, by route, from the sandbox journal.
+    /// GitHub requests per pull request's first push (`opened`), by route, from the sandbox
+    /// journal, counted or not (`total`: all of them).
     pub github_requests_per_pull_request: BTreeMap<String, f64>,
+    /// `POST /webhook` with the signed `synchronize` deliveries of each pull request's second
+    /// head.
+    pub later_deliveries: HttpLoad,
+    /// Of the checks of the second heads, how many completed with no problem in their
+    /// `Errors`.
+    pub later_checks_completed: usize,
+    /// Up to 10 checks of the second heads that did not, and why.
+    pub later_incomplete: Vec<String>,
+    /// What a pushed head cost GitHub: the first push of a pull request and a later one.
+    pub github_requests_per_pushed_head: PushCosts,
     /// The processes.
     pub usage: FrontUsage,
+}
+
+/// What a pushed head cost GitHub, for the first push of a pull request and a later one.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushCosts {
+    /// The head a pull request was opened with.
+    pub first_push: HeadCost,
+    /// A new head pushed to an open pull request whose checks ran before.
+    pub later_push: HeadCost,
+}
+
+/// GitHub requests per pushed head, from the sandbox journal.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HeadCost {
+    /// Requests counted against the installation's primary rate limit.
+    pub counted: f64,
+    /// Requests GitHub did not count: `304 Not Modified` to a conditional request.
+    pub free: f64,
+    /// The same by `METHOD route`: `[counted, free]`.
+    pub by_endpoint: BTreeMap<String, [f64; 2]>,
+}
+
+impl HeadCost {
+    /// The cost of `heads` pushed heads whose requests are `entries`.
+    fn of(entries: &[Entry], heads: usize) -> HeadCost {
+        let mut counts: BTreeMap<String, [usize; 2]> = BTreeMap::new();
+        for entry in entries {
+            let slot = counts.entry(journal::route(entry)).or_default();
+            slot[usize::from(!entry.counted)] += 1;
+        }
+        let n = heads.max(1) as f64;
+        let per = |count: usize| round(count as f64 / n);
+        let counted = entries.iter().filter(|e| e.counted).count();
+        HeadCost {
+            counted: per(counted),
+            free: per(entries.len() - counted),
+            by_endpoint: counts
+                .into_iter()
+                .map(|(route, [c, f])| (route, [per(c), per(f)]))
+                .collect(),
+        }
+    }
 }
 
 /// What both scenarios share with the rest of the run.
@@ -391,7 +452,7 @@ impl Front<'_> {
         let bodies: Vec<Vec<u8>> = numbers
             .iter()
             .zip(&heads)
-            .map(|(&number, head)| opened_delivery(&fixture, &repo, number, head))
+            .map(|(&number, head)| pull_request_delivery(&fixture, &repo, number, head))
             .collect();
         let payload_bytes = bodies.first().map_or(0, Vec::len);
 
@@ -411,27 +472,39 @@ impl Front<'_> {
             .filter(|check| check["outcome"] == "checking")
             .count();
 
-        let deadline = Instant::now() + DRAIN_LIMIT;
-        let results = concurrently(&numbers, concurrency, |_, &number| {
-            check_results(&self.client, &repo, number, deadline)
+        let (checks_completed, incomplete) =
+            self.wait_for_checks(&repo, &numbers, concurrency).await;
+        let checks_wall = began.elapsed().as_secs_f64();
+        let entries = self.github.journal_since(mark).await?;
+
+        // A later push: every pull request gets a second head, and its `synchronize`.
+        let later_heads: Vec<String> = numbers.iter().map(|_| load::commit_sha()).collect();
+        let moved = concurrently(&numbers, concurrency, |i, &number| {
+            self.github
+                .update_pull(OWNER, &repo, number, pushed_head(number, &later_heads[i]))
         })
         .await;
-        let checks_wall = began.elapsed().as_secs_f64();
-        let mut checks_completed = 0;
-        let mut incomplete = Vec::new();
-        for (number, pair) in numbers.iter().zip(results) {
-            for (check, outcome) in pair {
-                match outcome {
-                    Ok(()) => checks_completed += 1,
-                    Err(why) if incomplete.len() < 10 => {
-                        incomplete.push(format!("{check} of PR #{number}: {why}"));
-                    }
-                    Err(_) => {}
-                }
-            }
+        if let Some(Err(e)) = moved.into_iter().find(Result::is_err) {
+            return Err(e);
         }
+        let fixture: Value = serde_json::from_str(SYNCHRONIZE_FIXTURE)
+            .map_err(|e| Error::Parse(format!("the pull_request.synchronize fixture: {e}")))?;
+        let bodies: Vec<Vec<u8>> = numbers
+            .iter()
+            .zip(&later_heads)
+            .map(|(&number, head)| pull_request_delivery(&fixture, &repo, number, head))
+            .collect();
+        let later_mark = self.github.journal_len();
+        let began_later = Instant::now();
+        let answers = concurrently(&bodies, concurrency, |i, body| {
+            stack.deliver(format!("{name}-later-{i}"), body.clone())
+        })
+        .await;
+        let later_deliveries = HttpLoad::of(&answers, concurrency, began_later.elapsed());
+        let (later_checks_completed, later_incomplete) =
+            self.wait_for_checks(&repo, &numbers, concurrency).await;
+        let later_entries = self.github.journal_since(later_mark).await?;
         let usage = stack.usage(&before)?;
-        let entries = self.github.journal_since(mark).await?;
         drop(stack);
         Ok(WebhooksResult {
             deliveries,
@@ -442,8 +515,46 @@ impl Front<'_> {
             checks_wall_seconds: round(checks_wall),
             checks_per_second: round(checks_completed as f64 / checks_wall.max(1e-9)),
             github_requests_per_pull_request: per_route(&entries, pulls),
+            later_deliveries,
+            later_checks_completed,
+            later_incomplete,
+            github_requests_per_pushed_head: PushCosts {
+                first_push: HeadCost::of(&entries, pulls),
+                later_push: HeadCost::of(&later_entries, pulls),
+            },
             usage,
         })
+    }
+}
+
+impl Front<'_> {
+    /// Waits for both checks of every pull request `numbers` of `repo`: how many completed
+    /// with no problem, and up to 10 that did not, with why.
+    async fn wait_for_checks(
+        &self,
+        repo: &str,
+        numbers: &[u64],
+        concurrency: usize,
+    ) -> (usize, Vec<String>) {
+        let deadline = Instant::now() + DRAIN_LIMIT;
+        let results = concurrently(numbers, concurrency, |_, &number| {
+            check_results(&self.client, repo, number, deadline)
+        })
+        .await;
+        let mut completed = 0;
+        let mut incomplete = Vec::new();
+        for (number, pair) in numbers.iter().zip(results) {
+            for (check, outcome) in pair {
+                match outcome {
+                    Ok(()) => completed += 1,
+                    Err(why) if incomplete.len() < 10 => {
+                        incomplete.push(format!("{check} of PR #{number}: {why}"));
+                    }
+                    Err(_) => {}
+                }
+            }
+        }
+        (completed, incomplete)
     }
 }
 
@@ -537,25 +648,41 @@ fn secret() -> String {
 }
 
 /// A pull request whose code, VERSION and plugin manifest all changed and agree: both checks
-/// read every file and pass, and each posts its comment.
+/// read every file and pass; the plugin check posts its comment (the version check has
+/// nothing to say while the versions agree).
 fn new_pull(number: u64, head: &str) -> Value {
     json!({
         "number": number,
         "base_ref": "main",
         "head_ref": format!("feature-{number}"),
         "head_sha": head,
-        "files": [
-            {"filename": "internal/mcp/tools.go", "status": "modified",
-             "content": "package mcp\n"},
-            {"filename": "VERSION", "status": "modified", "content": "1.4.0\n"},
-            {"filename": ".claude-plugin/plugin.json", "status": "modified",
-             "content": "{\"name\": \"bench\", \"version\": \"1.4.0\"}\n"},
-        ],
+        "files": head_files("1.4.0", "package mcp\n"),
     })
 }
 
-/// GitHub's `opened` delivery moved to `OWNER/repo#number` at `head`.
-fn opened_delivery(fixture: &Value, repo: &str, number: u64, head: &str) -> Vec<u8> {
+/// The second head of a pull request: the code changed again and both files moved to the
+/// next version together, so both checks pass again and the plugin check's comment is
+/// updated to name the new head.
+fn pushed_head(number: u64, head: &str) -> Value {
+    json!({
+        "head_sha": head,
+        "files": head_files("1.4.1", &format!("package mcp // {number}\n")),
+    })
+}
+
+/// Code, VERSION and plugin.json changed, the versions agreeing on `version`.
+fn head_files(version: &str, code: &str) -> Value {
+    json!([
+        {"filename": "internal/mcp/tools.go", "status": "modified", "content": code},
+        {"filename": "VERSION", "status": "modified", "content": format!("{version}\n")},
+        {"filename": ".claude-plugin/plugin.json", "status": "modified",
+         "content": format!("{{\"name\": \"bench\", \"version\": \"{version}\"}}\n")},
+    ])
+}
+
+/// GitHub's `pull_request` delivery in `fixture` (`opened`, `synchronize`) moved to
+/// `OWNER/repo#number` at `head`.
+fn pull_request_delivery(fixture: &Value, repo: &str, number: u64, head: &str) -> Vec<u8> {
     let mut payload = fixture.clone();
     payload["number"] = json!(number);
     payload["pull_request"]["number"] = json!(number);
@@ -640,7 +767,7 @@ mod tests {
     #[test]
     fn the_delivery_names_the_created_pull_request() {
         let fixture: Value = serde_json::from_str(OPENED_FIXTURE).expect("fixture");
-        let body = opened_delivery(&fixture, "r", 7, &"a".repeat(40));
+        let body = pull_request_delivery(&fixture, "r", 7, &"a".repeat(40));
         let event = gdt_server::webhook::event::decode("pull_request", &body).expect("decodes");
         let gdt_server::webhook::event::Delivery::PullRequest(pr) = event else {
             panic!("not a pull request: {event:?}");

@@ -127,11 +127,41 @@ impl GitHub {
         .await
     }
 
+    /// Moves a pull request's head, with the files changed there
+    /// (`PATCH /_sandbox/repos/{owner}/{repo}/pulls/{number}`).
+    pub async fn update_pull(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        patch: Value,
+    ) -> Result<()> {
+        self.control_with(
+            reqwest::Method::PATCH,
+            &format!("/_sandbox/repos/{owner}/{repo}/pulls/{number}"),
+            &patch,
+            &format!("an update of pull request {owner}/{repo}#{number}"),
+        )
+        .await
+    }
+
     /// POSTs `body` to one of the sandbox's control routes; `what` names it in errors.
     async fn control(&self, path: &str, body: &Value, what: &str) -> Result<()> {
+        self.control_with(reqwest::Method::POST, path, body, what)
+            .await
+    }
+
+    /// Sends `body` to one of the sandbox's control routes with `method`.
+    async fn control_with(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        what: &str,
+    ) -> Result<()> {
         let response = self
             .http
-            .post(format!("{}{path}", self.url()))
+            .request(method, format!("{}{path}", self.url()))
             .json(body)
             .send()
             .await

@@ -67,6 +67,7 @@ pub struct Metrics {
     github_requests: IntCounterVec,
     github_request_duration: HistogramVec,
     github_retries: IntCounterVec,
+    github_conditional_hits: IntCounterVec,
     github_rate_limited: IntCounterVec,
     github_rate_limit_wait: CounterVec,
     github_rate_limit_remaining: IntGauge,
@@ -121,6 +122,14 @@ impl Metrics {
                 "gdt_github_retries_total",
                 "GitHub requests tried again, by endpoint family and reason.",
                 &["endpoint", "reason"],
+            ),
+            github_conditional_hits: counter_vec(
+                &registry,
+                "gdt_github_conditional_hits_total",
+                "GitHub answers of 304 Not Modified to a conditional GET, answered from the \
+                 client's ETag cache, by endpoint family: reads GitHub does not count against \
+                 the rate limit (each is also an exchange of status class 3xx).",
+                &["endpoint"],
             ),
             github_rate_limited: counter_vec(
                 &registry,
@@ -274,6 +283,8 @@ impl Metrics {
 
     fn prime(&self) {
         for &endpoint in Endpoint::ALL {
+            self.github_conditional_hits
+                .with_label_values(&[endpoint.as_str()]);
             for &reason in RetryReason::ALL {
                 self.github_retries
                     .with_label_values(&[endpoint.as_str(), reason.as_str()]);
@@ -434,6 +445,13 @@ impl Metrics {
     pub fn github_retry(&self, endpoint: Endpoint, reason: RetryReason) {
         self.github_retries
             .with_label_values(&[endpoint.as_str(), reason.as_str()])
+            .inc();
+    }
+
+    /// A conditional `GET` answered `304 Not Modified`, its body taken from the cache.
+    pub fn github_conditional_hit(&self, endpoint: Endpoint) {
+        self.github_conditional_hits
+            .with_label_values(&[endpoint.as_str()])
             .inc();
     }
 
@@ -730,6 +748,7 @@ mod tests {
             r#"gdt_github_rate_limited_total{kind="primary"} 0"#,
             r#"gdt_github_token_refreshes_total{outcome="failure"} 0"#,
             r#"gdt_github_retries_total{endpoint="deployment_statuses",reason="rate_limit"} 0"#,
+            r#"gdt_github_conditional_hits_total{endpoint="issue_comments"} 0"#,
             r#"gdt_activity_errors_total{error_type="unexpected"} 0"#,
             r#"gdt_pr_checks_total{check="plugin_update_validation",conclusion="failure"} 0"#,
             r#"gdt_webhook_signature_failures_total{reason="missing"} 0"#,

@@ -107,7 +107,9 @@ impl BenchReport {
             usage_rows(&mut t, &a.usage);
         }
         if let Some(w) = &self.scenarios.webhooks {
-            t.section("webhooks (signed pull_request opened, gdt serve + gdt worker)");
+            t.section(
+                "webhooks (signed pull_request opened, then synchronize; gdt serve + gdt worker)",
+            );
             http_rows(&mut t, "POST /webhook", &w.deliveries);
             t.row(
                 "checks completed",
@@ -119,9 +121,24 @@ impl BenchReport {
                     w.checks_wall_seconds
                 ),
             );
-            if let Some(total) = w.github_requests_per_pull_request.get("total") {
-                t.row("GitHub requests per pull request", total);
+            let pushes = &w.github_requests_per_pushed_head;
+            for (what, cost) in [
+                ("first push", &pushes.first_push),
+                ("later push", &pushes.later_push),
+            ] {
+                t.row(
+                    &format!("GitHub requests per head, {what}"),
+                    format!("{} counted, {} free (304)", cost.counted, cost.free),
+                );
             }
+            t.row(
+                "later pushes' checks completed",
+                format!(
+                    "{} of {}",
+                    w.later_checks_completed,
+                    2 * w.later_deliveries.requests
+                ),
+            );
             usage_rows(&mut t, &w.usage);
         }
         if let Some(b) = &self.scenarios.board {

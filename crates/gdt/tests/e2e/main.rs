@@ -16,4 +16,5 @@ mod lifecycle;
 mod metrics;
 mod pr_checks;
 mod pr_cleanup;
+mod requests_per_head;
 mod startup;

@@ -312,7 +312,7 @@ pub(crate) async fn create_pull(h: &Harness, owner: &str, repo: &str, body: Valu
     );
 }
 
-async fn move_head(h: &Harness, owner: &str, repo: &str, number: u64, body: Value) {
+pub(crate) async fn move_head(h: &Harness, owner: &str, repo: &str, number: u64, body: Value) {
     let response = reqwest::Client::new()
         .patch(format!(
             "{}/_sandbox/repos/{owner}/{repo}/pulls/{number}",

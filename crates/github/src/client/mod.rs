@@ -2,7 +2,7 @@
 //!
 //! The client's behaviour is split by reason to change: `transport` sends one request
 //! (headers, the retry loop, rate limits), `token` keeps the installation token,
-//! `pagination` follows `Link` headers, and each endpoint family has its own file under
+//! `conditional` keeps the `ETag`s of `GET` answers, `pagination` follows `Link` headers, and each endpoint family has its own file under
 //! `src/endpoints/`.
 
 use std::fmt;
@@ -16,6 +16,7 @@ use crate::auth::{Auth, Credentials};
 use crate::error::Error;
 use crate::retry::RetryPolicy;
 
+pub(crate) mod conditional;
 pub(crate) mod pagination;
 pub(crate) mod token;
 pub(crate) mod transport;
@@ -60,8 +61,9 @@ impl ClientConfig {
 /// A GitHub REST client for the Deployments, Pulls, Contents, Issue comments
 /// and Check runs APIs.
 ///
-/// Cheap to clone: clones share one HTTP connection pool and one installation
-/// token cache.
+/// Cheap to clone: clones share one HTTP connection pool, one installation
+/// token cache and one ETag cache (see `client/conditional.rs`: a `GET` repeated when
+/// nothing changed is answered `304`, which GitHub does not count against the rate limit).
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
@@ -75,6 +77,9 @@ struct Shared {
     user_agent: HeaderValue,
     credentials: Credentials,
     tokens: token::TokenCache,
+    /// Who the cached answers are for (a digest, never the credential).
+    identity: conditional::Identity,
+    etags: conditional::EtagCache,
 }
 
 impl fmt::Debug for Client {
@@ -110,8 +115,10 @@ impl Client {
                 http: transport::http_client()?,
                 base_url,
                 user_agent,
+                identity: conditional::Identity::of(&credentials),
                 credentials,
                 tokens: token::TokenCache::default(),
+                etags: conditional::EtagCache::default(),
             }),
             retry,
         })

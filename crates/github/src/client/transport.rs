@@ -4,18 +4,24 @@
 //!
 //! It is also where the GitHub metrics are counted: each HTTP exchange, the quota headers
 //! of each answer, each retry and its reason, and each rate limit hit and waited out.
+//!
+//! A `GET` sent with the installation token is conditional when an earlier `200` of the same
+//! URL left an `ETag` (`client/conditional.rs`): each attempt sends `If-None-Match`, and a `304`
+//! comes back to the caller as that `200`, counted as an exchange of status class `3xx` and in
+//! `gdt_github_conditional_hits_total`.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use gdt_metrics::labels::{Endpoint, RetryReason};
 use gdt_metrics::metrics;
-use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, IF_NONE_MATCH, USER_AGENT};
 use http::{HeaderMap, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use super::conditional::Stored;
 use super::Client;
 use crate::auth::Credentials;
 use crate::error::{classify, Error, RateLimitKind};
@@ -107,6 +113,12 @@ impl Request {
     fn safe_to_repeat(&self) -> bool {
         self.method == Method::GET || self.bearer == Bearer::AppJwt || self.idempotent
     }
+
+    /// Whether the answer may be kept and asked about again with `If-None-Match`: reads
+    /// with the installation token (or the plain token); never writes, never the App's JWT.
+    fn conditional(&self) -> bool {
+        self.method == Method::GET && self.bearer == Bearer::Installation
+    }
 }
 
 impl Client {
@@ -165,10 +177,30 @@ impl Client {
     pub(crate) async fn execute(&self, req: &Request) -> Result<Response, Error> {
         let mut retries: u32 = 0;
         let mut refreshed_after_401 = false;
+        // What a `304` stands for, taken once: an entry replaced meanwhile (by another
+        // request's `200`) does not change what this request asked about.
+        let cached = req
+            .conditional()
+            .then(|| {
+                self.shared
+                    .etags
+                    .get(self.shared.identity, req.url.as_str())
+            })
+            .flatten();
         loop {
             let bearer = self.bearer(req.bearer).await?;
-            let err = match self.attempt(req, &bearer).await {
-                Ok(resp) => return Ok(resp),
+            let err = match self.attempt(req, &bearer, cached.as_deref()).await {
+                Ok(resp) => {
+                    if req.conditional() && resp.status == StatusCode::OK {
+                        self.shared.etags.put(
+                            self.shared.identity,
+                            req.url.as_str(),
+                            &resp.headers,
+                            &resp.body,
+                        );
+                    }
+                    return Ok(resp);
+                }
                 Err(err) => err,
             };
             // Counted whether it is waited out here or handed back to the caller.
@@ -239,7 +271,14 @@ impl Client {
 
     /// One HTTP exchange, including reading the body, counted with its status (none when
     /// GitHub's answer never fully arrived) and the time from sending to having the body.
-    async fn attempt(&self, req: &Request, bearer: &SecretString) -> Result<Response, Error> {
+    /// With `cached`, the request asks `If-None-Match` its tag, and a `304` is answered with
+    /// its `200`.
+    async fn attempt(
+        &self,
+        req: &Request,
+        bearer: &SecretString,
+        cached: Option<&Stored>,
+    ) -> Result<Response, Error> {
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", bearer.expose_secret()))
             // Never echo the value: it is the token.
             .map_err(|_| Error::Config("the GitHub token contains invalid characters".into()))?;
@@ -257,6 +296,9 @@ impl Client {
             builder = builder
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.clone());
+        }
+        if let Some(cached) = cached {
+            builder = builder.header(IF_NONE_MATCH, cached.etag.clone());
         }
 
         let method = gdt_metrics::labels::Method::of(req.method.as_str());
@@ -284,6 +326,24 @@ impl Client {
         let body = body.to_vec();
         tracing::debug!(method = %req.method, path = req.url.path(), status = status.as_u16(), "GitHub response");
 
+        if status == StatusCode::NOT_MODIFIED {
+            // GitHub compared the tag with what it would send now: the kept 200 is current.
+            return match cached {
+                Some(cached) => {
+                    metrics().github_conditional_hit(req.endpoint);
+                    Ok(Response {
+                        status: StatusCode::OK,
+                        headers: cached.headers.clone(),
+                        body: cached.body.clone(),
+                    })
+                }
+                None => Err(Error::Unexpected(format!(
+                    "GitHub answered 304 Not Modified to {} {}, which asked about no earlier answer",
+                    req.method,
+                    req.url.path()
+                ))),
+            };
+        }
         if status.is_success() {
             Ok(Response {
                 status,

@@ -14,6 +14,13 @@
 //! them. The check run is its own activity (`PostCheckRunActivity`), so a refused check run
 //! (GitHub takes them only from Apps) never hides a comment that was written.
 //!
+//! What a pushed head costs GitHub (issue 16): files read at the head go through
+//! [`HeadFiles`], so both checks share one read of plugin.json per head and worker, and every
+//! other read goes through the client's ETag cache, so a read repeated when nothing changed
+//! (the second check's re-read of the PR, a comment lookup finding the list as it was) is a
+//! `304` that GitHub does not count. The re-read before writing and the lookup across every
+//! page of comments are still made each time: conditional, never skipped or shared.
+//!
 //! The checks' metrics are counted by the activity that reports each fact, once it has
 //! succeeded, so a retried attempt never counts twice: a check's conclusion by
 //! `PostCheckRunActivity`, a version verdict by `PostVersionMismatchCommentActivity`, the
@@ -34,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
+use super::head_files::HeadFiles;
 use crate::activity::{in_activity_span, to_activity_error};
 
 /// What the checks report and where.
@@ -85,6 +93,8 @@ pub struct CheckRunPosted {
 pub struct PrCheckActivities {
     github: gdt_github::Client,
     settings: PrCheckSettings,
+    /// Files read at a commit, shared by both checks in this worker process.
+    files: HeadFiles,
 }
 
 /// Input of `FetchPRFilesActivity`.
@@ -185,7 +195,29 @@ pub struct Published {
 impl PrCheckActivities {
     /// Activities using `github` and `settings`.
     pub fn new(github: gdt_github::Client, settings: PrCheckSettings) -> Self {
-        Self { github, settings }
+        Self {
+            github,
+            settings,
+            files: HeadFiles::default(),
+        }
+    }
+
+    /// The text of `path` at `git_ref` (`None`: not there), read once per worker process
+    /// when `git_ref` is a commit SHA (see [`HeadFiles`]), so both checks and their retries
+    /// share one read of the same file at the same head.
+    async fn file_at(
+        &self,
+        owner: &str,
+        repo: &str,
+        path: &str,
+        git_ref: &str,
+    ) -> Result<Option<Arc<str>>, gdt_github::Error> {
+        self.files
+            .read(owner, repo, git_ref, path, || async {
+                let file = self.github.get_file(owner, repo, path, git_ref).await?;
+                Ok(file.map(|f| f.text))
+            })
+            .await
     }
 }
 
@@ -247,14 +279,13 @@ impl PrCheckActivities {
             let mut problems = Vec::new();
             for path in gdt_pr_checks::json_files_to_check(&self.settings.patterns, &input.files) {
                 let file = self
-                    .github
-                    .get_file(&input.owner, &input.repo, &path, &input.head_sha)
+                    .file_at(&input.owner, &input.repo, &path, &input.head_sha)
                     .await
                     .map_err(|e| to_activity_error(&e))?;
                 match file {
-                    Some(file) => problems.extend(gdt_pr_checks::check_json_file(
+                    Some(text) => problems.extend(gdt_pr_checks::check_json_file(
                         &path,
-                        &file.text,
+                        &text,
                         &self.settings.schemas,
                     )),
                     None => problems.push(JsonProblem {
@@ -359,11 +390,10 @@ impl PrCheckActivities {
     ) -> Result<Option<String>, ActivityError> {
         in_activity_span(&ctx, async move {
             let file = self
-                .github
-                .get_file(&input.owner, &input.repo, &input.path, &input.git_ref)
+                .file_at(&input.owner, &input.repo, &input.path, &input.git_ref)
                 .await
                 .map_err(|e| to_activity_error(&e))?;
-            Ok(file.map(|f| f.text))
+            Ok(file.map(|text| text.to_string()))
         })
         .await
     }

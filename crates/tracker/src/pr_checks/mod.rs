@@ -4,6 +4,7 @@
 //! rendering) are pure functions in `gdt-pr-checks`.
 
 pub mod activities;
+pub mod head_files;
 pub mod model;
 pub mod service;
 pub mod workflows;
