@@ -3,15 +3,6 @@
 //! One [`DeploymentActivities`] is registered per worker and holds the worker's single
 //! [`gdt_github::Client`]: one HTTP connection pool and one cached installation token for every
 //! activity, instead of a new client and a token exchange per call.
-//!
-//! When an activity looks before it writes: a retried attempt (`attempt > 1`) always does. The
-//! workflow posts statuses as local activities, which start again at attempt 1 when the
-//! workflow task that ran them was lost (its worker died before Temporal recorded the result).
-//! So the workflow says so itself with `look_first`, set on the posts of the first workflow task
-//! it decides after rebuilding itself from history: the only task that may repeat one whose
-//! calls already reached GitHub. A first attempt of any other task posts directly. The create
-//! stays an ordinary activity: it runs in a workflow's first task, which has no history to
-//! rebuild from, so a lost first task could not be told from a new one.
 
 use std::sync::Arc;
 
@@ -73,9 +64,6 @@ pub struct UpdateDeploymentStatusInput {
     /// itself (per service, production included); absent: GitHub's default (`true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_inactive: Option<bool>,
-    /// Look for an earlier attempt's status even on attempt 1 (see the module docs).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub look_first: bool,
 }
 
 /// The activities of `GitHubDeploymentWorkflow`.
@@ -200,7 +188,7 @@ impl DeploymentActivities {
             environment: None,
             auto_inactive: input.auto_inactive,
         };
-        if attempt > 1 || input.look_first {
+        if attempt > 1 {
             let statuses = github
                 .list_deployment_statuses(&input.repo_owner, &input.repo_name, input.deployment_id)
                 .await

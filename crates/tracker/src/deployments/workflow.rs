@@ -13,15 +13,19 @@
 //! [`PATCH_CONTINUE_AS_NEW`], [`PATCH_BOUNDED_INBOX`], [`PATCH_LIFECYCLE`], [`PATCH_LEAN`].
 //!
 //! History kept short (revision 2: [`REVISION`] in the start's memo, or [`PATCH_LEAN`]): the
-//! create is an activity, but the statuses and the lane's join and leave are first tried once
-//! as local activities (one marker event, in the workflow task that asked, instead of three
-//! events and one more workflow task), and handed to Temporal as ordinary activities when that
-//! attempt fails; one inactivity timer is kept across updates instead of being cancelled and
-//! started again for each; and `GdtState` is upserted only when it changes, the start call's
-//! attributes being kept. A local attempt whose workflow task was lost is run again at
-//! attempt 1, so the posts of the first task a worker decides after rebuilding the workflow
-//! from history, and the ordinary activity a failed local attempt hands over to, look before
-//! they write (`look_first`, see `super::activities`).
+//! lane's join and leave are first tried once as local activities (one marker event, in the
+//! workflow task that asked, instead of three events and one more workflow task) and handed
+//! to Temporal as ordinary activities when that attempt fails; one inactivity timer is kept
+//! across updates instead of being cancelled and started again for each; and `GdtState` is
+//! upserted only when it changes, the start call's attributes being kept.
+//!
+//! GitHub writes stay ordinary activities. A local activity's effect happens before Temporal
+//! records the decision that asked for it: when its worker dies before the task completes,
+//! the task is decided again, with whatever events arrived since (a `gdt-lifecycle` signal, a
+//! timer), and may decide otherwise, leaving on GitHub a status the workflow never recorded
+//! (`make chaos` found one such in 250 superseded deployments). Joining and leaving a lane are
+//! signals the lane applies once per deployment, and leaving happens after the final status is
+//! recorded, so repeating them changes nothing.
 //!
 //! Lifecycle: once created, the deployment joins its lane (`crate::lanes`): the lane may end
 //! it early with the `gdt-lifecycle` signal (superseded), and hears when it ends, so that it
@@ -110,10 +114,9 @@ pub const REVISION: u32 = 2;
 pub const CONTINUATION_KEY: &str = "continued_from";
 
 /// A run continues as new once its history is this long (or Temporal suggests it), between
-/// updates. Each update costs up to seven events (its signal, a workflow task, the local
-/// activity's marker, the state attribute), and Temporal's hard limit is 51,200: a pipeline
-/// reporting every second for three hours would pass it in one run. A typical deployment
-/// (under 30 events) never gets here.
+/// updates. Each update costs about nine events, and Temporal's hard limit is 51,200: a
+/// pipeline reporting every second for two hours would pass it in one run. A typical
+/// deployment (under 40 events) never gets here.
 pub const CONTINUE_AS_NEW_AFTER_EVENTS: u32 = 1_000;
 
 /// What a run hands to the run it continues as: everything the deployment has learned.
@@ -184,11 +187,6 @@ pub struct GitHubDeploymentWorkflow {
     lifecycle: Option<Lifecycle>,
     /// This run keeps its history short ([`PATCH_LEAN`]).
     lean: bool,
-    /// This worker rebuilt the workflow from history: the first task it decides may repeat
-    /// one whose local activities already ran.
-    rebuilt: bool,
-    /// The history length of that first task, once decided.
-    first_live_task: Option<u32>,
     /// The `GdtState` visibility holds for this run, as far as this run set it.
     indexed_state: Option<DeploymentState>,
 }
@@ -228,12 +226,10 @@ impl GitHubDeploymentWorkflow {
         let input = input.bounded();
         let initial_state = map_status(&input.status).map_err(|e| invalid_input(e.to_string()))?;
         let workflow_id = ctx.workflow_id().to_owned();
-        let rebuilt = ctx.is_replaying_history_events();
         let lean = continued.as_ref().is_some_and(|c| c.lean)
             || matches!(ctx.memo().get::<u32>(REVISION_MEMO_KEY), Ok(Some(r)) if r >= REVISION)
             || ctx.patched(PATCH_LEAN);
         ctx.state_mut(|s| {
-            s.rebuilt = rebuilt;
             s.lean = lean;
         });
         if let Some(continued) = continued {
@@ -298,7 +294,7 @@ impl GitHubDeploymentWorkflow {
             // Retried for the whole outage budget, so it fails only after that; the
             // deployment is then tracked without a lane, as before lanes existed.
             let joined = if lean {
-                locally_then_remotely(ctx, || LaneActivities::join, join, |again| again).await
+                locally_then_remotely(ctx, || LaneActivities::join, join).await
             } else {
                 ctx.execute_activity(LaneActivities::join, join, activity_options())
                     .await
@@ -928,7 +924,7 @@ async fn leave_lane(
     // As for joining: only a Temporal outage longer than the budget fails it, and then the
     // lane simply never hears of this end.
     let _ = if ctx.state(|s| s.lean) {
-        locally_then_remotely(ctx, || LaneActivities::leave, leave, |again| again).await
+        locally_then_remotely(ctx, || LaneActivities::leave, leave).await
     } else {
         ctx.execute_activity(LaneActivities::leave, leave, activity_options())
             .await
@@ -955,28 +951,14 @@ async fn post(
         description: pending.update.description.clone(),
         after_status_id: ctx.state(|s| s.last_status_id),
         auto_inactive: ctx.state(|s| s.ticket.as_ref().and_then(LaneTicket::auto_inactive)),
-        look_first: lean && look_first(ctx),
     };
-    let result: Result<u64, ActivityExecutionError> = if lean {
-        // Handed to Temporal, the post looks first: the local attempt may have landed.
-        locally_then_remotely(
-            ctx,
-            || DeploymentActivities::update_status,
-            request,
-            |again| UpdateDeploymentStatusInput {
-                look_first: true,
-                ..again
-            },
-        )
-        .await
-    } else {
-        ctx.execute_activity(
+    let result = ctx
+        .execute_activity(
             DeploymentActivities::update_status,
             request,
             activity_options(),
         )
-        .await
-    };
+        .await;
     let live = !ctx.is_replaying_history_events();
     match result {
         Ok(status_id) => {
@@ -1026,20 +1008,6 @@ async fn post(
             });
         }
     }
-}
-
-/// Whether a post must look for an earlier attempt's status first although it is a first
-/// attempt: it belongs to the first workflow task this worker decides after rebuilding the
-/// workflow from history, which may repeat a task whose worker died after its local
-/// activities reached GitHub and before Temporal recorded them. Later tasks of the same
-/// rebuilt workflow follow tasks this worker completed, so they repeat nothing.
-fn look_first(ctx: &WorkflowContext<GitHubDeploymentWorkflow>) -> bool {
-    if ctx.is_replaying_history_events() {
-        // Answered from the history's marker: nothing runs.
-        return false;
-    }
-    let task = ctx.history_length();
-    ctx.state_mut(|s| s.rebuilt && *s.first_live_task.get_or_insert(task) == task)
 }
 
 fn create_input(input: &DeploymentWorkflowInput, workflow_id: &str) -> CreateDeploymentInput {
@@ -1116,15 +1084,14 @@ fn local_activity_options() -> LocalActivityOptions {
 }
 
 /// Runs `activity` once as a local activity (one marker event when it succeeds), and when
-/// that attempt fails for a reason worth retrying (GitHub or Temporal slow, failing or
-/// limiting), as an ordinary activity with [`activity_options`]: Temporal then retries it
-/// for the whole outage budget without holding a workflow task open. `again` makes the
-/// ordinary activity's input from the local one's.
+/// that attempt fails for a reason worth retrying (Temporal slow or down), as an ordinary
+/// activity with [`activity_options`]: Temporal then retries it for the whole outage budget
+/// without holding a workflow task open. Only for calls that repeating changes nothing (see
+/// the module docs).
 async fn locally_then_remotely<AD>(
     ctx: &WorkflowContext<GitHubDeploymentWorkflow>,
     activity: impl Fn() -> AD,
     input: AD::Input,
-    again: impl FnOnce(AD::Input) -> AD::Input,
 ) -> Result<AD::Output, ActivityExecutionError>
 where
     AD: ActivityDefinition,
@@ -1136,7 +1103,7 @@ where
         .await
     {
         Err(e) if !is_final(&e) => {
-            ctx.execute_activity(activity(), again(input), activity_options())
+            ctx.execute_activity(activity(), input, activity_options())
                 .await
         }
         done => done,

@@ -187,7 +187,6 @@ async fn inactivate(
         description: replaced_description(key, by.deployment_id),
         after_status_id: target.status_id,
         auto_inactive: Some(false),
-        look_first: false,
     };
     let posted = ctx
         .execute_activity(
