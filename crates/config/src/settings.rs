@@ -305,8 +305,8 @@ section! {
         poll_interval: Duration = Duration::from_secs(5), env "GDT_BOARD_POLL_INTERVAL",
             check required;
         /// How often a server viewed in the last 2 minutes reads what changed from Temporal's
-        /// visibility.
-        refresh_interval: Duration = Duration::from_secs(15), env "GDT_BOARD_REFRESH_INTERVAL",
+        /// visibility (two list queries each time; shorter is fresher and costs Temporal more).
+        refresh_interval: Duration = Duration::from_secs(60), env "GDT_BOARD_REFRESH_INTERVAL",
             check required;
         /// How often a server reads the whole window again, dropping what it holds.
         rebuild_interval: Duration = Duration::from_secs(6 * 60 * 60),
