@@ -290,14 +290,22 @@ async fn a_create_that_github_applied_before_failing_is_not_repeated() {
 
     // The retry looked before creating (one list by ref), and did not create again. (The
     // other list of the environment's deployments is the lane's look-up for the success
-    // before this one, on the first success it sees.)
-    let lists: Vec<String> = github
-        .journal()
-        .await
-        .iter()
-        .filter(|e| e["method"] == "GET" && e["path"] == "/repos/acme/api/deployments")
-        .map(|e| e["query"].as_str().unwrap_or("").to_owned())
-        .collect();
+    // before this one, on the first success it sees: the lane makes it after the deployment
+    // told it that it ended, so it may come after the result.)
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let lists: Vec<String> = loop {
+        let lists: Vec<String> = github
+            .journal()
+            .await
+            .iter()
+            .filter(|e| e["method"] == "GET" && e["path"] == "/repos/acme/api/deployments")
+            .map(|e| e["query"].as_str().unwrap_or("").to_owned())
+            .collect();
+        if lists.len() >= 2 || std::time::Instant::now() >= deadline {
+            break lists;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(
         lists.iter().filter(|q| q.contains("ref=4f9a1c2")).count(),
         1,
