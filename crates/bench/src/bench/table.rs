@@ -355,8 +355,10 @@ fn phase_row(t: &mut Table, name: &str, p: &PhaseUsage) {
 
 /// What a load cost the Temporal server: CPU, and history events per deployment by type.
 fn temporal_rows(t: &mut Table, load: &super::LoadResult) {
-    if let Some(cpu) = load.temporal_server_cpu_seconds {
-        let per_1000 = cpu / load.deployments.max(1) as f64 * 1000.0;
+    if let (Some(cpu), Some(per_1000)) = (
+        load.temporal_server_cpu_seconds,
+        load.temporal_cpu_per_1000(),
+    ) {
         t.row(
             "Temporal server CPU s",
             format!("{cpu} ({per_1000:.1} per 1000 deployments)"),

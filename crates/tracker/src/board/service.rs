@@ -438,20 +438,11 @@ impl BoardService {
         // the call timeout, and the read by a generous multiple of it.
         let deadline = settings.call_timeout * 12;
         let read = async {
-            let mut rows: Vec<Row> = Vec::new();
-            for query in rows_queries(&settings.task_queue, since) {
-                let options = WorkflowListOptions::builder()
-                    .rpc_options(self.rpc_options())
-                    .build();
-                let mut stream = self.inner.client.list_workflows(query, options);
-                while let Some(item) = stream.next().await {
-                    let execution = item.map_err(|e| from_client_error(&e))?;
-                    if let Some(row) = row_of(&execution) {
-                        rows.retain(|r| r.run_id != row.run_id);
-                        rows.push(row);
-                    }
-                }
-            }
+            let [running, closed] = rows_queries(&settings.task_queue, since);
+            let running = self.list_rows(running).await?;
+            let mut rows = self.list_rows(closed).await?;
+            let closed: HashSet<String> = rows.iter().map(|r| r.run_id.clone()).collect();
+            rows.extend(running.into_iter().filter(|r| !closed.contains(&r.run_id)));
             Ok::<_, ServiceError>(rows)
         };
         tokio::time::timeout(deadline, read).await.map_err(|_| {
@@ -460,6 +451,22 @@ impl BoardService {
                  {deadline:?}; check that Temporal is reachable"
             ))
         })?
+    }
+
+    /// Every page of one visibility query, as rows.
+    async fn list_rows(&self, query: String) -> Result<Vec<Row>, ServiceError> {
+        let options = WorkflowListOptions::builder()
+            .rpc_options(self.rpc_options())
+            .build();
+        let mut stream = self.inner.client.list_workflows(query, options);
+        let mut rows = Vec::new();
+        while let Some(item) = stream.next().await {
+            let execution = item.map_err(|e| from_client_error(&e))?;
+            if let Some(row) = row_of(&execution) {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
     }
 
     fn lacks_outcome(&self, row: &Row) -> bool {

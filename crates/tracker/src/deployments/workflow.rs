@@ -95,9 +95,9 @@ pub const PATCH_BOUNDED_INBOX: &str = "gdt-bounded-inbox";
 /// Patch: the deployment joins its lane (repository, environment, service) once created, and
 /// leaves it when it ends; its statuses carry the lane's `auto_inactive`.
 pub const PATCH_LIFECYCLE: &str = "gdt-lifecycle";
-/// Patch: a short history (see the module docs): statuses, joining and leaving the lane as
-/// local activities, one inactivity timer kept across updates, search attributes upserted
-/// only when they change. Implies joining the lane ([`PATCH_LIFECYCLE`] is not asked). Asked
+/// Patch: a short history (see the module docs): joining and leaving the lane as local
+/// activities, one inactivity timer kept across updates, search attributes upserted only
+/// when they change. Implies joining the lane ([`PATCH_LIFECYCLE`] is not asked). Asked
 /// only of runs started without [`REVISION_MEMO_KEY`] (the `temporal` CLI): a patch costs
 /// two events (its marker, and the `TemporalChangeVersion` attribute the SDK upserts).
 pub const PATCH_LEAN: &str = "gdt-lean-history";
@@ -187,8 +187,6 @@ pub struct GitHubDeploymentWorkflow {
     lifecycle: Option<Lifecycle>,
     /// This run keeps its history short ([`PATCH_LEAN`]).
     lean: bool,
-    /// The `GdtState` visibility holds for this run, as far as this run set it.
-    indexed_state: Option<DeploymentState>,
 }
 
 #[workflow_methods]
@@ -238,11 +236,7 @@ impl GitHubDeploymentWorkflow {
                 continued.started_at_ms,
                 continued.runs,
             );
-            ctx.state_mut(|s| {
-                s.restore(continued);
-                // The run before set it, and a run continued as new keeps its attributes.
-                s.indexed_state = s.current;
-            });
+            ctx.state_mut(|s| s.restore(continued));
             return track(ctx, input, deployment_id, started_at_ms, runs).await;
         }
         let started = ctx.workflow_time();
@@ -253,7 +247,6 @@ impl GitHubDeploymentWorkflow {
             s.view.environment = input.environment.clone();
             s.view.commit_sha = input.commit_sha.clone();
             s.view.state = DeploymentState::Pending.as_str().to_owned();
-            s.indexed_state = Some(DeploymentState::Pending);
         });
         // The start call sets them (`DeploymentService`); a client that did not (the
         // `temporal` CLI) gets them from the workflow.
@@ -962,7 +955,10 @@ async fn post(
     let live = !ctx.is_replaying_history_events();
     match result {
         Ok(status_id) => {
-            ctx.state_mut(|s| {
+            // `GdtState` holds the state GitHub last took (`pending` until the first post; a
+            // run continued as new keeps its attributes), so it changes only when this differs.
+            let changed = ctx.state_mut(|s| {
+                let changed = s.current.unwrap_or(DeploymentState::Pending) != pending.state;
                 s.posted += 1;
                 if status_id > 0 {
                     s.last_status_id = Some(status_id);
@@ -978,10 +974,6 @@ async fn post(
                     None,
                     live,
                 );
-            });
-            let changed = ctx.state_mut(|s| {
-                let changed = s.indexed_state != Some(pending.state);
-                s.indexed_state = Some(pending.state);
                 changed
             });
             if changed || !lean {
