@@ -12,8 +12,10 @@
 use std::time::Duration;
 
 use gdt_tracker::deployments::activities::{CreateDeploymentInput, UpdateDeploymentStatusInput};
+use gdt_tracker::deployments::start::{InitialPosted, StartDeploymentInput, StartedDeployment};
 use gdt_tracker::deployments::{
-    DeploymentActivities, GitHubDeploymentWorkflow, STATUS_UPDATE_SIGNAL, WORKFLOW_TYPE,
+    fleet, DeploymentActivities, GitHubDeploymentWorkflow, StartActivities, STATUS_UPDATE_SIGNAL,
+    WORKFLOW_TYPE,
 };
 use gdt_tracker::lanes::activities::JoinLane;
 use gdt_tracker::lanes::{LaneActivities, LaneSettings, LaneTicket};
@@ -51,6 +53,22 @@ impl NoopActivities {
         _input: UpdateDeploymentStatusInput,
     ) -> Result<u64, ActivityError> {
         Ok(1)
+    }
+
+    /// Starts without creating or posting anything, and joins no lane.
+    #[activity(name = stand_in_for(&StartActivities::start_deployment, self))]
+    pub async fn start_deployment(
+        _ctx: ActivityContext,
+        _input: StartDeploymentInput,
+    ) -> Result<StartedDeployment, ActivityError> {
+        Ok(StartedDeployment {
+            deployment_id: 1,
+            ticket: LaneTicket {
+                lane_id: None,
+                settings: LaneSettings::default(),
+            },
+            initial: InitialPosted::Posted { status_id: 1 },
+        })
     }
 
     /// Joins no lane: the ceiling measures the deployment workflow alone.
@@ -105,6 +123,8 @@ impl CeilingWorker {
             .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(1))
             .build();
         let options = WorkerOptions::new(self.task_queue.clone())
+            // Like `gdt worker`, so the load's starts ask for the same revision.
+            .client_identity_override(fleet::worker_identity())
             .register_activities(NoopActivities)
             .register_workflow::<GitHubDeploymentWorkflow>()
             .map_err(|e| Error::Temporal(format!("cannot register {WORKFLOW_TYPE}: {e}")))?
@@ -137,6 +157,10 @@ mod tests {
         assert_eq!(
             NoopActivities::update_status.name(),
             "UpdateGitHubDeploymentStatus"
+        );
+        assert_eq!(
+            NoopActivities::start_deployment.name(),
+            "StartGitHubDeployment"
         );
     }
 }

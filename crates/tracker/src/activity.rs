@@ -44,20 +44,8 @@ pub(crate) fn in_activity_span<F: Future>(ctx: &ActivityContext, work: F) -> Ins
 /// fails with 401 or 422 would log nothing at all. For the same reason it is where
 /// `gdt_activity_errors_total` counts the failed attempt, by the same sorting.
 pub(crate) fn to_activity_error(err: &gdt_github::Error) -> ActivityError {
-    use gdt_github::Error as E;
     let message = err.to_string();
-    let (type_name, non_retryable, error_type) = match *err {
-        E::RateLimited { .. } => ("RateLimited", false, ErrorType::RateLimit),
-        E::Server { .. } => ("GitHubServerError", false, ErrorType::ServerError),
-        E::Transport(_) => ("GitHubUnavailable", false, ErrorType::Unavailable),
-        E::Unauthorized { .. } | E::Forbidden { .. } => {
-            ("AuthenticationError", true, ErrorType::Authentication)
-        }
-        E::NotFound { .. } | E::Validation { .. } | E::Client { .. } | E::Config(_) => {
-            ("ValidationError", true, ErrorType::Validation)
-        }
-        E::Unexpected(_) => ("GitHubUnexpectedResponse", false, ErrorType::Unexpected),
-    };
+    let (type_name, non_retryable, error_type) = classification(err);
     gdt_metrics::metrics().activity_error(error_type);
     if non_retryable {
         tracing::error!(
@@ -73,7 +61,7 @@ pub(crate) fn to_activity_error(err: &gdt_github::Error) -> ActivityError {
         );
     }
     let next_retry_delay = match *err {
-        E::RateLimited { wait, .. } => Some(wait),
+        gdt_github::Error::RateLimited { wait, .. } => Some(wait),
         _ => None,
     };
     let failure = ApplicationFailure::builder(message)
@@ -82,6 +70,29 @@ pub(crate) fn to_activity_error(err: &gdt_github::Error) -> ActivityError {
         .maybe_next_retry_delay(next_retry_delay)
         .build();
     ActivityError::application(failure)
+}
+
+/// Whether retrying cannot change GitHub's answer: the failure [`to_activity_error`] makes of
+/// it is non-retryable.
+pub(crate) fn is_permanent(err: &gdt_github::Error) -> bool {
+    classification(err).1
+}
+
+/// The failure type, whether it is permanent, and the metrics' label of a GitHub error.
+fn classification(err: &gdt_github::Error) -> (&'static str, bool, ErrorType) {
+    use gdt_github::Error as E;
+    match *err {
+        E::RateLimited { .. } => ("RateLimited", false, ErrorType::RateLimit),
+        E::Server { .. } => ("GitHubServerError", false, ErrorType::ServerError),
+        E::Transport(_) => ("GitHubUnavailable", false, ErrorType::Unavailable),
+        E::Unauthorized { .. } | E::Forbidden { .. } => {
+            ("AuthenticationError", true, ErrorType::Authentication)
+        }
+        E::NotFound { .. } | E::Validation { .. } | E::Client { .. } | E::Config(_) => {
+            ("ValidationError", true, ErrorType::Validation)
+        }
+        E::Unexpected(_) => ("GitHubUnexpectedResponse", false, ErrorType::Unexpected),
+    }
 }
 
 /// How long the GitHub client may sleep by itself inside this attempt: a quarter of what is

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use gdt_github_sandbox::SandboxConfig;
 use gdt_tracker::deployments::{
     DeploymentActivities, DeploymentService, DeploymentStatusUpdate, DeploymentWorkflowInput,
-    GitHubDeploymentWorkflow,
+    GitHubDeploymentWorkflow, StartActivities,
 };
 use gdt_tracker::dev_server::DevServerCommand;
 use gdt_tracker::lanes::{LaneActivities, LaneSettings, LaneWorkflow};
@@ -138,16 +138,23 @@ async fn a_live_deployment_counts_once_and_its_replay_counts_nothing() {
     .expect("GitHub client");
 
     let runtime = Runtime::from_current_tokio(Default::default()).expect("runtime");
-    let options = WorkerOptions::new(QUEUE)
-        .register_activities(DeploymentActivities::new(github.clone()))
-        .register_workflow::<GitHubDeploymentWorkflow>()
-        .expect("register")
-        .register_activities(LaneActivities::new(
+    let lanes = || {
+        LaneActivities::new(
             temporal.clone(),
-            github,
+            github.clone(),
             QUEUE.to_owned(),
             LaneSettings::default(),
+        )
+    };
+    let options = WorkerOptions::new(QUEUE)
+        .register_activities(DeploymentActivities::new(github.clone()))
+        .register_activities(StartActivities::new(
+            DeploymentActivities::new(github.clone()),
+            lanes(),
         ))
+        .register_workflow::<GitHubDeploymentWorkflow>()
+        .expect("register")
+        .register_activities(lanes())
         .register_workflow::<LaneWorkflow>()
         .expect("register")
         .build();

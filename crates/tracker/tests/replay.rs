@@ -2,13 +2,15 @@
 //! running when a worker is upgraded goes on from its history, so a change that makes
 //! different decisions for those histories would break it (a nondeterminism error).
 //!
-//! `tests/histories/` holds histories written by the release before the short history
-//! (`PATCH_LEAN`, revision 2): a deployment that reported twice and succeeded, one
-//! superseded and the one superseding it, one marked inactive after its inactivity timeout
-//! (started by the `temporal` CLI, without search attributes), one still running, and a
-//! lane. Exported from a Temporal server where that release ran them with
-//! `GDT_EXPORT_HISTORIES=host:port cargo test -p gdt-tracker --test replay -- --ignored`
-//! (the SDK's own JSON, which is not `temporal workflow show`'s).
+//! `tests/histories/` holds, for each of the two earlier revisions of the deployment workflow
+//! (`old-*`: before the short history; `rev2-*`: revision 2, the short history of
+//! `PATCH_LEAN`), a deployment that reported twice and succeeded, one superseded and the one
+//! superseding it, one marked inactive after its inactivity timeout (started by the `temporal`
+//! CLI, without search attributes or memo), one still running, and a lane. Exported from a
+//! Temporal server where that release ran them with
+//! `GDT_EXPORT_HISTORIES=host:port GDT_EXPORT_PREFIX=rev2- cargo test -p gdt-tracker --test
+//! replay -- --ignored` (the SDK's own JSON, which is not `temporal workflow show`'s; the
+//! prefix picks the files, since both revisions' lanes have the same workflow id).
 
 use gdt_tracker::deployments::GitHubDeploymentWorkflow;
 use gdt_tracker::lanes::LaneWorkflow;
@@ -19,7 +21,7 @@ use temporalio_client::{
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
 
 /// File name and workflow id of each history.
-const HISTORIES: [(&str, &str); 6] = [
+const HISTORIES: [(&str, &str); 12] = [
     ("old-success", "old-success"),
     ("old-superseded", "old-superseded"),
     ("old-superseder", "old-superseder"),
@@ -27,6 +29,15 @@ const HISTORIES: [(&str, &str); 6] = [
     ("old-running", "old-running"),
     (
         "old-lane",
+        "gdt-lane-acme/web##production@github-deployment-tracker",
+    ),
+    ("rev2-success", "rev2-success"),
+    ("rev2-superseded", "rev2-superseded"),
+    ("rev2-superseder", "rev2-superseder"),
+    ("rev2-silent", "rev2-silent"),
+    ("rev2-running", "rev2-running"),
+    (
+        "rev2-lane",
         "gdt-lane-acme/web##production@github-deployment-tracker",
     ),
 ];
@@ -45,7 +56,11 @@ async fn export() {
         .await
         .expect("connect");
     let client = Client::new(connection, ClientOptions::new("default").build()).expect("client");
-    for (name, workflow_id) in HISTORIES {
+    let prefix = std::env::var("GDT_EXPORT_PREFIX").expect("GDT_EXPORT_PREFIX=old- or rev2-");
+    for (name, workflow_id) in HISTORIES
+        .into_iter()
+        .filter(|(name, _)| name.starts_with(&prefix))
+    {
         let json = client
             .get_workflow_handle::<UntypedWorkflow>(workflow_id.to_owned())
             .fetch_history(WorkflowFetchHistoryOptions::default())
@@ -57,7 +72,7 @@ async fn export() {
 }
 
 #[tokio::test]
-async fn histories_of_the_previous_release_replay_unchanged() {
+async fn histories_of_earlier_releases_replay_unchanged() {
     let options = WorkflowReplayerOptions::new()
         .register_workflow::<GitHubDeploymentWorkflow>()
         .expect("register the deployment workflow")

@@ -10,7 +10,9 @@ use anyhow::Context as _;
 use gdt_config::Config;
 use gdt_metrics::labels::Process;
 use gdt_server::health::{Probe, Readiness};
-use gdt_tracker::deployments::{DeploymentActivities, DeploymentService, GitHubDeploymentWorkflow};
+use gdt_tracker::deployments::{
+    fleet, DeploymentActivities, DeploymentService, GitHubDeploymentWorkflow, StartActivities,
+};
 use gdt_tracker::external::{ExternalActivities, ExternalDeploymentWorkflow};
 use gdt_tracker::lanes::{Inactivation, LaneActivities, LaneSettings, LaneWorkflow};
 use gdt_tracker::pr_checks::{
@@ -108,16 +110,26 @@ pub(crate) async fn serve(
     }
     let runtime = Runtime::from_current_tokio(telemetry.runtime_options()?)
         .context("cannot start the Temporal runtime")?;
-    let options = WorkerOptions::new(config.temporal.task_queue.clone())
-        .register_activities(DeploymentActivities::new(github.clone()))
-        .register_workflow::<GitHubDeploymentWorkflow>()
-        .context("cannot register GitHubDeploymentWorkflow")?
-        .register_activities(LaneActivities::new(
+    let lane_activities = || {
+        LaneActivities::new(
             temporal.clone(),
             github.clone(),
             config.temporal.task_queue.clone(),
             lane_settings(config),
+        )
+    };
+    let options = WorkerOptions::new(config.temporal.task_queue.clone())
+        // Says which workflow revision this worker runs, so starts ask for it only once every
+        // worker of the queue does (`deployments::fleet`).
+        .client_identity_override(fleet::worker_identity())
+        .register_activities(DeploymentActivities::new(github.clone()))
+        .register_activities(StartActivities::new(
+            DeploymentActivities::new(github.clone()),
+            lane_activities(),
         ))
+        .register_workflow::<GitHubDeploymentWorkflow>()
+        .context("cannot register GitHubDeploymentWorkflow")?
+        .register_activities(lane_activities())
         .register_workflow::<LaneWorkflow>()
         .context("cannot register LaneWorkflow")?
         // Watchers of deployments created by others share the deployments' task queue.

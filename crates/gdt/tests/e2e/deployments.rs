@@ -322,6 +322,147 @@ async fn a_create_that_github_applied_before_failing_is_not_repeated() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_asks_for_the_revision_every_worker_runs_and_starts_in_one_activity() {
+    use temporalio_client::{WorkflowDescribeOptions, WorkflowFetchHistoryOptions};
+
+    let github = GitHub::start().await;
+    let queue = queue("revision");
+    let env = github.env(&queue);
+    let dir = github.dir.path();
+    let _worker = WorkerProcess::start(&env, dir);
+    // The worker tells Temporal which revision it runs.
+    let mark = format!(
+        "gdt-workflow-revision={}",
+        gdt_tracker::deployments::workflow::REVISION
+    );
+    wait_until(
+        Duration::from_secs(30),
+        "the worker polling with its revision",
+        || {
+            let out = temporal(&["task-queue", "describe", "--task-queue", &queue]);
+            String::from_utf8_lossy(&out.stdout).contains(&mark)
+        },
+    );
+
+    let id = start(&env, dir, "revision-1", &["--status", "running"]);
+    update(&env, dir, &id, &["--status", "success"]);
+    assert_eq!(wait(&env, dir, &id)["final_status"], "success");
+
+    let handle = crate::support::client()
+        .await
+        .get_workflow_handle::<gdt_tracker::deployments::GitHubDeploymentWorkflow>(id.clone());
+    let described = handle
+        .describe(WorkflowDescribeOptions::default())
+        .await
+        .expect("describe");
+    let revision: Option<u32> = described
+        .memo()
+        .get(gdt_tracker::deployments::workflow::REVISION_MEMO_KEY)
+        .expect("memo");
+    assert_eq!(revision, Some(gdt_tracker::deployments::workflow::REVISION));
+    let json = handle
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+        .to_json()
+        .await
+        .expect("history");
+    let history: Value = serde_json::from_slice(&json).expect("history json");
+    let events = history["events"].as_array().expect("events");
+    let attributes = |kind: &str| -> Vec<&Value> {
+        events
+            .iter()
+            .filter_map(|e| e["attributes"].get(kind))
+            .collect()
+    };
+    let activities: Vec<&str> = attributes("ActivityTaskScheduledEventAttributes")
+        .iter()
+        .map(|a| a["activity_type"]["name"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        activities,
+        ["StartGitHubDeployment", "UpdateGitHubDeploymentStatus"],
+        "create, join and the initial status in one activity, then the update"
+    );
+    // No patch was asked: the memo said which revision (a patch costs two events).
+    let markers: Vec<&str> = attributes("MarkerRecordedEventAttributes")
+        .iter()
+        .map(|a| a["marker_name"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(markers, ["core_local_activity"], "only leaving the lane");
+    replay(&id).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_initial_status_that_github_applied_before_failing_is_not_repeated() {
+    // The deployment starts in one activity (create, join the lane, initial status): when
+    // GitHub takes the initial status but answers 502, the whole start is retried, and the
+    // retry must find both the deployment and the status instead of making them again.
+    let github = GitHub::start().await;
+    let env = github.env(&queue("initial-applied"));
+    let dir = github.dir.path();
+    github
+        .fault(
+            json!({"method": "POST", "path": "/repos/*/*/deployments/*/statuses",
+                      "kind": "502_after_apply"}),
+        )
+        .await;
+    let _worker = WorkerProcess::start(&env, dir);
+    let started = gdt_json(
+        &env,
+        dir,
+        &[
+            "track",
+            "start",
+            "--repo",
+            "acme/initial",
+            "--sha",
+            "5e8d1f3",
+            "--environment",
+            "staging",
+            "--workflow-id",
+            "initial-applied-1",
+            "--status",
+            "running",
+        ],
+    );
+    let id = started["workflow_id"].as_str().unwrap().to_owned();
+    update(&env, dir, &id, &["--status", "success"]);
+    let result = wait(&env, dir, &id);
+    assert_eq!(result["final_status"], "success", "{result}");
+    assert_eq!(result["status_updates"], 2, "{result}");
+
+    let all = deployments(&github, "acme/initial").await;
+    assert_eq!(all.len(), 1, "one deployment: {all:#?}");
+    let statuses = github
+        .get(&format!(
+            "/repos/acme/initial/deployments/{}/statuses",
+            all[0]["id"]
+        ))
+        .await;
+    let states: Vec<&str> = statuses
+        .as_array()
+        .expect("statuses")
+        .iter()
+        .rev()
+        .map(|s| s["state"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(states, ["in_progress", "success"], "{statuses:#}");
+    let journal = github.journal().await;
+    let posts = |path_end: &str| {
+        journal
+            .iter()
+            .filter(|e| {
+                e["method"] == "POST"
+                    && e["path"].as_str().is_some_and(|p| {
+                        p.starts_with("/repos/acme/initial/") && p.ends_with(path_end)
+                    })
+            })
+            .count()
+    };
+    assert_eq!(posts("/deployments"), 1, "created once");
+    assert_eq!(posts("/statuses"), 2, "each status posted once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_deployment_loses_nothing_and_duplicates_nothing() {
     let github = GitHub::start().await;
     let env = github.env(&queue("kill"));

@@ -92,7 +92,12 @@ impl DeploymentActivities {
         ctx: ActivityContext,
         input: CreateDeploymentInput,
     ) -> Result<u64, ActivityError> {
-        in_activity_span(&ctx, self.create(&ctx, input)).await
+        in_activity_span(&ctx, async {
+            self.create(&ctx, input)
+                .await
+                .map_err(|e| to_activity_error(&e))
+        })
+        .await
     }
 
     /// Posts one deployment status.
@@ -108,16 +113,22 @@ impl DeploymentActivities {
         ctx: ActivityContext,
         input: UpdateDeploymentStatusInput,
     ) -> Result<u64, ActivityError> {
-        in_activity_span(&ctx, self.post_status(&ctx, input)).await
+        in_activity_span(&ctx, async {
+            self.post_status(&ctx, input)
+                .await
+                .map_err(|e| to_activity_error(&e))
+        })
+        .await
     }
 }
 
 impl DeploymentActivities {
-    async fn create(
+    /// Creates the deployment (a retried attempt looks first; see `create_deployment`).
+    pub(crate) async fn create(
         &self,
         ctx: &ActivityContext,
         input: CreateDeploymentInput,
-    ) -> Result<u64, ActivityError> {
+    ) -> Result<u64, gdt_github::Error> {
         let attempt = ctx.info().attempt;
         let github = self.github.with_max_inline_wait(inline_wait_budget(ctx));
         if attempt > 1 {
@@ -132,8 +143,7 @@ impl DeploymentActivities {
             };
             let existing = github
                 .list_deployments(&input.repo_owner, &input.repo_name, &filter)
-                .await
-                .map_err(|e| to_activity_error(&e))?;
+                .await?;
             if let Some(found) = existing.iter().find(|d| {
                 d.payload.get("workflow_id").and_then(|v| v.as_str())
                     == Some(input.workflow_id.as_str())
@@ -160,8 +170,7 @@ impl DeploymentActivities {
         };
         let deployment = github
             .create_deployment(&input.repo_owner, &input.repo_name, &request)
-            .await
-            .map_err(|e| to_activity_error(&e))?;
+            .await?;
         tracing::info!(
             workflow_id = %input.workflow_id,
             deployment_id = deployment.id,
@@ -172,11 +181,12 @@ impl DeploymentActivities {
         Ok(deployment.id)
     }
 
-    async fn post_status(
+    /// Posts a status (a retried attempt looks first; see `update_status`).
+    pub(crate) async fn post_status(
         &self,
         ctx: &ActivityContext,
         input: UpdateDeploymentStatusInput,
-    ) -> Result<u64, ActivityError> {
+    ) -> Result<u64, gdt_github::Error> {
         let attempt = ctx.info().attempt;
         let github = self.github.with_max_inline_wait(inline_wait_budget(ctx));
         let request = NewDeploymentStatus {
@@ -191,8 +201,7 @@ impl DeploymentActivities {
         if attempt > 1 {
             let statuses = github
                 .list_deployment_statuses(&input.repo_owner, &input.repo_name, input.deployment_id)
-                .await
-                .map_err(|e| to_activity_error(&e))?;
+                .await?;
             // GitHub lists statuses newest first; ids grow with time.
             let landed = statuses
                 .iter()
@@ -221,8 +230,7 @@ impl DeploymentActivities {
                 input.deployment_id,
                 &request,
             )
-            .await
-            .map_err(|e| to_activity_error(&e))?;
+            .await?;
         tracing::info!(
             deployment_id = input.deployment_id,
             state = input.state.as_str(),

@@ -23,6 +23,7 @@ use temporalio_client::{
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use temporalio_common::search_attributes::SearchAttributes;
 
+use super::fleet::FleetRevision;
 use super::model::{
     AckOutcome, DeploymentStateView, DeploymentStatusUpdate, DeploymentWorkflowInput,
     StatusUpdateAck, UpdateRejection,
@@ -40,6 +41,8 @@ pub struct DeploymentService {
     task_queue: String,
     execution_timeout: Duration,
     call_timeout: Duration,
+    /// The workflow revision the queue's workers all run (see [`super::fleet`]).
+    fleet: FleetRevision,
 }
 
 /// What [`DeploymentService::start`] did.
@@ -174,9 +177,11 @@ impl DeploymentService {
         execution_timeout: Duration,
         call_timeout: Duration,
     ) -> Self {
+        let task_queue = task_queue.into();
         Self {
+            fleet: FleetRevision::new(client.clone(), task_queue.clone(), call_timeout),
             client,
-            task_queue: task_queue.into(),
+            task_queue,
             execution_timeout,
             call_timeout,
         }
@@ -215,7 +220,10 @@ impl DeploymentService {
             crate::board::MEMO_KEY,
             crate::board::BoardMemo::at_start(input),
         );
-        memo.insert(workflow::REVISION_MEMO_KEY, workflow::REVISION);
+        // The newest revision every worker of the queue runs; none: the run asks the patches.
+        if let Some(revision) = self.fleet.for_start().await {
+            memo.insert(workflow::REVISION_MEMO_KEY, revision);
+        }
         let options = WorkflowStartOptions::new(self.task_queue.clone(), workflow_id.to_owned())
             .memo(memo)
             .execution_timeout(self.execution_timeout)

@@ -10,7 +10,14 @@
 //!
 //! Behaviour added after histories were recorded in production sits behind `ctx.patched`,
 //! so those histories replay unchanged: [`PATCH_LIMITS`], [`PATCH_STRICT_UPDATES`],
-//! [`PATCH_CONTINUE_AS_NEW`], [`PATCH_BOUNDED_INBOX`], [`PATCH_LIFECYCLE`], [`PATCH_LEAN`].
+//! [`PATCH_CONTINUE_AS_NEW`], [`PATCH_BOUNDED_INBOX`], [`PATCH_LIFECYCLE`], [`PATCH_LEAN`],
+//! [`PATCH_ONE_START`].
+//!
+//! Revisions: which path a run takes is keyed on the start memo's [`REVISION_MEMO_KEY`]
+//! (no event), or for a start without it (the `temporal` CLI) on a patch. Revision 3 (the
+//! current one, [`PATCH_ONE_START`]) starts the deployment in one activity,
+//! `StartGitHubDeployment` (see [`super::start`]): create, join the lane, post the initial
+//! status; revision 2 ([`PATCH_LEAN`]) and earlier make those three calls one by one.
 //!
 //! History kept short (revision 2: [`REVISION`] in the start's memo, or [`PATCH_LEAN`]): the
 //! lane's join and leave are first tried once as local activities (one marker event, in the
@@ -60,6 +67,7 @@ use super::model::{
     StatusUpdateAck, UpdateOutcome, UpdateRejection,
 };
 use super::observe;
+use super::start::{InitialPosted, InitialStatus, StartActivities, StartDeploymentInput};
 use super::status::{go_duration_string, map_status};
 use crate::activity::{failure_message, invalid_input, NON_RETRYABLE_ERROR_TYPES};
 use crate::lanes::activities::{JoinLane, LaneActivities, LeaveLane};
@@ -101,14 +109,21 @@ pub const PATCH_LIFECYCLE: &str = "gdt-lifecycle";
 /// only of runs started without [`REVISION_MEMO_KEY`] (the `temporal` CLI): a patch costs
 /// two events (its marker, and the `TemporalChangeVersion` attribute the SDK upserts).
 pub const PATCH_LEAN: &str = "gdt-lean-history";
+/// Patch: revision 3, the short history and a start in one activity (create, join, initial
+/// status: `StartGitHubDeployment`). Asked only of runs started without
+/// [`REVISION_MEMO_KEY`], before [`PATCH_LEAN`], which revision 2's runs still answer.
+pub const PATCH_ONE_START: &str = "gdt-one-start";
 
 /// The memo key under which `DeploymentService::start` says which revision of this workflow
 /// it starts ([`REVISION`]): set with the start, it costs no event, and a run that finds it
 /// keeps its history short without asking [`PATCH_LEAN`]. Runs started before it existed
 /// have no such key, so they replay as they were recorded.
 pub const REVISION_MEMO_KEY: &str = "gdt-revision";
-/// The revision of this workflow: 2, the short history of [`PATCH_LEAN`].
-pub const REVISION: u32 = 2;
+/// The revision of this workflow: 3, the short history of [`PATCH_LEAN`] and the start in one
+/// activity of [`PATCH_ONE_START`]. Workers must be upgraded before the API servers that
+/// start runs with it: a worker that knows only revision 2 would run such a run as revision
+/// 2, and a newer worker could not replay it.
+pub const REVISION: u32 = 3;
 
 /// The input key under which a run continued as new finds the state of the run before it.
 pub const CONTINUATION_KEY: &str = "continued_from";
@@ -224,9 +239,19 @@ impl GitHubDeploymentWorkflow {
         let input = input.bounded();
         let initial_state = map_status(&input.status).map_err(|e| invalid_input(e.to_string()))?;
         let workflow_id = ctx.workflow_id().to_owned();
-        let lean = continued.as_ref().is_some_and(|c| c.lean)
-            || matches!(ctx.memo().get::<u32>(REVISION_MEMO_KEY), Ok(Some(r)) if r >= REVISION)
-            || ctx.patched(PATCH_LEAN);
+        let revision = if continued.as_ref().is_some_and(|c| c.lean) {
+            // A continued run only tracks: it needs to know it is lean, nothing more.
+            2
+        } else if let Ok(Some(revision)) = ctx.memo().get::<u32>(REVISION_MEMO_KEY) {
+            revision
+        } else if continued.is_none() && ctx.patched(PATCH_ONE_START) {
+            REVISION
+        } else if ctx.patched(PATCH_LEAN) {
+            2
+        } else {
+            1
+        };
+        let lean = revision >= 2;
         ctx.state_mut(|s| {
             s.lean = lean;
         });
@@ -254,6 +279,43 @@ impl GitHubDeploymentWorkflow {
             ctx.upsert_search_attributes(sa::at_start(&input));
         }
 
+        let initial = initial_update(&input);
+        if revision >= 3 {
+            let start = StartDeploymentInput {
+                create: create_input(&input, &workflow_id),
+                lane: lane_key(&input),
+                initial: InitialStatus {
+                    state: initial_state,
+                    log_url: initial.log_url.clone(),
+                    environment_url: initial.environment_url.clone(),
+                    description: initial.description.clone(),
+                },
+            };
+            let received_at = timestamp(ctx.workflow_time());
+            let begun = ctx
+                .execute_activity(StartActivities::start_deployment, start, activity_options())
+                .await;
+            let live = !ctx.is_replaying_history_events();
+            let begun = begun.map_err(|e| not_created(ctx, &input, started, &e))?;
+            observe::started(live);
+            let deployment_id = begun.deployment_id;
+            ctx.state_mut(|s| {
+                s.view.deployment_id = Some(deployment_id);
+                s.ticket = Some(begun.ticket);
+            });
+            let outcome = match begun.initial {
+                InitialPosted::Posted { status_id } => Ok(status_id),
+                InitialPosted::Refused { message } => Err(message),
+            };
+            let pending = Pending {
+                update: initial,
+                state: initial_state,
+                received_at,
+            };
+            record_post(ctx, &pending, outcome);
+            return track(ctx, input, deployment_id, started.map(millis), 0).await;
+        }
+
         let created = ctx
             .execute_activity(
                 DeploymentActivities::create_deployment,
@@ -262,20 +324,7 @@ impl GitHubDeploymentWorkflow {
             )
             .await;
         let live = !ctx.is_replaying_history_events();
-        let deployment_id = created.map_err(|e| {
-            observe::finished(
-                live,
-                observe::CREATE_FAILED,
-                elapsed(started, ctx.workflow_time()),
-            );
-            ApplicationFailure::non_retryable(format!(
-                "could not create the GitHub deployment of {}@{} to {}: {}",
-                input.repository(),
-                input.commit_sha,
-                input.environment,
-                failure_message(&e)
-            ))
-        })?;
+        let deployment_id = created.map_err(|e| not_created(ctx, &input, started, &e))?;
         observe::started(live);
         ctx.state_mut(|s| s.view.deployment_id = Some(deployment_id));
         if lean || ctx.patched(PATCH_LIFECYCLE) {
@@ -297,18 +346,6 @@ impl GitHubDeploymentWorkflow {
             }
         }
 
-        let initial = DeploymentStatusUpdate {
-            status: if input.status.is_empty() {
-                "pending".to_owned()
-            } else {
-                input.status.clone()
-            },
-            log_url: input.log_url.clone(),
-            environment_url: input.environment_url.clone(),
-            description: input.description.clone(),
-            updated_at: None,
-            event_id: None,
-        };
         let received_at = timestamp(ctx.workflow_time());
         post(
             ctx,
@@ -877,6 +914,44 @@ impl<'a> Inactivity<'a> {
     }
 }
 
+/// The initial status, from the start's input (no status: `pending`).
+fn initial_update(input: &DeploymentWorkflowInput) -> DeploymentStatusUpdate {
+    DeploymentStatusUpdate {
+        status: if input.status.is_empty() {
+            "pending".to_owned()
+        } else {
+            input.status.clone()
+        },
+        log_url: input.log_url.clone(),
+        environment_url: input.environment_url.clone(),
+        description: input.description.clone(),
+        updated_at: None,
+        event_id: None,
+    }
+}
+
+/// The failure a workflow ends with when its GitHub deployment could not be created (after
+/// every retry, or refused for good), counted as `create_failed`.
+fn not_created(
+    ctx: &WorkflowContext<GitHubDeploymentWorkflow>,
+    input: &DeploymentWorkflowInput,
+    started: Option<SystemTime>,
+    err: &ActivityExecutionError,
+) -> ApplicationFailure {
+    observe::finished(
+        !ctx.is_replaying_history_events(),
+        observe::CREATE_FAILED,
+        elapsed(started, ctx.workflow_time()),
+    );
+    ApplicationFailure::non_retryable(format!(
+        "could not create the GitHub deployment of {}@{} to {}: {}",
+        input.repository(),
+        input.commit_sha,
+        input.environment,
+        failure_message(err)
+    ))
+}
+
 /// The deployment's lane.
 fn lane_key(input: &DeploymentWorkflowInput) -> LaneKey {
     LaneKey {
@@ -933,7 +1008,6 @@ async fn post(
     deployment_id: u64,
     pending: Pending,
 ) {
-    let lean = ctx.state(|s| s.lean);
     let request = UpdateDeploymentStatusInput {
         repo_owner: input.repo_owner.clone(),
         repo_name: input.repo_name.clone(),
@@ -951,7 +1025,19 @@ async fn post(
             request,
             activity_options(),
         )
-        .await;
+        .await
+        .map_err(|e| failure_message(&e));
+    record_post(ctx, &pending, result);
+}
+
+/// Records what became of a posted status: GitHub took it (its id) or did not after every
+/// retry (the reason), and upserts `GdtState` when the state GitHub holds changed.
+fn record_post(
+    ctx: &WorkflowContext<GitHubDeploymentWorkflow>,
+    pending: &Pending,
+    result: Result<u64, String>,
+) {
+    let lean = ctx.state(|s| s.lean);
     let live = !ctx.is_replaying_history_events();
     match result {
         Ok(status_id) => {
@@ -994,7 +1080,7 @@ async fn post(
                     Some(pending.state),
                     pending.received_at.clone(),
                     UpdateOutcome::Failed,
-                    Some(failure_message(&e)),
+                    Some(e),
                     live,
                 );
             });

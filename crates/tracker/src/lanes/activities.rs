@@ -81,6 +81,32 @@ impl LaneActivities {
         }
     }
 
+    /// Joins the deployment to its lane, as `JoinLane` does (also part of
+    /// `StartGitHubDeployment`). Repeating it changes nothing: the lane applies a deployment's
+    /// start once.
+    pub(crate) async fn enter(&self, input: JoinLane) -> Result<LaneTicket, ActivityError> {
+        let settings = self.settings;
+        if !settings.needs_lane() {
+            return Ok(LaneTicket {
+                lane_id: None,
+                settings,
+            });
+        }
+        let event = LaneEvent::Started {
+            member: super::model::Member {
+                workflow_id: input.workflow_id,
+                deployment_id: input.deployment_id,
+            },
+            supersede: settings.supersede,
+        };
+        self.signal(&input.key, settings.idle_timeout_secs, event)
+            .await?;
+        Ok(LaneTicket {
+            lane_id: Some(input.key.workflow_id(&self.task_queue)),
+            settings,
+        })
+    }
+
     async fn signal(
         &self,
         key: &LaneKey,
@@ -128,29 +154,7 @@ impl LaneActivities {
         ctx: ActivityContext,
         input: JoinLane,
     ) -> Result<LaneTicket, ActivityError> {
-        let settings = self.settings;
-        if !settings.needs_lane() {
-            return Ok(LaneTicket {
-                lane_id: None,
-                settings,
-            });
-        }
-        let event = LaneEvent::Started {
-            member: super::model::Member {
-                workflow_id: input.workflow_id,
-                deployment_id: input.deployment_id,
-            },
-            supersede: settings.supersede,
-        };
-        in_activity_span(
-            &ctx,
-            self.signal(&input.key, settings.idle_timeout_secs, event),
-        )
-        .await?;
-        Ok(LaneTicket {
-            lane_id: Some(input.key.workflow_id(&self.task_queue)),
-            settings,
-        })
+        in_activity_span(&ctx, self.enter(input)).await
     }
 
     /// Tells the lane the deployment ended, and how.
