@@ -406,35 +406,17 @@ async fn an_initial_status_that_github_applied_before_failing_is_not_repeated() 
         )
         .await;
     let _worker = WorkerProcess::start(&env, dir);
-    let started = gdt_json(
-        &env,
-        dir,
-        &[
-            "track",
-            "start",
-            "--repo",
-            "acme/initial",
-            "--sha",
-            "5e8d1f3",
-            "--environment",
-            "staging",
-            "--workflow-id",
-            "initial-applied-1",
-            "--status",
-            "running",
-        ],
-    );
-    let id = started["workflow_id"].as_str().unwrap().to_owned();
+    let id = start(&env, dir, "initial-applied-1", &["--status", "running"]);
     update(&env, dir, &id, &["--status", "success"]);
     let result = wait(&env, dir, &id);
     assert_eq!(result["final_status"], "success", "{result}");
     assert_eq!(result["status_updates"], 2, "{result}");
 
-    let all = deployments(&github, "acme/initial").await;
+    let all = deployments(&github, "acme/api").await;
     assert_eq!(all.len(), 1, "one deployment: {all:#?}");
     let statuses = github
         .get(&format!(
-            "/repos/acme/initial/deployments/{}/statuses",
+            "/repos/acme/api/deployments/{}/statuses",
             all[0]["id"]
         ))
         .await;
@@ -452,9 +434,9 @@ async fn an_initial_status_that_github_applied_before_failing_is_not_repeated() 
             .iter()
             .filter(|e| {
                 e["method"] == "POST"
-                    && e["path"].as_str().is_some_and(|p| {
-                        p.starts_with("/repos/acme/initial/") && p.ends_with(path_end)
-                    })
+                    && e["path"]
+                        .as_str()
+                        .is_some_and(|p| p.starts_with("/repos/acme/api/") && p.ends_with(path_end))
             })
             .count()
     };
