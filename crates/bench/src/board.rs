@@ -271,7 +271,12 @@ pub struct Steady {
     pub lists_per_hour: f64,
     /// Outcomes read per hour: at most one per deployment that ends, at this scale's rate.
     pub outcome_reads_per_hour: f64,
-    /// `lists × list cost + reads × read cost`.
+    /// `board.rebuild_interval` (the default): how often a server reads its whole window
+    /// again, keeping the outcomes it read.
+    pub rebuild_interval_seconds: f64,
+    /// One rebuild: the first look's cost without its outcome reads.
+    pub rebuild_temporal_cpu_seconds: f64,
+    /// `lists × list cost + reads × read cost + rebuilds × rebuild cost`.
     pub looking_temporal_cpu_seconds_per_hour: f64,
     /// What the deployments cost per hour at this scale.
     pub deployments_temporal_cpu_seconds_per_hour: f64,
@@ -284,28 +289,46 @@ pub struct Steady {
     pub cold_over_window_deployments: Option<f64>,
 }
 
+/// How often a board server reads Temporal: `board.refresh_interval` and
+/// `board.rebuild_interval`.
+#[derive(Debug, Clone, Copy)]
+pub struct Intervals {
+    /// Between two refreshes while someone looks.
+    pub refresh: Duration,
+    /// Between two reads of the whole window.
+    pub rebuild: Duration,
+}
+
 impl Steady {
-    /// Prices looking at `refresh` from `units`, with deployments costing
+    /// Prices looking at `intervals` from `units`, with deployments costing
     /// `cpu_per_deployment` each at `deployments_per_30_days`; the warm-up took `warm_cpu`
-    /// over `warm_seconds`.
+    /// over `warm_seconds` and read `cold_outcome_reads` outcomes (a rebuild reads the window
+    /// again but keeps them).
     pub fn of(
         units: &UnitCosts,
-        refresh: Duration,
+        intervals: Intervals,
         (warm_cpu, warm_seconds): (f64, f64),
+        cold_outcome_reads: usize,
         cpu_per_deployment: f64,
         deployments_per_30_days: usize,
     ) -> Steady {
-        let lists_per_hour = 3600.0 / refresh.as_secs_f64().max(1.0);
+        let lists_per_hour = 3600.0 / intervals.refresh.as_secs_f64().max(1.0);
+        let rebuilds_per_hour = 3600.0 / intervals.rebuild.as_secs_f64().max(1.0);
         let outcome_reads_per_hour = deployments_per_30_days as f64 / HOURS_PER_30_DAYS;
-        let looking = lists_per_hour * units.cpu_seconds_per_list
-            + outcome_reads_per_hour * units.cpu_seconds_per_outcome_read;
-        let deployments = cpu_per_deployment * outcome_reads_per_hour;
         let cold = (warm_cpu - units.baseline_cpu_seconds_per_second * warm_seconds).max(0.0);
+        let rebuild =
+            (cold - cold_outcome_reads as f64 * units.cpu_seconds_per_outcome_read).max(0.0);
+        let looking = lists_per_hour * units.cpu_seconds_per_list
+            + outcome_reads_per_hour * units.cpu_seconds_per_outcome_read
+            + rebuilds_per_hour * rebuild;
+        let deployments = cpu_per_deployment * outcome_reads_per_hour;
         let window = cpu_per_deployment * deployments_per_30_days as f64;
         Steady {
-            refresh_interval_seconds: refresh.as_secs_f64(),
+            refresh_interval_seconds: intervals.refresh.as_secs_f64(),
             lists_per_hour: round(lists_per_hour),
             outcome_reads_per_hour: round(outcome_reads_per_hour),
+            rebuild_interval_seconds: intervals.rebuild.as_secs_f64(),
+            rebuild_temporal_cpu_seconds: round(rebuild),
             looking_temporal_cpu_seconds_per_hour: round(looking),
             deployments_temporal_cpu_seconds_per_hour: round(deployments),
             looking_over_deployments: (deployments > 0.0).then(|| round(looking / deployments)),
@@ -430,10 +453,15 @@ pub async fn run(
         .map(|(index, _)| format!("{name}-{index}"))
         .collect();
     let units = unit_costs::measure(&front.client, temporal_pid, &task_queue, &closed).await?;
+    let defaults = gdt_config::Config::default().board;
     let steady = Steady::of(
         &units,
-        gdt_config::Config::default().board.refresh_interval,
+        Intervals {
+            refresh: defaults.refresh_interval,
+            rebuild: defaults.rebuild_interval,
+        },
         (warm.temporal_cpu_seconds, warm.seconds),
+        warm.lanes.len(),
         setup.temporal_cpu_seconds_per_deployment,
         spec.deployments,
     );
@@ -900,18 +928,25 @@ mod tests {
             cpu_seconds_per_outcome_read: 0.003,
         };
         // 10,000 deployments per 30 days: 13.89 an hour, at 0.072 CPU-s each 1 CPU-s/h.
-        let s = Steady::of(&units, Duration::from_secs(60), (12.0, 40.0), 0.072, 10_000);
+        let intervals = Intervals {
+            refresh: Duration::from_secs(60),
+            rebuild: Duration::from_secs(4 * 3600),
+        };
+        let s = Steady::of(&units, intervals, (12.0, 40.0), 2_000, 0.072, 10_000);
         assert_eq!(s.lists_per_hour, 60.0);
         assert_eq!(s.outcome_reads_per_hour, 13.889);
-        // 60 × 0.004 + 13.889 × 0.003 = 0.2817
-        assert_eq!(s.looking_temporal_cpu_seconds_per_hour, 0.282);
-        assert_eq!(s.deployments_temporal_cpu_seconds_per_hour, 1.0);
-        assert_eq!(s.looking_over_deployments, Some(0.282));
         // 12 − 0.05 × 40 = 10 CPU-s once, against 720 for the window's deployments.
         assert_eq!(s.cold_temporal_cpu_seconds, 10.0);
         assert_eq!(s.cold_over_window_deployments, Some(0.0139));
-        let free = Steady::of(&units, Duration::from_secs(60), (1.0, 40.0), 0.0, 0);
+        // A rebuild is the cold read without its 2,000 outcome reads: 10 − 2,000 × 0.003 = 4.
+        assert_eq!(s.rebuild_temporal_cpu_seconds, 4.0);
+        // 60 × 0.004 + 13.889 × 0.003 + 4 / 4 h = 1.2817
+        assert_eq!(s.looking_temporal_cpu_seconds_per_hour, 1.282);
+        assert_eq!(s.deployments_temporal_cpu_seconds_per_hour, 1.0);
+        assert_eq!(s.looking_over_deployments, Some(1.282));
+        let free = Steady::of(&units, intervals, (1.0, 40.0), 2_000, 0.0, 0);
         assert_eq!(free.cold_temporal_cpu_seconds, 0.0, "never below zero");
+        assert_eq!(free.rebuild_temporal_cpu_seconds, 0.0, "never below zero");
         assert_eq!(free.looking_over_deployments, None);
     }
 }

@@ -321,6 +321,29 @@ fn board_rows(t: &mut Table, b: &BoardResult) {
         ),
     );
     t.opt("looking / deployments", v.looking_over_deployments);
+    let s = &b.steady;
+    t.row(
+        "steady looking, priced",
+        format!(
+            "{} CPU-s/h = {} lists x {} ms + {} outcome reads + a rebuild of {} CPU-s every {:.0} h",
+            s.looking_temporal_cpu_seconds_per_hour,
+            s.lists_per_hour,
+            b.unit_costs.cpu_seconds_per_list * 1000.0,
+            s.outcome_reads_per_hour,
+            s.rebuild_temporal_cpu_seconds,
+            s.rebuild_interval_seconds / 3600.0
+        ),
+    );
+    t.opt("steady looking / deployments", s.looking_over_deployments);
+    t.row(
+        "cold read, once per server",
+        format!(
+            "{} CPU-s ({} of the window's deployments)",
+            s.cold_temporal_cpu_seconds,
+            s.cold_over_window_deployments
+                .map_or("-".to_owned(), |r| format!("{r}"))
+        ),
+    );
 }
 
 fn route_rows(t: &mut Table, what: &str, r: &RouteStats) {
