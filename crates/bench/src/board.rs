@@ -274,7 +274,7 @@ pub struct Steady {
     /// `board.rebuild_interval` (the default): how often a server reads its whole window
     /// again, keeping the outcomes it read.
     pub rebuild_interval_seconds: f64,
-    /// One rebuild: the first look's cost without its outcome reads.
+    /// One rebuild: the whole window listed again (measured; the outcomes are kept).
     pub rebuild_temporal_cpu_seconds: f64,
     /// `lists × list cost + reads × read cost + rebuilds × rebuild cost`.
     pub looking_temporal_cpu_seconds_per_hour: f64,
@@ -302,13 +302,11 @@ pub struct Intervals {
 impl Steady {
     /// Prices looking at `intervals` from `units`, with deployments costing
     /// `cpu_per_deployment` each at `deployments_per_30_days`; the warm-up took `warm_cpu`
-    /// over `warm_seconds` and read `cold_outcome_reads` outcomes (a rebuild reads the window
-    /// again but keeps them).
+    /// over `warm_seconds`.
     pub fn of(
         units: &UnitCosts,
         intervals: Intervals,
         (warm_cpu, warm_seconds): (f64, f64),
-        cold_outcome_reads: usize,
         cpu_per_deployment: f64,
         deployments_per_30_days: usize,
     ) -> Steady {
@@ -316,8 +314,7 @@ impl Steady {
         let rebuilds_per_hour = 3600.0 / intervals.rebuild.as_secs_f64().max(1.0);
         let outcome_reads_per_hour = deployments_per_30_days as f64 / HOURS_PER_30_DAYS;
         let cold = (warm_cpu - units.baseline_cpu_seconds_per_second * warm_seconds).max(0.0);
-        let rebuild =
-            (cold - cold_outcome_reads as f64 * units.cpu_seconds_per_outcome_read).max(0.0);
+        let rebuild = units.cpu_seconds_per_rebuild;
         let looking = lists_per_hour * units.cpu_seconds_per_list
             + outcome_reads_per_hour * units.cpu_seconds_per_outcome_read
             + rebuilds_per_hour * rebuild;
@@ -461,7 +458,6 @@ pub async fn run(
             rebuild: defaults.rebuild_interval,
         },
         (warm.temporal_cpu_seconds, warm.seconds),
-        warm.lanes.len(),
         setup.temporal_cpu_seconds_per_deployment,
         spec.deployments,
     );
@@ -926,27 +922,28 @@ mod tests {
             cpu_seconds_per_list: 0.004,
             outcome_reads: 100,
             cpu_seconds_per_outcome_read: 0.003,
+            rebuilds: 3,
+            rows_per_rebuild: 10_000,
+            cpu_seconds_per_rebuild: 4.0,
         };
         // 10,000 deployments per 30 days: 13.89 an hour, at 0.072 CPU-s each 1 CPU-s/h.
         let intervals = Intervals {
             refresh: Duration::from_secs(60),
             rebuild: Duration::from_secs(4 * 3600),
         };
-        let s = Steady::of(&units, intervals, (12.0, 40.0), 2_000, 0.072, 10_000);
+        let s = Steady::of(&units, intervals, (12.0, 40.0), 0.072, 10_000);
         assert_eq!(s.lists_per_hour, 60.0);
         assert_eq!(s.outcome_reads_per_hour, 13.889);
         // 12 − 0.05 × 40 = 10 CPU-s once, against 720 for the window's deployments.
         assert_eq!(s.cold_temporal_cpu_seconds, 10.0);
         assert_eq!(s.cold_over_window_deployments, Some(0.0139));
-        // A rebuild is the cold read without its 2,000 outcome reads: 10 − 2,000 × 0.003 = 4.
         assert_eq!(s.rebuild_temporal_cpu_seconds, 4.0);
         // 60 × 0.004 + 13.889 × 0.003 + 4 / 4 h = 1.2817
         assert_eq!(s.looking_temporal_cpu_seconds_per_hour, 1.282);
         assert_eq!(s.deployments_temporal_cpu_seconds_per_hour, 1.0);
         assert_eq!(s.looking_over_deployments, Some(1.282));
-        let free = Steady::of(&units, intervals, (1.0, 40.0), 2_000, 0.0, 0);
+        let free = Steady::of(&units, intervals, (1.0, 40.0), 0.0, 0);
         assert_eq!(free.cold_temporal_cpu_seconds, 0.0, "never below zero");
-        assert_eq!(free.rebuild_temporal_cpu_seconds, 0.0, "never below zero");
         assert_eq!(free.looking_over_deployments, None);
     }
 }

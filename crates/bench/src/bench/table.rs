@@ -325,11 +325,12 @@ fn board_rows(t: &mut Table, b: &BoardResult) {
     t.row(
         "steady looking, priced",
         format!(
-            "{} CPU-s/h = {} lists x {} ms + {} outcome reads + a rebuild of {} CPU-s every {:.0} h",
+            "{} CPU-s/h = {} lists x {} ms + {} outcome reads + a rebuild ({} rows) of {} CPU-s every {:.0} h",
             s.looking_temporal_cpu_seconds_per_hour,
             s.lists_per_hour,
             b.unit_costs.cpu_seconds_per_list * 1000.0,
             s.outcome_reads_per_hour,
+            b.unit_costs.rows_per_rebuild,
             s.rebuild_temporal_cpu_seconds,
             s.rebuild_interval_seconds / 3600.0
         ),

@@ -1,5 +1,6 @@
 //! What one of the board's reads costs the Temporal server, measured call by call: a
-//! refresh's visibility lists and one close-event read, each repeated back to back, less what
+//! refresh's visibility lists, one close-event read and a rebuild's read of the whole window,
+//! each repeated back to back, less what
 //! the server spends meanwhile on its own (measured just before). A whole phase's CPU cannot
 //! tell a few lists an hour from the dev server's own noise; calls back to back can.
 
@@ -27,6 +28,12 @@ const BASELINE: Duration = Duration::from_secs(10);
 /// How far back a refresh reads closed workflows (the board's visibility lag).
 const REFRESH_LOOKBACK: chrono::Duration = chrono::Duration::minutes(2);
 
+/// Whole-window reads (each thousands of rows: a few are enough).
+const REBUILDS: usize = 3;
+
+/// The window a rebuild reads (`board.history_days`' default).
+const WINDOW: chrono::Duration = chrono::Duration::days(30);
+
 /// The Temporal server's CPU per board read.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct UnitCosts {
@@ -43,6 +50,12 @@ pub struct UnitCosts {
     pub outcome_reads: usize,
     /// CPU seconds per close-event read.
     pub cpu_seconds_per_outcome_read: f64,
+    /// Whole-window reads (a `board.rebuild_interval` rebuild: the same lists over 30 days).
+    pub rebuilds: usize,
+    /// Workflows one rebuild read.
+    pub rows_per_rebuild: usize,
+    /// CPU seconds per rebuild.
+    pub cpu_seconds_per_rebuild: f64,
 }
 
 /// Measures both, on the server of process `temporal_pid`, with deployments of `task_queue`
@@ -81,6 +94,17 @@ pub async fn measure(
     }
     let read_cpu = net(cpu()? - before, began.elapsed());
 
+    let queries = rows_queries(task_queue, Utc::now() - WINDOW);
+    let (began, before) = (Instant::now(), cpu()?);
+    let mut rows_per_rebuild = 0;
+    for _ in 0..REBUILDS {
+        rows_per_rebuild = 0;
+        for query in &queries {
+            rows_per_rebuild += list(client, query).await?;
+        }
+    }
+    let rebuild_cpu = net(cpu()? - before, began.elapsed());
+
     Ok(UnitCosts {
         baseline_cpu_seconds_per_second: round(baseline),
         lists: CALLS,
@@ -88,6 +112,9 @@ pub async fn measure(
         cpu_seconds_per_list: precise(list_cpu / CALLS as f64),
         outcome_reads: reads.len(),
         cpu_seconds_per_outcome_read: precise(read_cpu / reads.len().max(1) as f64),
+        rebuilds: REBUILDS,
+        rows_per_rebuild,
+        cpu_seconds_per_rebuild: precise(rebuild_cpu / REBUILDS as f64),
     })
 }
 
