@@ -244,7 +244,7 @@ async fn a_failed_activity_logs_the_workflow_and_githubs_answer() {
         },
     );
     assert_eq!(line["level"], "ERROR", "{line}");
-    assert_eq!(line["span"]["activity"], "CreateGitHubDeployment", "{line}");
+    assert_eq!(line["span"]["activity"], "StartGitHubDeployment", "{line}");
     let error = line["error"].as_str().unwrap_or_default();
     assert!(error.contains("No ref found for: no-such-branch"), "{line}");
 }
