@@ -78,13 +78,7 @@ pub async fn measure(
 
     let queries = rows_queries(task_queue, Utc::now() - REFRESH_LOOKBACK);
     let (began, before) = (Instant::now(), cpu()?);
-    let mut rows = 0;
-    for _ in 0..CALLS {
-        rows = 0;
-        for query in &queries {
-            rows += list(client, query).await?;
-        }
-    }
+    let rows = passes(client, &queries, CALLS).await?;
     let list_cpu = net(cpu()? - before, began.elapsed());
 
     let reads: Vec<&String> = closed.iter().take(CALLS).collect();
@@ -96,13 +90,7 @@ pub async fn measure(
 
     let queries = rows_queries(task_queue, Utc::now() - WINDOW);
     let (began, before) = (Instant::now(), cpu()?);
-    let mut rows_per_rebuild = 0;
-    for _ in 0..REBUILDS {
-        rows_per_rebuild = 0;
-        for query in &queries {
-            rows_per_rebuild += list(client, query).await?;
-        }
-    }
+    let rows_per_rebuild = passes(client, &queries, REBUILDS).await?;
     let rebuild_cpu = net(cpu()? - before, began.elapsed());
 
     Ok(UnitCosts {
@@ -116,6 +104,19 @@ pub async fn measure(
         rows_per_rebuild,
         cpu_seconds_per_rebuild: precise(rebuild_cpu / REBUILDS as f64),
     })
+}
+
+/// Lists every query `times` over, back to back, as a board read does; the workflows one pass
+/// read.
+async fn passes(client: &Client, queries: &[String], times: usize) -> Result<usize> {
+    let mut rows = 0;
+    for _ in 0..times {
+        rows = 0;
+        for query in queries {
+            rows += list(client, query).await?;
+        }
+    }
+    Ok(rows)
 }
 
 /// Every page of `query`; the number of workflows.
