@@ -47,17 +47,11 @@ pub fn worker_identity() -> String {
 /// The revision every identity runs (the lowest), or `None` when there is none or one does
 /// not say (a worker of a release before revision 3, or not a `gdt worker`).
 pub fn fleet_revision<'a>(identities: impl IntoIterator<Item = &'a str>) -> Option<u32> {
-    identities
+    let revisions: Option<Vec<u32>> = identities
         .into_iter()
-        .map(|identity| {
-            let (_, revision) = identity.rsplit_once(MARK)?;
-            revision.parse::<u32>().ok()
-        })
-        .try_fold(None::<u32>, |lowest, revision| {
-            let revision = revision?;
-            Some(Some(lowest.map_or(revision, |l| l.min(revision))))
-        })
-        .flatten()
+        .map(|identity| identity.rsplit_once(MARK)?.1.parse().ok())
+        .collect();
+    revisions?.into_iter().min()
 }
 
 /// When the pollers were read, and the revision they all run.

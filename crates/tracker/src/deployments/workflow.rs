@@ -120,8 +120,8 @@ pub const PATCH_ONE_START: &str = "gdt-one-start";
 /// have no such key, so they replay as they were recorded.
 pub const REVISION_MEMO_KEY: &str = "gdt-revision";
 /// The revision of this workflow: 3, the short history of [`PATCH_LEAN`] and the start in one
-/// activity of [`PATCH_ONE_START`]. Workers must be upgraded before the API servers that
-/// start runs with it: a worker that knows only revision 2 would run such a run as revision
+/// activity of [`PATCH_ONE_START`]. A start names it only once every worker of the queue runs
+/// it ([`super::fleet`]): a worker that knows only revision 2 would run such a run as revision
 /// 2, and a newer worker could not replay it.
 pub const REVISION: u32 = 3;
 
