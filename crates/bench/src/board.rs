@@ -19,13 +19,14 @@
 //!    `in_progress`, then its `success`), so the board's refreshes have news to read and
 //!    `board − idle` is what looking costs.
 //!
-//! 4. **Unit costs** ([`unit_costs`]): one refresh's visibility list and one close-event read,
-//!    each made 100 times back to back.
+//! 4. **Unit costs** ([`unit_costs`]): a refresh, a refresh of every running deployment, a
+//!    close-event read, a window check and a read of the whole window, each made back to back.
 //!
 //! The verdict compares that cost per hour with what the deployments themselves cost
 //! Temporal per hour at `--board-deployments` per 30 days: measured (`board − idle`, which the
-//! dev server's own noise blurs), and priced from the unit costs ([`Steady`]: the lists of
-//! `board.refresh_interval` and one outcome read per deployment that ends), apart from the
+//! dev server's own noise blurs), and priced from the unit costs ([`Steady`]: the refreshes of
+//! `board.refresh_interval`, one outcome read per deployment that ends and the window checks
+//! of `board.rebuild_interval`), apart from the
 //! one-time cold read of a server's first look (the warm-up, until every lane's deployment in
 //! place shows its outcome).
 
@@ -271,12 +272,16 @@ pub struct Steady {
     pub lists_per_hour: f64,
     /// Outcomes read per hour: at most one per deployment that ends, at this scale's rate.
     pub outcome_reads_per_hour: f64,
-    /// `board.rebuild_interval` (the default): how often a server reads its whole window
-    /// again, keeping the outcomes it read.
+    /// `board.rebuild_interval` (the default): how often a server checks that it holds the
+    /// whole window, by a count of its closed deployments.
     pub rebuild_interval_seconds: f64,
-    /// One rebuild: the whole window listed again (measured; the outcomes are kept).
+    /// One check (measured).
+    pub window_check_temporal_cpu_seconds: f64,
+    /// One read of the whole window, when a check finds a difference (measured; the
+    /// outcomes are kept). Not in the steady state: a check differs only when visibility
+    /// lost a change for longer than two minutes.
     pub rebuild_temporal_cpu_seconds: f64,
-    /// `lists × list cost + reads × read cost + rebuilds × rebuild cost`.
+    /// `lists × list cost + reads × read cost + checks × check cost`.
     pub looking_temporal_cpu_seconds_per_hour: f64,
     /// What the deployments cost per hour at this scale.
     pub deployments_temporal_cpu_seconds_per_hour: f64,
@@ -314,10 +319,9 @@ impl Steady {
         let rebuilds_per_hour = 3600.0 / intervals.rebuild.as_secs_f64().max(1.0);
         let outcome_reads_per_hour = deployments_per_30_days as f64 / HOURS_PER_30_DAYS;
         let cold = (warm_cpu - units.baseline_cpu_seconds_per_second * warm_seconds).max(0.0);
-        let rebuild = units.cpu_seconds_per_rebuild;
         let looking = lists_per_hour * units.cpu_seconds_per_list
             + outcome_reads_per_hour * units.cpu_seconds_per_outcome_read
-            + rebuilds_per_hour * rebuild;
+            + rebuilds_per_hour * units.cpu_seconds_per_window_check;
         let deployments = cpu_per_deployment * outcome_reads_per_hour;
         let window = cpu_per_deployment * deployments_per_30_days as f64;
         Steady {
@@ -325,7 +329,8 @@ impl Steady {
             lists_per_hour: round(lists_per_hour),
             outcome_reads_per_hour: round(outcome_reads_per_hour),
             rebuild_interval_seconds: intervals.rebuild.as_secs_f64(),
-            rebuild_temporal_cpu_seconds: round(rebuild),
+            window_check_temporal_cpu_seconds: units.cpu_seconds_per_window_check,
+            rebuild_temporal_cpu_seconds: round(units.cpu_seconds_per_rebuild),
             looking_temporal_cpu_seconds_per_hour: round(looking),
             deployments_temporal_cpu_seconds_per_hour: round(deployments),
             looking_over_deployments: (deployments > 0.0).then(|| round(looking / deployments)),
@@ -442,7 +447,10 @@ pub async fn run(
     mark("stress", browse::temporal_requests(metrics).await);
     drop(served);
     worker.kill();
-    eprintln!("  unit costs: 100 refresh lists, then 100 close-event reads, back to back");
+    eprintln!(
+        "  unit costs: 100 refreshes, 100 refreshes of every running deployment, 100 close-event \
+         reads, 100 window checks, 3 window reads, back to back"
+    );
     let closed: Vec<String> = planned
         .iter()
         .enumerate()
@@ -920,8 +928,11 @@ mod tests {
             lists: 100,
             rows_per_list: 50,
             cpu_seconds_per_list: 0.004,
+            rows_per_running_list: 50,
+            cpu_seconds_per_running_list: 0.09,
             outcome_reads: 100,
             cpu_seconds_per_outcome_read: 0.003,
+            cpu_seconds_per_window_check: 0.04,
             rebuilds: 3,
             rows_per_rebuild: 10_000,
             cpu_seconds_per_rebuild: 4.0,
@@ -938,10 +949,11 @@ mod tests {
         assert_eq!(s.cold_temporal_cpu_seconds, 10.0);
         assert_eq!(s.cold_over_window_deployments, Some(0.0139));
         assert_eq!(s.rebuild_temporal_cpu_seconds, 4.0);
-        // 60 × 0.004 + 13.889 × 0.003 + 4 / 4 h = 1.2817
-        assert_eq!(s.looking_temporal_cpu_seconds_per_hour, 1.282);
+        assert_eq!(s.window_check_temporal_cpu_seconds, 0.04);
+        // 60 × 0.004 + 13.889 × 0.003 + 0.04 / 4 h = 0.2917
+        assert_eq!(s.looking_temporal_cpu_seconds_per_hour, 0.292);
         assert_eq!(s.deployments_temporal_cpu_seconds_per_hour, 1.0);
-        assert_eq!(s.looking_over_deployments, Some(1.282));
+        assert_eq!(s.looking_over_deployments, Some(0.292));
         let free = Steady::of(&units, intervals, (1.0, 40.0), 0.0, 0);
         assert_eq!(free.cold_temporal_cpu_seconds, 0.0, "never below zero");
         assert_eq!(free.looking_over_deployments, None);

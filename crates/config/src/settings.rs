@@ -305,10 +305,13 @@ section! {
         poll_interval: Duration = Duration::from_secs(5), env "GDT_BOARD_POLL_INTERVAL",
             check required;
         /// How often a server viewed in the last 2 minutes reads what changed from Temporal's
-        /// visibility (two list queries each time; shorter is fresher and costs Temporal more).
+        /// visibility (a list of the deployments changed since and a count of the running
+        /// ones; shorter is fresher and costs Temporal more).
         refresh_interval: Duration = Duration::from_secs(60), env "GDT_BOARD_REFRESH_INTERVAL",
             check required;
-        /// How often a server reads the whole window again, dropping what it holds.
+        /// How often a server checks that it holds the whole window: it counts the window's
+        /// closed deployments and reads the window again only when the count differs (while
+        /// a worker older than revision 4 polls, it reads the window again each time).
         rebuild_interval: Duration = Duration::from_secs(6 * 60 * 60),
             env "GDT_BOARD_REBUILD_INTERVAL", check required;
         /// Days of deployments the board and the delivery metrics look back (at most the

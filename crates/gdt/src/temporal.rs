@@ -105,11 +105,11 @@ pub(crate) async fn ensure_search_attributes(
         }))
         .await
         .map(|r| r.into_inner());
-    let all = gdt_tracker::search_attributes::ALL;
+    let all = gdt_tracker::search_attributes::all();
     let missing: Vec<_> = match &existing {
         Ok(list) => all
             .iter()
-            .filter(|key| !list.custom_attributes.contains_key(key.name()))
+            .filter(|(name, _)| !list.custom_attributes.contains_key(*name))
             .collect(),
         Err(_) => all.iter().collect(),
     };
@@ -118,14 +118,14 @@ pub(crate) async fn ensure_search_attributes(
     }
     let names = missing
         .iter()
-        .map(|key| key.name())
+        .map(|(name, _)| *name)
         .collect::<Vec<_>>()
         .join(", ");
     let request = AddSearchAttributesRequest {
         namespace: namespace.to_owned(),
         search_attributes: missing
             .iter()
-            .map(|key| (key.name().to_owned(), key.indexed_value_type() as i32))
+            .map(|(name, kind)| ((*name).to_owned(), *kind as i32))
             .collect(),
     };
     operator
@@ -139,10 +139,9 @@ pub(crate) async fn ensure_search_attributes(
                 status.message(),
                 missing
                     .iter()
-                    .map(|key| format!(
-                        "temporal operator search-attribute create --namespace {namespace} --name {} --type {}",
-                        key.name(),
-                        gdt_tracker::search_attributes::cli_type(key.indexed_value_type())
+                    .map(|(name, kind)| format!(
+                        "temporal operator search-attribute create --namespace {namespace} --name {name} --type {}",
+                        gdt_tracker::search_attributes::cli_type(*kind)
                     ))
                     .collect::<Vec<_>>()
                     .join(" && ")

@@ -140,8 +140,8 @@ mod tests {
             "server start-dev --ip 127.0.0.1 --port 7233 --ui-port 8233 --log-level error \
              --headless --search-attribute GdtRepository=Keyword --search-attribute \
              GdtEnvironment=Keyword --search-attribute GdtCommitSha=Keyword --search-attribute \
-             GdtState=Keyword --search-attribute GdtService=Keyword --namespace other \
-             --db-filename /tmp/t.db"
+             GdtState=Keyword --search-attribute GdtService=Keyword --search-attribute \
+             GdtUpdatedAt=Datetime --namespace other --db-filename /tmp/t.db"
         );
     }
 

@@ -325,14 +325,28 @@ fn board_rows(t: &mut Table, b: &BoardResult) {
     t.row(
         "steady looking, priced",
         format!(
-            "{} CPU-s/h = {} lists x {} ms + {} outcome reads + a rebuild ({} rows) of {} CPU-s every {:.0} h",
+            "{} CPU-s/h = {} refreshes x {} ms + {} outcome reads + a window check of {} ms every {:.0} h",
             s.looking_temporal_cpu_seconds_per_hour,
             s.lists_per_hour,
             b.unit_costs.cpu_seconds_per_list * 1000.0,
             s.outcome_reads_per_hour,
-            b.unit_costs.rows_per_rebuild,
-            s.rebuild_temporal_cpu_seconds,
+            s.window_check_temporal_cpu_seconds * 1000.0,
             s.rebuild_interval_seconds / 3600.0
+        ),
+    );
+    t.row(
+        "refresh of every running deployment",
+        format!(
+            "{} ms, {} rows (some worker older than revision 4, or the running count differs)",
+            b.unit_costs.cpu_seconds_per_running_list * 1000.0,
+            b.unit_costs.rows_per_running_list
+        ),
+    );
+    t.row(
+        "read of the whole window",
+        format!(
+            "{} CPU-s, {} rows (a server's first look, or a window check that differs)",
+            s.rebuild_temporal_cpu_seconds, b.unit_costs.rows_per_rebuild
         ),
     );
     t.opt("steady looking / deployments", s.looking_over_deployments);

@@ -1,18 +1,21 @@
-//! What one of the board's reads costs the Temporal server, measured call by call: a
-//! refresh's visibility lists, one close-event read and a rebuild's read of the whole window,
-//! each repeated back to back, less what
-//! the server spends meanwhile on its own (measured just before). A whole phase's CPU cannot
+//! What one of the board's reads costs the Temporal server, measured call by call, each
+//! repeated back to back, less what the server spends meanwhile on its own (measured just
+//! before): a refresh (the deployments changed in the last two minutes, and a count of the
+//! running ones), the refresh made while some worker is older or that count disagrees (every
+//! running deployment and those closed in the last two minutes), one close-event read, the
+//! window check of `board.rebuild_interval` (a count of the window's closed deployments) and
+//! a read of the whole window (when that check finds a difference). A whole phase's CPU cannot
 //! tell a few lists an hour from the dev server's own noise; calls back to back can.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures::StreamExt as _;
-use gdt_tracker::board::service::rows_queries;
+use gdt_tracker::board::visibility::{closed_count_query, refresh_queries, rows_queries};
 use serde::Serialize;
 use temporalio_client::{
-    Client, HistoryEventFilterType, UntypedWorkflow, WorkflowFetchHistoryOptions,
-    WorkflowListOptions,
+    Client, HistoryEventFilterType, UntypedWorkflow, WorkflowCountOptions,
+    WorkflowFetchHistoryOptions, WorkflowListOptions,
 };
 
 use crate::error::{Error, Result};
@@ -39,18 +42,28 @@ const WINDOW: chrono::Duration = chrono::Duration::days(30);
 pub struct UnitCosts {
     /// The server's CPU seconds per second while nobody called (subtracted below).
     pub baseline_cpu_seconds_per_second: f64,
-    /// Refreshes read (each two lists: the running workflows, then those closed in the last
-    /// two minutes).
+    /// Refreshes read (each a list of the deployments changed in the last two minutes and a
+    /// count of the running ones).
     pub lists: usize,
     /// Workflows one refresh read.
     pub rows_per_list: usize,
     /// CPU seconds per refresh.
     pub cpu_seconds_per_list: f64,
+    /// Workflows one refresh read while some worker is older than revision 4, or when the
+    /// running count disagrees (two lists: the running deployments, then those closed in the
+    /// last two minutes).
+    pub rows_per_running_list: usize,
+    /// CPU seconds per such refresh.
+    pub cpu_seconds_per_running_list: f64,
     /// Close events read (each a different closed workflow).
     pub outcome_reads: usize,
     /// CPU seconds per close-event read.
     pub cpu_seconds_per_outcome_read: f64,
-    /// Whole-window reads (a `board.rebuild_interval` rebuild: the same lists over 30 days).
+    /// CPU seconds per window check (`board.rebuild_interval`: the closed deployments of 30
+    /// days counted).
+    pub cpu_seconds_per_window_check: f64,
+    /// Whole-window reads (when a window check differs, and a server's first read: the
+    /// running deployments and those closed in 30 days).
     pub rebuilds: usize,
     /// Workflows one rebuild read.
     pub rows_per_rebuild: usize,
@@ -76,10 +89,20 @@ pub async fn measure(
     let baseline = (cpu()? - before) / BASELINE.as_secs_f64();
     let net = |spent: f64, took: Duration| (spent - baseline * took.as_secs_f64()).max(0.0);
 
-    let queries = rows_queries(task_queue, Utc::now() - REFRESH_LOOKBACK);
+    let since = Utc::now() - REFRESH_LOOKBACK;
+    let refresh = refresh_queries(task_queue, since);
     let (began, before) = (Instant::now(), cpu()?);
-    let rows = passes(client, &queries, CALLS).await?;
+    let mut rows = 0;
+    for _ in 0..CALLS {
+        rows = list(client, &refresh.changed).await?;
+        count(client, &refresh.running).await?;
+    }
     let list_cpu = net(cpu()? - before, began.elapsed());
+
+    let queries = rows_queries(task_queue, since);
+    let (began, before) = (Instant::now(), cpu()?);
+    let running_rows = passes(client, &queries, CALLS).await?;
+    let running_cpu = net(cpu()? - before, began.elapsed());
 
     let reads: Vec<&String> = closed.iter().take(CALLS).collect();
     let (began, before) = (Instant::now(), cpu()?);
@@ -87,6 +110,13 @@ pub async fn measure(
         close_event(client, id).await?;
     }
     let read_cpu = net(cpu()? - before, began.elapsed());
+
+    let check = closed_count_query(task_queue, Utc::now() - WINDOW);
+    let (began, before) = (Instant::now(), cpu()?);
+    for _ in 0..CALLS {
+        count(client, &check).await?;
+    }
+    let check_cpu = net(cpu()? - before, began.elapsed());
 
     let queries = rows_queries(task_queue, Utc::now() - WINDOW);
     let (began, before) = (Instant::now(), cpu()?);
@@ -98,8 +128,11 @@ pub async fn measure(
         lists: CALLS,
         rows_per_list: rows,
         cpu_seconds_per_list: precise(list_cpu / CALLS as f64),
+        rows_per_running_list: running_rows,
+        cpu_seconds_per_running_list: precise(running_cpu / CALLS as f64),
         outcome_reads: reads.len(),
         cpu_seconds_per_outcome_read: precise(read_cpu / reads.len().max(1) as f64),
+        cpu_seconds_per_window_check: precise(check_cpu / CALLS as f64),
         rebuilds: REBUILDS,
         rows_per_rebuild,
         cpu_seconds_per_rebuild: precise(rebuild_cpu / REBUILDS as f64),
@@ -128,6 +161,15 @@ async fn list(client: &Client, query: &str) -> Result<usize> {
         n += 1;
     }
     Ok(n)
+}
+
+/// How many workflows `query` matches.
+async fn count(client: &Client, query: &str) -> Result<usize> {
+    let counted = client
+        .count_workflows(query.to_owned(), WorkflowCountOptions::default())
+        .await
+        .map_err(|e| Error::Temporal(format!("counting the board's rows: {e}")))?;
+    Ok(counted.count())
 }
 
 /// The close event of `workflow_id`, as the board reads an outcome.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{Api, Harness, API_TOKEN};
+use crate::support::{temporal, Api, Harness, ServerProcess, API_TOKEN};
 
 const SHA: &str = "b0a4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2";
 
@@ -247,6 +247,39 @@ async fn the_board_shows_what_is_deployed_where_its_history_and_the_delivery_met
             .is_some_and(|l| l["current"]["workflow_id"] == "shop-staging-1")
     })
     .await;
+    // The worker runs revision 4, so refreshes read what changed (`GdtUpdatedAt`) and count
+    // the running deployments instead of listing them all.
+    let counts = temporal_requests(&server, "CountWorkflowExecutions").await;
+    assert!(counts > 0.0, "no refresh counted the running deployments");
+
+    // A deployment terminated by hand changes no state: the running count finds it closed.
+    deploy(
+        &api,
+        "shop-qa-1",
+        "shop",
+        "qa",
+        json!({"status": "in_progress"}),
+    )
+    .await;
+    poll(&api, path, "qa running", |v| {
+        lane(v, "shop", None, "qa").is_some_and(|l| l["latest"]["workflow_status"] == "running")
+    })
+    .await;
+    let terminated = temporal(&[
+        "workflow",
+        "terminate",
+        "--workflow-id",
+        "shop-qa-1",
+        "--reason",
+        "board test",
+    ]);
+    assert!(terminated.status.success(), "{terminated:?}");
+    poll(&api, path, "qa terminated", |v| {
+        lane(v, "shop", None, "qa").is_some_and(|l| {
+            l["latest"]["workflow_status"] == "terminated" && l["latest"]["state"] == "unknown"
+        })
+    })
+    .await;
 
     // Conditional reads: the same answer again is 304.
     let url = format!("{}{path}", api.base);
@@ -286,4 +319,19 @@ async fn the_board_shows_what_is_deployed_where_its_history_and_the_delivery_met
         .await
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// `temporal_request_total` of `operation` on `gdt serve`'s metrics.
+async fn temporal_requests(server: &ServerProcess, operation: &str) -> f64 {
+    let text = reqwest::get(format!("{}/metrics", server.metrics))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("temporal_request_total{"))
+        .filter(|l| l.contains(&format!("operation=\"{operation}\"")))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
 }

@@ -7,11 +7,14 @@
 //! - [`dora`]: the four delivery metrics over a window, pure.
 //! - [`service`]: [`BoardService`], which keeps a snapshot of the window per API server,
 //!   refreshed from visibility while someone looks.
+//! - [`visibility`]: the visibility queries, a listed workflow as a row, and merging what
+//!   changed into the snapshot, pure.
 
 pub mod build;
 pub mod dora;
 pub mod model;
 pub mod service;
+pub mod visibility;
 
 pub use model::{BoardFilter, BoardMemo, MEMO_KEY};
 pub use service::BoardService;

@@ -6,9 +6,16 @@
 //!   `board.history_days`); later requests are answered from the snapshot, and one that finds
 //!   it older than `board.refresh_interval` starts a refresh in the background and is answered
 //!   at once. A server nobody looks at asks Temporal nothing.
-//! - **A refresh reads what changed**: the running workflows and those closed since the last
-//!   read, minus two minutes (visibility is written asynchronously), merged by run id. Every
-//!   `board.rebuild_interval` the whole window is read again.
+//! - **A refresh reads what changed** since the last read, minus two minutes (visibility is
+//!   written asynchronously). Once every worker of the queue runs revision 4 of the workflow
+//!   (their identities say so, [`FleetRevision`]), each state change sets `GdtUpdatedAt`: a
+//!   refresh lists the deployments with `GdtUpdatedAt` since then and counts the running ones.
+//!   When the count disagrees with the snapshot (a deployment terminated, timed out, or
+//!   started by an older client without the attribute), or before every worker runs revision
+//!   4, it lists every running deployment and those closed since then instead.
+//! - **Every `board.rebuild_interval`** the snapshot is checked: with revision 4, the closed
+//!   deployments of the window are counted, and the window is read again only when the count
+//!   differs; before it, the window is read again.
 //! - **Outcomes** (the GitHub deployment id, the last links) come from the result of a closed
 //!   run, read once from its close event and then kept: for each lane's deployment in place, in
 //!   batches of [`OUTCOMES_PER_BATCH`] (the snapshot published after each) until all are read,
@@ -17,28 +24,26 @@
 //! - **A failed read keeps the last snapshot**, answered with `stale: true`.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use temporalio_client::{
     Client, HistoryEventFilterType, NamespacedClient as _, RpcOptions, UntypedWorkflow,
-    WorkflowExecutionStatus, WorkflowFetchHistoryOptions, WorkflowListOptions,
+    WorkflowCountOptions, WorkflowFetchHistoryOptions, WorkflowListOptions,
 };
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use temporalio_common::protos::temporal::api::workflowservice::v1::DescribeNamespaceRequest;
 use url::Url;
 
 use super::build::{self, Board};
-use super::model::{
-    BoardFilter, BoardMemo, DoraView, EnvironmentsView, HistoryView, Outcome, Row, MEMO_KEY,
-};
+use super::model::{BoardFilter, DoraView, EnvironmentsView, HistoryView, Outcome, Row};
+use super::visibility::{self, closed_count_query, refresh_queries, row_of, rows_queries};
+use crate::deployments::fleet::FleetRevision;
 use crate::deployments::model::DeploymentWorkflowResult;
-use crate::deployments::service::{quote, status_word};
-use crate::deployments::WORKFLOW_TYPE;
-use crate::search_attributes as sa;
 use crate::service::{from_client_error, rpc_options, ServiceError};
 
 /// Outcomes read between two publications of the snapshot: a cold start shows them batch by
@@ -48,6 +53,9 @@ pub const OUTCOMES_PER_BATCH: usize = 200;
 const OUTCOME_CONCURRENCY: usize = 8;
 /// How far back a refresh looks before the last read, for visibility's own delay.
 const VISIBILITY_LAG: Duration = Duration::from_secs(120);
+/// The revision of the deployment workflow from which every state change sets
+/// `GdtUpdatedAt` (`crate::deployments::workflow::REVISION`).
+const STAMPED_REVISION: u32 = 4;
 
 /// How the board reads and keeps its window.
 #[derive(Debug, Clone)]
@@ -77,6 +85,8 @@ pub struct BoardService {
 struct Inner {
     client: Client,
     settings: BoardSettings,
+    /// Whether every worker sets `GdtUpdatedAt`.
+    fleet: FleetRevision,
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     /// Held by the one refresh running.
     refreshing: tokio::sync::Mutex<()>,
@@ -123,7 +133,7 @@ pub struct Snapshot {
     pub board: Board,
     /// When the read started: the answers' `as_of`.
     pub read_at: DateTime<Utc>,
-    /// When the whole window was last read.
+    /// When the whole window was last read, or found complete by a count.
     full_at: DateTime<Utc>,
     /// The last refresh failed; this is the read before it.
     pub stale: bool,
@@ -132,10 +142,16 @@ pub struct Snapshot {
 impl BoardService {
     /// A board reading through `client`.
     pub fn new(client: Client, settings: BoardSettings) -> Self {
+        let fleet = FleetRevision::new(
+            client.clone(),
+            settings.task_queue.clone(),
+            settings.call_timeout,
+        );
         Self {
             inner: Arc::new(Inner {
                 client,
                 settings,
+                fleet,
                 snapshot: RwLock::new(None),
                 refreshing: tokio::sync::Mutex::new(()),
                 outcomes: Mutex::new(HashMap::new()),
@@ -319,24 +335,13 @@ impl BoardService {
             return Ok(());
         };
         let previous = self.current();
-        let previous_full_at = previous.as_ref().map(|p| p.full_at);
         let now = Utc::now();
-        let settings = &self.inner.settings;
-        let window_start = now - chrono::Duration::days(i64::from(settings.history_days));
-        let full = previous.as_ref().is_none_or(|p| {
-            (now - p.full_at).to_std().unwrap_or_default() >= settings.rebuild_interval
-        });
-        if full {
-            self.read_retention().await;
-        }
-        let since = match &previous {
-            Some(p) if !full => {
-                p.read_at - chrono::Duration::from_std(VISIBILITY_LAG).unwrap_or_default()
-            }
-            _ => window_start,
+        let read = match previous.as_ref() {
+            Some(p) => self.read_after(p, now).await,
+            None => self.read_window(now).await,
         };
-        let fetched = match self.read_rows(since).await {
-            Ok(rows) => rows,
+        let (rows, full_at) = match read {
+            Ok(read) => read,
             Err(e) => {
                 if let Some(p) = previous {
                     self.publish(Snapshot {
@@ -348,24 +353,6 @@ impl BoardService {
                 }
                 return Err(e);
             }
-        };
-        let mut rows = fetched;
-        if let Some(p) = previous.filter(|_| !full) {
-            let fresh: HashSet<&str> = rows.iter().map(|r| r.run_id.as_str()).collect();
-            let kept: Vec<Row> = p
-                .board
-                .rows()
-                .iter()
-                .filter(|r| !r.running() && !fresh.contains(r.run_id.as_str()))
-                .filter(|r| r.closed_at.is_some_and(|c| c >= window_start))
-                .cloned()
-                .collect();
-            rows.extend(kept);
-        }
-        let full_at = if full {
-            now
-        } else {
-            previous_full_at.unwrap_or(now)
         };
         self.prune_outcomes(&rows);
         let board = Board::new(self.with_outcomes(rows.clone()));
@@ -392,6 +379,108 @@ impl BoardService {
             }
         }
         Ok(())
+    }
+
+    /// The first day of the window at `now`.
+    fn window_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::days(i64::from(self.inner.settings.history_days))
+    }
+
+    /// The whole window: every running deployment and those closed within it.
+    async fn read_window(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Row>, DateTime<Utc>), ServiceError> {
+        self.read_retention().await;
+        Ok((self.read_rows(self.window_start(now)).await?, now))
+    }
+
+    /// The rows after `previous`: what changed, the window again when it is due and cannot
+    /// be checked more cheaply; and when the window was last known complete.
+    async fn read_after(
+        &self,
+        previous: &Snapshot,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Row>, DateTime<Utc>), ServiceError> {
+        let settings = &self.inner.settings;
+        let since =
+            previous.read_at - chrono::Duration::from_std(VISIBILITY_LAG).unwrap_or_default();
+        let check_due =
+            (now - previous.full_at).to_std().unwrap_or_default() >= settings.rebuild_interval;
+        let every_worker_stamps = self
+            .inner
+            .fleet
+            .revision()
+            .await
+            .is_some_and(|revision| revision >= STAMPED_REVISION);
+        if !every_worker_stamps {
+            if check_due {
+                return self.read_window(now).await;
+            }
+            let rows = self.read_since(previous.board.rows(), since, now).await?;
+            return Ok((rows, previous.full_at));
+        }
+        let queries = refresh_queries(&settings.task_queue, since);
+        let changed = self.bounded(self.list_rows(queries.changed)).await??;
+        let mut rows =
+            visibility::merge_changed(previous.board.rows(), changed, self.window_start(now));
+        let running = self.count(queries.running).await?;
+        if running != visibility::counts(&rows, now).0 {
+            tracing::debug!(
+                running,
+                "the board's running deployments differ from Temporal's; reading them all"
+            );
+            rows = self.read_since(&rows, since, now).await?;
+        }
+        if !check_due {
+            return Ok((rows, previous.full_at));
+        }
+        self.read_retention().await;
+        let check_start = now - chrono::Duration::days(i64::from(self.checked_days()));
+        let closed = self
+            .count(closed_count_query(&settings.task_queue, check_start))
+            .await?;
+        if closed == visibility::counts(&rows, check_start).1 {
+            Ok((rows, now))
+        } else {
+            tracing::info!(
+                closed,
+                "the board's window differs from Temporal's; reading it again"
+            );
+            self.read_window(now).await
+        }
+    }
+
+    /// Days the window check counts: the coverage, less the day in which the namespace may
+    /// be deleting what its retention let go.
+    fn checked_days(&self) -> u32 {
+        let coverage = self.coverage_days();
+        if coverage < self.inner.settings.history_days {
+            coverage.saturating_sub(1).max(1)
+        } else {
+            coverage
+        }
+    }
+
+    /// Every running deployment and those closed since `since`, with the closed rows of
+    /// `rows` still in the window.
+    async fn read_since(
+        &self,
+        rows: &[Row],
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Row>, ServiceError> {
+        let window_start = self.window_start(now);
+        let mut fetched = self.read_rows(since).await?;
+        let fresh: HashSet<&str> = fetched.iter().map(|r| r.run_id.as_str()).collect();
+        let kept: Vec<Row> = rows
+            .iter()
+            .filter(|r| !r.running() && !fresh.contains(r.run_id.as_str()))
+            .filter(|r| r.closed_at.is_some_and(|c| c >= window_start))
+            .cloned()
+            .collect();
+        fetched.extend(kept);
+        Ok(fetched)
     }
 
     /// Learns how long the namespace keeps closed workflows; a failure leaves what was known
@@ -467,6 +556,29 @@ impl BoardService {
             }
         }
         Ok(rows)
+    }
+
+    /// How many workflows `query` matches.
+    async fn count(&self, query: String) -> Result<usize, ServiceError> {
+        let options = WorkflowCountOptions::builder()
+            .rpc_options(self.rpc_options())
+            .build();
+        let counted = self
+            .bounded(self.inner.client.count_workflows(query, options))
+            .await?
+            .map_err(|e| from_client_error(&e))?;
+        Ok(counted.count())
+    }
+
+    /// `read` within the call timeout.
+    async fn bounded<T>(&self, read: impl Future<Output = T>) -> Result<T, ServiceError> {
+        let limit = self.inner.settings.call_timeout;
+        tokio::time::timeout(limit, read).await.map_err(|_| {
+            ServiceError::Unavailable(format!(
+                "Temporal's visibility did not answer the board within {limit:?}; check that \
+                 Temporal is reachable"
+            ))
+        })
     }
 
     fn lacks_outcome(&self, row: &Row) -> bool {
@@ -561,46 +673,4 @@ impl BoardService {
     fn rpc_options(&self) -> RpcOptions {
         rpc_options(self.inner.settings.call_timeout)
     }
-}
-
-/// A listed workflow as a board row; `None` for a run that continued as new (its successor
-/// is listed) or one without the deployment's search attributes.
-/// The visibility queries of a read, in order: the deployment workflows of `task_queue`
-/// running, then those closed since `since` (the whole window on a full read, the last read
-/// on a refresh). Two plain filters (status; close time) rather than one `OR` of them, which
-/// a store can less easily answer from its indexes. On the dev server's SQLite visibility
-/// both forms cost the same, about 88 ms of its CPU per refresh with 10,000 deployments in
-/// the namespace (`make bench`'s board scenario, `unit_costs`).
-pub fn rows_queries(task_queue: &str, since: DateTime<Utc>) -> [String; 2] {
-    let base = format!(
-        "WorkflowType = {} AND TaskQueue = {}",
-        quote(WORKFLOW_TYPE),
-        quote(task_queue)
-    );
-    [
-        format!("{base} AND ExecutionStatus = 'Running'"),
-        format!("{base} AND CloseTime >= {}", quote(&build::rfc3339(since))),
-    ]
-}
-
-fn row_of(execution: &temporalio_client::WorkflowExecution) -> Option<Row> {
-    if execution.status() == WorkflowExecutionStatus::ContinuedAsNew {
-        return None;
-    }
-    let attrs = execution.search_attributes();
-    let utc = |t: SystemTime| DateTime::<Utc>::from(t);
-    Some(Row {
-        workflow_id: execution.id().to_owned(),
-        run_id: execution.run_id().to_owned(),
-        workflow_status: status_word(execution.status()),
-        started_at: utc(execution.start_time()?),
-        closed_at: execution.close_time().map(utc),
-        repository: attrs.get(&sa::REPOSITORY)?,
-        environment: attrs.get(&sa::ENVIRONMENT)?,
-        service: attrs.get(&sa::SERVICE).filter(|s: &String| !s.is_empty()),
-        commit_sha: attrs.get(&sa::COMMIT_SHA).unwrap_or_default(),
-        state: attrs.get(&sa::STATE).unwrap_or_default(),
-        memo: execution.memo().get::<BoardMemo>(MEMO_KEY).ok().flatten(),
-        outcome: None,
-    })
 }

@@ -11,6 +11,9 @@
 //! older release, no worker polling, Temporal not answering) the start sets no revision, and
 //! the run asks the patches, which any mix of workers replays correctly.
 //!
+//! The board asks too: from revision 4 every state change sets `GdtUpdatedAt`, so once every
+//! worker runs it the board can read only the deployments that changed.
+//!
 //! [`REVISION_MEMO_KEY`]: super::workflow::REVISION_MEMO_KEY
 
 use std::sync::{Arc, Mutex};
@@ -79,8 +82,9 @@ impl FleetRevision {
         }
     }
 
-    /// The revision to put in a start's memo: this release's at most, `None` for none.
-    pub async fn for_start(&self) -> Option<u32> {
+    /// The revision every worker of the queue runs, this release's at most; `None` for none.
+    /// A start puts it in its memo; the board reads only what changed from revision 4.
+    pub async fn revision(&self) -> Option<u32> {
         let cached = *self.known.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, revision)) = cached {
             let fresh_for = if revision.is_some() {

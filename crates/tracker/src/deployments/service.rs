@@ -213,7 +213,7 @@ impl DeploymentService {
             .map_err(|e| ServiceError::InvalidInput(e.to_string()))?;
         validate_workflow_id(workflow_id)?;
         let input = &input.clone().bounded();
-        let attributes = SearchAttributes::new(sa::at_start(input));
+        let attributes = SearchAttributes::new(sa::at_start(input, SystemTime::now()));
         // What the board shows and visibility does not index, set with the start: no event.
         let mut memo = temporalio_common::MemoValues::new();
         memo.insert(
@@ -221,7 +221,7 @@ impl DeploymentService {
             crate::board::BoardMemo::at_start(input),
         );
         // The newest revision every worker of the queue runs; none: the run asks the patches.
-        if let Some(revision) = self.fleet.for_start().await {
+        if let Some(revision) = self.fleet.revision().await {
             memo.insert(workflow::REVISION_MEMO_KEY, revision);
         }
         let options = WorkflowStartOptions::new(self.task_queue.clone(), workflow_id.to_owned())

@@ -14,10 +14,12 @@
 //! [`PATCH_ONE_START`].
 //!
 //! Revisions: which path a run takes is keyed on the start memo's [`REVISION_MEMO_KEY`]
-//! (no event), or for a start without it (the `temporal` CLI) on a patch. Revision 3 (the
-//! current one, [`PATCH_ONE_START`]) starts the deployment in one activity,
-//! `StartGitHubDeployment` (see [`super::start`]): create, join the lane, post the initial
-//! status; revision 2 ([`PATCH_LEAN`]) and earlier make those three calls one by one.
+//! (no event), or for a start without it (the `temporal` CLI) on a patch. Revision 3
+//! ([`PATCH_ONE_START`]) starts the deployment in one activity, `StartGitHubDeployment` (see
+//! [`super::start`]): create, join the lane, post the initial status; revision 2
+//! ([`PATCH_LEAN`]) and earlier make those three calls one by one. Revision 4 (the current
+//! one) is revision 3 whose workers set `GdtUpdatedAt` with every `GdtState`; this code sets it
+//! in every run, whatever its revision.
 //!
 //! History kept short (revision 2: [`REVISION`] in the start's memo, or [`PATCH_LEAN`]): the
 //! lane's join and leave are first tried once as local activities (one marker event, in the
@@ -119,11 +121,14 @@ pub const PATCH_ONE_START: &str = "gdt-one-start";
 /// keeps its history short without asking [`PATCH_LEAN`]. Runs started before it existed
 /// have no such key, so they replay as they were recorded.
 pub const REVISION_MEMO_KEY: &str = "gdt-revision";
-/// The revision of this workflow: 3, the short history of [`PATCH_LEAN`] and the start in one
-/// activity of [`PATCH_ONE_START`]. A start names it only once every worker of the queue runs
-/// it ([`super::fleet`]): a worker that knows only revision 2 would run such a run as revision
-/// 2, and a newer worker could not replay it.
-pub const REVISION: u32 = 3;
+/// The revision of this workflow: 4. Revision 3 is the short history of [`PATCH_LEAN`] and
+/// the start in one activity of [`PATCH_ONE_START`]; revision 4 runs the same commands, and
+/// each state upsert also sets `GdtUpdatedAt` (an attribute's value is not part of what a
+/// replay compares, so any revision's runs replay on this code). A start names it only once
+/// every worker of the queue runs it ([`super::fleet`]): a worker that knows only revision 2
+/// would run such a run as revision 2, and a newer worker could not replay it. The board reads
+/// only what changed once every worker runs revision 4 (`crate::board::service`).
+pub const REVISION: u32 = 4;
 
 /// The input key under which a run continued as new finds the state of the run before it.
 pub const CONTINUATION_KEY: &str = "continued_from";
@@ -276,7 +281,7 @@ impl GitHubDeploymentWorkflow {
         // The start call sets them (`DeploymentService`); a client that did not (the
         // `temporal` CLI) gets them from the workflow.
         if !lean || !sa::started_with(&ctx.search_attributes(), &input) {
-            ctx.upsert_search_attributes(sa::at_start(&input));
+            ctx.upsert_search_attributes(sa::at_start(&input, workflow_now(ctx)));
         }
 
         let initial = initial_update(&input);
@@ -1063,9 +1068,7 @@ fn record_post(
                 changed
             });
             if changed || !lean {
-                ctx.upsert_search_attributes([
-                    sa::STATE.value_set(pending.state.as_str().to_owned())
-                ]);
+                ctx.upsert_search_attributes(sa::state_changed(pending.state, workflow_now(ctx)));
             }
         }
         Err(e) => {
@@ -1224,6 +1227,12 @@ fn elapsed(from: Option<SystemTime>, to: Option<SystemTime>) -> Duration {
 fn millis(t: SystemTime) -> u64 {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The workflow's time, for `GdtUpdatedAt` (the epoch when the SDK has none, which it always
+/// has once a task runs).
+fn workflow_now(ctx: &WorkflowContext<GitHubDeploymentWorkflow>) -> SystemTime {
+    ctx.workflow_time().unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 fn timestamp(t: Option<SystemTime>) -> String {
