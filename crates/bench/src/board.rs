@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures::StreamExt as _;
+use gdt_tracker::board::service::RUNNING_COUNT_EVERY;
 use gdt_tracker::deployments::{
     DeploymentService, DeploymentStatusUpdate, DeploymentWorkflowInput,
 };
@@ -281,7 +282,8 @@ pub struct Steady {
     /// outcomes are kept). Not in the steady state: a check differs only when visibility
     /// lost a change for longer than two minutes.
     pub rebuild_temporal_cpu_seconds: f64,
-    /// `lists × list cost + reads × read cost + checks × check cost`.
+    /// `lists × list cost + lists / RUNNING_COUNT_EVERY × count cost + reads × read cost +
+    /// checks × check cost`.
     pub looking_temporal_cpu_seconds_per_hour: f64,
     /// What the deployments cost per hour at this scale.
     pub deployments_temporal_cpu_seconds_per_hour: f64,
@@ -320,6 +322,7 @@ impl Steady {
         let outcome_reads_per_hour = deployments_per_30_days as f64 / HOURS_PER_30_DAYS;
         let cold = (warm_cpu - units.baseline_cpu_seconds_per_second * warm_seconds).max(0.0);
         let looking = lists_per_hour * units.cpu_seconds_per_list
+            + lists_per_hour / f64::from(RUNNING_COUNT_EVERY) * units.cpu_seconds_per_running_count
             + outcome_reads_per_hour * units.cpu_seconds_per_outcome_read
             + rebuilds_per_hour * units.cpu_seconds_per_window_check;
         let deployments = cpu_per_deployment * outcome_reads_per_hour;
@@ -928,6 +931,8 @@ mod tests {
             lists: 100,
             rows_per_list: 50,
             cpu_seconds_per_list: 0.004,
+            cpu_seconds_per_empty_list: 0.003,
+            cpu_seconds_per_running_count: 0.005,
             rows_per_running_list: 50,
             cpu_seconds_per_running_list: 0.09,
             outcome_reads: 100,
@@ -950,10 +955,10 @@ mod tests {
         assert_eq!(s.cold_over_window_deployments, Some(0.0139));
         assert_eq!(s.rebuild_temporal_cpu_seconds, 4.0);
         assert_eq!(s.window_check_temporal_cpu_seconds, 0.04);
-        // 60 × 0.004 + 13.889 × 0.003 + 0.04 / 4 h = 0.2917
-        assert_eq!(s.looking_temporal_cpu_seconds_per_hour, 0.292);
+        // 60 × 0.004 + 60 / 5 × 0.005 + 13.889 × 0.003 + 0.04 / 4 h = 0.3517
+        assert_eq!(s.looking_temporal_cpu_seconds_per_hour, 0.352);
         assert_eq!(s.deployments_temporal_cpu_seconds_per_hour, 1.0);
-        assert_eq!(s.looking_over_deployments, Some(0.292));
+        assert_eq!(s.looking_over_deployments, Some(0.352));
         let free = Steady::of(&units, intervals, (1.0, 40.0), 0.0, 0);
         assert_eq!(free.cold_temporal_cpu_seconds, 0.0, "never below zero");
         assert_eq!(free.looking_over_deployments, None);

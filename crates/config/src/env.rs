@@ -205,9 +205,11 @@ mod tests {
         let sample = |b: &EnvBinding| match b.key {
             k if k.ends_with("_url") => "https://example.test/api",
             k if k.contains("backoff_multiplier") => "3",
-            k if ["backoff", "timeout", "wait", "cache", "interval", "ttl"]
-                .iter()
-                .any(|part| k.contains(part)) =>
+            k if [
+                "backoff", "timeout", "wait", "cache", "interval", "ttl", "lag",
+            ]
+            .iter()
+            .any(|part| k.contains(part)) =>
             {
                 "7s"
             }

@@ -314,6 +314,11 @@ section! {
         /// a worker older than revision 4 polls, it reads the window again each time).
         rebuild_interval: Duration = Duration::from_secs(6 * 60 * 60),
             env "GDT_BOARD_REBUILD_INTERVAL", check required;
+        /// How far before its last read a refresh reads again, for the delay with which
+        /// Temporal's visibility shows a change (milliseconds on SQL stores, about a second on
+        /// Elasticsearch; longer is safer and reads a few more rows each refresh).
+        visibility_lag: Duration = Duration::from_secs(120), env "GDT_BOARD_VISIBILITY_LAG",
+            check required;
         /// Days of deployments the board and the delivery metrics look back (at most the
         /// namespace's retention, which should be longer).
         history_days: usize = 30, env "GDT_BOARD_HISTORY_DAYS", check required;

@@ -266,6 +266,23 @@ label_words! {
 }
 
 label_words! {
+    /// What the board read from Temporal's visibility.
+    pub enum BoardRead {
+        /// A refresh: the deployments changed since the last read, and a count of the
+        /// running ones.
+        Changed = "changed",
+        /// A refresh of every running deployment and those closed since the last read: a
+        /// worker older than revision 4 polls, or the running count differed.
+        Running = "running",
+        /// The whole window: a server's first look, or a window check that differed (before
+        /// revision 4: every `board.rebuild_interval`).
+        Window = "window",
+        /// A window check: the window's closed deployments counted.
+        WindowCheck = "window_check",
+    }
+}
+
+label_words! {
     /// Which command the process runs.
     pub enum Process {
         /// `gdt worker`.

@@ -29,8 +29,8 @@ use prometheus::{
 };
 
 use labels::{
-    Conclusion, Endpoint, ErrorType, Method, Outcome, PrCheck, Process, RateLimitKind, RetryReason,
-    SignIn, SignatureFailure, StatusClass, WebhookEvent, WebhookOutcome,
+    BoardRead, Conclusion, Endpoint, ErrorType, Method, Outcome, PrCheck, Process, RateLimitKind,
+    RetryReason, SignIn, SignatureFailure, StatusClass, WebhookEvent, WebhookOutcome,
 };
 
 /// GitHub request latency buckets, in seconds; the client gives up on a request after 30 s.
@@ -92,6 +92,7 @@ pub struct Metrics {
     webhook_deliveries: IntCounterVec,
     webhook_signature_failures: IntCounterVec,
     board_sign_ins: IntCounterVec,
+    board_reads: IntCounterVec,
     build_info: IntGaugeVec,
     sdk_scrape_errors: IntCounter,
 }
@@ -264,6 +265,12 @@ impl Metrics {
                 "Sign-ins to the deployments board, by outcome.",
                 &["outcome"],
             ),
+            board_reads: counter_vec(
+                &registry,
+                "gdt_board_reads_total",
+                "The board's reads of Temporal's visibility, by kind.",
+                &["read"],
+            ),
             build_info: gauge_vec(
                 &registry,
                 "gdt_build_info",
@@ -315,6 +322,9 @@ impl Metrics {
         }
         for &outcome in SignIn::ALL {
             self.board_sign_ins.with_label_values(&[outcome.as_str()]);
+        }
+        for &read in BoardRead::ALL {
+            self.board_reads.with_label_values(&[read.as_str()]);
         }
     }
 
@@ -550,6 +560,11 @@ impl Metrics {
             .inc();
     }
 
+    /// One read of the board's, by kind.
+    pub fn board_read(&self, read: BoardRead) {
+        self.board_reads.with_label_values(&[read.as_str()]).inc();
+    }
+
     /// A sign-in to the board, by how it ended.
     pub fn board_sign_in(&self, outcome: SignIn) {
         self.board_sign_ins
@@ -753,6 +768,7 @@ mod tests {
             r#"gdt_pr_checks_total{check="plugin_update_validation",conclusion="failure"} 0"#,
             r#"gdt_webhook_signature_failures_total{reason="missing"} 0"#,
             r#"gdt_board_sign_ins_total{outcome="refused"} 0"#,
+            r#"gdt_board_reads_total{read="running"} 0"#,
             r#"gdt_deployments_finished_total{state="create_failed"} 0"#,
             r#"gdt_deployment_status_updates_total{outcome="failed"} 0"#,
             "gdt_deployment_inactivity_timeouts_total 0",

@@ -325,10 +325,14 @@ fn board_rows(t: &mut Table, b: &BoardResult) {
     t.row(
         "steady looking, priced",
         format!(
-            "{} CPU-s/h = {} refreshes x {} ms + {} outcome reads + a window check of {} ms every {:.0} h",
+            "{} CPU-s/h = {} refreshes x {} ms ({} rows; {} ms with none) + a running count of {} ms every {} + {} outcome reads + a window check of {} ms every {:.0} h",
             s.looking_temporal_cpu_seconds_per_hour,
             s.lists_per_hour,
             b.unit_costs.cpu_seconds_per_list * 1000.0,
+            b.unit_costs.rows_per_list,
+            b.unit_costs.cpu_seconds_per_empty_list * 1000.0,
+            b.unit_costs.cpu_seconds_per_running_count * 1000.0,
+            gdt_tracker::board::service::RUNNING_COUNT_EVERY,
             s.outcome_reads_per_hour,
             s.window_check_temporal_cpu_seconds * 1000.0,
             s.rebuild_interval_seconds / 3600.0

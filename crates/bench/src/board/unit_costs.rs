@@ -28,9 +28,6 @@ const CALLS: usize = 100;
 /// How long the server's own CPU is watched before the calls.
 const BASELINE: Duration = Duration::from_secs(10);
 
-/// How far back a refresh reads closed workflows (the board's visibility lag).
-const REFRESH_LOOKBACK: chrono::Duration = chrono::Duration::minutes(2);
-
 /// Whole-window reads (each thousands of rows: a few are enough).
 const REBUILDS: usize = 3;
 
@@ -47,8 +44,13 @@ pub struct UnitCosts {
     pub lists: usize,
     /// Workflows one refresh read.
     pub rows_per_list: usize,
-    /// CPU seconds per refresh.
+    /// CPU seconds per list of what changed.
     pub cpu_seconds_per_list: f64,
+    /// CPU seconds per list of what changed when nothing did (what a list costs before its
+    /// rows).
+    pub cpu_seconds_per_empty_list: f64,
+    /// CPU seconds per count of the running deployments.
+    pub cpu_seconds_per_running_count: f64,
     /// Workflows one refresh read while some worker is older than revision 4, or when the
     /// running count disagrees (two lists: the running deployments, then those closed in the
     /// last two minutes).
@@ -89,15 +91,30 @@ pub async fn measure(
     let baseline = (cpu()? - before) / BASELINE.as_secs_f64();
     let net = |spent: f64, took: Duration| (spent - baseline * took.as_secs_f64()).max(0.0);
 
-    let since = Utc::now() - REFRESH_LOOKBACK;
+    // As far back as a refresh reads: `board.visibility_lag`'s default.
+    let lag = gdt_config::Config::default().board.visibility_lag;
+    let since = Utc::now() - chrono::Duration::from_std(lag).unwrap_or_default();
     let refresh = refresh_queries(task_queue, since);
     let (began, before) = (Instant::now(), cpu()?);
     let mut rows = 0;
     for _ in 0..CALLS {
         rows = list(client, &refresh.changed).await?;
-        count(client, &refresh.running).await?;
     }
     let list_cpu = net(cpu()? - before, began.elapsed());
+
+    // Nothing changed since a minute from now: what a list costs before its rows.
+    let empty = refresh_queries(task_queue, Utc::now() + chrono::Duration::minutes(1)).changed;
+    let (began, before) = (Instant::now(), cpu()?);
+    for _ in 0..CALLS {
+        list(client, &empty).await?;
+    }
+    let empty_cpu = net(cpu()? - before, began.elapsed());
+
+    let (began, before) = (Instant::now(), cpu()?);
+    for _ in 0..CALLS {
+        count(client, &refresh.running).await?;
+    }
+    let count_cpu = net(cpu()? - before, began.elapsed());
 
     let queries = rows_queries(task_queue, since);
     let (began, before) = (Instant::now(), cpu()?);
@@ -128,6 +145,8 @@ pub async fn measure(
         lists: CALLS,
         rows_per_list: rows,
         cpu_seconds_per_list: precise(list_cpu / CALLS as f64),
+        cpu_seconds_per_empty_list: precise(empty_cpu / CALLS as f64),
+        cpu_seconds_per_running_count: precise(count_cpu / CALLS as f64),
         rows_per_running_list: running_rows,
         cpu_seconds_per_running_list: precise(running_cpu / CALLS as f64),
         outcome_reads: reads.len(),

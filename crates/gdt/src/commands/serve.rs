@@ -227,6 +227,7 @@ pub(crate) fn board_settings(config: &Config) -> anyhow::Result<BoardSettings> {
         history_days: u32::try_from(b.history_days).unwrap_or(u32::MAX),
         refresh_interval: b.refresh_interval,
         rebuild_interval: b.rebuild_interval,
+        visibility_lag: b.visibility_lag,
         poll_interval: b.poll_interval,
         github_web,
         call_timeout: config.server.temporal_timeout,

@@ -66,6 +66,7 @@ async fn the_board_shows_what_is_deployed_where_its_history_and_the_delivery_met
     let mut h = Harness::start("board-api").await;
     h.env
         .push(("GDT_BOARD_REFRESH_INTERVAL".into(), "1s".into()));
+    h.env.push(("GDT_BOARD_VISIBILITY_LAG".into(), "1s".into()));
     let server = h.serve();
     let api = Api::new(&server);
     let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1))
@@ -249,10 +250,14 @@ async fn the_board_shows_what_is_deployed_where_its_history_and_the_delivery_met
     .await;
     // The worker runs revision 4, so refreshes read what changed (`GdtUpdatedAt`) and count
     // the running deployments instead of listing them all.
-    let counts = temporal_requests(&server, "CountWorkflowExecutions").await;
-    assert!(counts > 0.0, "no refresh counted the running deployments");
+    assert!(
+        board_reads(&server, "changed").await > 0.0,
+        "no refresh read only what changed"
+    );
+    let running_reads = board_reads(&server, "running").await;
 
-    // A deployment terminated by hand changes no state: the running count finds it closed.
+    // A deployment terminated by hand changes no state: once its last change is older than
+    // what a refresh reads again, the running count finds it closed.
     deploy(
         &api,
         "shop-qa-1",
@@ -265,6 +270,11 @@ async fn the_board_shows_what_is_deployed_where_its_history_and_the_delivery_met
         lane(v, "shop", None, "qa").is_some_and(|l| l["latest"]["workflow_status"] == "running")
     })
     .await;
+    // Looks that keep the board refreshing, so its reads move past the deployment's change.
+    for _ in 0..20 {
+        api.get(path).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let terminated = temporal(&[
         "workflow",
         "terminate",
@@ -280,6 +290,10 @@ async fn the_board_shows_what_is_deployed_where_its_history_and_the_delivery_met
         })
     })
     .await;
+    assert!(
+        board_reads(&server, "running").await > running_reads,
+        "the running count's difference did not make the board read every running deployment"
+    );
 
     // Conditional reads: the same answer again is 304.
     let url = format!("{}{path}", api.base);
@@ -321,17 +335,16 @@ async fn the_board_shows_what_is_deployed_where_its_history_and_the_delivery_met
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
 }
 
-/// `temporal_request_total` of `operation` on `gdt serve`'s metrics.
-async fn temporal_requests(server: &ServerProcess, operation: &str) -> f64 {
+/// `gdt_board_reads_total` of `read` on `gdt serve`'s metrics.
+async fn board_reads(server: &ServerProcess, read: &str) -> f64 {
     let text = reqwest::get(format!("{}/metrics", server.metrics))
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
+    let series = format!("gdt_board_reads_total{{read=\"{read}\"}} ");
     text.lines()
-        .filter(|l| l.starts_with("temporal_request_total{"))
-        .filter(|l| l.contains(&format!("operation=\"{operation}\"")))
-        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-        .sum()
+        .find_map(|l| l.strip_prefix(series.as_str())?.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
 }

@@ -6,13 +6,14 @@
 //!   `board.history_days`); later requests are answered from the snapshot, and one that finds
 //!   it older than `board.refresh_interval` starts a refresh in the background and is answered
 //!   at once. A server nobody looks at asks Temporal nothing.
-//! - **A refresh reads what changed** since the last read, minus two minutes (visibility is
-//!   written asynchronously). Once every worker of the queue runs revision 4 of the workflow
+//! - **A refresh reads what changed** since the last read, minus `board.visibility_lag`
+//!   (visibility is written asynchronously). Once every worker of the queue runs revision 4 of the workflow
 //!   (their identities say so, [`FleetRevision`]), each state change sets `GdtUpdatedAt`: a
-//!   refresh lists the deployments with `GdtUpdatedAt` since then and counts the running ones.
-//!   When the count disagrees with the snapshot (a deployment terminated, timed out, or
-//!   started by an older client without the attribute), or before every worker runs revision
-//!   4, it lists every running deployment and those closed since then instead.
+//!   refresh lists the deployments with `GdtUpdatedAt` since then, and every
+//!   [`RUNNING_COUNT_EVERY`] refreshes counts the running ones. When the count disagrees with
+//!   the snapshot (a deployment terminated, timed out, or started by an older client without
+//!   the attribute), or before every worker runs revision 4, it lists every running
+//!   deployment and those closed since then instead.
 //! - **Every `board.rebuild_interval`** the snapshot is checked: with revision 4, the closed
 //!   deployments of the window are counted, and the window is read again only when the count
 //!   differs; before it, the window is read again.
@@ -31,6 +32,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
+use gdt_metrics::labels::BoardRead;
+use gdt_metrics::metrics;
 use temporalio_client::{
     Client, HistoryEventFilterType, NamespacedClient as _, RpcOptions, UntypedWorkflow,
     WorkflowCountOptions, WorkflowFetchHistoryOptions, WorkflowListOptions,
@@ -51,8 +54,10 @@ use crate::service::{from_client_error, rpc_options, ServiceError};
 pub const OUTCOMES_PER_BATCH: usize = 200;
 /// Outcomes read at once.
 const OUTCOME_CONCURRENCY: usize = 8;
-/// How far back a refresh looks before the last read, for visibility's own delay.
-const VISIBILITY_LAG: Duration = Duration::from_secs(120);
+/// The running deployments are counted every this many refreshes that read what changed (and
+/// with each window check): a deployment that ends without a state change (terminated, timed
+/// out) shows as ended within this many `board.refresh_interval`s.
+pub const RUNNING_COUNT_EVERY: u32 = 5;
 /// The revision of the deployment workflow from which every state change sets
 /// `GdtUpdatedAt` (`crate::deployments::workflow::REVISION`).
 const STAMPED_REVISION: u32 = 4;
@@ -66,8 +71,10 @@ pub struct BoardSettings {
     pub history_days: u32,
     /// A snapshot older than this is refreshed when someone looks.
     pub refresh_interval: Duration,
-    /// The whole window is read again this often.
+    /// The whole window is checked (before revision 4: read again) this often.
     pub rebuild_interval: Duration,
+    /// How far back a refresh reads before the last read, for visibility's own delay.
+    pub visibility_lag: Duration,
     /// How often a page should ask again (handed to it).
     pub poll_interval: Duration,
     /// GitHub's web root for links.
@@ -92,6 +99,9 @@ struct Inner {
     refreshing: tokio::sync::Mutex<()>,
     /// Outcomes by run id; pruned to the snapshot's rows.
     outcomes: Mutex<HashMap<String, Outcome>>,
+    /// Refreshes that read what changed, to count the running deployments every
+    /// [`RUNNING_COUNT_EVERY`].
+    changed_reads: AtomicU32,
     /// Whole days the namespace keeps closed workflows (0: not known yet).
     retention_days: AtomicU32,
     /// The last `/environments` answers made, for the current snapshot only.
@@ -115,6 +125,14 @@ pub fn tag_of(json: &[u8]) -> String {
     format!("\"{:016x}\"", std::hash::Hasher::finish(&hasher))
 }
 
+/// What a read found: the rows, and when the window and the running deployments were last
+/// known complete.
+struct Read {
+    rows: Vec<Row>,
+    full_at: DateTime<Utc>,
+    verified_at: DateTime<Utc>,
+}
+
 /// An encoded `/environments` answer and what it was made from.
 struct Answer {
     snapshot: Arc<Snapshot>,
@@ -135,6 +153,9 @@ pub struct Snapshot {
     pub read_at: DateTime<Utc>,
     /// When the whole window was last read, or found complete by a count.
     full_at: DateTime<Utc>,
+    /// When the running deployments were last known exactly (listed, or counted and found
+    /// the same).
+    verified_at: DateTime<Utc>,
     /// The last refresh failed; this is the read before it.
     pub stale: bool,
 }
@@ -155,6 +176,7 @@ impl BoardService {
                 snapshot: RwLock::new(None),
                 refreshing: tokio::sync::Mutex::new(()),
                 outcomes: Mutex::new(HashMap::new()),
+                changed_reads: AtomicU32::new(0),
                 retention_days: AtomicU32::new(0),
                 answers: Mutex::new(Vec::new()),
             }),
@@ -340,15 +362,18 @@ impl BoardService {
             Some(p) => self.read_after(p, now).await,
             None => self.read_window(now).await,
         };
-        let (rows, full_at) = match read {
+        let Read {
+            rows,
+            full_at,
+            verified_at,
+        } = match read {
             Ok(read) => read,
             Err(e) => {
                 if let Some(p) = previous {
                     self.publish(Snapshot {
                         board: p.board.clone(),
-                        read_at: p.read_at,
-                        full_at: p.full_at,
                         stale: true,
+                        ..*p
                     });
                 }
                 return Err(e);
@@ -361,21 +386,18 @@ impl BoardService {
             .filter(|r| self.lacks_outcome(r))
             .cloned()
             .collect();
-        self.publish(Snapshot {
+        let snapshot = |board| Snapshot {
             board,
             read_at: now,
             full_at,
+            verified_at,
             stale: false,
-        });
+        };
+        self.publish(snapshot(board));
         for batch in missing.chunks(OUTCOMES_PER_BATCH) {
             let batch: Vec<&Row> = batch.iter().collect();
             if self.read_outcomes(&batch).await > 0 {
-                self.publish(Snapshot {
-                    board: Board::new(self.with_outcomes(rows.clone())),
-                    read_at: now,
-                    full_at,
-                    stale: false,
-                });
+                self.publish(snapshot(Board::new(self.with_outcomes(rows.clone()))));
             }
         }
         Ok(())
@@ -387,24 +409,26 @@ impl BoardService {
     }
 
     /// The whole window: every running deployment and those closed within it.
-    async fn read_window(
-        &self,
-        now: DateTime<Utc>,
-    ) -> Result<(Vec<Row>, DateTime<Utc>), ServiceError> {
+    async fn read_window(&self, now: DateTime<Utc>) -> Result<Read, ServiceError> {
+        metrics().board_read(BoardRead::Window);
         self.read_retention().await;
-        Ok((self.read_rows(self.window_start(now)).await?, now))
+        Ok(Read {
+            rows: self.read_rows(self.window_start(now)).await?,
+            full_at: now,
+            verified_at: now,
+        })
     }
 
-    /// The rows after `previous`: what changed, the window again when it is due and cannot
-    /// be checked more cheaply; and when the window was last known complete.
+    /// The rows after `previous`: what changed, every running deployment when the running
+    /// ones are due to be counted and the count differs, the window again when it is due and
+    /// cannot be checked more cheaply.
     async fn read_after(
         &self,
         previous: &Snapshot,
         now: DateTime<Utc>,
-    ) -> Result<(Vec<Row>, DateTime<Utc>), ServiceError> {
+    ) -> Result<Read, ServiceError> {
         let settings = &self.inner.settings;
-        let since =
-            previous.read_at - chrono::Duration::from_std(VISIBILITY_LAG).unwrap_or_default();
+        let lag = chrono::Duration::from_std(settings.visibility_lag).unwrap_or_default();
         let check_due =
             (now - previous.full_at).to_std().unwrap_or_default() >= settings.rebuild_interval;
         let every_worker_stamps = self
@@ -413,38 +437,61 @@ impl BoardService {
             .revision()
             .await
             .is_some_and(|revision| revision >= STAMPED_REVISION);
+        // What a list of the running ones must add to: what closed since they were last known.
+        let unverified_since = previous.verified_at - lag;
         if !every_worker_stamps {
             if check_due {
                 return self.read_window(now).await;
             }
-            let rows = self.read_since(previous.board.rows(), since, now).await?;
-            return Ok((rows, previous.full_at));
+            return Ok(Read {
+                rows: self
+                    .read_since(previous.board.rows(), unverified_since, now)
+                    .await?,
+                full_at: previous.full_at,
+                verified_at: now,
+            });
         }
-        let queries = refresh_queries(&settings.task_queue, since);
+        let queries = refresh_queries(&settings.task_queue, previous.read_at - lag);
+        metrics().board_read(BoardRead::Changed);
         let changed = self.bounded(self.list_rows(queries.changed)).await??;
-        let mut rows =
-            visibility::merge_changed(previous.board.rows(), changed, self.window_start(now));
-        let running = self.count(queries.running).await?;
-        if running != visibility::counts(&rows, now).0 {
-            tracing::debug!(
-                running,
-                "the board's running deployments differ from Temporal's; reading them all"
-            );
-            rows = self.read_since(&rows, since, now).await?;
+        let mut read = Read {
+            rows: visibility::merge_changed(previous.board.rows(), changed, self.window_start(now)),
+            full_at: previous.full_at,
+            verified_at: previous.verified_at,
+        };
+        let refreshes = self.inner.changed_reads.fetch_add(1, Ordering::Relaxed);
+        if refreshes % RUNNING_COUNT_EVERY != 0 && !check_due {
+            return Ok(read);
         }
+        let running = self.count(queries.running).await?;
+        let shown = visibility::counts(&read.rows, now).0;
+        if running != shown {
+            tracing::info!(
+                running,
+                shown,
+                "the board's running deployments differ from Temporal's (one ended without a \
+                 state change, or started without GdtUpdatedAt); reading every running one"
+            );
+            read.rows = self.read_since(&read.rows, unverified_since, now).await?;
+        }
+        read.verified_at = now;
         if !check_due {
-            return Ok((rows, previous.full_at));
+            return Ok(read);
         }
         self.read_retention().await;
         let check_start = now - chrono::Duration::days(i64::from(self.checked_days()));
+        metrics().board_read(BoardRead::WindowCheck);
         let closed = self
             .count(closed_count_query(&settings.task_queue, check_start))
             .await?;
-        if closed == visibility::counts(&rows, check_start).1 {
-            Ok((rows, now))
+        let held = visibility::counts(&read.rows, check_start).1;
+        if closed == held {
+            read.full_at = now;
+            Ok(read)
         } else {
             tracing::info!(
                 closed,
+                held,
                 "the board's window differs from Temporal's; reading it again"
             );
             self.read_window(now).await
@@ -470,6 +517,7 @@ impl BoardService {
         since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Row>, ServiceError> {
+        metrics().board_read(BoardRead::Running);
         let window_start = self.window_start(now);
         let mut fetched = self.read_rows(since).await?;
         let fresh: HashSet<&str> = fetched.iter().map(|r| r.run_id.as_str()).collect();
