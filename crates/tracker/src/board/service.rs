@@ -460,7 +460,7 @@ impl BoardService {
             verified_at: previous.verified_at,
         };
         let refreshes = self.inner.changed_reads.fetch_add(1, Ordering::Relaxed);
-        if refreshes % RUNNING_COUNT_EVERY != 0 && !check_due {
+        if !refreshes.is_multiple_of(RUNNING_COUNT_EVERY) && !check_due {
             return Ok(read);
         }
         let running = self.count(queries.running).await?;
