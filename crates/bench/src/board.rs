@@ -271,6 +271,13 @@ pub struct Steady {
     pub refresh_interval_seconds: f64,
     /// Lists per hour while someone looks: one per refresh interval per API server.
     pub lists_per_hour: f64,
+    /// Deployments a refresh reads at this scale: those that changed within what it reads
+    /// (`board.refresh_interval` plus `board.visibility_lag`), at this scale's rate (the
+    /// bench's statuses arrive far faster, to give the pages news).
+    pub rows_per_refresh: f64,
+    /// One refresh at this scale: a list with no rows, plus the measured cost of a row
+    /// (`(list − empty list) / its rows`) times `rows_per_refresh`.
+    pub refresh_temporal_cpu_seconds: f64,
     /// Outcomes read per hour: at most one per deployment that ends, at this scale's rate.
     pub outcome_reads_per_hour: f64,
     /// `board.rebuild_interval` (the default): how often a server checks that it holds the
@@ -282,8 +289,8 @@ pub struct Steady {
     /// outcomes are kept). Not in the steady state: a check differs only when visibility
     /// lost a change for longer than two minutes.
     pub rebuild_temporal_cpu_seconds: f64,
-    /// `lists × list cost + lists / RUNNING_COUNT_EVERY × count cost + reads × read cost +
-    /// checks × check cost`.
+    /// `lists × refresh cost + lists / RUNNING_COUNT_EVERY × count cost + reads × read cost
+    /// + checks × check cost`.
     pub looking_temporal_cpu_seconds_per_hour: f64,
     /// What the deployments cost per hour at this scale.
     pub deployments_temporal_cpu_seconds_per_hour: f64,
@@ -296,14 +303,16 @@ pub struct Steady {
     pub cold_over_window_deployments: Option<f64>,
 }
 
-/// How often a board server reads Temporal: `board.refresh_interval` and
-/// `board.rebuild_interval`.
+/// How often a board server reads Temporal, and how far back: `board.refresh_interval`,
+/// `board.rebuild_interval` and `board.visibility_lag`.
 #[derive(Debug, Clone, Copy)]
 pub struct Intervals {
     /// Between two refreshes while someone looks.
     pub refresh: Duration,
-    /// Between two reads of the whole window.
+    /// Between two checks of the whole window.
     pub rebuild: Duration,
+    /// How far before the last read a refresh reads again.
+    pub lag: Duration,
 }
 
 impl Steady {
@@ -321,7 +330,16 @@ impl Steady {
         let rebuilds_per_hour = 3600.0 / intervals.rebuild.as_secs_f64().max(1.0);
         let outcome_reads_per_hour = deployments_per_30_days as f64 / HOURS_PER_30_DAYS;
         let cold = (warm_cpu - units.baseline_cpu_seconds_per_second * warm_seconds).max(0.0);
-        let looking = lists_per_hour * units.cpu_seconds_per_list
+        let rows_per_refresh =
+            outcome_reads_per_hour * (intervals.refresh + intervals.lag).as_secs_f64() / 3600.0;
+        let per_row = if units.rows_per_list > 0 {
+            (units.cpu_seconds_per_list - units.cpu_seconds_per_empty_list).max(0.0)
+                / units.rows_per_list as f64
+        } else {
+            0.0
+        };
+        let refresh = units.cpu_seconds_per_empty_list + per_row * rows_per_refresh;
+        let looking = lists_per_hour * refresh
             + lists_per_hour / f64::from(RUNNING_COUNT_EVERY) * units.cpu_seconds_per_running_count
             + outcome_reads_per_hour * units.cpu_seconds_per_outcome_read
             + rebuilds_per_hour * units.cpu_seconds_per_window_check;
@@ -330,6 +348,8 @@ impl Steady {
         Steady {
             refresh_interval_seconds: intervals.refresh.as_secs_f64(),
             lists_per_hour: round(lists_per_hour),
+            rows_per_refresh: round(rows_per_refresh),
+            refresh_temporal_cpu_seconds: (refresh * 1e6).round() / 1e6,
             outcome_reads_per_hour: round(outcome_reads_per_hour),
             rebuild_interval_seconds: intervals.rebuild.as_secs_f64(),
             window_check_temporal_cpu_seconds: units.cpu_seconds_per_window_check,
@@ -467,6 +487,7 @@ pub async fn run(
         Intervals {
             refresh: defaults.refresh_interval,
             rebuild: defaults.rebuild_interval,
+            lag: defaults.visibility_lag,
         },
         (warm.temporal_cpu_seconds, warm.seconds),
         setup.temporal_cpu_seconds_per_deployment,
@@ -946,6 +967,7 @@ mod tests {
         let intervals = Intervals {
             refresh: Duration::from_secs(60),
             rebuild: Duration::from_secs(4 * 3600),
+            lag: Duration::from_secs(120),
         };
         let s = Steady::of(&units, intervals, (12.0, 40.0), 0.072, 10_000);
         assert_eq!(s.lists_per_hour, 60.0);
@@ -955,10 +977,14 @@ mod tests {
         assert_eq!(s.cold_over_window_deployments, Some(0.0139));
         assert_eq!(s.rebuild_temporal_cpu_seconds, 4.0);
         assert_eq!(s.window_check_temporal_cpu_seconds, 0.04);
-        // 60 × 0.004 + 60 / 5 × 0.005 + 13.889 × 0.003 + 0.04 / 4 h = 0.3517
-        assert_eq!(s.looking_temporal_cpu_seconds_per_hour, 0.352);
+        // 13.889 deployments an hour change within the 3 minutes a refresh reads: 0.694 rows,
+        // at (0.004 − 0.003) / 50 a row: a refresh 0.003 + 0.694 × 0.00002 = 0.0030139.
+        assert_eq!(s.rows_per_refresh, 0.694);
+        assert_eq!(s.refresh_temporal_cpu_seconds, 0.003014);
+        // 60 × 0.0030139 + 60 / 5 × 0.005 + 13.889 × 0.003 + 0.04 / 4 h = 0.2925
+        assert_eq!(s.looking_temporal_cpu_seconds_per_hour, 0.293);
         assert_eq!(s.deployments_temporal_cpu_seconds_per_hour, 1.0);
-        assert_eq!(s.looking_over_deployments, Some(0.352));
+        assert_eq!(s.looking_over_deployments, Some(0.293));
         let free = Steady::of(&units, intervals, (1.0, 40.0), 0.0, 0);
         assert_eq!(free.cold_temporal_cpu_seconds, 0.0, "never below zero");
         assert_eq!(free.looking_over_deployments, None);

@@ -325,9 +325,11 @@ fn board_rows(t: &mut Table, b: &BoardResult) {
     t.row(
         "steady looking, priced",
         format!(
-            "{} CPU-s/h = {} refreshes x {} ms ({} rows; {} ms with none) + a running count of {} ms every {} + {} outcome reads + a window check of {} ms every {:.0} h",
+            "{} CPU-s/h = {} refreshes x {:.2} ms ({} rows at this scale; measured: {} ms with {} rows, {} ms with none) + a running count of {} ms every {} + {} outcome reads + a window check of {} ms every {:.0} h",
             s.looking_temporal_cpu_seconds_per_hour,
             s.lists_per_hour,
+            s.refresh_temporal_cpu_seconds * 1000.0,
+            s.rows_per_refresh,
             b.unit_costs.cpu_seconds_per_list * 1000.0,
             b.unit_costs.rows_per_list,
             b.unit_costs.cpu_seconds_per_empty_list * 1000.0,
