@@ -12,8 +12,8 @@
 //     gdt chart output (gdt=FILE), every secret reference in it too.
 //  3. The Argo CD Applications: every path and value file they name exists in this repository,
 //     and their sync waves bring namespaces first, then certificates/secrets, Temporal, gdt last.
-//  4. The search-attribute Job registers exactly the attributes crates/tracker declares, with
-//     their types.
+//  4. The search-attribute Job registers exactly the attributes crates/tracker declares, each
+//     with its type.
 //  5. Every namespace an object is put in is created in namespaces.yaml (or is cert-manager's or
 //     Argo CD's own).
 //  6. With rendered output: every pod meets the `restricted` Pod Security level that namespace
@@ -212,16 +212,23 @@ if (declared.length === 0) fail(saSource, "no SearchAttributeKey declarations fo
 if (!searchJob) fail(valueFiles[0] ?? platform, "no extraObjects Job temporal-gdt-search-attributes");
 else {
   const script = JSON.stringify(searchJob.doc.spec.template.spec.containers.map((c) => [c.command, c.args]));
-  const loop = script.match(/for attr in ([\w ]+); do/);
-  const listed = loop ? loop[1].trim().split(/\s+/) : [];
-  const types = new Set([...script.matchAll(/--type (\w+)/g)].map((m) => m[1]));
+  // `for attr in Name:Type Name:Type …; do`: each attribute with its type.
+  const loop = script.match(/for attr in ([^;]+); do/);
+  const pairs = loop ? [...loop[1].matchAll(/(\w+):(\w+)/g)].map((m) => [m[1], m[2]]) : [];
+  const listed = pairs.map(([n]) => n);
   const want = declared.map(([n]) => n);
   if (JSON.stringify([...listed].sort()) !== JSON.stringify([...want].sort())) {
     fail(searchJob.file, `search-attribute Job registers [${listed}], crates/tracker declares [${want}]`);
   }
-  const kinds = new Set(declared.map(([, k]) => ({ keyword: "Keyword", text: "Text", int: "Int", double: "Double", bool: "Bool", datetime: "Datetime", keyword_list: "KeywordList" })[k] ?? k));
-  if (JSON.stringify([...types].sort()) !== JSON.stringify([...kinds].sort())) {
-    fail(searchJob.file, `search-attribute Job uses types [${[...types]}], crates/tracker declares [${[...kinds]}]`);
+  const typeOf = { keyword: "Keyword", text: "Text", int: "Int", double: "Double", bool: "Bool", datetime: "Datetime", keyword_list: "KeywordList" };
+  for (const [name, kind] of declared) {
+    const got = pairs.find(([n]) => n === name)?.[1];
+    if (got !== undefined && got !== (typeOf[kind] ?? kind)) {
+      fail(searchJob.file, `search-attribute Job registers ${name} as ${got}, crates/tracker declares ${typeOf[kind] ?? kind}`);
+    }
+  }
+  if (!/--type \\?"\$\{attr#\*:\}\\?"/.test(script)) {
+    fail(searchJob.file, 'search-attribute Job does not pass each attribute\'s type (--type "${attr#*:}")');
   }
 }
 
