@@ -7,10 +7,10 @@
 //!   it older than `board.refresh_interval` starts a refresh in the background and is answered
 //!   at once. A server nobody looks at asks Temporal nothing.
 //! - **A refresh reads what changed** since the last read, minus `board.visibility_lag`
-//!   (visibility is written asynchronously). Once every worker of the queue runs revision 4 of the workflow
-//!   (their identities say so, [`FleetRevision`]), each state change sets `GdtUpdatedAt`: a
-//!   refresh lists the deployments with `GdtUpdatedAt` since then, and every
-//!   [`RUNNING_COUNT_EVERY`] refreshes counts the running ones. When the count disagrees with
+//!   (visibility is written asynchronously). Once every worker of the queue runs revision 4
+//!   of the workflow (their identities say so, [`FleetRevision`]), each state change sets
+//!   `GdtUpdatedAt`: a refresh lists the deployments with `GdtUpdatedAt` since then, and
+//!   every [`RUNNING_COUNT_EVERY`] refreshes counts the running ones. When the count disagrees with
 //!   the snapshot (a deployment terminated, timed out, or started by an older client without
 //!   the attribute), or before every worker runs revision 4, it lists every running
 //!   deployment and those closed since then instead.
@@ -453,7 +453,9 @@ impl BoardService {
         }
         let queries = refresh_queries(&settings.task_queue, previous.read_at - lag);
         metrics().board_read(BoardRead::Changed);
-        let changed = self.bounded(self.list_rows(queries.changed)).await??;
+        let changed = self
+            .within_read_deadline(self.list_rows(queries.changed))
+            .await?;
         let mut read = Read {
             rows: visibility::merge_changed(previous.board.rows(), changed, self.window_start(now)),
             full_at: previous.full_at,
@@ -464,7 +466,7 @@ impl BoardService {
             return Ok(read);
         }
         let running = self.count(queries.running).await?;
-        let shown = visibility::counts(&read.rows, now).0;
+        let shown = visibility::running(&read.rows);
         if running != shown {
             tracing::info!(
                 running,
@@ -484,7 +486,7 @@ impl BoardService {
         let closed = self
             .count(closed_count_query(&settings.task_queue, check_start))
             .await?;
-        let held = visibility::counts(&read.rows, check_start).1;
+        let held = visibility::closed_since(&read.rows, check_start);
         if closed == held {
             read.full_at = now;
             Ok(read)
@@ -570,18 +572,25 @@ impl BoardService {
     /// running ones first, then the closed ones ([`rows_queries`]), so one that closes
     /// in between is in the second list; a run in both is kept once, closed.
     async fn read_rows(&self, since: DateTime<Utc>) -> Result<Vec<Row>, ServiceError> {
-        let settings = &self.inner.settings;
-        // Pages of the whole window may take longer than one call: each page is bounded by
-        // the call timeout, and the read by a generous multiple of it.
-        let deadline = settings.call_timeout * 12;
-        let read = async {
-            let [running, closed] = rows_queries(&settings.task_queue, since);
+        self.within_read_deadline(async {
+            let [running, closed] = rows_queries(&self.inner.settings.task_queue, since);
             let running = self.list_rows(running).await?;
             let mut rows = self.list_rows(closed).await?;
             let closed: HashSet<String> = rows.iter().map(|r| r.run_id.clone()).collect();
             rows.extend(running.into_iter().filter(|r| !closed.contains(&r.run_id)));
-            Ok::<_, ServiceError>(rows)
-        };
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// `read`, lists of pages, within a generous multiple of the call timeout: the pages of
+    /// a whole window may take longer than one call, and each page is bounded by the call
+    /// timeout already.
+    async fn within_read_deadline<T>(
+        &self,
+        read: impl Future<Output = Result<T, ServiceError>>,
+    ) -> Result<T, ServiceError> {
+        let deadline = self.inner.settings.call_timeout * 12;
         tokio::time::timeout(deadline, read).await.map_err(|_| {
             ServiceError::Unavailable(format!(
                 "could not read the board's deployments from Temporal's visibility within \
@@ -611,22 +620,14 @@ impl BoardService {
         let options = WorkflowCountOptions::builder()
             .rpc_options(self.rpc_options())
             .build();
+        // Bounded by its options, as each page of a list is.
         let counted = self
-            .bounded(self.inner.client.count_workflows(query, options))
-            .await?
+            .inner
+            .client
+            .count_workflows(query, options)
+            .await
             .map_err(|e| from_client_error(&e))?;
         Ok(counted.count())
-    }
-
-    /// `read` within the call timeout.
-    async fn bounded<T>(&self, read: impl Future<Output = T>) -> Result<T, ServiceError> {
-        let limit = self.inner.settings.call_timeout;
-        tokio::time::timeout(limit, read).await.map_err(|_| {
-            ServiceError::Unavailable(format!(
-                "Temporal's visibility did not answer the board within {limit:?}; check that \
-                 Temporal is reachable"
-            ))
-        })
     }
 
     fn lacks_outcome(&self, row: &Row) -> bool {

@@ -97,15 +97,16 @@ pub fn merge_changed(rows: &[Row], changed: Vec<Row>, window_start: DateTime<Utc
     merged
 }
 
-/// The rows running, and those closed since `since`: what [`closed_count_query`] and the
-/// running count count in Temporal.
-pub fn counts(rows: &[Row], since: DateTime<Utc>) -> (usize, usize) {
-    let running = rows.iter().filter(|r| r.running()).count();
-    let closed = rows
-        .iter()
+/// The rows running: what [`RefreshQueries::running`] counts in Temporal.
+pub fn running(rows: &[Row]) -> usize {
+    rows.iter().filter(|r| r.running()).count()
+}
+
+/// The rows closed since `since`: what [`closed_count_query`] counts in Temporal.
+pub fn closed_since(rows: &[Row], since: DateTime<Utc>) -> usize {
+    rows.iter()
         .filter(|r| r.closed_at.is_some_and(|c| c >= since))
-        .count();
-    (running, closed)
+        .count()
 }
 
 /// A listed workflow as a board row; `None` for a run that continued as new (its successor
@@ -206,7 +207,8 @@ mod tests {
             [("a1", false), ("b2", true), ("k1", false), ("n1", true)],
             "a closed, b continued as new, the old closed row gone, new listed"
         );
-        assert_eq!(counts(&merged, at(10)), (2, 1));
-        assert_eq!(counts(&merged, at(0)), (2, 2));
+        assert_eq!(running(&merged), 2);
+        assert_eq!(closed_since(&merged, at(10)), 1);
+        assert_eq!(closed_since(&merged, at(0)), 2);
     }
 }
