@@ -10,8 +10,9 @@
 //!   signed with the run's webhook secret, is delivered to `POST /webhook`, which verifies
 //!   the signature and starts both checks; the harness then waits for every check's result.
 //!   Then each pull request gets a second head (the sandbox's control route moves it) and
-//!   GitHub's `synchronize` delivery for it, and the harness waits again: a later push, the
-//!   steady state of a pull request. What each push cost GitHub is read from the sandbox's
+//!   GitHub's `synchronize` delivery for it, and the harness waits again: a later push; then a
+//!   third, the steady state of a pull request. What each push cost GitHub is read from the
+//!   sandbox's
 //!   journal per pushed head, by endpoint, split into requests counted against the rate limit
 //!   and free ones (`304 Not Modified` to a conditional request).
 //!
@@ -191,19 +192,35 @@ pub struct WebhooksResult {
     pub later_checks_completed: usize,
     /// Up to 10 checks of the second heads that did not, and why.
     pub later_incomplete: Vec<String>,
-    /// What a pushed head cost GitHub: the first push of a pull request and a later one.
+    /// Of the checks of the third heads, how many completed with no problem in their `Errors`.
+    pub steady_checks_completed: usize,
+    /// Up to 10 checks of the third heads that did not, and why.
+    pub steady_incomplete: Vec<String>,
+    /// What a pushed head cost GitHub: the first, second and third push of a pull request.
     pub github_requests_per_pushed_head: PushCosts,
     /// The processes.
     pub usage: FrontUsage,
 }
 
-/// What a pushed head cost GitHub, for the first push of a pull request and a later one.
+/// What a pushed head cost GitHub: the first push of a pull request, the second (the first
+/// after the plugin comment was written) and the third (the steady state).
 #[derive(Debug, Clone, Serialize)]
 pub struct PushCosts {
     /// The head a pull request was opened with.
     pub first_push: HeadCost,
-    /// A new head pushed to an open pull request whose checks ran before.
+    /// A second head: the first comment lookups since the first push wrote the plugin comment.
     pub later_push: HeadCost,
+    /// A third head with the same verdict: nothing written to the comments since the last
+    /// lookups.
+    pub steady_push: HeadCost,
+}
+
+/// One round of pushed heads.
+struct Pushed {
+    deliveries: HttpLoad,
+    checks_completed: usize,
+    incomplete: Vec<String>,
+    entries: Vec<Entry>,
 }
 
 /// GitHub requests per pushed head, from the sandbox journal.
@@ -477,33 +494,14 @@ impl Front<'_> {
         let checks_wall = began.elapsed().as_secs_f64();
         let entries = self.github.journal_since(mark).await?;
 
-        // A later push: every pull request gets a second head, and its `synchronize`.
-        let later_heads: Vec<String> = numbers.iter().map(|_| load::commit_sha()).collect();
-        let moved = concurrently(&numbers, concurrency, |i, &number| {
-            self.github
-                .update_pull(OWNER, &repo, number, pushed_head(number, &later_heads[i]))
-        })
-        .await;
-        if let Some(Err(e)) = moved.into_iter().find(Result::is_err) {
-            return Err(e);
-        }
-        let fixture: Value = serde_json::from_str(SYNCHRONIZE_FIXTURE)
-            .map_err(|e| Error::Parse(format!("the pull_request.synchronize fixture: {e}")))?;
-        let bodies: Vec<Vec<u8>> = numbers
-            .iter()
-            .zip(&later_heads)
-            .map(|(&number, head)| pull_request_delivery(&fixture, &repo, number, head))
-            .collect();
-        let later_mark = self.github.journal_len();
-        let began_later = Instant::now();
-        let answers = concurrently(&bodies, concurrency, |i, body| {
-            stack.deliver(format!("{name}-later-{i}"), body.clone())
-        })
-        .await;
-        let later_deliveries = HttpLoad::of(&answers, concurrency, began_later.elapsed());
-        let (later_checks_completed, later_incomplete) =
-            self.wait_for_checks(&repo, &numbers, concurrency).await;
-        let later_entries = self.github.journal_since(later_mark).await?;
+        // A later push: every pull request gets a second head, and its `synchronize`; then a
+        // third, the steady state.
+        let later = self
+            .push_heads(&stack, name, "later", &numbers, concurrency, 1)
+            .await?;
+        let steady = self
+            .push_heads(&stack, name, "steady", &numbers, concurrency, 2)
+            .await?;
         let usage = stack.usage(&before)?;
         drop(stack);
         Ok(WebhooksResult {
@@ -515,19 +513,65 @@ impl Front<'_> {
             checks_wall_seconds: round(checks_wall),
             checks_per_second: round(checks_completed as f64 / checks_wall.max(1e-9)),
             github_requests_per_pull_request: per_route(&entries, pulls),
-            later_deliveries,
-            later_checks_completed,
-            later_incomplete,
             github_requests_per_pushed_head: PushCosts {
                 first_push: HeadCost::of(&entries, pulls),
-                later_push: HeadCost::of(&later_entries, pulls),
+                later_push: HeadCost::of(&later.entries, pulls),
+                steady_push: HeadCost::of(&steady.entries, pulls),
             },
+            later_deliveries: later.deliveries,
+            later_checks_completed: later.checks_completed,
+            later_incomplete: later.incomplete,
+            steady_checks_completed: steady.checks_completed,
+            steady_incomplete: steady.incomplete,
             usage,
         })
     }
 }
 
 impl Front<'_> {
+    /// Pushes a new head (the `push`-th after the first) to every pull request `numbers` of the
+    /// scenario `name`, delivers its signed `synchronize` and waits for both checks.
+    async fn push_heads(
+        &self,
+        stack: &Stack,
+        name: &str,
+        stage: &str,
+        numbers: &[u64],
+        concurrency: usize,
+        push: u32,
+    ) -> Result<Pushed> {
+        let heads: Vec<String> = numbers.iter().map(|_| load::commit_sha()).collect();
+        let moved = concurrently(numbers, concurrency, |i, &number| {
+            self.github
+                .update_pull(OWNER, name, number, pushed_head(number, push, &heads[i]))
+        })
+        .await;
+        if let Some(Err(e)) = moved.into_iter().find(Result::is_err) {
+            return Err(e);
+        }
+        let fixture: Value = serde_json::from_str(SYNCHRONIZE_FIXTURE)
+            .map_err(|e| Error::Parse(format!("the pull_request.synchronize fixture: {e}")))?;
+        let bodies: Vec<Vec<u8>> = numbers
+            .iter()
+            .zip(&heads)
+            .map(|(&number, head)| pull_request_delivery(&fixture, name, number, head))
+            .collect();
+        let mark = self.github.journal_len();
+        let began = Instant::now();
+        let answers = concurrently(&bodies, concurrency, |i, body| {
+            stack.deliver(format!("{name}-{stage}-{i}"), body.clone())
+        })
+        .await;
+        let deliveries = HttpLoad::of(&answers, concurrency, began.elapsed());
+        let (checks_completed, incomplete) = self.wait_for_checks(name, numbers, concurrency).await;
+        Ok(Pushed {
+            deliveries,
+            checks_completed,
+            incomplete,
+            entries: self.github.journal_since(mark).await?,
+        })
+    }
+
     /// Waits for both checks of every pull request `numbers` of `repo`: how many completed
     /// with no problem, and up to 10 that did not, with why.
     async fn wait_for_checks(
@@ -660,13 +704,13 @@ fn new_pull(number: u64, head: &str) -> Value {
     })
 }
 
-/// The second head of a pull request: the code changed again and both files moved to the
-/// next version together, so both checks pass again and the plugin check's comment is
-/// updated to name the new head.
-fn pushed_head(number: u64, head: &str) -> Value {
+/// The `push`-th later head of a pull request: the code changed again and both files moved to
+/// the next version together, so both checks pass again with the same verdict (the plugin
+/// comment, which names no commit, stays as it is).
+fn pushed_head(number: u64, push: u32, head: &str) -> Value {
     json!({
         "head_sha": head,
-        "files": head_files("1.4.1", &format!("package mcp // {number}\n")),
+        "files": head_files(&format!("1.4.{push}"), &format!("package mcp // {number}.{push}\n")),
     })
 }
 

@@ -1,16 +1,19 @@
 //! The bot comments: finding the one a check owns, and rendering its Markdown body.
 //!
-//! Each check keeps one comment per pull request and edits it on every push rather than
-//! adding another. The comment is recognised by a hidden HTML marker on its first line
-//! ([`PLUGIN_MARKER`], [`VERSION_MARKER`]); two more hidden lines record the head commit
-//! the body describes and whether it reported a failure, so a later run can tell "fixed"
-//! from "fine all along" without any state of its own:
+//! Each check keeps one comment per pull request and edits it when its verdict changes rather
+//! than adding another. The comment is recognised by a hidden HTML marker on its first line
+//! ([`PLUGIN_MARKER`], [`VERSION_MARKER`]); a second hidden line records whether it reported a
+//! failure, so a later run can tell "fixed" from "fine all along" without any state of its own:
 //!
 //! ```text
 //! <!-- gdt:check=version-validation -->
-//! <!-- gdt:head-sha=0123abc… -->
 //! <!-- gdt:result=failure -->
 //! ```
+//!
+//! The body names no commit: a push that leaves the verdict as it was leaves the comment as it
+//! was, so the check writes nothing and its lookup of the comments is a `304` GitHub does not
+//! count. The check run on each head says which commit was judged. (Comments written before
+//! carried a `<!-- gdt:head-sha=… -->` line; they are rewritten once, on the next push.)
 //!
 //! Everything taken from the pull request (file names, found versions, parser messages)
 //! is escaped before it reaches Markdown, and the sequence `<!--` in it is broken up, so
@@ -49,7 +52,6 @@ pub struct PluginReport {
     pub truncated: bool,
 }
 
-const HEAD_SHA_PREFIX: &str = "<!-- gdt:head-sha=";
 const RESULT_PREFIX: &str = "<!-- gdt:result=";
 const MARKER_SUFFIX: &str = " -->";
 
@@ -77,12 +79,6 @@ pub fn find_owned_comment(comments: &[(u64, &str)], marker: &str) -> Option<u64>
         .min()
 }
 
-/// The head commit a body was rendered for, if it records a plausible one.
-pub fn head_sha_of(body: &str) -> Option<&str> {
-    let sha = hidden_value(body, HEAD_SHA_PREFIX)?;
-    (!sha.is_empty() && sha.bytes().all(|b| b.is_ascii_hexdigit())).then_some(sha)
-}
-
 /// Whether a body reported a failure (a version mismatch, a version or JSON error): the
 /// `previously_mismatched` of [`render_version_comment`].
 pub fn reported_failure(body: &str) -> bool {
@@ -103,7 +99,6 @@ pub fn render_plugin_comment(report: &PluginReport) -> Option<String> {
     let failed = !report.problems.is_empty();
     Some(with_header(
         Check::PluginUpdateValidation,
-        &report.head_sha,
         failed,
         &plugin_sections(report),
     ))
@@ -111,10 +106,9 @@ pub fn render_plugin_comment(report: &PluginReport) -> Option<String> {
 
 /// The body that replaces an existing plugin-update comment once a push leaves the pull
 /// request with nothing to say (the code changes were reverted), so no stale reminder stays.
-pub fn render_plugin_cleared(head_sha: &str) -> String {
+pub fn render_plugin_cleared() -> String {
     with_header(
         Check::PluginUpdateValidation,
-        head_sha,
         false,
         "✅ This pull request no longer changes code that calls for a plugin update.\n",
     )
@@ -128,13 +122,11 @@ pub fn render_plugin_cleared(head_sha: &str) -> String {
 pub fn render_version_comment(
     verdict: &VersionVerdict,
     paths: &VersionPaths,
-    head_sha: &str,
     previously_mismatched: bool,
 ) -> String {
     let failed = !verdict.matches;
     with_header(
         Check::VersionValidation,
-        head_sha,
         failed,
         &version_sections(verdict, paths, previously_mismatched),
     )
@@ -245,25 +237,18 @@ pub(crate) fn version_sections(
     out
 }
 
-fn with_header(check: Check, head_sha: &str, failed: bool, sections: &str) -> String {
+fn with_header(check: Check, failed: bool, sections: &str) -> String {
     let title = match check {
         Check::PluginUpdateValidation => "Plugin update validation",
         Check::VersionValidation => "Version validation",
     };
     let result = if failed { "failure" } else { "success" };
-    // The sha goes into an HTML comment: keep only characters a sha can have.
-    let sha: String = head_sha.chars().filter(char::is_ascii_hexdigit).collect();
-    let short = &sha[..sha.len().min(7)];
-    let mut out = format!(
-        "{}\n{HEAD_SHA_PREFIX}{sha}{MARKER_SUFFIX}\n{RESULT_PREFIX}{result}{MARKER_SUFFIX}\n### {title}\n\n{sections}",
+    format!(
+        "{}\n{RESULT_PREFIX}{result}{MARKER_SUFFIX}\n### {title}\n\n{sections}\n\
+         <sub>This comment is updated when the result changes; each commit's check run \
+         shows the result for that commit.</sub>\n",
         marker_of(check)
-    );
-    if !short.is_empty() {
-        out.push_str(&format!(
-            "\n<sub>Checked at {short}; this comment is updated on every push.</sub>\n"
-        ));
-    }
-    out
+    )
 }
 
 /// The value of the first hidden `<!-- gdt:NAME=VALUE -->` line with `prefix`.
@@ -433,7 +418,6 @@ mod tests {
         let version_body = render_version_comment(
             &verdict(Some("1.0.0"), Some("1.0.0")),
             &VersionPaths::default(),
-            SHA,
             false,
         );
         // (comments, marker, expected id)
@@ -472,36 +456,51 @@ mod tests {
     }
 
     #[test]
-    fn hidden_values_read_back() {
+    fn the_result_reads_back_and_no_commit_is_named() {
         let failing =
             render_plugin_comment(&report(&[], &["p.json"], &[("p.json", 1, 1, "bad")])).unwrap();
         let passing = render_version_comment(
             &verdict(Some("1.0.0"), Some("1.0.0")),
             &VersionPaths::default(),
-            SHA,
             true,
         );
         let cases = [
-            (failing.as_str(), Some(SHA), true),
-            (passing.as_str(), Some(SHA), false),
-            ("no markers", None, false),
-            ("<!-- gdt:head-sha= -->", None, false),
-            ("<!-- gdt:head-sha=not a sha -->", None, false),
-            ("<!-- gdt:head-sha=abc123", None, false),
+            (failing.as_str(), true),
+            (passing.as_str(), false),
+            ("no markers", false),
+            ("<!-- gdt:result=failure", false),
             (
                 "<!-- gdt:head-sha=abc123 -->\n<!-- gdt:result=failure -->",
-                Some("abc123"),
                 true,
             ),
         ];
-        for (body, sha, failed) in cases {
-            assert_eq!(head_sha_of(body), sha, "{body}");
+        for (body, failed) in cases {
             assert_eq!(reported_failure(body), failed, "{body}");
         }
-        let no_sha =
-            render_version_comment(&verdict(None, None), &VersionPaths::default(), "", false);
-        assert_eq!(head_sha_of(&no_sha), None);
-        assert!(!no_sha.contains("Checked at"));
+        for body in [&failing, &passing] {
+            assert!(!body.contains("head-sha"), "{body}");
+            assert!(!body.contains(&SHA[..7]), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_new_head_with_the_same_verdict_renders_the_same_body() {
+        let at = |sha: &str| {
+            render_plugin_comment(&PluginReport {
+                head_sha: sha.to_owned(),
+                ..report(
+                    &["internal/mcp/tools.go"],
+                    &[".claude-plugin/plugin.json"],
+                    &[],
+                )
+            })
+        };
+        assert_eq!(at(SHA), at("fedcba9876543210fedcba9876543210fedcba98"));
+        assert_ne!(
+            at(SHA),
+            render_plugin_comment(&report(&["internal/mcp/tools.go"], &[], &[])),
+            "a different verdict is a different body"
+        );
     }
 
     #[test]
@@ -518,7 +517,7 @@ mod tests {
                     "`.claude-plugin/`",
                     "- `internal/mcp/tools.go`\n- `internal/config/types.go`\n",
                     "<!-- gdt:result=success -->",
-                    "Checked at 0123456",
+                    "updated when the result changes",
                 ]),
                 vec!["✅", "❌", "<details>"],
             ),
@@ -585,7 +584,7 @@ mod tests {
 
     #[test]
     fn cleared_plugin_comment_keeps_the_marker() {
-        let body = render_plugin_cleared(SHA);
+        let body = render_plugin_cleared();
         assert!(body.starts_with(PLUGIN_MARKER));
         assert!(body.contains("no longer changes code"));
         assert!(!reported_failure(&body));
@@ -624,7 +623,7 @@ mod tests {
         assert_eq!(find_owned_comment(&[(1, &body)], VERSION_MARKER), None);
         assert_eq!(
             body.matches("<!--").count(),
-            3,
+            2,
             "only the header's markers:\n{body}"
         );
         assert!(
@@ -642,7 +641,7 @@ mod tests {
             errors: vec!["VERSION: \"@team <b>*hi*</b>\"".into()],
             ..VersionVerdict::default()
         };
-        let body = render_version_comment(&verdict, &VersionPaths::default(), SHA, false);
+        let body = render_version_comment(&verdict, &VersionPaths::default(), false);
         assert!(
             body.contains("- VERSION: \"@\u{200B}team \\<b\\>\\*hi\\*\\</b\\>\"\n"),
             "{body}"
@@ -704,9 +703,8 @@ mod tests {
             ),
         ];
         for (name, verdict, previously, want, absent) in cases {
-            let body = render_version_comment(&verdict, &paths, SHA, previously);
+            let body = render_version_comment(&verdict, &paths, previously);
             assert!(body.starts_with(VERSION_MARKER), "{name}");
-            assert_eq!(head_sha_of(&body), Some(SHA), "{name}");
             assert_fragments(name, &body, &want, &absent);
         }
     }

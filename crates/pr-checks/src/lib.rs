@@ -36,7 +36,7 @@ pub use categorize::{
 pub use check::Check;
 pub use check_run::{Annotation, AnnotationLevel, CheckRunReport, Conclusion, MAX_ANNOTATIONS};
 pub use comment::{
-    find_owned_comment, head_sha_of, marker_of, render_plugin_cleared, render_plugin_comment,
+    find_owned_comment, marker_of, render_plugin_cleared, render_plugin_comment,
     render_version_comment, reported_failure, PluginReport, GITHUB_PR_FILES_LIMIT, PLUGIN_MARKER,
     VERSION_MARKER,
 };

@@ -124,7 +124,8 @@ impl BenchReport {
             let pushes = &w.github_requests_per_pushed_head;
             for (what, cost) in [
                 ("first push", &pushes.first_push),
-                ("later push", &pushes.later_push),
+                ("second push", &pushes.later_push),
+                ("third push (steady)", &pushes.steady_push),
             ] {
                 t.row(
                     &format!("GitHub requests per head, {what}"),
@@ -134,8 +135,9 @@ impl BenchReport {
             t.row(
                 "later pushes' checks completed",
                 format!(
-                    "{} of {}",
+                    "{} and {} of {} each",
                     w.later_checks_completed,
+                    w.steady_checks_completed,
                     2 * w.later_deliveries.requests
                 ),
             );

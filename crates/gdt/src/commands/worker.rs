@@ -16,7 +16,8 @@ use gdt_tracker::deployments::{
 use gdt_tracker::external::{ExternalActivities, ExternalDeploymentWorkflow};
 use gdt_tracker::lanes::{Inactivation, LaneActivities, LaneSettings, LaneWorkflow};
 use gdt_tracker::pr_checks::{
-    PluginUpdateValidationWorkflow, PrCheckActivities, PrCheckSettings, VersionValidationWorkflow,
+    CheckRunWorkflow, PluginUpdateValidationWorkflow, PrCheckActivities, PrCheckSettings,
+    VersionValidationWorkflow,
 };
 use gdt_tracker::pr_cleanup::{
     CleanupSettings, MatchRules, PrCleanupActivities, PrCleanupSettings, PullRequestCleanupWorkflow,
@@ -156,6 +157,8 @@ pub(crate) async fn serve(
             .context("cannot register PluginUpdateValidationWorkflow")?
             .register_workflow::<VersionValidationWorkflow>()
             .context("cannot register VersionValidationWorkflow")?
+            .register_workflow::<CheckRunWorkflow>()
+            .context("cannot register CheckRunWorkflow")?
             .tuner(tuner(config))
             .graceful_shutdown_period(std::time::Duration::from_secs(20))
             .build();

@@ -441,8 +441,8 @@ async fn three_pushes_leave_one_comment_with_the_latest_result() {
     assert_eq!(plugin.len(), 1, "one plugin comment: {comments:#?}");
     let body = plugin[0]["body"].as_str().unwrap();
     assert!(
-        body.contains(&sha(3)),
-        "the comment holds the latest head: {body}"
+        body.contains("Plugin files updated and valid") && !body.contains("Plugin update needed?"),
+        "the comment holds the latest head's verdict: {body}"
     );
     // The version mismatch of pushes 1–2 was reported, and now says it is fixed.
     let version: Vec<&Value> = comments
@@ -456,7 +456,7 @@ async fn three_pushes_leave_one_comment_with_the_latest_result() {
         .collect();
     assert_eq!(version.len(), 1, "one version comment: {comments:#?}");
     assert!(
-        version[0]["body"].as_str().unwrap().contains(&sha(3)),
+        version[0]["body"].as_str().unwrap().contains("**Fixed:**"),
         "{version:#?}"
     );
 
@@ -566,7 +566,10 @@ async fn the_readme_temporal_workflow_start_example_runs_as_written() {
     .await;
     assert_eq!(comments.len(), 1, "{comments:#?}");
     assert!(
-        comments[0]["body"].as_str().unwrap().contains(&sha(6)),
+        comments[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Plugin update needed?"),
         "{comments:#?}"
     );
 }
@@ -664,18 +667,17 @@ async fn a_check_run_created_before_a_502_is_updated_on_retry_not_doubled() {
         result_of(&format!("plugin-validation-acme/{repo}#{number}"));
         result_of(&format!("version-validation-acme/{repo}#{number}"));
     }
-    // The lookup happened on the retries, and for the version check, whose matching versions
-    // leave no comment to tell whether this head was reported before; the plugin check's
-    // first report of a head pays no request for it. (Counted before this test reads the
-    // check runs itself, which the journal records too.)
+    // The lookup happened on the two retries only: a head's first run is created directly,
+    // since Temporal knows the head's check run was not written before. (Counted before this
+    // test reads the check runs itself, which the journal records too.)
     let check_runs_of = |repo: &str, number: u64| {
         format!(
             "/repos/acme/{repo}/commits/{}/check-runs",
             sha(10 + number as u8)
         )
     };
-    assert_eq!(h.github.count("GET", &check_runs_of("retried", 4)).await, 3);
-    assert_eq!(h.github.count("GET", &check_runs_of("happy", 5)).await, 1);
+    assert_eq!(h.github.count("GET", &check_runs_of("retried", 4)).await, 2);
+    assert_eq!(h.github.count("GET", &check_runs_of("happy", 5)).await, 0);
     for (repo, number) in pulls {
         let runs = h.github.get(&check_runs_of(repo, number)).await;
         let mut names: Vec<&str> = runs["check_runs"]
@@ -760,8 +762,8 @@ async fn wait_for_faults_to_fire(h: &Harness) {
     panic!("the sandbox's faults never fired");
 }
 
-/// Files of head `n`: code changed without the plugin, and VERSION (1.0.n) disagreeing with
-/// plugin.json (0.9.0), so both checks comment and each comment names the head.
+/// Files of head `n`: code and a new plugin.json changed, and VERSION (1.0.n) disagreeing with
+/// plugin.json (0.9.0), so both checks comment and the version comment names head `n`'s version.
 fn files_of_head(n: u8) -> Value {
     json!([
         {"filename": "internal/mcp/tools.go", "status": "modified", "content": format!("package mcp // {n}\n")},
@@ -771,9 +773,9 @@ fn files_of_head(n: u8) -> Value {
     ])
 }
 
-/// Asserts what issue 10 requires at the end: one comment per check reflecting `head`, and
-/// one check run per check on `head`.
-async fn assert_reported_once(h: &Harness, owner: &str, repo: &str, number: u64, head: &str) {
+/// Asserts what must hold at the end: one comment per check, the version comment reflecting
+/// head `n` ([`files_of_head`]), and one check run per check on head `n`.
+async fn assert_reported_once(h: &Harness, owner: &str, repo: &str, number: u64, n: u8) {
     for marker in [
         "gdt:check=plugin-update-validation",
         "gdt:check=version-validation",
@@ -781,10 +783,17 @@ async fn assert_reported_once(h: &Harness, owner: &str, repo: &str, number: u64,
         let comments = marked_comments(h, owner, repo, number, marker).await;
         assert_eq!(comments.len(), 1, "{marker}: one comment: {comments:#?}");
         let body = comments[0]["body"].as_str().unwrap();
-        assert!(body.contains(head), "{marker}: reflects {head}: {body}");
+        if marker.ends_with("version-validation") {
+            let version = format!("`1.0.{n}`");
+            assert!(
+                body.contains(&version),
+                "{marker}: reflects head {n}: {body}"
+            );
+        }
     }
+    let head = sha(n);
     assert_eq!(
-        check_run_names(h, owner, repo, head).await,
+        check_run_names(h, owner, repo, &head).await,
         ["plugin-update-validation", "version-validation"],
         "one check run per check on {head}"
     );
@@ -831,7 +840,7 @@ async fn the_newest_head_wins_whatever_order_the_deliveries_arrive_in() {
     for id in started_ids(&late) {
         result_of(&id);
     }
-    assert_reported_once(&h, owner, repo, number, &sha(5)).await;
+    assert_reported_once(&h, owner, repo, number, 5).await;
 
     // 2. Fifty concurrent deliveries over five heads, to two API servers, out of order.
     let (repo, number) = ("storm", 22);
@@ -889,7 +898,7 @@ async fn the_newest_head_wins_whatever_order_the_deliveries_arrive_in() {
     for id in &ids {
         result_of(id);
     }
-    assert_reported_once(&h, owner, repo, number, &sha(5)).await;
+    assert_reported_once(&h, owner, repo, number, 5).await;
     // Histories with signals arriving between passes replay to the same decisions.
     for id in &ids {
         crate::support::replay(id).await;
@@ -955,7 +964,7 @@ async fn two_workers_and_two_servers_keep_one_comment_per_check() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_reported_once(&h, owner, repo, number, &sha(2)).await;
+    assert_reported_once(&h, owner, repo, number, 2).await;
 
     // 2. Duplicates left by an earlier race: the oldest is kept and brought up to date, the
     // others are removed. A person quoting the marker is left alone.
@@ -1018,8 +1027,11 @@ async fn two_workers_and_two_servers_keep_one_comment_per_check() {
         "the oldest kept, the person's comment untouched: {plugin:#?}"
     );
     assert!(
-        plugin[0]["body"].as_str().unwrap().contains(&sha(4)),
-        "{plugin:#?}"
+        plugin[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Plugin files updated and valid"),
+        "brought up to date: {plugin:#?}"
     );
 }
 

@@ -1,5 +1,5 @@
-//! End to end: what a pushed head costs in requests GitHub counts against the rate limit
-//! (issue 16), read from the sandbox's journal, whose entries say whether each request was
+//! End to end: what a pushed head costs in requests GitHub counts against the rate limit,
+//! read from the sandbox's journal, whose entries say whether each request was
 //! counted (a `304 Not Modified` to a conditional request is not), and that a change made
 //! between two pushes is still seen: the client's ETag cache only ever answers a `304` GitHub
 //! itself gave.
@@ -150,33 +150,92 @@ async fn a_later_push_costs_fewer_counted_requests_and_changes_are_still_seen() 
     let manifest = format!("GET /repos/{OWNER}/{repo}/contents/.claude-plugin/plugin.json");
     assert_eq!(first.requests(&manifest), 1, "{first:#?}");
     assert_eq!(second.requests(&manifest), 1, "{second:#?}");
-    // Before issue 16 a head cost 12 counted requests (files, plugin.json twice, VERSION,
-    // two pull re-reads, two comment lookups, a check-run lookup, a comment, two check runs):
-    // now one plugin.json read fewer, and a repeated read that found nothing new is free.
-    assert_eq!(first.counted + first.free, 11, "{first:#?}");
-    assert_eq!(second.counted + second.free, 11, "{second:#?}");
+    // A head costs the files, VERSION and plugin.json, the re-read of the pull request by each
+    // check, each check's comment lookup and the two check runs; the first also writes the
+    // plugin comment. No check run is looked up: Temporal knows each head's is new.
+    let check_run_lookups = format!("GET /repos/{OWNER}/{repo}/commits/");
+    let comment_edits = format!("PATCH /repos/{OWNER}/{repo}/issues/comments");
+    assert_eq!(first.counted + first.free, 10, "{first:#?}");
+    assert_eq!(second.counted + second.free, 9, "{second:#?}");
+    for cost in [&first, &second] {
+        assert_eq!(cost.requests(&check_run_lookups), 0, "{cost:#?}");
+        assert_eq!(
+            cost.requests(&format!("POST /repos/{OWNER}/{repo}/check-runs 201")),
+            2,
+            "{cost:#?}"
+        );
+    }
+    // The comment names no commit: the same verdict at a new head writes nothing.
+    assert_eq!(second.requests(&comment_edits), 0, "{second:#?}");
+
+    // Push 3, the same verdict again: nothing was written to the comments since the last
+    // lookups, so both are free 304s, and what counts is the files, the two files at the head,
+    // the pull request's first re-read at the new head (the second is a 304 unless both checks
+    // asked at once) and the two check runs: 6.
+    move_head(
+        &h,
+        OWNER,
+        repo,
+        number,
+        json!({"head_sha": sha(3), "files": passing_files(3)}),
+    )
+    .await;
+    let mark = h.github.journal().await.len();
+    push_and_wait(&server, repo, number, &sha(3)).await;
+    let steady = Cost::of(&h.github.journal().await[mark..]);
+    eprintln!("steady push: {steady:#?}");
+    let comments_list = format!("GET /repos/{OWNER}/{repo}/issues/{number}/comments");
+    let pull = format!("GET /repos/{OWNER}/{repo}/pulls/{number} ");
+    assert_eq!(
+        steady.requests(&format!("{comments_list} 304")),
+        2,
+        "{steady:#?}"
+    );
+    assert_eq!(steady.requests(&comment_edits), 0, "{steady:#?}");
+    assert_eq!(steady.requests(&check_run_lookups), 0, "{steady:#?}");
+    let pull_reads = steady.requests(&format!("{pull}200"));
+    assert!((1..=2).contains(&pull_reads), "{steady:#?}");
+    assert_eq!(steady.counted, 5 + pull_reads, "{steady:#?}");
 
     // The same head delivered again (a redelivery, or another action on the same head):
-    // nothing changed since the last reads, so the files and both re-reads of the pull request
-    // are free 304s, and the files at the head are not read again. The comment lookups are
-    // 304s too unless a lookup of the last push ran before the comment was updated; the
-    // check-run lookups and the check runs' updates count.
+    // nothing changed since the last reads, so the files, both re-reads of the pull request and
+    // both comment lookups are free 304s, the files at the head are not read again, and the
+    // head's check runs are known written: nothing counts.
     let mark = h.github.journal().await.len();
-    push_and_wait(&server, repo, number, &sha(2)).await;
+    let (plugin, version) = push_and_wait(&server, repo, number, &sha(3)).await;
     let again = Cost::of(&h.github.journal().await[mark..]);
     eprintln!("same head again: {again:#?}");
     let files = format!("GET /repos/{OWNER}/{repo}/pulls/{number}/files");
-    let pull = format!("GET /repos/{OWNER}/{repo}/pulls/{number} ");
     assert_eq!(again.requests(&format!("{files} 304")), 1, "{again:#?}");
     assert_eq!(again.requests(&format!("{pull}304")), 2, "{again:#?}");
-    assert_eq!(again.requests(&format!("{pull}200")), 0, "{again:#?}");
+    assert_eq!(
+        again.requests(&format!("{comments_list} 304")),
+        2,
+        "{again:#?}"
+    );
     assert_eq!(
         again.requests(&format!("GET /repos/{OWNER}/{repo}/contents/")),
         0,
         "{again:#?}"
     );
-    assert!(again.free >= 3, "{again:#?}");
-    assert!(again.counted <= 6, "{again:#?}");
+    assert_eq!(again.counted, 0, "{again:#?}");
+    for result in [&plugin, &version] {
+        assert_eq!(result["CheckRunPosted"], false, "{result}");
+        assert!(
+            result["Errors"].as_array().is_none_or(Vec::is_empty),
+            "{result}"
+        );
+    }
+    for name in ["plugin-update-validation", "version-validation"] {
+        let runs = h
+            .github
+            .get(&format!(
+                "/repos/{OWNER}/{repo}/commits/{}/check-runs?check_name={name}",
+                sha(3)
+            ))
+            .await;
+        assert_eq!(runs["total_count"], 1, "one {name} run on the head: {runs}");
+    }
 
     // A change between pushes is seen, not answered from the cache: the plugin comment is
     // deleted by someone else, so the next push's lookup must find it gone (a 200, not a 304
@@ -199,11 +258,11 @@ async fn a_later_push_costs_fewer_counted_requests_and_changes_are_still_seen() 
         OWNER,
         repo,
         number,
-        json!({"head_sha": sha(3), "files": passing_files(3)}),
+        json!({"head_sha": sha(4), "files": passing_files(4)}),
     )
     .await;
     let mark = h.github.journal().await.len();
-    let (plugin, _) = push_and_wait(&server, repo, number, &sha(3)).await;
+    let (plugin, _) = push_and_wait(&server, repo, number, &sha(4)).await;
     let third = Cost::of(&h.github.journal().await[mark..]);
     eprintln!("push after a change: {third:#?}");
     assert!(
@@ -214,7 +273,10 @@ async fn a_later_push_costs_fewer_counted_requests_and_changes_are_still_seen() 
     let comments = plugin_comments(&h, repo, number).await;
     assert_eq!(comments.len(), 1, "one plugin comment: {comments:#?}");
     assert!(
-        comments[0]["body"].as_str().unwrap().contains(&sha(3)),
+        comments[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Plugin files updated and valid"),
         "{comments:#?}"
     );
     assert_eq!(

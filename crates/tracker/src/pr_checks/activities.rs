@@ -14,12 +14,15 @@
 //! them. The check run is its own activity (`PostCheckRunActivity`), so a refused check run
 //! (GitHub takes them only from Apps) never hides a comment that was written.
 //!
-//! What a pushed head costs GitHub (issue 16): files read at the head go through
-//! [`HeadFiles`], so both checks share one read of plugin.json per head and worker, and every
-//! other read goes through the client's ETag cache, so a read repeated when nothing changed
-//! (the second check's re-read of the PR, a comment lookup finding the list as it was) is a
-//! `304` that GitHub does not count. The re-read before writing and the lookup across every
-//! page of comments are still made each time: conditional, never skipped or shared.
+//! What a pushed head costs GitHub: files read at the head go through [`HeadFiles`], so both
+//! checks share one read of plugin.json per head and worker, and every other read goes
+//! through the client's ETag cache, so a read repeated when nothing changed (the second
+//! check's re-read of the PR, a comment lookup finding the list as it was) is a `304` that
+//! GitHub does not count. The re-read before writing and the lookup across every page of
+//! comments are still made each time: conditional, never skipped or shared. A comment names
+//! no commit, so a push that leaves a verdict as it was writes no comment; whether a head's
+//! check run was already written is known from Temporal (`CheckRunWorkflow`, one per check
+//! and head), so a new head's run is created without looking first.
 //!
 //! The checks' metrics are counted by the activity that reports each fact, once it has
 //! succeeded, so a retried attempt never counts twice: a check's conclusion by
@@ -187,9 +190,6 @@ pub struct Published {
     /// The PR's head is no longer the commit judged: nothing was written, and this is the
     /// head to judge now.
     pub moved_to: Option<String>,
-    /// This head may have been reported before (its comment already named it, or there is
-    /// no comment to tell): the check run is looked up before one is created.
-    pub reported_before: bool,
 }
 
 impl PrCheckActivities {
@@ -413,7 +413,6 @@ impl PrCheckActivities {
             let matches = input.verdict.matches;
             let paths = self.settings.version_paths.clone();
             let verdict = input.verdict.clone();
-            let head_sha = input.head_sha.clone();
             let render = move |existing: Option<&str>| {
                 let previously_mismatched = existing.is_some_and(gdt_pr_checks::reported_failure);
                 if verdict.matches && existing.is_none() {
@@ -423,7 +422,6 @@ impl PrCheckActivities {
                 Some(gdt_pr_checks::render_version_comment(
                     &verdict,
                     &paths,
-                    &head_sha,
                     previously_mismatched,
                 ))
             };
@@ -469,7 +467,7 @@ impl PrCheckActivities {
         };
         let code_changed = !report.code_files.is_empty();
         let body = gdt_pr_checks::render_plugin_comment(&report);
-        let cleared = gdt_pr_checks::render_plugin_cleared(&report.head_sha);
+        let cleared = gdt_pr_checks::render_plugin_cleared();
         self.publish(
             &Target {
                 owner: input.owner,
@@ -512,10 +510,7 @@ impl PrCheckActivities {
                 ..Published::default()
             });
         }
-        let mut published = Published {
-            reported_before: true,
-            ..Published::default()
-        };
+        let mut published = Published::default();
         if !self.settings.comments {
             return Ok(published);
         }
@@ -535,12 +530,9 @@ impl PrCheckActivities {
             tracing::info!(comment = duplicate.id, "deleted a duplicate check comment");
         }
         let Some(body) = render(owned.map(|c| c.body.as_str())) else {
-            // Nothing to say: no comment tells whether this head was reported.
             published.comment_url = owned.map(|c| c.html_url.clone()).unwrap_or_default();
             return Ok(published);
         };
-        published.reported_before = owned
-            .is_some_and(|c| gdt_pr_checks::head_sha_of(&c.body) == Some(target.head_sha.as_str()));
         match owned {
             Some(existing) if existing.body == body => {
                 published.comment_url = existing.html_url.clone();

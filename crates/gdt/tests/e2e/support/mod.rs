@@ -411,6 +411,8 @@ pub async fn replay(workflow_id: &str) {
         .expect("register")
         .register_workflow::<VersionValidationWorkflow>()
         .expect("register")
+        .register_workflow::<gdt_tracker::pr_checks::CheckRunWorkflow>()
+        .expect("register")
         .register_workflow::<gdt_tracker::lanes::LaneWorkflow>()
         .expect("register")
         .register_workflow::<ExternalDeploymentWorkflow>()
