@@ -631,6 +631,9 @@ pub struct CheckRun {
 pub struct CheckRunOutputInfo {
     /// The title.
     pub title: Option<String>,
+    /// The summary (Markdown).
+    #[serde(default)]
+    pub summary: Option<String>,
     /// How many annotations the run has.
     #[serde(default)]
     pub annotations_count: u64,

@@ -16,8 +16,8 @@ use gdt_tracker::deployments::{
 use gdt_tracker::external::{ExternalActivities, ExternalDeploymentWorkflow};
 use gdt_tracker::lanes::{Inactivation, LaneActivities, LaneSettings, LaneWorkflow};
 use gdt_tracker::pr_checks::{
-    CheckRunWorkflow, PluginUpdateValidationWorkflow, PrCheckActivities, PrCheckSettings,
-    VersionValidationWorkflow,
+    CheckRunClaimWorkflow, CheckRunClaims, PluginUpdateValidationWorkflow, PrCheckActivities,
+    PrCheckSettings, VersionValidationWorkflow,
 };
 use gdt_tracker::pr_cleanup::{
     CleanupSettings, MatchRules, PrCleanupActivities, PrCleanupSettings, PullRequestCleanupWorkflow,
@@ -152,13 +152,17 @@ pub(crate) async fn serve(
     if config.pr_checks.enabled {
         let settings = pr_check_settings(config)?;
         let options = WorkerOptions::new(config.pr_checks.task_queue.clone())
-            .register_activities(PrCheckActivities::new(github, settings))
+            .register_activities(PrCheckActivities::new(
+                github,
+                CheckRunClaims::new(temporal.clone(), config.pr_checks.task_queue.clone()),
+                settings,
+            ))
             .register_workflow::<PluginUpdateValidationWorkflow>()
             .context("cannot register PluginUpdateValidationWorkflow")?
             .register_workflow::<VersionValidationWorkflow>()
             .context("cannot register VersionValidationWorkflow")?
-            .register_workflow::<CheckRunWorkflow>()
-            .context("cannot register CheckRunWorkflow")?
+            .register_workflow::<CheckRunClaimWorkflow>()
+            .context("cannot register CheckRunClaimWorkflow")?
             .tuner(tuner(config))
             .graceful_shutdown_period(std::time::Duration::from_secs(20))
             .build();

@@ -626,7 +626,7 @@ async fn invalid_plugin_json_fails_the_check_run_with_an_annotation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_check_run_created_before_a_502_is_updated_on_retry_not_doubled() {
+async fn a_check_run_created_before_a_502_is_found_on_retry_not_doubled() {
     let h = Harness::start("pr-check-run-retry").await;
     let server = h.serve();
     let files = json!([
@@ -646,7 +646,7 @@ async fn a_check_run_created_before_a_502_is_updated_on_retry_not_doubled() {
         .await;
     }
     // GitHub creates each check's run, then the gateway answers 502: the activity's retry must
-    // find the run and update it.
+    // find the run (already saying what it would write) and not create another.
     h.github
         .fault(
             json!({"method": "POST", "path": "/repos/acme/retried/check-runs",
@@ -899,9 +899,12 @@ async fn the_newest_head_wins_whatever_order_the_deliveries_arrive_in() {
         result_of(id);
     }
     assert_reported_once(&h, owner, repo, number, 5).await;
-    // Histories with signals arriving between passes replay to the same decisions.
+    // Histories with signals arriving between passes replay to the same decisions, and so do
+    // the claims of the head's check runs.
     for id in &ids {
         crate::support::replay(id).await;
+        let child = gdt_tracker::pr_checks::check_run_workflow_id(id, &sha(5));
+        crate::support::replay(&child).await;
     }
 }
 

@@ -199,8 +199,9 @@ async fn a_later_push_costs_fewer_counted_requests_and_changes_are_still_seen() 
 
     // The same head delivered again (a redelivery, or another action on the same head):
     // nothing changed since the last reads, so the files, both re-reads of the pull request and
-    // both comment lookups are free 304s, the files at the head are not read again, and the
-    // head's check runs are known written: nothing counts.
+    // both comment lookups are free 304s and the files at the head are not read again. Temporal
+    // knows the head's check runs were written, so each is looked up (the only counted
+    // requests) and, saying what this pass would, left as it is.
     let mark = h.github.journal().await.len();
     let (plugin, version) = push_and_wait(&server, repo, number, &sha(3)).await;
     let again = Cost::of(&h.github.journal().await[mark..]);
@@ -218,9 +219,25 @@ async fn a_later_push_costs_fewer_counted_requests_and_changes_are_still_seen() 
         0,
         "{again:#?}"
     );
-    assert_eq!(again.counted, 0, "{again:#?}");
+    let check_runs = format!("GET /repos/{OWNER}/{repo}/commits/{}/check-runs", sha(3));
+    assert_eq!(again.requests(&check_runs), 2, "{again:#?}");
+    assert_eq!(again.counted, 2, "only the two lookups count: {again:#?}");
+    assert_eq!(
+        again.requests(&format!("POST /repos/{OWNER}/{repo}/check-runs")),
+        0,
+        "{again:#?}"
+    );
+    assert_eq!(
+        again.requests(&format!("PATCH /repos/{OWNER}/{repo}/check-runs")),
+        0,
+        "{again:#?}"
+    );
     for result in [&plugin, &version] {
         assert_eq!(result["CheckRunPosted"], false, "{result}");
+        assert!(
+            result["CheckRunURL"].as_str().is_some_and(|u| !u.is_empty()),
+            "{result}"
+        );
         assert!(
             result["Errors"].as_array().is_none_or(Vec::is_empty),
             "{result}"

@@ -21,8 +21,8 @@
 //! GitHub does not count. The re-read before writing and the lookup across every page of
 //! comments are still made each time: conditional, never skipped or shared. A comment names
 //! no commit, so a push that leaves a verdict as it was writes no comment; whether a head's
-//! check run was already written is known from Temporal (`CheckRunWorkflow`, one per check
-//! and head), so a new head's run is created without looking first.
+//! check run may exist is known from Temporal ([`CheckRunClaims`]), so a new head's run is
+//! created without looking first.
 //!
 //! The checks' metrics are counted by the activity that reports each fact, once it has
 //! succeeded, so a retried attempt never counts twice: a check's conclusion by
@@ -32,6 +32,7 @@
 use std::collections::BTreeSet;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use gdt_github::{CheckAnnotation, CheckRunOutput, CheckRunUpdate, NewCheckRun};
 use gdt_metrics::labels::{Conclusion, PrCheck};
@@ -41,11 +42,16 @@ use gdt_pr_checks::{
     JsonProblem, PluginReport, VersionPaths, VersionVerdict,
 };
 use serde::{Deserialize, Serialize};
+use temporalio_client::errors::WorkflowStartError;
+use temporalio_client::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
+use temporalio_sdk::ApplicationFailure;
 
 use super::head_files::HeadFiles;
+use super::workflows::CheckRunClaimWorkflow;
 use crate::activity::{in_activity_span, to_activity_error};
+use crate::service::rpc_options;
 
 /// What the checks report and where.
 #[derive(Debug, Clone)]
@@ -76,9 +82,12 @@ pub struct PublishCheckRun {
     pub head_sha: String,
     /// What to report.
     pub report: CheckRunReport,
-    /// This head may have a run of this check already (reported by an earlier run): look
-    /// before creating.
+    /// This head may have a run of this check already: look before creating.
     pub may_exist: bool,
+    /// The id of the `CheckRunClaimWorkflow` that records this head's run
+    /// (`check_run_workflow_id`); empty (an input from before claims): look before creating.
+    #[serde(default)]
+    pub claim_id: String,
 }
 
 /// Output of `PostCheckRunActivity`.
@@ -92,9 +101,56 @@ pub struct CheckRunPosted {
     pub disabled: bool,
 }
 
+/// Starts the `CheckRunClaimWorkflow`s of the checks' task queue.
+#[derive(Clone)]
+pub struct CheckRunClaims {
+    temporal: temporalio_client::Client,
+    task_queue: String,
+}
+
+impl CheckRunClaims {
+    /// Claims started on `task_queue` (the checks' own, whose workers run them).
+    pub fn new(temporal: temporalio_client::Client, task_queue: impl Into<String>) -> Self {
+        Self {
+            temporal,
+            task_queue: task_queue.into(),
+        }
+    }
+
+    /// Records that the run `id` stands for is being written: `true` when this is the id's
+    /// first claim (no run can exist), `false` when it was claimed before (within the
+    /// namespace's retention: a run may exist).
+    async fn first(&self, id: &str) -> Result<bool, ActivityError> {
+        let options = WorkflowStartOptions::new(self.task_queue.clone(), id.to_owned())
+            // Once claimed, always claimed: whatever became of the claim, a run may exist.
+            .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+            .id_conflict_policy(WorkflowIdConflictPolicy::Fail)
+            .rpc_options(rpc_options(CLAIM_CALL_TIMEOUT))
+            .build();
+        let call = self
+            .temporal
+            .start_workflow(CheckRunClaimWorkflow::run, (), options);
+        match tokio::time::timeout(CLAIM_CALL_TIMEOUT, call).await {
+            Ok(Ok(_)) => Ok(true),
+            Ok(Err(WorkflowStartError::AlreadyStarted { .. })) => Ok(false),
+            Ok(Err(e)) => Err(temporal_unavailable(format!(
+                "could not record the check run {id} in Temporal: {e}"
+            ))),
+            Err(_) => Err(temporal_unavailable(format!(
+                "Temporal did not answer within {}s when recording the check run {id}",
+                CLAIM_CALL_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+}
+
+/// How long starting a claim may take before the attempt is retried.
+const CLAIM_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The activities of both checks.
 pub struct PrCheckActivities {
     github: gdt_github::Client,
+    claims: CheckRunClaims,
     settings: PrCheckSettings,
     /// Files read at a commit, shared by both checks in this worker process.
     files: HeadFiles,
@@ -193,10 +249,15 @@ pub struct Published {
 }
 
 impl PrCheckActivities {
-    /// Activities using `github` and `settings`.
-    pub fn new(github: gdt_github::Client, settings: PrCheckSettings) -> Self {
+    /// Activities using `github`, `claims` and `settings`.
+    pub fn new(
+        github: gdt_github::Client,
+        claims: CheckRunClaims,
+        settings: PrCheckSettings,
+    ) -> Self {
         Self {
             github,
+            claims,
             settings,
             files: HeadFiles::default(),
         }
@@ -341,19 +402,26 @@ impl PrCheckActivities {
         .await
     }
 
-    /// Creates or updates a check's run on a head. It is looked up first when this head may
-    /// have one already (`may_exist`) or an earlier attempt may have created it; otherwise it
-    /// is created directly, so a new head costs no lookup.
+    /// Creates or updates a check's run on a head. The head's claim is recorded first
+    /// ([`CheckRunClaims`]): on its first claim the run is created directly, so a new head
+    /// costs no lookup; when it was claimed before (an earlier run or attempt), or the input
+    /// asks (`may_exist`, or no `claim_id`), the run is looked up first.
     #[activity(name = "PostCheckRunActivity")]
     pub async fn post_check_run(
         self: Arc<Self>,
         ctx: ActivityContext,
         input: PublishCheckRun,
     ) -> Result<CheckRunPosted, ActivityError> {
-        let look_first = input.may_exist || ctx.info().attempt > 1;
+        let retried = ctx.info().attempt > 1;
         in_activity_span(&ctx, async move {
             let posted = if self.settings.check_runs {
-                self.write_check_run(&input, look_first).await?
+                let first_claim = if input.claim_id.is_empty() {
+                    false
+                } else {
+                    self.claims.first(&input.claim_id).await?
+                };
+                let look_first = input.may_exist || retried || !first_claim;
+                self.write_check_run(&input, look_first, retried).await?
             } else {
                 CheckRunPosted {
                     disabled: true,
@@ -559,11 +627,13 @@ impl PrCheckActivities {
         Ok(published)
     }
 
-    /// Creates the check run of this head or, when `look_first` finds one, updates it.
+    /// Creates the check run of this head or, when `look_first` finds one, updates it unless
+    /// it already says the same. `retried`: an earlier attempt of this write may have made it.
     async fn write_check_run(
         &self,
         input: &PublishCheckRun,
         look_first: bool,
+        retried: bool,
     ) -> Result<CheckRunPosted, ActivityError> {
         let report = &input.report;
         let output = CheckRunOutput {
@@ -594,6 +664,15 @@ impl PrCheckActivities {
             Vec::new()
         };
         let run = match existing.first() {
+            Some(run) if reports(run, report) => {
+                // Found as this pass would write it: an earlier attempt of this write created
+                // it (GitHub took it, the answer was lost), or an earlier run did.
+                return Ok(CheckRunPosted {
+                    posted: retried,
+                    url: run.html_url.clone().unwrap_or_default(),
+                    disabled: false,
+                });
+            }
             Some(run) => {
                 // GitHub appends annotations: send them only to a run that has none yet.
                 let has_annotations = run.output.as_ref().is_some_and(|o| o.annotations_count > 0);
@@ -636,6 +715,16 @@ impl PrCheckActivities {
     }
 }
 
+/// Whether `run` already says what `report` would: completed, with its conclusion, title and
+/// summary (annotations go with the summary: they describe the same problems).
+fn reports(run: &gdt_github::CheckRun, report: &CheckRunReport) -> bool {
+    let output = run.output.as_ref();
+    run.status == "completed"
+        && run.conclusion.as_deref() == Some(report.conclusion.as_str())
+        && output.and_then(|o| o.title.as_deref()) == Some(report.title.as_str())
+        && output.and_then(|o| o.summary.as_deref()) == Some(report.summary.as_str())
+}
+
 /// The comment a check owns (the oldest carrying its marker) and the copies to delete: later
 /// comments with the marker by the same author.
 fn owned_comment<'a>(
@@ -660,6 +749,16 @@ fn owned_comment<'a>(
         .copied()
         .collect();
     (Some(*first), extra)
+}
+
+/// Temporal did not take a claim: the attempt is retried.
+fn temporal_unavailable(message: String) -> ActivityError {
+    tracing::warn!(error = %message, "Temporal call failed; the activity is retried");
+    ActivityError::application(
+        ApplicationFailure::builder(message)
+            .type_name("TemporalUnavailable".to_owned())
+            .build(),
+    )
 }
 
 /// The metrics' label of a check, from its check run name.

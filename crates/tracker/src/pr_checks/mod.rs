@@ -1,6 +1,6 @@
 //! Pull-request checks started from GitHub webhooks: `PluginUpdateValidationWorkflow` and
-//! `VersionValidationWorkflow`, on their own task queue ([`TASK_QUEUE`] by default), each
-//! writing a head's check run through a child `CheckRunWorkflow`. The
+//! `VersionValidationWorkflow`, on their own task queue ([`TASK_QUEUE`] by default), with
+//! `CheckRunClaimWorkflow`, Temporal's record of each head's check run. The
 //! decisions themselves (categorising files, JSON and SemVer checks, comment and check-run
 //! rendering) are pure functions in `gdt-pr-checks`.
 
@@ -10,14 +10,16 @@ pub mod model;
 pub mod service;
 pub mod workflows;
 
-pub use activities::{PrCheckActivities, PrCheckSettings};
+pub use activities::{CheckRunClaims, PrCheckActivities, PrCheckSettings};
 pub use model::{
     check_run_workflow_id, plugin_workflow_id, version_workflow_id, PluginUpdateValidationInput,
     PluginUpdateValidationResult, PullRequest, Reported, VersionValidationInput,
     VersionValidationResult, TASK_QUEUE,
 };
 pub use service::{Check, CheckOutcome, CheckStart, PrCheckService, PullRequestHead};
-pub use workflows::{CheckRunWorkflow, PluginUpdateValidationWorkflow, VersionValidationWorkflow};
+pub use workflows::{
+    CheckRunClaimWorkflow, PluginUpdateValidationWorkflow, VersionValidationWorkflow,
+};
 
 /// The errors of [`PrCheckService`], shared with the deployments' service.
 pub use crate::service::ServiceError;

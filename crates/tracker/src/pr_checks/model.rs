@@ -203,9 +203,10 @@ pub fn version_workflow_id(owner: &str, repo: &str, pr: u64) -> String {
     format!("version-validation-{owner}/{repo}#{pr}")
 }
 
-/// Workflow id of the `CheckRunWorkflow` that writes a check's run on one head of a PR:
+/// Workflow id of the `CheckRunClaimWorkflow` that records a check's run on one head of a PR:
 /// `{check's workflow id}@{head}`, such as `version-validation-acme/shop#12@0123abc…`. Temporal
-/// keeps one execution per id, so the id is the memory that this head's run was written.
+/// starts one execution per id (within the namespace's retention), so the id is the memory
+/// that this head's run may exist.
 pub fn check_run_workflow_id(check_workflow_id: &str, head_sha: &str) -> String {
     format!("{check_workflow_id}@{head_sha}")
 }

@@ -13,15 +13,11 @@
 //! The input's `HeadSHA` is where the first pass starts, a hint: a run started with a head
 //! that is not (or no longer) the PR's judges the PR's current head instead.
 //!
-//! A head's check run is written by a child workflow, `CheckRunWorkflow`, whose id names the
-//! check, the PR and the head ([`check_run_workflow_id`]) and which Temporal starts only when
-//! no execution of that id is running or completed (`AllowDuplicateFailedOnly`). So a run
-//! is written once per head whatever number of runs judge it (redeliveries, two servers taking
-//! one delivery, a late delivery of an older push), with no lookup on GitHub first; a run that
-//! failed (GitHub refused it, or its worker was terminated) is tried again by the next pass
-//! that judges the head. The memory lasts as long as the namespace keeps closed workflows
-//! (its retention). Runs started before this existed ([`CHECK_RUN_CHILD`] not in their
-//! history) still write through `PostCheckRunActivity`, looking first.
+//! Whether a head's check run was written before is known from Temporal, not GitHub: the
+//! check-run activity first starts a [`CheckRunClaimWorkflow`] whose id names the check, the PR
+//! and the head ([`check_run_workflow_id`]), refused when that id was used before. The first
+//! claim of a head creates the run directly; any later one (a redelivery, two servers taking one
+//! delivery, a late delivery of an older push, a retried attempt) looks for it on GitHub first.
 //!
 //! Problems on the way (a file that cannot be read, GitHub refusing a comment or a check run)
 //! go to the result's `Errors`; the workflow still completes. Only an input naming no PR fails
@@ -33,16 +29,14 @@ use gdt_pr_checks::{Categorized, CheckRunReport, PluginReport, VersionPaths};
 use temporalio_common::{RetryPolicy, WorkflowDefinition};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
-    ActivityExecutionError, ActivityOptions, ApplicationFailure, ChildWorkflowExecutionError,
-    ChildWorkflowOptions, ChildWorkflowStartError, ContinueAsNewOptions,
-    StartChildWorkflowExecutionFailedCause, SyncWorkflowContext, WorkflowContext,
-    WorkflowIdReusePolicy, WorkflowResult,
+    ActivityExecutionError, ActivityOptions, ApplicationFailure, ContinueAsNewOptions,
+    SyncWorkflowContext, WorkflowContext, WorkflowResult,
 };
 use temporalio_workflow::workflows::WorkflowImplementation;
 
 use super::activities::{
-    CheckRunPosted, FetchFileInput, FetchFilesInput, PrCheckActivities, PublishCheckRun,
-    PublishPlugin, PublishVersion, Published, PullTarget, ValidateSchemasInput,
+    FetchFileInput, FetchFilesInput, PrCheckActivities, PublishCheckRun, PublishPlugin,
+    PublishVersion, Published, PullTarget, ValidateSchemasInput,
 };
 use super::model::{
     check_run_workflow_id, plugin_workflow_id, validate_target, version_workflow_id,
@@ -54,10 +48,6 @@ use crate::activity::{failure_message, invalid_input, NON_RETRYABLE_ERROR_TYPES}
 /// Passes one run makes before it continues as new (a PR pushed to this often while its
 /// checks run is rare; the bound keeps the history short whatever happens).
 pub const MAX_PASSES: u32 = 20;
-
-/// The patch under which a pass writes its check run through a `CheckRunWorkflow` child
-/// rather than `PostCheckRunActivity` (runs started before it replay the activity).
-pub const CHECK_RUN_CHILD: &str = "check-run-per-head";
 
 /// How a pass ended.
 enum Pass<R> {
@@ -466,7 +456,7 @@ async fn version_pass(
 }
 
 /// The end of a pass, the same for both checks: what the comment activity did (or that the
-/// PR's head moved, and the pass reports nothing), then the head's check run, written once.
+/// PR's head moved, and the pass reports nothing), then the check run, posted and recorded.
 async fn finish_pass<W, R: CheckResult>(
     ctx: &WorkflowContext<W>,
     input: &impl CheckInput,
@@ -490,105 +480,47 @@ async fn finish_pass<W, R: CheckResult>(
             failure_message(&e)
         )),
     }
-    let publish = PublishCheckRun {
-        owner: input.pull_request().owner.clone(),
-        repo: input.pull_request().repo.clone(),
-        head_sha: head.to_owned(),
-        report: check_run,
-        may_exist: false,
-    };
-    let written = if ctx.patched(CHECK_RUN_CHILD) {
-        let id = check_run_workflow_id(&input.check_workflow_id(), head);
-        check_run_once(ctx, id, publish).await
-    } else {
-        // A run started before the child existed: its history holds the activity.
-        let publish = PublishCheckRun {
-            may_exist: true,
-            ..publish
-        };
-        ctx.execute_activity(
+    let posted = ctx
+        .execute_activity(
             PrCheckActivities::post_check_run,
-            publish,
+            PublishCheckRun {
+                owner: input.pull_request().owner.clone(),
+                repo: input.pull_request().repo.clone(),
+                head_sha: head.to_owned(),
+                report: check_run,
+                may_exist: false,
+                claim_id: check_run_workflow_id(&input.check_workflow_id(), head),
+            },
             activity_options(),
         )
-        .await
-        .map(Some)
-        .map_err(|e| failure_message(&e))
-    };
-    match written {
-        Ok(Some(posted)) => {
+        .await;
+    match posted {
+        Ok(posted) => {
             reported.check_run_posted = posted.posted;
             reported.check_run_url = posted.url;
         }
-        // An earlier run wrote this head's check run (or is writing it).
-        Ok(None) => {}
-        Err(e) => reported
-            .errors
-            .push(format!("could not write the check run: {e}")),
+        Err(e) => reported.errors.push(format!(
+            "could not write the check run: {}",
+            failure_message(&e)
+        )),
     }
     Pass::Reported(result)
 }
 
-/// Writes a head's check run through the `CheckRunWorkflow` child named `id`: what it wrote,
-/// `None` when a run of that id is running or completed (this head's check run was written), or
-/// why it could not be.
-async fn check_run_once<W>(
-    ctx: &WorkflowContext<W>,
-    id: String,
-    publish: PublishCheckRun,
-) -> Result<Option<CheckRunPosted>, String> {
-    let options = ChildWorkflowOptions::builder()
-        .workflow_id(id)
-        .id_reuse_policy(WorkflowIdReusePolicy::AllowDuplicateFailedOnly)
-        .build();
-    match ctx
-        .start_child_workflow(CheckRunWorkflow::run, publish, options)
-        .await
-    {
-        Ok(started) => started
-            .result()
-            .await
-            .map(Some)
-            .map_err(|e| child_failure_message(&e)),
-        Err(ChildWorkflowStartError::StartFailed {
-            cause: StartChildWorkflowExecutionFailedCause::WorkflowAlreadyExists,
-            ..
-        }) => Ok(None),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// The innermost message of a child's failure (the activity's own, not the wrappers').
-fn child_failure_message(err: &ChildWorkflowExecutionError) -> String {
-    let Some(mut failure) = err.failure() else {
-        return err.to_string();
-    };
-    while let Some(cause) = failure.cause.as_deref() {
-        failure = cause;
-    }
-    failure.message.clone()
-}
-
-/// Writes one check's run on one head, started by a check's pass as a child whose id names the
-/// head (see the module's description). Its first attempt creates the run; a retried attempt
-/// looks for it first.
+/// Marks that a check's run on one head is being written: `PostCheckRunActivity` starts it with
+/// an id naming the check, the PR and the head ([`check_run_workflow_id`]), which Temporal
+/// refuses once used (within the namespace's retention), so the activity knows whether this
+/// head's run may exist already. It decides nothing and completes at once.
 #[workflow]
 #[derive(Default)]
-pub struct CheckRunWorkflow;
+pub struct CheckRunClaimWorkflow;
 
 #[workflow_methods]
-impl CheckRunWorkflow {
-    /// Creates (or, on a retried attempt, finds and updates) the check run.
-    #[run(name = "CheckRunWorkflow")]
-    pub async fn run(
-        ctx: &mut WorkflowContext<Self>,
-        input: PublishCheckRun,
-    ) -> WorkflowResult<CheckRunPosted> {
-        let posted = ctx
-            .execute_activity(PrCheckActivities::post_check_run, input, activity_options())
-            .await
-            .map_err(|e| ApplicationFailure::new(failure_message(&e)))?;
-        Ok(posted)
+impl CheckRunClaimWorkflow {
+    /// Completes at once: the execution's id is the record.
+    #[run(name = "CheckRunClaimWorkflow")]
+    pub async fn run(_ctx: &mut WorkflowContext<Self>, _input: ()) -> WorkflowResult<()> {
+        Ok(())
     }
 }
 

@@ -411,7 +411,7 @@ pub async fn replay(workflow_id: &str) {
         .expect("register")
         .register_workflow::<VersionValidationWorkflow>()
         .expect("register")
-        .register_workflow::<gdt_tracker::pr_checks::CheckRunWorkflow>()
+        .register_workflow::<gdt_tracker::pr_checks::CheckRunClaimWorkflow>()
         .expect("register")
         .register_workflow::<gdt_tracker::lanes::LaneWorkflow>()
         .expect("register")
