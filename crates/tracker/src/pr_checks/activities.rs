@@ -125,6 +125,9 @@ impl CheckRunClaims {
             // Once claimed, always claimed: whatever became of the claim, a run may exist.
             .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
             .id_conflict_policy(WorkflowIdConflictPolicy::Fail)
+            // The claim counts from its start; one no worker completes (none registers it)
+            // ends by itself rather than staying open.
+            .execution_timeout(CLAIM_LIFETIME)
             .rpc_options(rpc_options(CLAIM_CALL_TIMEOUT))
             .build();
         let call = self
@@ -146,6 +149,9 @@ impl CheckRunClaims {
 
 /// How long starting a claim may take before the attempt is retried.
 const CLAIM_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a claim may stay open waiting for a worker to complete it.
+const CLAIM_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// The activities of both checks.
 pub struct PrCheckActivities {
