@@ -797,6 +797,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_run_found_saying_the_same_is_left_alone() {
+        let report = CheckRunReport {
+            name: "version-validation".into(),
+            conclusion: gdt_pr_checks::Conclusion::Success,
+            title: "Versions match".into(),
+            summary: "✅ both say `1.0.0`".into(),
+            annotations: Vec::new(),
+        };
+        let run = |status: &str, conclusion: &str, title: &str, summary: Option<&str>| {
+            gdt_github::CheckRun {
+                id: 1,
+                name: report.name.clone(),
+                head_sha: "abc".into(),
+                status: status.into(),
+                conclusion: Some(conclusion.into()),
+                html_url: None,
+                output: Some(gdt_github::CheckRunOutputInfo {
+                    title: Some(title.into()),
+                    summary: summary.map(str::to_owned),
+                    annotations_count: 0,
+                }),
+            }
+        };
+        let same = Some(report.summary.as_str());
+        assert!(reports(&run("completed", "success", "Versions match", same), &report));
+        for other in [
+            run("in_progress", "success", "Versions match", same),
+            run("completed", "failure", "Versions match", same),
+            run("completed", "success", "Version mismatch", same),
+            run("completed", "success", "Versions match", Some("older text")),
+            run("completed", "success", "Versions match", None),
+        ] {
+            assert!(!reports(&other, &report), "{other:?}");
+        }
+    }
+
+    #[test]
     fn each_check_run_name_has_its_label() {
         assert_eq!(
             check_label(gdt_pr_checks::Check::PluginUpdateValidation.name()),
