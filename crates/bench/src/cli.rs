@@ -61,7 +61,7 @@ pub enum Scenario {
     /// Deployments started (and finished) through `gdt serve`'s API.
     Api,
     /// Signed `pull_request` webhooks into `gdt serve`, each starting both checks (a first and
-    /// a later push of each pull request).
+    /// a second and a third push of each pull request).
     Webhooks,
     /// Worker memory with `--idle` deployments open and waiting.
     Idle,
