@@ -60,8 +60,8 @@ pub enum Scenario {
     Ceiling,
     /// Deployments started (and finished) through `gdt serve`'s API.
     Api,
-    /// Signed `pull_request` webhooks into `gdt serve`, each starting both checks (a first and
-    /// a second and a third push of each pull request).
+    /// Signed `pull_request` webhooks into `gdt serve`, each starting both checks (a first, a
+    /// second and a third push of each pull request).
     Webhooks,
     /// Worker memory with `--idle` deployments open and waiting.
     Idle,
