@@ -165,3 +165,36 @@ async fn a_repeated_read_is_a_free_304_and_a_change_is_seen() {
         [("GET", 304, false), ("GET", 200, true)]
     );
 }
+
+#[tokio::test]
+async fn two_reads_of_one_url_at_once_go_one_after_the_other() {
+    let sandbox = gdt_github_sandbox::spawn(SandboxConfig {
+        tokens: vec!["one".into()],
+        ..SandboxConfig::default()
+    })
+    .await
+    .expect("sandbox");
+    control(
+        &sandbox,
+        reqwest::Method::POST,
+        "/_sandbox/repos/acme/app/pulls",
+        json!({"number": 5, "base_ref": "main", "head_ref": "f", "head_sha": sha('c'),
+               "files": [{"filename": "a.go", "status": "modified", "content": "package a\n"}]}),
+    )
+    .await;
+    let one = client(&sandbox, "one");
+    let mark = sandbox.sandbox().journal().len();
+    // Both checks re-read the pull request at once: the second is sent once the first is
+    // answered, with its tag, so only the first counts.
+    let (a, b) = tokio::join!(
+        one.get_pull("acme", "app", 5),
+        one.get_pull("acme", "app", 5)
+    );
+    assert_eq!(a.expect("read").head.sha, sha('c'));
+    assert_eq!(b.expect("read").head.sha, sha('c'));
+    assert_eq!(
+        answers(&sandbox, mark),
+        [(200, true), (304, false)],
+        "one after the other, not two full answers"
+    );
+}

@@ -19,13 +19,20 @@
 //! kept in a key or written to a log. Requests signed with the App's JWT (`GET /app`, minting)
 //! and writes (`POST`, `PATCH`, `DELETE`) never use the cache.
 //!
+//! **One at a time per URL.** Two conditional `GET`s of the same URL from one client (the two
+//! checks re-reading one pull request) are sent one after the other, never together: the
+//! second then carries the tag of the first's answer and gets a `304` when nothing changed,
+//! where two sent at once would both have been full, counted answers. Each is still its own
+//! request to GitHub, answered as of when it was sent ([`InFlight`]).
+//!
 //! **Bounded.** At most [`MAX_ENTRIES`] entries and [`MAX_BYTES`] bytes of bodies, the least
 //! recently used dropped first; a body over [`MAX_ENTRY_BYTES`] is not kept. Each page of a
 //! paginated listing is an entry of its own (its URL names the page), with the headers of its
 //! `200` (the `Link` to the next page among them).
 
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use http::{HeaderMap, HeaderValue};
 use lru::LruCache;
@@ -182,6 +189,49 @@ impl EtagCache {
     }
 }
 
+/// The conditional `GET`s being sent, by (credential, URL): a second one of the same URL waits
+/// for the first to be answered (and its answer kept) before it is sent.
+#[derive(Default)]
+pub(crate) struct InFlight {
+    /// Only URLs with a request being sent or waiting hold a live entry.
+    locks: Mutex<HashMap<Key, Weak<tokio::sync::Mutex<()>>>>,
+}
+
+impl InFlight {
+    /// Waits until no other conditional `GET` of `url` for `who` is being sent; the guard
+    /// lets the next one go when dropped.
+    pub(crate) async fn one_at_a_time(
+        &self,
+        who: Identity,
+        url: &str,
+    ) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+            locks.retain(|_, lock| lock.strong_count() > 0);
+            let key = (who, url.to_owned());
+            match locks.get(&key).and_then(Weak::upgrade) {
+                Some(lock) => lock,
+                None => {
+                    let lock = Arc::new(tokio::sync::Mutex::new(()));
+                    locks.insert(key, Arc::downgrade(&lock));
+                    lock
+                }
+            }
+        };
+        lock.lock_owned().await
+    }
+
+    /// URLs with a request being sent or waiting (for tests).
+    #[cfg(test)]
+    fn live(&self) -> usize {
+        let locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        locks
+            .values()
+            .filter(|lock| lock.strong_count() > 0)
+            .count()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +273,30 @@ mod tests {
         let id = token("ghs_SUPERSECRET");
         assert!(!format!("{id:?}").contains("SUPERSECRET"));
         assert_eq!(id, token("ghs_SUPERSECRET"));
+    }
+
+    #[tokio::test]
+    async fn one_request_at_a_time_per_url_and_credential() {
+        let in_flight = InFlight::default();
+        let (a, b) = (token("a"), token("b"));
+        let first = in_flight.one_at_a_time(a, "https://h/x").await;
+        // Another URL, or another credential, does not wait.
+        let other_url = in_flight.one_at_a_time(a, "https://h/y").await;
+        let other_who = in_flight.one_at_a_time(b, "https://h/x").await;
+        let same = in_flight.one_at_a_time(a, "https://h/x");
+        tokio::pin!(same);
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), &mut same)
+                .await
+                .is_err(),
+            "the same URL waits for the first"
+        );
+        drop(first);
+        let second = tokio::time::timeout(std::time::Duration::from_secs(5), same)
+            .await
+            .expect("goes once the first is answered");
+        drop((second, other_url, other_who));
+        assert_eq!(in_flight.live(), 0, "nothing kept once answered");
     }
 
     #[test]

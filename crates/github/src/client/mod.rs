@@ -80,6 +80,8 @@ struct Shared {
     /// Who the cached answers are for (a digest, never the credential).
     identity: conditional::Identity,
     etags: conditional::EtagCache,
+    /// Conditional `GET`s being sent: one at a time per URL.
+    in_flight: conditional::InFlight,
 }
 
 impl fmt::Debug for Client {
@@ -119,6 +121,7 @@ impl Client {
                 credentials,
                 tokens: token::TokenCache::default(),
                 etags: conditional::EtagCache::default(),
+                in_flight: conditional::InFlight::default(),
             }),
             retry,
         })

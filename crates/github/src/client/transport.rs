@@ -8,7 +8,8 @@
 //! A `GET` sent with the installation token is conditional when an earlier `200` of the same
 //! URL left an `ETag` (`client/conditional.rs`): each attempt sends `If-None-Match`, and a `304`
 //! comes back to the caller as that `200`, counted as an exchange of status class `3xx` and in
-//! `gdt_github_conditional_hits_total`.
+//! `gdt_github_conditional_hits_total`. Two conditional `GET`s of one URL go one after the
+//! other (`conditional::InFlight`), so the second can be a `304`.
 
 use std::time::{Duration, Instant};
 
@@ -177,6 +178,18 @@ impl Client {
     pub(crate) async fn execute(&self, req: &Request) -> Result<Response, Error> {
         let mut retries: u32 = 0;
         let mut refreshed_after_401 = false;
+        // A conditional read waits for one of the same URL being sent, so it asks with that
+        // one's tag (a `304` when nothing changed) rather than beside it (two full answers).
+        let _one_at_a_time = if req.conditional() {
+            Some(
+                self.shared
+                    .in_flight
+                    .one_at_a_time(self.shared.identity, req.url.as_str())
+                    .await,
+            )
+        } else {
+            None
+        };
         // What a `304` stands for, taken once: an entry replaced meanwhile (by another
         // request's `200`) does not change what this request asked about.
         let cached = req

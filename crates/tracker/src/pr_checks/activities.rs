@@ -821,7 +821,10 @@ mod tests {
             }
         };
         let same = Some(report.summary.as_str());
-        assert!(reports(&run("completed", "success", "Versions match", same), &report));
+        assert!(reports(
+            &run("completed", "success", "Versions match", same),
+            &report
+        ));
         for other in [
             run("in_progress", "success", "Versions match", same),
             run("completed", "failure", "Versions match", same),
