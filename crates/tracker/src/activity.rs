@@ -121,6 +121,17 @@ pub(crate) fn failure_message(err: &ActivityExecutionError) -> String {
     failure.message.clone()
 }
 
+/// A call to Temporal from an activity (a lane's signal, a claim, a describe) that failed or
+/// got no answer in time: logged, and the attempt is retried (type `TemporalUnavailable`).
+pub(crate) fn temporal_unavailable(message: String) -> ActivityError {
+    tracing::warn!(error = %message, "Temporal call failed; the activity is retried");
+    ActivityError::application(
+        ApplicationFailure::builder(message)
+            .type_name("TemporalUnavailable".to_owned())
+            .build(),
+    )
+}
+
 /// The failure a workflow ends with when its input cannot be used: type `InvalidInput`,
 /// never retried.
 pub(crate) fn invalid_input(message: String) -> ApplicationFailure {

@@ -11,11 +11,10 @@ use temporalio_client::{
 };
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
-use temporalio_sdk::ApplicationFailure;
 
 use super::model::{LaneEvent, LaneInput, LaneKey, LaneSettings, LaneTicket, Success};
 use super::workflow::LaneWorkflow;
-use crate::activity::{in_activity_span, to_activity_error};
+use crate::activity::{in_activity_span, temporal_unavailable, to_activity_error};
 use crate::deployments::model::payload;
 use crate::service::rpc_options;
 
@@ -234,15 +233,6 @@ pub fn same_lane(payload: &serde_json::Value, service: &str) -> bool {
     let text = |key: &str| object.get(key).and_then(serde_json::Value::as_str);
     text(payload::TRIGGERED_BY) == Some(payload::GDT)
         && text(payload::SERVICE).unwrap_or_default() == service
-}
-
-fn temporal_unavailable(message: String) -> ActivityError {
-    tracing::warn!(error = %message, "Temporal call failed; the activity is retried");
-    ActivityError::application(
-        ApplicationFailure::builder(message)
-            .type_name("TemporalUnavailable".to_owned())
-            .build(),
-    )
 }
 
 #[cfg(test)]

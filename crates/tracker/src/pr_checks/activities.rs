@@ -46,11 +46,10 @@ use temporalio_client::errors::WorkflowStartError;
 use temporalio_client::{WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
-use temporalio_sdk::ApplicationFailure;
 
 use super::head_files::HeadFiles;
 use super::workflows::CheckRunClaimWorkflow;
-use crate::activity::{in_activity_span, to_activity_error};
+use crate::activity::{in_activity_span, temporal_unavailable, to_activity_error};
 use crate::service::rpc_options;
 
 /// What the checks report and where.
@@ -755,16 +754,6 @@ fn owned_comment<'a>(
         .copied()
         .collect();
     (Some(*first), extra)
-}
-
-/// Temporal did not take a claim: the attempt is retried.
-fn temporal_unavailable(message: String) -> ActivityError {
-    tracing::warn!(error = %message, "Temporal call failed; the activity is retried");
-    ActivityError::application(
-        ApplicationFailure::builder(message)
-            .type_name("TemporalUnavailable".to_owned())
-            .build(),
-    )
 }
 
 /// The metrics' label of a check, from its check run name.

@@ -19,11 +19,10 @@ use temporalio_client::errors::WorkflowInteractionError;
 use temporalio_client::{WorkflowDescribeOptions, WorkflowExecutionStatus};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
-use temporalio_sdk::ApplicationFailure;
 
 use super::matching::{environment_names, lists_head_ref, select, Listed, MatchRules};
 use super::model::{CleanupSettings, ClosedPullRequest, Found};
-use crate::activity::{in_activity_span, to_activity_error};
+use crate::activity::{in_activity_span, temporal_unavailable, to_activity_error};
 use crate::deployments::GitHubDeploymentWorkflow;
 use crate::service::rpc_options;
 
@@ -157,25 +156,14 @@ impl PrCleanupActivities {
         match described {
             Ok(Ok(description)) => Ok(description.status() == WorkflowExecutionStatus::Running),
             Ok(Err(WorkflowInteractionError::NotFound(_))) => Ok(false),
-            Ok(Err(e)) => Err(temporal_unavailable(&e.to_string())),
-            Err(_) => Err(temporal_unavailable("no answer in time")),
+            Ok(Err(e)) => Err(temporal_unavailable(format!(
+                "could not ask Temporal whether the tracker runs: {e}"
+            ))),
+            Err(_) => Err(temporal_unavailable(
+                "could not ask Temporal whether the tracker runs: no answer in time".to_owned(),
+            )),
         }
     }
-}
-
-/// A retryable failure: Temporal could not say whether a tracker runs.
-fn temporal_unavailable(detail: &str) -> ActivityError {
-    tracing::warn!(
-        error = detail,
-        "could not ask Temporal whether the tracker runs"
-    );
-    ActivityError::application(
-        ApplicationFailure::builder(format!(
-            "could not ask Temporal whether the tracker runs: {detail}"
-        ))
-        .type_name("TemporalUnavailable".to_owned())
-        .build(),
-    )
 }
 
 #[activities]
