@@ -12,9 +12,8 @@
 //!   Then each pull request gets a second head (the sandbox's control route moves it) and
 //!   GitHub's `synchronize` delivery for it, and the harness waits again: a later push; then a
 //!   third, the steady state of a pull request. What each push cost GitHub is read from the
-//!   sandbox's
-//!   journal per pushed head, by endpoint, split into requests counted against the rate limit
-//!   and free ones (`304 Not Modified` to a conditional request).
+//!   sandbox's journal per pushed head, by endpoint, split into requests counted against the
+//!   rate limit and free ones (`304 Not Modified` to a conditional request).
 //!
 //! Each request's response time is taken from before it is sent to after its body is read, on
 //! connections kept alive as a CI system's HTTP client (or GitHub's) would. Both scenarios get

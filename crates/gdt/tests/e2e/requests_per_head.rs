@@ -90,6 +90,32 @@ async fn push_and_wait(
     (plugin, version)
 }
 
+/// Delivers a push of `head` (see [`push_and_wait`]): both checks' results, and what GitHub
+/// was asked meanwhile.
+async fn measured_push(
+    h: &Harness,
+    server: &ServerProcess,
+    repo: &str,
+    number: u64,
+    head: &str,
+) -> (Value, Value, Cost) {
+    let mark = h.github.journal().await.len();
+    let (plugin, version) = push_and_wait(server, repo, number, head).await;
+    (plugin, version, Cost::of(&h.github.journal().await[mark..]))
+}
+
+/// Moves PR `number` of `repo` to head `n`, where both checks pass ([`passing_files`]).
+async fn move_to_passing_head(h: &Harness, repo: &str, number: u64, n: u8) {
+    move_head(
+        h,
+        OWNER,
+        repo,
+        number,
+        json!({"head_sha": sha(n), "files": passing_files(n)}),
+    )
+    .await;
+}
+
 async fn plugin_comments(h: &Harness, repo: &str, number: u64) -> Vec<Value> {
     let comments = h
         .github
@@ -125,25 +151,14 @@ async fn a_later_push_costs_fewer_counted_requests_and_changes_are_still_seen() 
     .await;
 
     // Push 1: a new pull request.
-    let mark = h.github.journal().await.len();
-    let (plugin, version) = push_and_wait(&server, repo, number, &sha(1)).await;
+    let (plugin, version, first) = measured_push(&h, &server, repo, number, &sha(1)).await;
     assert_eq!(plugin["CommentPosted"], true, "{plugin}");
     assert_eq!(version["VersionMatches"], true, "{version}");
-    let first = Cost::of(&h.github.journal().await[mark..]);
     eprintln!("first push: {first:#?}");
 
     // Push 2: a new head of the same pull request, both checks passing again.
-    move_head(
-        &h,
-        OWNER,
-        repo,
-        number,
-        json!({"head_sha": sha(2), "files": passing_files(2)}),
-    )
-    .await;
-    let mark = h.github.journal().await.len();
-    push_and_wait(&server, repo, number, &sha(2)).await;
-    let second = Cost::of(&h.github.journal().await[mark..]);
+    move_to_passing_head(&h, repo, number, 2).await;
+    let (_, _, second) = measured_push(&h, &server, repo, number, &sha(2)).await;
     eprintln!("later push: {second:#?}");
 
     // Both checks read plugin.json at the head; the worker reads it once.
@@ -172,17 +187,8 @@ async fn a_later_push_costs_fewer_counted_requests_and_changes_are_still_seen() 
     // lookups, so both are free 304s, and what counts is the files, the two files at the head,
     // the pull request's first re-read at the new head (the second is a 304: the worker sends
     // two reads of one URL one after the other) and the two check runs: 6.
-    move_head(
-        &h,
-        OWNER,
-        repo,
-        number,
-        json!({"head_sha": sha(3), "files": passing_files(3)}),
-    )
-    .await;
-    let mark = h.github.journal().await.len();
-    push_and_wait(&server, repo, number, &sha(3)).await;
-    let steady = Cost::of(&h.github.journal().await[mark..]);
+    move_to_passing_head(&h, repo, number, 3).await;
+    let (_, _, steady) = measured_push(&h, &server, repo, number, &sha(3)).await;
     eprintln!("steady push: {steady:#?}");
     let comments_list = format!("GET /repos/{OWNER}/{repo}/issues/{number}/comments");
     let pull = format!("GET /repos/{OWNER}/{repo}/pulls/{number} ");
@@ -202,9 +208,7 @@ async fn a_later_push_costs_fewer_counted_requests_and_changes_are_still_seen() 
     // both comment lookups are free 304s and the files at the head are not read again. Temporal
     // knows the head's check runs were written, so each is looked up (the only counted
     // requests) and, saying what this pass would, left as it is.
-    let mark = h.github.journal().await.len();
-    let (plugin, version) = push_and_wait(&server, repo, number, &sha(3)).await;
-    let again = Cost::of(&h.github.journal().await[mark..]);
+    let (plugin, version, again) = measured_push(&h, &server, repo, number, &sha(3)).await;
     eprintln!("same head again: {again:#?}");
     let files = format!("GET /repos/{OWNER}/{repo}/pulls/{number}/files");
     assert_eq!(again.requests(&format!("{files} 304")), 1, "{again:#?}");
@@ -272,17 +276,8 @@ async fn a_later_push_costs_fewer_counted_requests_and_changes_are_still_seen() 
         .await
         .expect("delete");
     assert!(deleted.status().is_success(), "{}", deleted.status());
-    move_head(
-        &h,
-        OWNER,
-        repo,
-        number,
-        json!({"head_sha": sha(4), "files": passing_files(4)}),
-    )
-    .await;
-    let mark = h.github.journal().await.len();
-    let (plugin, _) = push_and_wait(&server, repo, number, &sha(4)).await;
-    let third = Cost::of(&h.github.journal().await[mark..]);
+    move_to_passing_head(&h, repo, number, 4).await;
+    let (plugin, _, third) = measured_push(&h, &server, repo, number, &sha(4)).await;
     eprintln!("push after a change: {third:#?}");
     assert!(
         plugin["Errors"].as_array().is_none_or(Vec::is_empty),

@@ -81,7 +81,9 @@ pub struct PublishCheckRun {
     pub head_sha: String,
     /// What to report.
     pub report: CheckRunReport,
-    /// This head may have a run of this check already: look before creating.
+    /// This head may have a run of this check already: look before creating. The checks now
+    /// always send `false` (the claim decides); the field stays so that inputs of either
+    /// release decode in the other's workers.
     pub may_exist: bool,
     /// The id of the `CheckRunClaimWorkflow` that records this head's run
     /// (`check_run_workflow_id`); empty (an input from before claims): look before creating.

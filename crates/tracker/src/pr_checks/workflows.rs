@@ -75,7 +75,8 @@ trait Rechecked {
 trait CheckInput: Clone {
     fn pull_request(&self) -> &PullRequest;
     fn head_sha(&self) -> &str;
-    /// The check's workflow id for this PR (whatever id this run was started with).
+    /// The check's canonical workflow id for this PR, even when this run was started under
+    /// another id (by hand, with `temporal workflow start`).
     fn check_workflow_id(&self) -> String;
     /// The input of the run this one continues as, starting from `head_sha`.
     fn starting_from(self, head_sha: String) -> Self;
